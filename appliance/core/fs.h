@@ -1,0 +1,28 @@
+/*
+ * Files written so that power loss at any instant leaves either the old or
+ * the new content: write a temporary file in the same directory, fsync it,
+ * rename it over the target, fsync the directory.
+ */
+#ifndef EDGECD_CORE_FS_H
+#define EDGECD_CORE_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+
+/* Atomically replace path with data, created with mode (e.g. 0600).
+ * 0 or ERR_IO. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Read a whole file into out (appended). ERR_NOTFOUND if absent,
+ * ERR_TOOLARGE if over max bytes, ERR_IO otherwise. */
+int fs_read_file(const char *path, size_t max, struct buf *out);
+
+/* mkdir -p with mode for created directories. 0 or ERR_IO. */
+int fs_mkdir_p(const char *path, mode_t mode);
+
+/* 1 if path exists, 0 if not. */
+int fs_exists(const char *path);
+
+#endif

@@ -1,0 +1,56 @@
+# Imported targets for the seven libraries edgecd links statically:
+#   dep_mbedtls dep_yaml dep_jansson dep_sqlite dep_lua dep_git2 dep_civetweb
+# The first five come from Debian's -dev packages (static archives); libgit2
+# and CivetWeb come from Debian source packages through fetch.sh.
+
+function(edgecd_find_static var name)
+  find_library(${var} NAMES lib${name}.a REQUIRED)
+endfunction()
+
+edgecd_find_static(LIB_MBEDTLS mbedtls)
+edgecd_find_static(LIB_MBEDX509 mbedx509)
+edgecd_find_static(LIB_MBEDCRYPTO mbedcrypto)
+edgecd_find_static(LIB_YAML yaml)
+edgecd_find_static(LIB_JANSSON jansson)
+edgecd_find_static(LIB_SQLITE sqlite3)
+edgecd_find_static(LIB_LUA lua5.4)
+edgecd_find_static(LIB_HTTP_PARSER http_parser)
+edgecd_find_static(LIB_Z z)
+find_path(LUA_INCLUDE_DIR lua.h PATH_SUFFIXES lua5.4 REQUIRED)
+find_package(Threads REQUIRED)
+
+add_library(dep_mbedtls INTERFACE)
+target_link_libraries(dep_mbedtls INTERFACE ${LIB_MBEDTLS} ${LIB_MBEDX509} ${LIB_MBEDCRYPTO})
+add_library(dep_yaml INTERFACE)
+target_link_libraries(dep_yaml INTERFACE ${LIB_YAML})
+add_library(dep_jansson INTERFACE)
+target_link_libraries(dep_jansson INTERFACE ${LIB_JANSSON})
+add_library(dep_sqlite INTERFACE)
+target_link_libraries(dep_sqlite INTERFACE ${LIB_SQLITE} Threads::Threads ${CMAKE_DL_LIBS} m)
+add_library(dep_lua INTERFACE)
+target_include_directories(dep_lua INTERFACE ${LUA_INCLUDE_DIR})
+target_link_libraries(dep_lua INTERFACE ${LIB_LUA} ${CMAKE_DL_LIBS} m)
+
+if(NOT EXISTS "${EDGECD_DEPS_DIR}/libgit2.stamp" OR NOT EXISTS "${EDGECD_DEPS_DIR}/civetweb.stamp")
+  message(STATUS "Fetching Debian sources of libgit2 and CivetWeb into ${EDGECD_DEPS_DIR}")
+  execute_process(COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/fetch.sh ${EDGECD_DEPS_DIR}
+                  RESULT_VARIABLE fetch_rc)
+  if(NOT fetch_rc EQUAL 0)
+    message(FATAL_ERROR "appliance/deps/fetch.sh failed (${fetch_rc})")
+  endif()
+endif()
+
+add_library(dep_git2 INTERFACE)
+target_include_directories(dep_git2 INTERFACE ${EDGECD_DEPS_DIR}/libgit2/include)
+target_link_libraries(dep_git2 INTERFACE ${EDGECD_DEPS_DIR}/libgit2/lib/libgit2.a
+                      ${LIB_HTTP_PARSER} ${LIB_Z} dep_mbedtls Threads::Threads)
+
+# CivetWeb: compiled here from Debian's civetweb.c. USE_MBEDTLS makes it use
+# the one TLS stack; NO_FILES and NO_CGI mean it never serves the file system
+# or runs programs: every answer comes from an edgecd handler.
+set(CIVETWEB_SRC ${EDGECD_DEPS_DIR}/civetweb-src)
+add_library(dep_civetweb STATIC ${CIVETWEB_SRC}/src/civetweb.c)
+target_include_directories(dep_civetweb SYSTEM PUBLIC ${CIVETWEB_SRC}/include)
+target_compile_definitions(dep_civetweb PRIVATE USE_MBEDTLS NO_CGI NO_FILES NO_CACHING USE_IPV6 NDEBUG)
+target_compile_options(dep_civetweb PRIVATE -w)
+target_link_libraries(dep_civetweb PUBLIC dep_mbedtls Threads::Threads)

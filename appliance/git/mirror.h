@@ -1,0 +1,72 @@
+/*
+ * The mirror store: one bare Git repository per source URL under the data
+ * directory's mirrors/ folder, fetched with libgit2. Files are read
+ * straight from the object database at a commit; nothing is ever checked
+ * out to disk. Paths in a tree that would escape the requested folder
+ * (`..`, absolute), symlinks, and blobs or totals over the limits are
+ * refused with a clear error, so a hostile repository renders nothing.
+ *
+ * Call mirror_global_init() once before any other function (any thread
+ * afterwards; one mirror handle is used by one thread at a time).
+ */
+#ifndef EDGECD_GIT_MIRROR_H
+#define EDGECD_GIT_MIRROR_H
+
+#include <stddef.h>
+
+typedef struct mirror mirror;
+
+/* Initialise libgit2 once per process. 0 or ERR_GENERIC. */
+int mirror_global_init(void);
+void mirror_global_shutdown(void);
+
+/* "libgit2 1.5.1" into out. */
+void mirror_lib_version(char *out, size_t len);
+
+/* Open the mirror of url under mirrors_dir, creating an empty bare
+ * repository named after a hash of the URL on first use. url: a local path
+ * ("/srv/git/config.git") or a file:// URL; other schemes are
+ * ERR_UNSUPPORTED for now. */
+int mirror_open(mirror **out, const char *mirrors_dir, const char *url);
+void mirror_free(mirror *m);
+
+/* Fetch every branch and tag from the URL into the mirror, removing refs
+ * the remote no longer has. ERR_NOTFOUND if the source does not exist,
+ * ERR_IO for other fetch failures; the message names the URL. */
+int mirror_fetch(mirror *m);
+
+/* Resolve rev (branch, tag, full or short SHA, "HEAD", "" = HEAD) to a
+ * commit id (40 hex + NUL). ERR_NOTFOUND naming rev otherwise. */
+int mirror_resolve(mirror *m, const char *rev, char out_sha[41]);
+
+struct mirror_limits {
+    size_t max_file_bytes;  /* one blob */
+    size_t max_files;       /* files returned */
+    size_t max_total_bytes; /* all blobs returned */
+};
+#define MIRROR_LIMITS_INIT                                                                         \
+    {                                                                                              \
+        4u << 20, 5000, 64u << 20                                                                  \
+    }
+
+struct mirror_file {
+    char *path; /* relative to the repository root, '/'-separated */
+    char *data; /* NUL-terminated for convenience; len excludes it */
+    size_t len;
+};
+
+struct mirror_files {
+    struct mirror_file *v;
+    size_t n;
+};
+
+/* The regular files under dir ("" or "." = root) at commit sha, in path
+ * order; with recurse, those of subfolders too. ERR_NOTFOUND if dir is not
+ * a folder at that commit, ERR_INVALID for a path or symlink that escapes,
+ * ERR_TOOLARGE over a limit (lim NULL = defaults). out is caller-owned:
+ * release with mirror_files_dispose. */
+int mirror_read_dir(mirror *m, const char *sha, const char *dir, int recurse,
+                    const struct mirror_limits *lim, struct mirror_files *out);
+void mirror_files_dispose(struct mirror_files *files);
+
+#endif
