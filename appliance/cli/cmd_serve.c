@@ -1,0 +1,215 @@
+/*
+ * `edgecd serve`: own a data directory, register the site's Applications
+ * from the config, serve the API and reconcile until SIGINT/SIGTERM.
+ *
+ * The data directory holds state.db, mirrors/ and keys/ (0700). The API
+ * token is generated once, on first start, into keys/api-token (0600), and
+ * never printed or logged: the operator reads the file.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "doc/doc.h"
+#include "engine/engine.h"
+#include "git/mirror.h"
+#include "model/config.h"
+#include "server/server.h"
+#include "storage/store.h"
+
+#define SERVE_TOKEN_BYTES 32
+
+static volatile sig_atomic_t serve_stop;
+
+static void serve_on_signal(int sig)
+{
+    (void)sig;
+    serve_stop = 1;
+}
+
+/* Read the API token, creating it on first start. *out is a new string. */
+static int serve_token(const char *data_dir, char **out)
+{
+    char *path = xasprintf("%s/keys/api-token", data_dir);
+    struct buf b = BUF_INIT;
+    int rc;
+    *out = NULL;
+    rc = fs_read_file(path, 4096, &b);
+    if (rc == ERR_NOTFOUND) {
+        unsigned char raw[SERVE_TOKEN_BYTES];
+        char hex[2 * SERVE_TOKEN_BYTES + 2];
+        if ((rc = util_random(raw, sizeof(raw))) < 0)
+            goto out;
+        util_hex(hex, raw, sizeof(raw));
+        hex[2 * SERVE_TOKEN_BYTES] = '\n';
+        hex[2 * SERVE_TOKEN_BYTES + 1] = '\0';
+        if ((rc = fs_write_atomic(path, hex, strlen(hex), 0600)) < 0)
+            goto out;
+        log_info("generated an API token in %s", path);
+        buf_clear(&b);
+        rc = fs_read_file(path, 4096, &b);
+    }
+    if (rc < 0)
+        goto out;
+    while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r'))
+        b.ptr[--b.len] = '\0';
+    if (b.len < 16) {
+        rc = err_set(ERR_INVALID, "%s: token shorter than 16 characters", path);
+        goto out;
+    }
+    *out = buf_detach(&b);
+out:
+    buf_dispose(&b);
+    free(path);
+    return rc;
+}
+
+static int serve_prepare_dirs(const char *data_dir)
+{
+    static const char *const subdirs[] = {"", "/keys", "/mirrors"};
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+        char *p = xasprintf("%s%s", data_dir, subdirs[i]);
+        int rc = fs_mkdir_p(p, 0700);
+        free(p);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Register the config's Applications; an unchanged one writes nothing. */
+static int serve_register_apps(store *st, const struct config *cfg)
+{
+    size_t i;
+    json_t *app;
+    json_array_foreach(cfg->applications, i, app)
+    {
+        struct buf js = BUF_INIT;
+        int rc;
+        doc_emit_json(&js, app, 0);
+        rc = store_app_put(st, doc_get_str(app, "metadata.name"), buf_cstr(&js));
+        buf_dispose(&js);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* "127.0.0.1:0" with bound port 41234 -> "http://127.0.0.1:41234". */
+static char *serve_url(const char *listen, int port)
+{
+    const char *colon = strrchr(listen, ':');
+    char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup("0.0.0.0");
+    char *url = xasprintf("http://%s:%d", host, port);
+    free(host);
+    return url;
+}
+
+static int cmd_serve_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data_dir = NULL, *config_path = NULL, *listen = NULL;
+    struct config cfg = {0};
+    struct server_options sopts = {0};
+    store *st = NULL;
+    server *srv = NULL;
+    engine *eng = NULL;
+    char *token = NULL, *db = NULL, *url = NULL;
+    struct sigaction sa;
+    int c, rc = 1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'h': {
+            struct buf b = BUF_INIT;
+            config_describe(&b);
+            printf("usage: edgecd serve %s\n%s\n\n%s", cli_cmd_serve.usage, cli_cmd_serve.help,
+                   buf_cstr(&b));
+            buf_dispose(&b);
+            return 0;
+        }
+        default:
+            return cli_usage(&cli_cmd_serve);
+        }
+    }
+    if (!data_dir || !config_path || optind != argc)
+        return cli_usage(&cli_cmd_serve);
+
+    if (config_load(&cfg, config_path) < 0)
+        goto fail;
+    log_set_level((enum log_level)log_level_parse(cfg.log_level));
+    if (serve_prepare_dirs(data_dir) < 0 || serve_token(data_dir, &token) < 0)
+        goto fail;
+    db = xasprintf("%s/state.db", data_dir);
+    if (store_open(&st, db) < 0 || serve_register_apps(st, &cfg) < 0)
+        goto fail;
+    if (mirror_global_init() < 0)
+        goto fail;
+    sopts.listen = listen ? listen : cfg.listen;
+    sopts.api_token = token;
+    if (server_start(&srv, &sopts, st) < 0)
+        goto fail;
+    if (engine_new(&eng, st, &cfg, data_dir) < 0)
+        goto fail;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = serve_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    url = serve_url(sopts.listen, server_port(srv));
+    printf("edgecd: API at %s/api/v1 (bearer token in %s/keys/api-token)\n", url, data_dir);
+    fflush(stdout);
+    log_info("serving %s, %zu application(s), poll every %lds", url,
+             json_array_size(cfg.applications), cfg.poll_seconds);
+    engine_run(eng, &serve_stop);
+    log_info("stopping");
+    rc = 0;
+    goto out;
+fail:
+    rc = cli_fail();
+out:
+    engine_free(eng);
+    server_stop(srv);
+    store_close(st);
+    if (token) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+    free(db);
+    free(url);
+    config_dispose(&cfg);
+    return rc;
+}
+
+const struct cli_cmd cli_cmd_serve = {
+    "serve",
+    "--data DIR --config FILE [--listen ADDR:PORT]",
+    "keep the configured clusters in step with Git and serve the API",
+    cmd_serve_run,
+};

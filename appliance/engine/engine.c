@@ -1,0 +1,611 @@
+/*
+ * One reconcile pass is a straight line of steps; each step either
+ * succeeds or records why the pass stopped. Compare asks the API server
+ * (server-side apply with dryRun=All) what an apply would produce and
+ * compares that with the live object, so server-side defaulting never shows
+ * as drift and the client needs no schema knowledge.
+ */
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "doc/doc.h"
+#include "git/mirror.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "model/app.h"
+#include "render/render.h"
+
+struct engine_cluster {
+    const struct config_cluster *cfg;
+    kube_client *kc; /* connected lazily; NULL until then */
+};
+
+struct engine {
+    store *st;
+    const struct config *cfg;
+    char *mirrors_dir;
+    struct engine_cluster *clusters;
+    size_t n_clusters;
+};
+
+/* The per-resource results of one pass, in the order they were found. */
+struct engine_results {
+    struct store_resource *v;
+    size_t n, cap;
+};
+
+int engine_new(engine **out, store *st, const struct config *cfg, const char *data_dir)
+{
+    engine *e = xcalloc(1, sizeof(*e));
+    *out = NULL;
+    e->st = st;
+    e->cfg = cfg;
+    e->mirrors_dir = xasprintf("%s/mirrors", data_dir);
+    e->n_clusters = cfg->n_clusters;
+    e->clusters = xcalloc(cfg->n_clusters, sizeof(*e->clusters));
+    for (size_t i = 0; i < cfg->n_clusters; i++)
+        e->clusters[i].cfg = &cfg->clusters[i];
+    *out = e;
+    return 0;
+}
+
+void engine_free(engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->n_clusters; i++)
+        kube_client_free(e->clusters[i].kc);
+    free(e->clusters);
+    free(e->mirrors_dir);
+    free(e);
+}
+
+void engine_label_value(const char *app_name, char out[64])
+{
+    char hex[65];
+    if (strlen(app_name) <= 63) {
+        str_copy(out, app_name, 64);
+        return;
+    }
+    util_sha256_hex(app_name, strlen(app_name), hex);
+    memcpy(out, app_name, 52);
+    out[52] = '-';
+    memcpy(out + 53, hex, 10);
+    out[63] = '\0';
+}
+
+static int engine_cluster_client(engine *e, const struct app *app, kube_client **out)
+{
+    const struct config_cluster *cc =
+        config_find_cluster(e->cfg, app->dest_server, app->dest_server ? NULL : app->dest_name);
+    struct kubeconfig kc;
+    int rc;
+    *out = NULL;
+    if (!cc)
+        return err_set(ERR_NOTFOUND, "spec.destination: no configured cluster has %s \"%s\"",
+                       app->dest_server ? "server" : "name",
+                       app->dest_server ? app->dest_server : app->dest_name);
+    for (size_t i = 0; i < e->n_clusters; i++) {
+        struct engine_cluster *ec = &e->clusters[i];
+        if (ec->cfg != cc)
+            continue;
+        if (!ec->kc) {
+            if ((rc = kubeconfig_load(&kc, cc->kubeconfig, cc->context)) < 0)
+                return err_prefix(rc, "cluster %s", cc->name);
+            rc = kube_client_new(&ec->kc, &kc);
+            kubeconfig_dispose(&kc);
+            if (rc < 0)
+                return err_prefix(rc, "cluster %s", cc->name);
+        }
+        *out = ec->kc;
+        return 0;
+    }
+    return err_set(ERR_NOTFOUND, "cluster %s: not set up", cc->name);
+}
+
+static int engine_scope(void *ctx, const char *api_version, const char *kind, int *namespaced)
+{
+    const struct kube_resource *res;
+    int rc = kube_client_resource(ctx, api_version, kind, &res);
+    if (rc < 0)
+        return rc;
+    *namespaced = res->namespaced;
+    return 0;
+}
+
+/* "apps/v1" -> group "apps", version "v1"; "v1" -> "", "v1". */
+static void engine_split_api_version(const char *api_version, char **group, char **version)
+{
+    const char *slash = strchr(api_version, '/');
+    *group = slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
+    *version = xstrdup(slash ? slash + 1 : api_version);
+}
+
+static char *engine_tracking_id(const char *app, const char *group, const char *kind,
+                                const char *ns, const char *name)
+{
+    return xasprintf("%s:%s/%s:%s/%s", app, group, kind, ns ? ns : "", name);
+}
+
+static struct store_resource *engine_results_add(struct engine_results *r, const json_t *obj,
+                                                 const char *status, const char *message)
+{
+    struct store_resource *res;
+    const char *ns = doc_get_str(obj, "metadata.namespace");
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
+    }
+    res = &r->v[r->n++];
+    engine_split_api_version(doc_get_str(obj, "apiVersion"), &res->group, &res->version);
+    res->kind = xstrdup(doc_get_str(obj, "kind"));
+    res->namespace_ = xstrdup(ns ? ns : "");
+    res->name = xstrdup(doc_get_str(obj, "metadata.name"));
+    res->status = xstrdup(status);
+    res->message = xstrdup(message ? message : "");
+    return res;
+}
+
+static void engine_results_dispose(struct engine_results *r)
+{
+    struct store_app_status st = {0};
+    st.resources = r->v;
+    st.n_resources = r->n;
+    store_app_status_dispose(&st);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Argo CD's apply order by kind (gitops-engine's kindOrder): what others
+ * depend on comes first. Kinds not listed go after these, by name. */
+static const char *const engine_kind_order[] = {
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+};
+#define ENGINE_NKINDS (sizeof(engine_kind_order) / sizeof(engine_kind_order[0]))
+
+static size_t engine_kind_rank(const char *kind)
+{
+    for (size_t i = 0; i < ENGINE_NKINDS; i++)
+        if (!strcmp(engine_kind_order[i], kind))
+            return i;
+    return ENGINE_NKINDS;
+}
+
+struct engine_sort_item {
+    json_t *obj;
+    size_t rank;
+    size_t index; /* keeps the sort stable */
+};
+
+static int engine_sort_cmp(const void *a, const void *b)
+{
+    const struct engine_sort_item *x = a, *y = b;
+    int c;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if (x->rank == ENGINE_NKINDS &&
+        (c = strcmp(doc_get_str(x->obj, "kind"), doc_get_str(y->obj, "kind"))) != 0)
+        return c;
+    if ((c = strcmp(doc_get_str(x->obj, "metadata.name"), doc_get_str(y->obj, "metadata.name"))))
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Sort desired objects into apply order: kind order, then name. */
+static void engine_sort_desired(json_t *desired)
+{
+    size_t n = json_array_size(desired), i;
+    struct engine_sort_item *items = xcalloc(n, sizeof(*items));
+    for (i = 0; i < n; i++) {
+        items[i].obj = json_incref(json_array_get(desired, i));
+        items[i].rank = engine_kind_rank(doc_get_str(items[i].obj, "kind"));
+        items[i].index = i;
+    }
+    qsort(items, n, sizeof(*items), engine_sort_cmp);
+    json_array_clear(desired);
+    for (i = 0; i < n; i++)
+        json_array_append_new(desired, items[i].obj);
+    free(items);
+}
+
+/* Stamp the tracking label and annotation on a desired object. */
+static void engine_track(json_t *obj, const char *app_name)
+{
+    char label[64];
+    char *group, *version, *id;
+    const char *ns = doc_get_str(obj, "metadata.namespace");
+    engine_label_value(app_name, label);
+    engine_split_api_version(doc_get_str(obj, "apiVersion"), &group, &version);
+    id = engine_tracking_id(app_name, group, doc_get_str(obj, "kind"), ns,
+                            doc_get_str(obj, "metadata.name"));
+    doc_set_new(obj, "metadata.labels." ENGINE_LABEL_APP, json_string(label));
+    doc_set_new(obj, "metadata.annotations." ENGINE_ANNOTATION_TRACKING, json_string(id));
+    free(group);
+    free(version);
+    free(id);
+}
+
+/* Fields the server owns that say nothing about drift. */
+static void engine_strip_volatile(json_t *obj)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    if (json_is_object(meta)) {
+        json_object_del(meta, "managedFields");
+        json_object_del(meta, "resourceVersion");
+        json_object_del(meta, "generation");
+    }
+}
+
+/* Compare one desired object with the cluster: "Synced", "OutOfSync" or
+ * "Missing" into *status. */
+static int engine_compare(kube_client *kc, const json_t *desired, const char **status)
+{
+    json_t *live = NULL, *would = NULL;
+    int rc = kube_client_get(kc, doc_get_str(desired, "apiVersion"), doc_get_str(desired, "kind"),
+                             doc_get_str(desired, "metadata.namespace"),
+                             doc_get_str(desired, "metadata.name"), &live);
+    if (rc == ERR_NOTFOUND) {
+        *status = "Missing";
+        err_clear();
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    if ((rc = kube_client_apply(kc, desired, 1, &would)) < 0)
+        goto out;
+    engine_strip_volatile(live);
+    engine_strip_volatile(would);
+    *status = doc_equal(live, would) ? "Synced" : "OutOfSync";
+out:
+    json_decref(live);
+    json_decref(would);
+    return rc;
+}
+
+static int engine_ensure_namespace(kube_client *kc, const char *ns)
+{
+    json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+                            "metadata", "name", ns);
+    json_t *live = NULL;
+    int rc = kube_client_get(kc, "v1", "Namespace", NULL, ns, &live);
+    if (rc == ERR_NOTFOUND)
+        rc = kube_client_apply(kc, obj, 0, NULL);
+    json_decref(live);
+    json_decref(obj);
+    return rc;
+}
+
+static int engine_is_desired(const json_t *desired, const char *group, const char *kind,
+                             const char *ns, const char *name)
+{
+    size_t i;
+    json_t *obj;
+    json_array_foreach(desired, i, obj)
+    {
+        char *g, *v;
+        const char *dns = doc_get_str(obj, "metadata.namespace");
+        int same;
+        engine_split_api_version(doc_get_str(obj, "apiVersion"), &g, &v);
+        same = !strcmp(g, group) && !strcmp(doc_get_str(obj, "kind"), kind) &&
+               !strcmp(dns ? dns : "", ns) && !strcmp(doc_get_str(obj, "metadata.name"), name);
+        free(g);
+        free(v);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
+/* The apiVersion+kind pairs to look for leftovers in: those desired now and
+ * those recorded by earlier passes. Returns a new array of [apiVersion,
+ * kind] pairs, without repeats. */
+static json_t *engine_kinds_to_scan(const json_t *desired, const struct store_app_status *prev)
+{
+    json_t *kinds = json_object();
+    json_t *out = json_array();
+    const char *key;
+    json_t *v;
+    size_t i;
+    json_t *obj;
+    json_array_foreach(desired, i, obj)
+    {
+        char *k = xasprintf("%s|%s", doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind"));
+        json_object_set_new(
+            kinds, k, json_pack("[ss]", doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind")));
+        free(k);
+    }
+    for (i = 0; prev && i < prev->n_resources; i++) {
+        const struct store_resource *r = &prev->resources[i];
+        char *api = r->group[0] ? xasprintf("%s/%s", r->group, r->version) : xstrdup(r->version);
+        char *k = xasprintf("%s|%s", api, r->kind);
+        json_object_set_new(kinds, k, json_pack("[ss]", api, r->kind));
+        free(k);
+        free(api);
+    }
+    json_object_foreach(kinds, key, v) json_array_append(out, v);
+    json_decref(kinds);
+    return out;
+}
+
+/* Delete (prune on) or report (prune off) every live object that carries
+ * this app's label and its own tracking id but is no longer desired. */
+static int engine_prune(kube_client *kc, const struct app *app, const json_t *desired,
+                        const struct store_app_status *prev, struct engine_results *res,
+                        int *out_of_sync)
+{
+    char label[64], *selector;
+    json_t *kinds = engine_kinds_to_scan(desired, prev);
+    size_t i;
+    json_t *pair;
+    int rc = 0;
+
+    engine_label_value(app->name, label);
+    selector = xasprintf("%s=%s", ENGINE_LABEL_APP, label);
+    json_array_foreach(kinds, i, pair)
+    {
+        json_t *items = NULL, *obj;
+        size_t j;
+        const char *api = json_string_value(json_array_get(pair, 0));
+        const char *kind = json_string_value(json_array_get(pair, 1));
+        rc = kube_client_list(kc, api, kind, NULL, selector, &items);
+        if (rc == ERR_NOTFOUND) { /* the kind itself is gone (CRD deleted) */
+            err_clear();
+            rc = 0;
+            continue;
+        }
+        if (rc < 0)
+            break;
+        json_array_foreach(items, j, obj)
+        {
+            char *group, *version, *id;
+            const char *ns = doc_get_str(obj, "metadata.namespace");
+            const char *name = doc_get_str(obj, "metadata.name");
+            const char *have = doc_get_str(obj, "metadata.annotations." ENGINE_ANNOTATION_TRACKING);
+            engine_split_api_version(api, &group, &version);
+            id = engine_tracking_id(app->name, group, kind, ns, name);
+            /* A copy made by someone else carries our label but not our
+             * id for this object: never ours to delete. */
+            if (have && !strcmp(have, id) &&
+                !engine_is_desired(desired, group, kind, ns ? ns : "", name)) {
+                if (!app->prune) {
+                    *out_of_sync = 1;
+                    engine_results_add(res, obj, "OutOfSync", "requires pruning");
+                } else if ((rc = kube_client_delete(kc, api, kind, ns, name, "Background")) < 0 &&
+                           rc != ERR_NOTFOUND) {
+                    *out_of_sync = 1;
+                    engine_results_add(res, obj, "Failed", err_last());
+                    err_clear();
+                    rc = 0;
+                } else {
+                    log_info("app %s: pruned %s %s%s%s", app->name, kind, ns ? ns : "",
+                             ns ? "/" : "", name);
+                    engine_results_add(res, obj, "Pruned", "pruned");
+                    rc = 0;
+                }
+            }
+            free(group);
+            free(version);
+            free(id);
+        }
+        json_decref(items);
+    }
+    free(selector);
+    json_decref(kinds);
+    return rc;
+}
+
+/* Compare every desired object and, with automated sync, apply those that
+ * differ. */
+static void engine_sync(kube_client *kc, const struct app *app, json_t *desired,
+                        struct engine_results *res, int *out_of_sync)
+{
+    size_t i;
+    json_t *obj;
+    json_array_foreach(desired, i, obj)
+    {
+        const char *status = NULL;
+        int rc = engine_compare(kc, obj, &status);
+        if (rc < 0) {
+            *out_of_sync = 1;
+            engine_results_add(res, obj, "Failed", err_last());
+            err_clear();
+            continue;
+        }
+        if (strcmp(status, "Synced") != 0 && app->automated) {
+            if ((rc = kube_client_apply(kc, obj, 0, NULL)) < 0) {
+                *out_of_sync = 1;
+                engine_results_add(res, obj, "Failed", err_last());
+                err_clear();
+                continue;
+            }
+            log_info("app %s: applied %s %s", app->name, doc_get_str(obj, "kind"),
+                     doc_get_str(obj, "metadata.name"));
+            engine_results_add(res, obj, "Synced",
+                               !strcmp(status, "Missing") ? "created" : "configured");
+            continue;
+        }
+        if (strcmp(status, "Synced") != 0)
+            *out_of_sync = 1;
+        engine_results_add(res, obj, status, "");
+    }
+}
+
+/* Read the app's source at its target revision and render it. */
+static int engine_render(engine *e, const struct app *app, kube_client *kc, char sha[41],
+                         json_t **out_desired)
+{
+    mirror *m = NULL;
+    struct mirror_files files = {0};
+    struct render_request req = {0};
+    char *source = NULL;
+    int rc;
+
+    *out_desired = NULL;
+    if ((rc = mirror_open(&m, e->mirrors_dir, app->repo_url)) < 0)
+        goto out;
+    if ((rc = mirror_fetch(m)) < 0)
+        goto out;
+    if ((rc = mirror_resolve(m, app->target_revision, sha)) < 0)
+        goto out;
+    if ((rc = mirror_read_dir(m, sha, app->path, app->recurse, NULL, &files)) < 0)
+        goto out;
+    source = xasprintf("%s@%.7s", app->repo_url, sha);
+    req.source = source;
+    req.path = app->path;
+    req.dest_namespace = app->dest_namespace;
+    req.scope = engine_scope;
+    req.scope_ctx = kc;
+    rc = render_directory(out_desired, &files, &req);
+out:
+    free(source);
+    mirror_files_dispose(&files);
+    mirror_free(m);
+    return rc;
+}
+
+/* Record a pass that stopped early. The revision and resources stay those
+ * of the last good pass (that is what is deployed); the error says why the
+ * newer state could not be reached. */
+static int engine_record_failure(engine *e, const char *name, const struct store_app_status *prev,
+                                 const char *error)
+{
+    struct store_app_status st = {0};
+    char *msg = xstrdup(error);
+    st.name = (char *)name;
+    st.sync_status = "Unknown";
+    st.revision = prev ? prev->revision : "";
+    st.last_error = msg;
+    st.synced_at = prev ? prev->synced_at : "";
+    if (prev) {
+        st.resources = prev->resources;
+        st.n_resources = prev->n_resources;
+    }
+    log_warn("app %s: %s", name, msg);
+    store_app_status_put(e->st, &st);
+    free(msg);
+    return 0;
+}
+
+int engine_reconcile(engine *e, const char *app_name)
+{
+    char *manifest_json = NULL;
+    json_t *manifest = NULL, *desired = NULL;
+    struct app app = {0};
+    struct store_app_status prev = {0};
+    struct store_app_status st = {0};
+    struct engine_results res = {0};
+    kube_client *kc = NULL;
+    char sha[41] = "";
+    char now[21];
+    int have_prev, out_of_sync = 0, rc;
+    size_t i;
+    json_t *obj;
+
+    have_prev = store_app_status_get(e->st, app_name, &prev) == 0;
+    err_clear();
+    if ((rc = store_app_get(e->st, app_name, &manifest_json)) < 0)
+        goto fail;
+    if ((rc = doc_parse_json(&manifest, manifest_json, strlen(manifest_json), app_name, NULL)) < 0)
+        goto fail;
+    if ((rc = app_parse(&app, manifest, app_name)) < 0)
+        goto fail;
+    if ((rc = engine_cluster_client(e, &app, &kc)) < 0)
+        goto fail;
+    if ((rc = engine_render(e, &app, kc, sha, &desired)) < 0)
+        goto fail;
+    if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
+        (rc = engine_ensure_namespace(kc, app.dest_namespace)) < 0)
+        goto fail;
+    engine_sort_desired(desired);
+    json_array_foreach(desired, i, obj) engine_track(obj, app.name);
+    engine_sync(kc, &app, desired, &res, &out_of_sync);
+    if ((rc = engine_prune(kc, &app, desired, have_prev ? &prev : NULL, &res, &out_of_sync)) < 0)
+        goto fail;
+
+    time_rfc3339(now);
+    st.name = app.name;
+    st.sync_status = out_of_sync ? "OutOfSync" : "Synced";
+    st.revision = sha;
+    st.last_error = "";
+    st.synced_at = out_of_sync ? (have_prev ? prev.synced_at : "") : now;
+    /* An unchanged, synced pass keeps its old sync time so the store is
+     * not rewritten every poll. */
+    if (!out_of_sync && have_prev && !strcmp(prev.sync_status, "Synced") &&
+        !strcmp(prev.revision, sha) && !prev.last_error[0])
+        st.synced_at = prev.synced_at;
+    st.resources = res.v;
+    st.n_resources = res.n;
+    if (store_app_status_put(e->st, &st) < 0)
+        log_error("app %s: recording status: %s", app_name, err_last());
+    rc = 0;
+    goto out;
+fail:
+    engine_record_failure(e, app_name, have_prev ? &prev : NULL, err_last());
+out:
+    engine_results_dispose(&res);
+    if (have_prev)
+        store_app_status_dispose(&prev);
+    app_dispose(&app);
+    json_decref(desired);
+    json_decref(manifest);
+    free(manifest_json);
+    return rc;
+}
+
+void engine_run(engine *e, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        char **names = NULL;
+        size_t n = 0;
+        int64_t next = time_mono_ms() + e->cfg->poll_seconds * 1000;
+        if (store_app_list(e->st, &names, &n) < 0)
+            log_error("listing applications: %s", err_last());
+        for (size_t i = 0; i < n && !*stop; i++)
+            engine_reconcile(e, names[i]);
+        store_names_free(names, n);
+        while (!*stop && time_mono_ms() < next) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/*
+ * The controller. One engine owns the connections to the configured
+ * clusters and the Git mirrors, and reconciles every registered
+ * Application each poll interval:
+ *
+ *   fetch mirror -> resolve revision -> read folder -> render
+ *     -> compare (server-side dry-run apply vs live) -> apply what differs
+ *     (automated sync) -> prune tracked objects gone from Git (prune on)
+ *     -> record revision, per-resource results and sync status in the store
+ *
+ * A source that cannot be fetched or rendered never leads to pruning: the
+ * pass stops before anything is applied or deleted, the previous
+ * resources stay recorded and the error is recorded beside them.
+ *
+ * Every managed object carries label edgecd.io/app=<app> (shortened with
+ * a hash past 63 characters) and annotation
+ * edgecd.io/tracking-id=<app>:<group>/<kind>:<namespace>/<name>; only
+ * objects whose annotation names this app and this object are pruned.
+ *
+ * An engine is used by one thread (the reconcile loop).
+ */
+#ifndef EDGECD_ENGINE_ENGINE_H
+#define EDGECD_ENGINE_ENGINE_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "model/config.h"
+#include "storage/store.h"
+
+#define ENGINE_LABEL_APP "edgecd.io/app"
+#define ENGINE_ANNOTATION_TRACKING "edgecd.io/tracking-id"
+
+typedef struct engine engine;
+
+/* cfg and st are borrowed and must outlive the engine; mirrors live under
+ * data_dir/mirrors. */
+int engine_new(engine **out, store *st, const struct config *cfg, const char *data_dir);
+void engine_free(engine *e);
+
+/* One reconcile pass of one application; the outcome (also a failure) is
+ * recorded in the store. Returns 0 if the pass succeeded, or the error
+ * that was recorded. */
+int engine_reconcile(engine *e, const char *app_name);
+
+/* Reconcile every application now, then every poll interval, until
+ * *stop becomes non-zero. */
+void engine_run(engine *e, volatile sig_atomic_t *stop);
+
+/* The label value for an app name: the name itself up to 63 characters,
+ * else its first 52 characters, '-', and 10 hex digits of its SHA-256.
+ * out must hold 64 bytes. */
+void engine_label_value(const char *app_name, char out[64]);
+
+#endif

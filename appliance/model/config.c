@@ -1,0 +1,265 @@
+/*
+ * Site configuration. The scalar settings are a table so that parsing,
+ * defaults, bounds and the help text cannot drift apart; clusters are a
+ * list and parsed by hand.
+ */
+#include "model/config.h"
+
+#include <libgen.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "doc/doc.h"
+#include "model/app.h"
+
+#define CONFIG_MAX_BYTES (4u << 20)
+
+enum config_type { CONFIG_STR, CONFIG_INT };
+
+struct config_key {
+    const char *name;
+    enum config_type type;
+    const char *def; /* default as text */
+    long min, max;   /* for CONFIG_INT */
+    size_t offset;   /* into struct config */
+    const char *help;
+};
+
+static const struct config_key config_keys[] = {
+    {"listen", CONFIG_STR, "127.0.0.1:8080", 0, 0, offsetof(struct config, listen),
+     "address:port the API listens on (plain HTTP; keep it on a trusted interface)"},
+    {"pollSeconds", CONFIG_INT, "180", 1, 86400, offsetof(struct config, poll_seconds),
+     "seconds between reconciles of each application"},
+    {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
+     "debug, info, warn or error"},
+};
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const char *const config_default_cluster_name = "in-cluster";
+static const char *const config_default_cluster_server = "https://kubernetes.default.svc";
+
+static int config_set_key(struct config *cfg, const struct config_key *k, const json_t *v,
+                          const char *path)
+{
+    char *field = (char *)cfg + k->offset;
+    if (k->type == CONFIG_STR) {
+        if (!json_is_string(v))
+            return err_set(ERR_INVALID, "%s: %s: must be a string", path, k->name);
+        free(*(char **)field);
+        *(char **)field = xstrdup(json_string_value(v));
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < k->min || json_integer_value(v) > k->max)
+        return err_set(ERR_INVALID, "%s: %s: must be a whole number from %ld to %ld", path, k->name,
+                       k->min, k->max);
+    *(long *)field = (long)json_integer_value(v);
+    return 0;
+}
+
+static void config_set_defaults(struct config *cfg)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        const struct config_key *k = &config_keys[i];
+        char *field = (char *)cfg + k->offset;
+        if (k->type == CONFIG_STR)
+            *(char **)field = xstrdup(k->def);
+        else
+            *(long *)field = strtol(k->def, NULL, 10);
+    }
+}
+
+/* A relative kubeconfig path is taken relative to the config file, so a
+ * site folder can be moved as a whole. */
+static char *config_resolve_path(const char *config_path, const char *p)
+{
+    char *copy, *out;
+    if (p[0] == '/')
+        return xstrdup(p);
+    copy = xstrdup(config_path);
+    out = xasprintf("%s/%s", dirname(copy), p);
+    free(copy);
+    return out;
+}
+
+static const char *config_opt_str(const json_t *obj, const char *key, const char *path, size_t i,
+                                  int *rc)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        *rc = err_set(ERR_INVALID, "%s: clusters[%zu].%s: must be a string", path, i, key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static int config_parse_clusters(struct config *cfg, const json_t *list, const char *path)
+{
+    size_t i;
+    const json_t *c;
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return err_set(ERR_INVALID, "%s: clusters: must be a non-empty list", path);
+    cfg->clusters = xcalloc(json_array_size(list), sizeof(*cfg->clusters));
+    json_array_foreach(list, i, c)
+    {
+        struct config_cluster *cl = &cfg->clusters[i];
+        int rc = 0;
+        const char *name, *server, *kubeconfig, *context;
+        cfg->n_clusters = i + 1;
+        if (!json_is_object(c))
+            return err_set(ERR_INVALID, "%s: clusters[%zu]: must be a mapping", path, i);
+        name = config_opt_str(c, "name", path, i, &rc);
+        server = config_opt_str(c, "server", path, i, &rc);
+        kubeconfig = config_opt_str(c, "kubeconfig", path, i, &rc);
+        context = config_opt_str(c, "context", path, i, &rc);
+        if (rc)
+            return rc;
+        if (!kubeconfig)
+            return err_set(ERR_INVALID, "%s: clusters[%zu].kubeconfig: missing", path, i);
+        cl->name = xstrdup(name ? name : config_default_cluster_name);
+        cl->server = xstrdup(server ? server : config_default_cluster_server);
+        cl->kubeconfig = config_resolve_path(path, kubeconfig);
+        cl->context = xstrdup(context);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->clusters[j].name, cl->name) == 0 ||
+                strcmp(cfg->clusters[j].server, cl->server) == 0)
+                return err_set(ERR_INVALID,
+                               "%s: clusters[%zu]: name or server repeats clusters[%zu]", path, i,
+                               j);
+    }
+    return 0;
+}
+
+static int config_parse_settings(struct config *cfg, const json_t *doc, const char *path)
+{
+    const char *key;
+    json_t *v;
+    const char *api = doc_get_str(doc, "apiVersion");
+    const char *kind = doc_get_str(doc, "kind");
+    if (!api || strcmp(api, "edgecd.io/v1alpha1") != 0 || !kind || strcmp(kind, "SiteConfig") != 0)
+        return err_set(ERR_INVALID,
+                       "%s: the first document must be apiVersion edgecd.io/v1alpha1, kind "
+                       "SiteConfig",
+                       path);
+    json_object_foreach((json_t *)doc, key, v)
+    {
+        size_t i;
+        int rc;
+        if (!strcmp(key, "apiVersion") || !strcmp(key, "kind"))
+            continue;
+        if (!strcmp(key, "clusters")) {
+            if ((rc = config_parse_clusters(cfg, v, path)) < 0)
+                return rc;
+            continue;
+        }
+        for (i = 0; i < CONFIG_NKEYS; i++)
+            if (!strcmp(config_keys[i].name, key))
+                break;
+        if (i == CONFIG_NKEYS)
+            return err_set(ERR_INVALID, "%s: %s: unknown setting", path, key);
+        if ((rc = config_set_key(cfg, &config_keys[i], v, path)) < 0)
+            return rc;
+    }
+    if (cfg->n_clusters == 0)
+        return err_set(ERR_INVALID, "%s: clusters: missing (at least one cluster is needed)", path);
+    return 0;
+}
+
+int config_load(struct config *out, const char *path)
+{
+    struct buf data = BUF_INIT;
+    json_t *docs = NULL;
+    size_t i;
+    json_t *doc;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    config_set_defaults(out);
+    out->applications = json_array();
+    if ((rc = fs_read_file(path, CONFIG_MAX_BYTES, &data)) < 0)
+        goto out;
+    if ((rc = doc_parse_yaml(&docs, data.ptr ? data.ptr : "", data.len, path, NULL)) < 0)
+        goto out;
+    if (json_array_size(docs) == 0) {
+        rc = err_set(ERR_INVALID, "%s: empty; expected a SiteConfig document", path);
+        goto out;
+    }
+    if ((rc = config_parse_settings(out, json_array_get(docs, 0), path)) < 0)
+        goto out;
+    json_array_foreach(docs, i, doc)
+    {
+        struct app app;
+        char *where;
+        if (i == 0)
+            continue;
+        where = xasprintf("%s: document %zu", path, i + 1);
+        rc = app_parse(&app, doc, where);
+        app_dispose(&app);
+        free(where);
+        if (rc < 0)
+            goto out;
+        json_array_append(out->applications, doc);
+    }
+    if (log_level_parse(out->log_level) < 0) {
+        rc = err_set(ERR_INVALID, "%s: logLevel: \"%s\" is not debug, info, warn or error", path,
+                     out->log_level);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(docs);
+    buf_dispose(&data);
+    return rc;
+}
+
+void config_dispose(struct config *cfg)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++)
+        if (config_keys[i].type == CONFIG_STR) {
+            char **field = (char **)((char *)cfg + config_keys[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+    for (size_t i = 0; i < cfg->n_clusters; i++) {
+        free(cfg->clusters[i].name);
+        free(cfg->clusters[i].server);
+        free(cfg->clusters[i].kubeconfig);
+        free(cfg->clusters[i].context);
+    }
+    free(cfg->clusters);
+    cfg->clusters = NULL;
+    cfg->n_clusters = 0;
+    json_decref(cfg->applications);
+    cfg->applications = NULL;
+}
+
+const struct config_cluster *config_find_cluster(const struct config *cfg, const char *server,
+                                                 const char *name)
+{
+    for (size_t i = 0; i < cfg->n_clusters; i++) {
+        if (server && strcmp(cfg->clusters[i].server, server) == 0)
+            return &cfg->clusters[i];
+        if (!server && name && strcmp(cfg->clusters[i].name, name) == 0)
+            return &cfg->clusters[i];
+    }
+    return NULL;
+}
+
+void config_describe(struct buf *out)
+{
+    buf_puts(out, "Settings (first document of --config, apiVersion edgecd.io/v1alpha1, kind "
+                  "SiteConfig):\n");
+    for (size_t i = 0; i < CONFIG_NKEYS; i++)
+        buf_printf(out, "  %-12s %s (default %s)\n", config_keys[i].name, config_keys[i].help,
+                   config_keys[i].def);
+    buf_puts(out, "  clusters     list of {name, server, kubeconfig, context}: the clusters "
+                  "Applications name in spec.destination (name defaults to in-cluster, server to "
+                  "https://kubernetes.default.svc)\n"
+                  "Further documents: argoproj.io/v1alpha1 Applications registered at start.\n");
+}

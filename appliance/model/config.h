@@ -1,0 +1,61 @@
+/*
+ * The site configuration that `edgecd serve --config FILE` reads: one YAML
+ * stream whose first document is edgecd's own settings (kind SiteConfig)
+ * and whose further documents are Argo CD Applications to register at
+ * start (the site's root apps). Settings are described by one table (name,
+ * type, default, bounds, help) that both the parser and `edgecd serve
+ * --help` use.
+ *
+ *   apiVersion: edgecd.io/v1alpha1
+ *   kind: SiteConfig
+ *   listen: 127.0.0.1:8080
+ *   pollSeconds: 180
+ *   clusters:
+ *     - name: in-cluster
+ *       server: https://kubernetes.default.svc
+ *       kubeconfig: /etc/rancher/k3s/k3s.yaml
+ *   ---
+ *   apiVersion: argoproj.io/v1alpha1
+ *   kind: Application
+ *   ...
+ */
+#ifndef EDGECD_MODEL_CONFIG_H
+#define EDGECD_MODEL_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+struct config_cluster {
+    char *name;       /* what destination.name matches; default "in-cluster" */
+    char *server;     /* what destination.server matches; default
+                         "https://kubernetes.default.svc" */
+    char *kubeconfig; /* how edgecd reaches it; relative to the config file */
+    char *context;    /* NULL = the kubeconfig's current context */
+};
+
+struct config {
+    char *listen;      /* API listen address */
+    long poll_seconds; /* reconcile interval */
+    char *log_level;
+    struct config_cluster *clusters;
+    size_t n_clusters;
+    json_t *applications; /* owned JSON array of Application manifests */
+};
+
+/* Load and validate path. Errors are ERR_INVALID/ERR_NOTFOUND naming the
+ * file and field ("site.yaml: clusters[0].kubeconfig: missing"). out is
+ * caller-owned; config_dispose also after a failure. */
+int config_load(struct config *out, const char *path);
+void config_dispose(struct config *cfg);
+
+/* The cluster an Application's destination names (by server, or by name
+ * when server is NULL); NULL if none. Borrowed from cfg. */
+const struct config_cluster *config_find_cluster(const struct config *cfg, const char *server,
+                                                 const char *name);
+
+/* The settings table as text for --help. Appended to out. */
+void config_describe(struct buf *out);
+
+#endif

@@ -1,0 +1,119 @@
+#include "model/config.h"
+
+#include "core/fs.h"
+#include "core/util.h"
+#include "test.h"
+
+static char *dir;
+
+static int write_config(const char *name, const char *text, char **path)
+{
+    *path = xasprintf("%s/%s", dir, name);
+    return fs_write_atomic(*path, text, strlen(text), 0600);
+}
+
+static const char app_doc[] = "---\n"
+                              "apiVersion: argoproj.io/v1alpha1\n"
+                              "kind: Application\n"
+                              "metadata: {name: guestbook}\n"
+                              "spec:\n"
+                              "  source: {repoURL: /srv/git/site.git, path: apps}\n"
+                              "  destination: {name: in-cluster, namespace: demo}\n";
+
+TEST(defaults_clusters_and_apps)
+{
+    struct config cfg;
+    char *path, *text;
+    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                     "clusters:\n  - kubeconfig: k3s.yaml\n%s",
+                     app_doc);
+    CHECK_OK(write_config("site.yaml", text, &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK_STR(cfg.listen, "127.0.0.1:8080");
+    CHECK(cfg.poll_seconds == 180);
+    CHECK_STR(cfg.log_level, "info");
+    CHECK(cfg.n_clusters == 1);
+    CHECK_STR(cfg.clusters[0].name, "in-cluster");
+    CHECK_STR(cfg.clusters[0].server, "https://kubernetes.default.svc");
+    /* relative to the config file's folder */
+    CHECK(str_has_suffix(cfg.clusters[0].kubeconfig, "/k3s.yaml"));
+    CHECK(cfg.clusters[0].kubeconfig[0] == '/');
+    CHECK(json_array_size(cfg.applications) == 1);
+    CHECK(config_find_cluster(&cfg, NULL, "in-cluster") == &cfg.clusters[0]);
+    CHECK(config_find_cluster(&cfg, "https://kubernetes.default.svc", NULL) == &cfg.clusters[0]);
+    CHECK(config_find_cluster(&cfg, "https://other:6443", NULL) == NULL);
+    config_dispose(&cfg);
+    free(text);
+    free(path);
+}
+
+/* Each bad config is refused with a message naming the field. */
+TEST(errors_name_the_field)
+{
+    static const struct {
+        const char *text;
+        const char *expect;
+    } cases[] = {
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\npollSecond: 5\n"
+         "clusters: [{kubeconfig: k}]\n",
+         "pollSecond: unknown setting"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\npollSeconds: 0\n"
+         "clusters: [{kubeconfig: k}]\n",
+         "pollSeconds: must be a whole number from 1 to 86400"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{name: a}]\n",
+         "clusters[0].kubeconfig: missing"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n", "clusters: missing"},
+        {"apiVersion: v1\nkind: ConfigMap\n", "SiteConfig"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nlogLevel: loud\n"
+         "clusters: [{kubeconfig: k}]\n",
+         "logLevel"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+         "clusters: [{kubeconfig: k}, {kubeconfig: j}]\n",
+         "repeats clusters[0]"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n---\n"
+         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\n"
+         "spec: {destination: {name: in-cluster}}\n",
+         "document 2"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct config cfg;
+        char *path;
+        CHECK_OK(write_config("bad.yaml", cases[i].text, &path));
+        CHECK(config_load(&cfg, path) < 0);
+        CHECK_CONTAINS(err_last(), cases[i].expect);
+        CHECK_CONTAINS(err_last(), "bad.yaml");
+        config_dispose(&cfg);
+        free(path);
+    }
+}
+
+TEST(missing_file)
+{
+    struct config cfg;
+    char *path = xasprintf("%s/none.yaml", dir);
+    CHECK_ERR(config_load(&cfg, path), ERR_NOTFOUND);
+    config_dispose(&cfg);
+    free(path);
+}
+
+TEST(describe_lists_every_setting)
+{
+    struct buf b = BUF_INIT;
+    config_describe(&b);
+    CHECK_CONTAINS(buf_cstr(&b), "listen");
+    CHECK_CONTAINS(buf_cstr(&b), "pollSeconds");
+    CHECK_CONTAINS(buf_cstr(&b), "logLevel");
+    CHECK_CONTAINS(buf_cstr(&b), "clusters");
+    buf_dispose(&b);
+}
+
+int main(void)
+{
+    dir = test_tmpdir("model-config");
+    RUN(defaults_clusters_and_apps);
+    RUN(errors_name_the_field);
+    RUN(missing_file);
+    RUN(describe_lists_every_setting);
+    free(dir);
+    return TEST_END();
+}
