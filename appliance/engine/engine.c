@@ -540,6 +540,7 @@ int engine_reconcile(engine *e, const char *app_name)
     int have_prev, out_of_sync = 0, rc;
     size_t i;
     json_t *obj;
+    int64_t started = time_mono_ms();
 
     have_prev = store_app_status_get(e->st, app_name, &prev) == 0;
     err_clear();
@@ -589,6 +590,7 @@ out:
     json_decref(desired);
     json_decref(manifest);
     free(manifest_json);
+    log_debug("reconciled %s in %.3fs", app_name, (double)(time_mono_ms() - started) / 1000.0);
     return rc;
 }
 

@@ -2,7 +2,7 @@
 # Install, with apt-get, every Debian package the build and the tests need,
 # when any is missing. Runs as root on a fresh Debian 12 machine.
 set -eu
-pkgs="build-essential cmake pkg-config dpkg-dev git file unzip openssl curl
+pkgs="build-essential cmake pkg-config dpkg-dev git file unzip openssl curl bc python3
 ca-certificates libmbedtls-dev libyaml-dev libjansson-dev libsqlite3-dev
 liblua5.4-dev libhttp-parser-dev zlib1g-dev clang clang-format
 libclang-rt-14-dev nodejs npm"
