@@ -57,14 +57,28 @@ int doc_parse_file_data(json_t **out_docs, const char *data, size_t len, const c
 void doc_emit_yaml(struct buf *out, const json_t *doc);
 void doc_emit_json(struct buf *out, const json_t *doc, int pretty);
 
+/* Serialise an array of documents (as doc_parse_yaml returns) as one YAML
+ * stream, documents after the first introduced by `---`. Appends to out. */
+void doc_emit_yaml_stream(struct buf *out, const json_t *docs);
+
 /* Borrowed lookup by dotted path of object keys ("metadata.name"); NULL
- * when any step is missing or not an object. */
+ * when any step is missing or not an object. Keys with dots are reached
+ * too: at each step a key equal to the whole rest of the path wins, and
+ * after a step named labels, annotations, matchLabels, nodeSelector, data,
+ * stringData or binaryData the rest is one key
+ * ("metadata.labels.app.kubernetes.io/name"). */
 json_t *doc_get(const json_t *root, const char *dotted);
 /* The string at a dotted path, or NULL if missing or not a string. */
 const char *doc_get_str(const json_t *root, const char *dotted);
 
-/* Set root[dotted] = value, creating intermediate objects; steals value. */
+/* Set root[dotted] = value, creating intermediate objects (replacing
+ * non-objects on the way); steals value. Same path rules as doc_get. */
 void doc_set_new(json_t *root, const char *dotted, json_t *value);
+
+/* The same with the path as n separate keys, for keys the dotted form
+ * cannot spell. doc_get_keys borrows; doc_set_keys_new steals value. */
+json_t *doc_get_keys(const json_t *root, const char *const *keys, size_t n);
+void doc_set_keys_new(json_t *root, const char *const *keys, size_t n, json_t *value);
 
 /* Deep equality, ignoring object key order. */
 int doc_equal(const json_t *a, const json_t *b);
