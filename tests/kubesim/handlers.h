@@ -1,0 +1,21 @@
+/*
+ * The API: authentication, routing of /api, /apis, /openapi and resource
+ * URLs, and every verb on objects. One mutex (the API lock) serialises
+ * whole requests, which keeps the store, the CRD-made kinds and
+ * resourceVersions consistent without finer locking; kubesim's requests
+ * are short and in memory, so that is not the bottleneck.
+ */
+#ifndef KUBESIM_HANDLERS_H
+#define KUBESIM_HANDLERS_H
+
+#include "httpd.h"
+
+/* token: the bearer token that authenticates (copied). Creates the
+ * namespaces every cluster has. Main thread, before serving. */
+void handlers_init(const char *token);
+void handlers_dispose(void);
+
+/* The httpd_handler; ctx unused. Any connection thread. */
+void handlers_handle(void *ctx, const struct httpd_request *req, struct httpd_response *res);
+
+#endif

@@ -1,0 +1,244 @@
+#include "kinds.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+static const char kinds_subdomain_msg[] =
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+static const char kinds_label_msg[] =
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+static const char kinds_1035_msg[] =
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+static int kinds_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* One DNS label of n bytes: [a-z0-9]([-a-z0-9]*[a-z0-9])? */
+static int kinds_label_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 63 || !kinds_alnum(s[0]) || !kinds_alnum(s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!kinds_alnum(s[i]) && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+static int kinds_subdomain_ok(const char *s)
+{
+    size_t n = strlen(s);
+    const char *p = s;
+    if (n == 0 || n > 253)
+        return 0;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (!kinds_label_ok(p, len))
+            return 0;
+        if (!dot)
+            return 1;
+        p = dot + 1;
+    }
+}
+
+const char *kinds_check_name(const struct resource *r, const char *name)
+{
+    if (!r->group[0] && strcmp(r->kind, "Namespace") == 0)
+        return kinds_label_ok(name, strlen(name)) ? NULL : kinds_label_msg;
+    if (!r->group[0] && strcmp(r->kind, "Service") == 0)
+        return kinds_label_ok(name, strlen(name)) && name[0] >= 'a' && name[0] <= 'z'
+                   ? NULL
+                   : kinds_1035_msg;
+    return kinds_subdomain_ok(name) ? NULL : kinds_subdomain_msg;
+}
+
+static int kinds_is(const struct resource *r, const char *group, const char *kind)
+{
+    return !r->crd && strcmp(r->group, group) == 0 && strcmp(r->kind, kind) == 0;
+}
+
+int kinds_validate(const struct resource *r, const json_t *obj, const char **field)
+{
+    if (kinds_is(r, "apiextensions.k8s.io", "CustomResourceDefinition")) {
+        const json_t *spec = json_object_get(obj, "spec");
+        const char *group = json_string_value(json_object_get(spec, "group"));
+        const char *plural =
+            json_string_value(json_object_get(json_object_get(spec, "names"), "plural"));
+        const char *name =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+        char *want;
+        int ok;
+        if (!group) {
+            *field = "spec.group";
+            return err_set(ERR_INVALID, "Required value");
+        }
+        if (!plural) {
+            *field = "spec.names.plural";
+            return err_set(ERR_INVALID, "Required value");
+        }
+        if (!json_object_get(json_object_get(spec, "names"), "kind")) {
+            *field = "spec.names.kind";
+            return err_set(ERR_INVALID, "Required value");
+        }
+        if (json_array_size(json_object_get(spec, "versions")) == 0) {
+            *field = "spec.versions";
+            return err_set(ERR_INVALID, "Invalid value: null: must have exactly one version "
+                                        "marked as storage version");
+        }
+        want = xasprintf("%s.%s", plural, group);
+        ok = name && strcmp(name, want) == 0;
+        free(want);
+        if (!ok) {
+            *field = "metadata.name";
+            return err_set(ERR_INVALID,
+                           "Invalid value: \"%s\": must be spec.names.plural+\".\"+spec.group",
+                           name ? name : "");
+        }
+    }
+    return 0;
+}
+
+static unsigned kinds_next_ip = 10;
+
+static json_t *kinds_obj(json_t *parent, const char *key)
+{
+    json_t *o = json_object_get(parent, key);
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(parent, key, o);
+    }
+    return o;
+}
+
+static void kinds_default_service(json_t *obj)
+{
+    json_t *spec = kinds_obj(obj, "spec");
+    json_t *ports = json_object_get(spec, "ports");
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    size_t i;
+    json_t *p;
+    if (!type) {
+        json_object_set_new(spec, "type", json_string("ClusterIP"));
+        type = "ClusterIP";
+    }
+    if (strcmp(type, "ExternalName") != 0 && !json_object_get(spec, "clusterIP")) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.43.%u.%u", (kinds_next_ip / 254) % 256,
+                 kinds_next_ip % 254 + 1);
+        kinds_next_ip++;
+        json_object_set_new(spec, "clusterIP", json_string(ip));
+        json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
+    }
+    if (!json_object_get(spec, "sessionAffinity"))
+        json_object_set_new(spec, "sessionAffinity", json_string("None"));
+    json_array_foreach(ports, i, p)
+    {
+        if (!json_object_get(p, "protocol"))
+            json_object_set_new(p, "protocol", json_string("TCP"));
+        if (!json_object_get(p, "targetPort") && json_object_get(p, "port"))
+            json_object_set(p, "targetPort", json_object_get(p, "port"));
+    }
+}
+
+void kinds_default(const struct resource *r, json_t *obj)
+{
+    if (kinds_is(r, "", "Namespace")) {
+        /* The real server labels every namespace with its own name. */
+        json_t *labels = kinds_obj(kinds_obj(obj, "metadata"), "labels");
+        json_object_set(labels, "kubernetes.io/metadata.name",
+                        json_object_get(json_object_get(obj, "metadata"), "name"));
+    } else if (kinds_is(r, "", "Service"))
+        kinds_default_service(obj);
+    else if (kinds_is(r, "apps", "Deployment") || kinds_is(r, "apps", "StatefulSet") ||
+             kinds_is(r, "apps", "ReplicaSet")) {
+        json_t *spec = kinds_obj(obj, "spec");
+        if (!json_object_get(spec, "replicas"))
+            json_object_set_new(spec, "replicas", json_integer(1));
+    }
+}
+
+static void kinds_status_workload(json_t *obj, int with_conditions)
+{
+    json_int_t gen =
+        json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
+    json_int_t replicas =
+        json_integer_value(json_object_get(json_object_get(obj, "spec"), "replicas"));
+    json_t *st = json_pack("{s:I, s:I, s:I, s:I, s:I}", "observedGeneration", gen, "replicas",
+                           replicas, "readyReplicas", replicas, "availableReplicas", replicas,
+                           "updatedReplicas", replicas);
+    if (with_conditions) {
+        json_t *old = json_object_get(json_object_get(obj, "status"), "conditions");
+        /* Keep condition timestamps across writes so an unchanged object
+         * stays byte-identical (and keeps its resourceVersion). */
+        if (json_array_size(old) == 2) {
+            json_object_set(st, "conditions", old);
+        } else {
+            char now[21];
+            time_rfc3339(now);
+            json_object_set_new(
+                st, "conditions",
+                json_pack("[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]",
+                          "type", "Available", "status", "True", "lastUpdateTime", now,
+                          "lastTransitionTime", now, "reason", "MinimumReplicasAvailable",
+                          "message", "Deployment has minimum availability.", "type", "Progressing",
+                          "status", "True", "lastUpdateTime", now, "lastTransitionTime", now,
+                          "reason", "NewReplicaSetAvailable", "message",
+                          "ReplicaSet has successfully progressed."));
+        }
+    }
+    json_object_set_new(obj, "status", st);
+}
+
+void kinds_status(const struct resource *r, json_t *obj)
+{
+    if (kinds_is(r, "apps", "Deployment")) {
+        kinds_status_workload(obj, 1);
+    } else if (kinds_is(r, "apps", "StatefulSet") || kinds_is(r, "apps", "ReplicaSet")) {
+        kinds_status_workload(obj, 0);
+    } else if (kinds_is(r, "", "Namespace")) {
+        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
+        json_object_set_new(kinds_obj(obj, "spec"), "finalizers", json_pack("[s]", "kubernetes"));
+    } else if (kinds_is(r, "apiextensions.k8s.io", "CustomResourceDefinition")) {
+        json_t *spec = json_object_get(obj, "spec");
+        json_t *stored = json_array();
+        json_t *old = json_object_get(json_object_get(obj, "status"), "conditions");
+        size_t i;
+        json_t *v;
+        json_t *st;
+        json_array_foreach(json_object_get(spec, "versions"), i, v)
+        {
+            if (json_is_true(json_object_get(v, "storage")))
+                json_array_append(stored, json_object_get(v, "name"));
+        }
+        st = json_pack("{s:O, s:o}", "acceptedNames", json_object_get(spec, "names"),
+                       "storedVersions", stored);
+        if (json_array_size(old) == 2) {
+            json_object_set(st, "conditions", old);
+        } else {
+            char now[21];
+            time_rfc3339(now);
+            json_object_set_new(st, "conditions",
+                                json_pack("[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}]",
+                                          "type", "NamesAccepted", "status", "True",
+                                          "lastTransitionTime", now, "reason", "NoConflicts",
+                                          "message", "no conflicts found", "type", "Established",
+                                          "status", "True", "lastTransitionTime", now, "reason",
+                                          "InitialNamesAccepted", "message",
+                                          "the initial names have been accepted"));
+        }
+        json_object_set_new(obj, "status", st);
+    }
+}
