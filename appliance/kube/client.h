@@ -32,6 +32,11 @@ struct kube_resource {
 int kube_client_new(kube_client **out, const struct kubeconfig *kc);
 void kube_client_free(kube_client *c);
 
+/* Run discovery now (GET /api/v1, /apis, each group's preferred version)
+ * and add what it finds to the cache; kube_client_resource does this by
+ * itself on a miss. ERR_IO/ERR_AUTH/... as for any request. */
+int kube_client_discover(kube_client *c);
+
 /* Resolve apiVersion ("v1", "apps/v1") + kind. Refreshes discovery once
  * when the kind is unknown. ERR_NOTFOUND if the server has no such kind. */
 int kube_client_resource(kube_client *c, const char *api_version, const char *kind,

@@ -1,0 +1,317 @@
+/*
+ * kubeconfig loading. The file is parsed with the document model (so YAML
+ * typing and limits are the same as for manifests) and resolved to one
+ * flat struct: the context's cluster and user with every file reference
+ * read now, except tokenFile, which kubelet-style token rotation needs read
+ * again later (the client does that).
+ *
+ * Errors name the file and the field ("/x/kubeconfig: user \"u\":
+ * client-key: missing"), because a kubeconfig is typed by hand at the edge
+ * and the message is all the operator gets.
+ */
+#include "kube/kubeconfig.h"
+
+#include <mbedtls/base64.h>
+#include <mbedtls/platform_util.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "doc/doc.h"
+
+/* Kubeconfig files and the certificates they name are small; these bound
+ * what a wrong path (say, a disk image) would make us read. */
+#define KUBECONFIG_MAX_FILE (4u << 20)
+#define KUBECONFIG_MAX_REF (1u << 20)
+
+struct kubeconfig_ctx {
+    const char *path;
+    char *dir; /* the kubeconfig's directory, for relative references */
+};
+
+static void kubeconfig_zero_free(char *s, size_t len)
+{
+    if (!s)
+        return;
+    mbedtls_platform_zeroize(s, len);
+    free(s);
+}
+
+void kubeconfig_dispose(struct kubeconfig *kc)
+{
+    if (!kc)
+        return;
+    free(kc->context);
+    free(kc->server);
+    free(kc->namespace_);
+    free(kc->ca_pem);
+    free(kc->client_cert_pem);
+    kubeconfig_zero_free(kc->client_key_pem, kc->client_key_pem_len);
+    kubeconfig_zero_free(kc->token, kc->token ? strlen(kc->token) : 0);
+    free(kc->token_file);
+    free(kc->tls_server_name);
+    memset(kc, 0, sizeof(*kc));
+}
+
+/* The entry of list `key` (clusters, users, contexts) whose name is name;
+ * returns the borrowed inner object (entry[inner]) or NULL. */
+static int kubeconfig_find(json_t **out, const struct kubeconfig_ctx *k, const json_t *root,
+                           const char *key, const char *inner, const char *label, const char *name)
+{
+    json_t *list = json_object_get(root, key), *entry, *obj;
+    size_t i;
+
+    *out = NULL;
+    if (list && !json_is_array(list) && !json_is_null(list))
+        return err_set(ERR_INVALID, "%s: %s: not a list", k->path, key);
+    json_array_foreach(list, i, entry)
+    {
+        const char *n = json_string_value(json_object_get(entry, "name"));
+        if (!n || strcmp(n, name) != 0)
+            continue;
+        obj = json_object_get(entry, inner);
+        if (!obj || json_is_null(obj))
+            return err_set(ERR_INVALID, "%s: %s \"%s\": %s: missing", k->path, label, name, inner);
+        if (!json_is_object(obj))
+            return err_set(ERR_INVALID, "%s: %s \"%s\": %s: not a mapping", k->path, label, name,
+                           inner);
+        *out = obj;
+        return 0;
+    }
+    return err_set(ERR_NOTFOUND, "%s: %s \"%s\" not found", k->path, label, name);
+}
+
+/* A string field; *out borrowed, NULL when absent or empty. */
+static int kubeconfig_str(const char **out, const struct kubeconfig_ctx *k, const json_t *obj,
+                          const char *label, const char *name, const char *field)
+{
+    json_t *v = json_object_get(obj, field);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return err_set(ERR_INVALID, "%s: %s \"%s\": %s: not a string", k->path, label, name, field);
+    if (json_string_length(v) > 0)
+        *out = json_string_value(v);
+    return 0;
+}
+
+static char *kubeconfig_resolve_path(const struct kubeconfig_ctx *k, const char *file)
+{
+    if (file[0] == '/')
+        return xstrdup(file);
+    return xasprintf("%s/%s", k->dir, file);
+}
+
+/* field-data (base64) or field (a file): the bytes, NUL-terminated, in
+ * *out (owned) and *out_len; both stay NULL/0 when neither is set. */
+static int kubeconfig_blob(char **out, size_t *out_len, const struct kubeconfig_ctx *k,
+                           const json_t *obj, const char *label, const char *name,
+                           const char *field)
+{
+    char *data_field = xasprintf("%s-data", field);
+    const char *b64 = NULL, *file = NULL;
+    int rc;
+
+    *out = NULL;
+    *out_len = 0;
+    if ((rc = kubeconfig_str(&b64, k, obj, label, name, data_field)) < 0)
+        goto out;
+    if ((rc = kubeconfig_str(&file, k, obj, label, name, field)) < 0)
+        goto out;
+    if (b64) {
+        size_t n = 0, blen = strlen(b64);
+        unsigned char *bytes;
+        /* Sizing call: reports the needed length (BUFFER_TOO_SMALL) or a
+         * character error. */
+        rc = mbedtls_base64_decode(NULL, 0, &n, (const unsigned char *)b64, blen);
+        if (rc == MBEDTLS_ERR_BASE64_INVALID_CHARACTER) {
+            rc = err_set(ERR_INVALID, "%s: %s \"%s\": %s: invalid base64", k->path, label, name,
+                         data_field);
+            goto out;
+        }
+        bytes = xmalloc(n + 1);
+        rc = mbedtls_base64_decode(bytes, n + 1, &n, (const unsigned char *)b64, blen);
+        if (rc != 0) {
+            free(bytes);
+            rc = err_set(ERR_INVALID, "%s: %s \"%s\": %s: invalid base64", k->path, label, name,
+                         data_field);
+            goto out;
+        }
+        bytes[n] = '\0';
+        *out = (char *)bytes;
+        *out_len = n;
+    } else if (file) {
+        struct buf b = BUF_INIT;
+        char *full = kubeconfig_resolve_path(k, file);
+        rc = fs_read_file(full, KUBECONFIG_MAX_REF, &b);
+        if (rc < 0) {
+            rc = err_prefix(rc, "%s: %s \"%s\": %s", k->path, label, name, field);
+            free(full);
+            buf_dispose(&b);
+            goto out;
+        }
+        free(full);
+        *out_len = b.len;
+        *out = buf_detach(&b);
+    }
+    rc = 0;
+out:
+    free(data_field);
+    return rc;
+}
+
+static int kubeconfig_bool(int *out, const struct kubeconfig_ctx *k, const json_t *obj,
+                           const char *label, const char *name, const char *field)
+{
+    json_t *v = json_object_get(obj, field);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    /* Hand-written files quote it sometimes; client-go accepts that too. */
+    if (json_is_string(v) &&
+        (strcmp(json_string_value(v), "true") == 0 || strcmp(json_string_value(v), "false") == 0)) {
+        *out = strcmp(json_string_value(v), "true") == 0;
+        return 0;
+    }
+    return err_set(ERR_INVALID, "%s: %s \"%s\": %s: not a boolean", k->path, label, name, field);
+}
+
+static int kubeconfig_cluster(struct kubeconfig *kc, const struct kubeconfig_ctx *k,
+                              const json_t *root, const char *name)
+{
+    json_t *cl;
+    const char *server = NULL, *sni = NULL;
+    int rc;
+
+    if ((rc = kubeconfig_find(&cl, k, root, "clusters", "cluster", "cluster", name)) < 0)
+        return rc;
+    if ((rc = kubeconfig_str(&server, k, cl, "cluster", name, "server")) < 0)
+        return rc;
+    if (!server)
+        return err_set(ERR_INVALID, "%s: cluster \"%s\": server: missing", k->path, name);
+    if ((rc = kubeconfig_str(&sni, k, cl, "cluster", name, "tls-server-name")) < 0)
+        return rc;
+    if ((rc = kubeconfig_bool(&kc->insecure, k, cl, "cluster", name, "insecure-skip-tls-verify")) <
+        0)
+        return rc;
+    if ((rc = kubeconfig_blob(&kc->ca_pem, &kc->ca_pem_len, k, cl, "cluster", name,
+                              "certificate-authority")) < 0)
+        return rc;
+    if (json_object_get(cl, "proxy-url"))
+        return err_set(ERR_UNSUPPORTED, "%s: cluster \"%s\": proxy-url is not supported", k->path,
+                       name);
+    kc->server = xstrdup(server);
+    kc->tls_server_name = xstrdup(sni);
+    return 0;
+}
+
+static int kubeconfig_user(struct kubeconfig *kc, const struct kubeconfig_ctx *k,
+                           const json_t *root, const char *name)
+{
+    json_t *u;
+    const char *token = NULL, *token_file = NULL;
+    int rc;
+
+    if ((rc = kubeconfig_find(&u, k, root, "users", "user", "user", name)) < 0)
+        return rc;
+    if (json_object_get(u, "exec"))
+        return err_set(ERR_UNSUPPORTED, "%s: user %s: exec credential plugins are not supported",
+                       k->path, name);
+    if (json_object_get(u, "auth-provider"))
+        return err_set(ERR_UNSUPPORTED, "%s: user %s: auth-provider plugins are not supported",
+                       k->path, name);
+    if (json_object_get(u, "username") || json_object_get(u, "password"))
+        return err_set(ERR_UNSUPPORTED,
+                       "%s: user %s: basic authentication (username/password) is not supported",
+                       k->path, name);
+    if ((rc = kubeconfig_str(&token, k, u, "user", name, "token")) < 0)
+        return rc;
+    if ((rc = kubeconfig_str(&token_file, k, u, "user", name, "tokenFile")) < 0)
+        return rc;
+    if ((rc = kubeconfig_blob(&kc->client_cert_pem, &kc->client_cert_pem_len, k, u, "user", name,
+                              "client-certificate")) < 0)
+        return rc;
+    if ((rc = kubeconfig_blob(&kc->client_key_pem, &kc->client_key_pem_len, k, u, "user", name,
+                              "client-key")) < 0)
+        return rc;
+    if (kc->client_cert_pem && !kc->client_key_pem)
+        return err_set(ERR_INVALID, "%s: user \"%s\": client-key: missing", k->path, name);
+    if (kc->client_key_pem && !kc->client_cert_pem)
+        return err_set(ERR_INVALID, "%s: user \"%s\": client-certificate: missing", k->path, name);
+    /* As in client-go, an inline token wins over tokenFile. */
+    if (token)
+        kc->token = xstrdup(token);
+    else if (token_file)
+        kc->token_file = kubeconfig_resolve_path(k, token_file);
+    return 0;
+}
+
+int kubeconfig_load(struct kubeconfig *out, const char *path, const char *context)
+{
+    struct kubeconfig kc;
+    struct kubeconfig_ctx k;
+    struct buf data = BUF_INIT;
+    json_t *docs = NULL, *root, *ctx;
+    const char *ctx_name = context, *cluster = NULL, *user = NULL, *ns = NULL;
+    const char *slash;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&kc, 0, sizeof(kc));
+    k.path = path;
+    slash = strrchr(path, '/');
+    k.dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+
+    if ((rc = fs_read_file(path, KUBECONFIG_MAX_FILE, &data)) < 0)
+        goto out;
+    if ((rc = doc_parse_yaml(&docs, buf_cstr(&data), data.len, path, NULL)) < 0)
+        goto out;
+    root = json_array_get(docs, 0);
+    if (!json_is_object(root)) {
+        rc = err_set(ERR_INVALID, "%s: not a kubeconfig (expected a mapping)", path);
+        goto out;
+    }
+    if (!ctx_name || !ctx_name[0]) {
+        ctx_name = json_string_value(json_object_get(root, "current-context"));
+        if (!ctx_name || !ctx_name[0]) {
+            rc = err_set(ERR_INVALID, "%s: current-context: missing (and no context was named)",
+                         path);
+            goto out;
+        }
+    }
+    if ((rc = kubeconfig_find(&ctx, &k, root, "contexts", "context", "context", ctx_name)) < 0)
+        goto out;
+    if ((rc = kubeconfig_str(&cluster, &k, ctx, "context", ctx_name, "cluster")) < 0 ||
+        (rc = kubeconfig_str(&user, &k, ctx, "context", ctx_name, "user")) < 0 ||
+        (rc = kubeconfig_str(&ns, &k, ctx, "context", ctx_name, "namespace")) < 0)
+        goto out;
+    if (!cluster) {
+        rc = err_set(ERR_INVALID, "%s: context \"%s\": cluster: missing", path, ctx_name);
+        goto out;
+    }
+    if ((rc = kubeconfig_cluster(&kc, &k, root, cluster)) < 0)
+        goto out;
+    /* A context without a user connects anonymously, as kubectl does. */
+    if (user && (rc = kubeconfig_user(&kc, &k, root, user)) < 0)
+        goto out;
+    kc.context = xstrdup(ctx_name);
+    kc.namespace_ = xstrdup(ns ? ns : "default");
+    *out = kc;
+    memset(&kc, 0, sizeof(kc));
+    rc = 0;
+out:
+    kubeconfig_dispose(&kc);
+    json_decref(docs);
+    if (data.ptr)
+        mbedtls_platform_zeroize(data.ptr, data.len);
+    buf_dispose(&data);
+    free(k.dir);
+    return rc;
+}

@@ -1,0 +1,361 @@
+/*
+ * Tests for appliance/kube/client.c against kubesim (the API server
+ * double in tests/kubesim, started per test program through fixture.h):
+ * token and client-certificate auth, TLS verification of kubesim's
+ * certificate, discovery, apply/get/list/delete, dry-run, Status errors
+ * and a CRD whose kind appears only after it is applied.
+ */
+#include <jansson.h>
+#include <signal.h>
+
+#include "core/buf.h"
+#include "core/fs.h"
+#include "core/util.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kubesim/fixture.h"
+#include "test.h"
+
+static struct kubesim_proc sim;
+static char *dir;
+
+static json_t *obj(const char *json)
+{
+    json_error_t e;
+    json_t *v = json_loads(json, 0, &e);
+    if (!v) {
+        fprintf(stderr, "bad test JSON: %s\n", e.text);
+        exit(2);
+    }
+    return v;
+}
+
+/* A client from kubesim's token kubeconfig. */
+static kube_client *client_token(void)
+{
+    struct kubeconfig kc;
+    kube_client *c = NULL;
+    if (kubeconfig_load(&kc, sim.kubeconfig, NULL) < 0 || kube_client_new(&c, &kc) < 0) {
+        fprintf(stderr, "client: %s\n", err_last());
+        exit(2);
+    }
+    kubeconfig_dispose(&kc);
+    return c;
+}
+
+TEST(discovery_resolves_kinds)
+{
+    kube_client *c = client_token();
+    const struct kube_resource *r = NULL;
+
+    CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &r));
+    CHECK_STR(r->group, "");
+    CHECK_STR(r->version, "v1");
+    CHECK_STR(r->resource, "configmaps");
+    CHECK(r->namespaced == 1);
+    CHECK_OK(kube_client_resource(c, "v1", "Namespace", &r));
+    CHECK_STR(r->resource, "namespaces");
+    CHECK(r->namespaced == 0);
+    CHECK_OK(kube_client_resource(c, "apps/v1", "Deployment", &r));
+    CHECK_STR(r->group, "apps");
+    CHECK_STR(r->resource, "deployments");
+    CHECK(r->namespaced == 1);
+    CHECK_ERR(kube_client_resource(c, "v1", "Gizmo", &r), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "Gizmo");
+    CHECK(r == NULL);
+    CHECK_ERR(kube_client_resource(c, "nope.example.com/v1", "Deployment", &r), ERR_NOTFOUND);
+    kube_client_free(c);
+}
+
+TEST(apply_get_list_delete)
+{
+    kube_client *c = client_token();
+    json_t *a = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\","
+                    "\"namespace\":\"default\",\"labels\":{\"app\":\"demo\"}},"
+                    "\"data\":{\"k\":\"v\"}}");
+    json_t *b = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"y\","
+                    "\"namespace\":\"default\",\"labels\":{\"app\":\"other\"}}}");
+    json_t *live = NULL, *got = NULL, *items = NULL;
+
+    CHECK_OK(kube_client_apply(c, a, 0, &live));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(live, "data"), "k")), "v");
+    CHECK_OK(kube_client_apply(c, b, 0, NULL));
+
+    CHECK_OK(kube_client_get(c, "v1", "ConfigMap", "default", "x", &got));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(got, "data"), "k")), "v");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(got, "metadata"), "name")), "x");
+    CHECK(json_object_get(json_object_get(got, "metadata"), "resourceVersion") != NULL);
+
+    CHECK_OK(kube_client_list(c, "v1", "ConfigMap", "default", "app=demo", &items));
+    CHECK(json_array_size(items) == 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(items, 0), "kind")), "ConfigMap");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(items, 0), "apiVersion")), "v1");
+    json_decref(items);
+    items = NULL;
+    CHECK_OK(kube_client_list(c, "v1", "ConfigMap", NULL, "app in (demo,other)", &items));
+    CHECK(json_array_size(items) == 2);
+    json_decref(items);
+    items = NULL;
+    CHECK_OK(kube_client_list(c, "v1", "ConfigMap", "default", "app=none", &items));
+    CHECK(json_array_size(items) == 0);
+
+    CHECK_OK(kube_client_delete(c, "v1", "ConfigMap", "default", "x", NULL));
+    json_decref(got);
+    got = NULL;
+    CHECK_ERR(kube_client_get(c, "v1", "ConfigMap", "default", "x", &got), ERR_NOTFOUND);
+    CHECK(got == NULL);
+    CHECK_CONTAINS(err_last(), "get ConfigMap default/x: NotFound: configmaps \"x\" not found");
+    CHECK_ERR(kube_client_delete(c, "v1", "ConfigMap", "default", "x", "Background"), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "delete ConfigMap default/x");
+    CHECK_OK(kube_client_delete(c, "v1", "ConfigMap", "default", "y", "Foreground"));
+    CHECK_ERR(kube_client_delete(c, "v1", "ConfigMap", "default", "y", "Sometimes"), ERR_INVALID);
+
+    json_decref(a);
+    json_decref(b);
+    json_decref(live);
+    json_decref(items);
+    kube_client_free(c);
+}
+
+TEST(cluster_scoped_and_apps)
+{
+    kube_client *c = client_token();
+    json_t *ns = obj("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                     "\"team-a\"}}");
+    json_t *dep =
+        obj("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
+            "\"namespace\":\"team-a\"},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":"
+            "{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+            "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.27\"}]}}}}");
+    json_t *got = NULL;
+
+    CHECK_OK(kube_client_apply(c, ns, 0, NULL));
+    /* ns is ignored for a cluster-scoped kind. */
+    CHECK_OK(kube_client_get(c, "v1", "Namespace", "whatever", "team-a", &got));
+    json_decref(got);
+    got = NULL;
+    CHECK_OK(kube_client_apply(c, dep, 0, NULL));
+    CHECK_OK(kube_client_get(c, "apps/v1", "Deployment", "team-a", "web", &got));
+    CHECK(json_integer_value(json_object_get(json_object_get(got, "spec"), "replicas")) == 1);
+    CHECK_OK(kube_client_delete(c, "apps/v1", "Deployment", "team-a", "web", "Background"));
+    json_decref(got);
+    json_decref(ns);
+    json_decref(dep);
+    kube_client_free(c);
+}
+
+TEST(dry_run_does_not_store)
+{
+    kube_client *c = client_token();
+    json_t *a = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                    "\"dry\",\"namespace\":\"default\"},\"data\":{\"a\":\"b\"}}");
+    json_t *live = NULL, *got = NULL;
+
+    CHECK_OK(kube_client_apply(c, a, 1, &live));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(live, "data"), "a")), "b");
+    CHECK_ERR(kube_client_get(c, "v1", "ConfigMap", "default", "dry", &got), ERR_NOTFOUND);
+    json_decref(a);
+    json_decref(live);
+    kube_client_free(c);
+}
+
+TEST(apply_errors)
+{
+    kube_client *c = client_token();
+    json_t *no_ns = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                        "\"a\"}}");
+    json_t *no_kind = obj("{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\"}}");
+    json_t *unknown = obj("{\"apiVersion\":\"v1\",\"kind\":\"Gizmo\",\"metadata\":{\"name\":"
+                          "\"a\"}}");
+    json_t *bad_name = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                           "\"Not_A_Name\",\"namespace\":\"default\"}}");
+    json_t *live = NULL;
+
+    CHECK_ERR(kube_client_apply(c, no_ns, 0, &live), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "metadata.namespace");
+    CHECK_ERR(kube_client_apply(c, no_kind, 0, &live), ERR_INVALID);
+    CHECK_ERR(kube_client_apply(c, unknown, 0, &live), ERR_NOTFOUND);
+    /* The server's verdict comes back as the Status message. */
+    CHECK_ERR(kube_client_apply(c, bad_name, 0, &live), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "apply ConfigMap default/Not_A_Name: Invalid: ");
+    CHECK(live == NULL);
+    json_decref(no_ns);
+    json_decref(no_kind);
+    json_decref(unknown);
+    json_decref(bad_name);
+    kube_client_free(c);
+}
+
+TEST(crd_kind_resolves_after_refresh)
+{
+    kube_client *c = client_token();
+    const struct kube_resource *cm = NULL, *w = NULL;
+    json_t *crd =
+        obj("{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+            "\"metadata\":{\"name\":\"widgets.example.com\"},\"spec\":{\"group\":\"example.com\","
+            "\"scope\":\"Namespaced\",\"names\":{\"plural\":\"widgets\",\"singular\":\"widget\","
+            "\"kind\":\"Widget\",\"listKind\":\"WidgetList\"},\"versions\":[{\"name\":\"v1\","
+            "\"served\":true,\"storage\":true,\"schema\":{\"openAPIV3Schema\":{\"type\":\"object\","
+            "\"x-kubernetes-preserve-unknown-fields\":true}}}]}}");
+    json_t *widget = obj("{\"apiVersion\":\"example.com/v1\",\"kind\":\"Widget\",\"metadata\":"
+                         "{\"name\":\"w1\",\"namespace\":\"default\"},\"spec\":{\"size\":3}}");
+    json_t *got = NULL;
+
+    /* Discovery is cached before the CRD exists... */
+    CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &cm));
+    CHECK_ERR(kube_client_resource(c, "example.com/v1", "Widget", &w), ERR_NOTFOUND);
+    CHECK_OK(kube_client_apply(c, crd, 0, NULL));
+    /* ...and the miss refreshes it. */
+    CHECK_OK(kube_client_resource(c, "example.com/v1", "Widget", &w));
+    CHECK_STR(w->resource, "widgets");
+    CHECK(w->namespaced == 1);
+    /* Pointers handed out before the refresh stay valid. */
+    CHECK_STR(cm->resource, "configmaps");
+    CHECK_OK(kube_client_apply(c, widget, 0, NULL));
+    CHECK_OK(kube_client_get(c, "example.com/v1", "Widget", "default", "w1", &got));
+    CHECK(json_integer_value(json_object_get(json_object_get(got, "spec"), "size")) == 3);
+    json_decref(got);
+    json_decref(crd);
+    json_decref(widget);
+    kube_client_free(c);
+}
+
+TEST(client_certificate_auth)
+{
+    struct kubeconfig kc;
+    kube_client *c = NULL;
+    json_t *items = NULL;
+
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig_cert, NULL));
+    CHECK(kc.client_cert_pem != NULL && kc.token == NULL);
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_OK(kube_client_list(c, "v1", "Namespace", NULL, NULL, &items));
+    CHECK(json_array_size(items) >= 1);
+    json_decref(items);
+    kube_client_free(c);
+    kubeconfig_dispose(&kc);
+}
+
+TEST(token_file_and_bad_token)
+{
+    struct kubeconfig kc;
+    kube_client *c = NULL;
+    json_t *items = NULL;
+    char *tf = xasprintf("%s/token", dir);
+
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
+    CHECK_OK(fs_write_atomic(tf, kc.token, strlen(kc.token), 0600));
+    free(kc.token);
+    kc.token = NULL;
+    kc.token_file = xstrdup(tf);
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_OK(kube_client_list(c, "v1", "Namespace", NULL, NULL, &items));
+    CHECK(json_array_size(items) >= 1);
+    json_decref(items);
+    items = NULL;
+    kube_client_free(c);
+    c = NULL;
+
+    free(kc.token_file);
+    kc.token_file = NULL;
+    kc.token = xstrdup("wrong-token");
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_ERR(kube_client_list(c, "v1", "Namespace", NULL, NULL, &items), ERR_AUTH);
+    kube_client_free(c);
+    kubeconfig_dispose(&kc);
+    json_decref(items);
+    free(tf);
+}
+
+TEST(tls_verification_against_kubesim)
+{
+    struct kubeconfig kc;
+    kube_client *c = NULL;
+    const struct kube_resource *r;
+    struct buf other_ca = BUF_INIT;
+    char *ca_path = xasprintf("%s/other-ca.crt", dir), *cmd, *saved_server, *port;
+    int sys;
+
+    /* A CA that did not sign kubesim's certificate, made by openssl. */
+    cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                    "-keyout '%s/other-ca.key' -out '%s' -subj /CN=other-ca -days 1 "
+                    "2>/dev/null",
+                    dir, ca_path);
+    sys = system(cmd);
+    free(cmd);
+    CHECK(sys == 0);
+    CHECK_OK(fs_read_file(ca_path, 1 << 20, &other_ca));
+
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
+    CHECK(str_has_prefix(kc.server, "https://127.0.0.1:"));
+
+    /* Verification on, IP SAN 127.0.0.1 in kubesim's certificate: fine. */
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &r));
+    kube_client_free(c);
+    c = NULL;
+
+    /* The host name route: "localhost" is a DNS SAN of kubesim's cert. */
+    saved_server = kc.server;
+    port = strrchr(saved_server, ':');
+    kc.server = xasprintf("https://localhost%s", port);
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &r));
+    kube_client_free(c);
+    c = NULL;
+    free(kc.server);
+    kc.server = saved_server;
+
+    /* A name the certificate does not carry. */
+    kc.tls_server_name = xstrdup("api.example.com");
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_ERR(kube_client_resource(c, "v1", "ConfigMap", &r), ERR_IO);
+    CHECK_CONTAINS(err_last(), "api.example.com");
+    kube_client_free(c);
+    c = NULL;
+    free(kc.tls_server_name);
+    kc.tls_server_name = NULL;
+
+    /* The wrong CA: refused, and the message names the server. */
+    free(kc.ca_pem);
+    kc.ca_pem = buf_detach(&other_ca);
+    kc.ca_pem_len = strlen(kc.ca_pem);
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_ERR(kube_client_resource(c, "v1", "ConfigMap", &r), ERR_IO);
+    CHECK_CONTAINS(err_last(), kc.server);
+    CHECK_CONTAINS(err_last(), "verification failed");
+    kube_client_free(c);
+    c = NULL;
+
+    /* insecure-skip-tls-verify accepts it anyway. */
+    kc.insecure = 1;
+    CHECK_OK(kube_client_new(&c, &kc));
+    CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &r));
+    kube_client_free(c);
+    kubeconfig_dispose(&kc);
+    buf_dispose(&other_ca);
+    free(ca_path);
+}
+
+int main(void)
+{
+    char *simdir;
+    signal(SIGPIPE, SIG_IGN);
+    dir = test_tmpdir("kube-client");
+    simdir = xasprintf("%s/kubesim", dir);
+    if (kubesim_proc_start(&sim, simdir) < 0)
+        return 2;
+    RUN(discovery_resolves_kinds);
+    RUN(apply_get_list_delete);
+    RUN(cluster_scoped_and_apps);
+    RUN(dry_run_does_not_store);
+    RUN(apply_errors);
+    RUN(crd_kind_resolves_after_refresh);
+    RUN(client_certificate_auth);
+    RUN(token_file_and_bad_token);
+    RUN(tls_verification_against_kubesim);
+    kubesim_proc_stop(&sim);
+    free(simdir);
+    free(dir);
+    return TEST_END();
+}

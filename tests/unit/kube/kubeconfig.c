@@ -1,0 +1,312 @@
+/*
+ * Tests for appliance/kube/kubeconfig.c: kubeconfig files written at test
+ * time, with inline data and file references, named and current contexts,
+ * and the errors an operator would see for a broken file.
+ */
+#include <mbedtls/base64.h>
+
+#include "core/buf.h"
+#include "core/fs.h"
+#include "kube/kubeconfig.h"
+#include "test.h"
+
+static char *dir;
+
+static char *b64(const char *s)
+{
+    size_t n = 0;
+    char *out;
+    mbedtls_base64_encode(NULL, 0, &n, (const unsigned char *)s, strlen(s));
+    out = xmalloc(n + 1);
+    mbedtls_base64_encode((unsigned char *)out, n + 1, &n, (const unsigned char *)s, strlen(s));
+    out[n] = '\0';
+    return out;
+}
+
+/* Write dir/name with text; returns the path (caller frees). */
+static char *put(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    fs_mkdir_p(path, 0700);
+    *slash = '/';
+    if (fs_write_atomic(path, text, strlen(text), 0600) < 0) {
+        fprintf(stderr, "%s\n", err_last());
+        exit(2);
+    }
+    return path;
+}
+
+TEST(inline_data_and_current_context)
+{
+    struct kubeconfig kc;
+    char *ca = b64("CA PEM"), *cert = b64("CERT PEM"), *key = b64("KEY PEM");
+    char *text = xasprintf("apiVersion: v1\n"
+                           "kind: Config\n"
+                           "current-context: edge\n"
+                           "clusters:\n"
+                           "- name: site\n"
+                           "  cluster:\n"
+                           "    server: https://10.0.0.1:6443\n"
+                           "    certificate-authority-data: %s\n"
+                           "    tls-server-name: kubernetes.default\n"
+                           "contexts:\n"
+                           "- name: other\n"
+                           "  context: {cluster: nowhere, user: nobody}\n"
+                           "- name: edge\n"
+                           "  context:\n"
+                           "    cluster: site\n"
+                           "    user: admin\n"
+                           "    namespace: apps\n"
+                           "users:\n"
+                           "- name: admin\n"
+                           "  user:\n"
+                           "    client-certificate-data: %s\n"
+                           "    client-key-data: %s\n"
+                           "    token: s3cret\n",
+                           ca, cert, key);
+    char *path = put("inline/config", text);
+
+    CHECK_OK(kubeconfig_load(&kc, path, NULL));
+    CHECK_STR(kc.context, "edge");
+    CHECK_STR(kc.server, "https://10.0.0.1:6443");
+    CHECK_STR(kc.namespace_, "apps");
+    CHECK_STR(kc.ca_pem, "CA PEM");
+    CHECK(kc.ca_pem_len == 6);
+    CHECK_STR(kc.client_cert_pem, "CERT PEM");
+    CHECK(kc.client_cert_pem_len == 8);
+    CHECK_STR(kc.client_key_pem, "KEY PEM");
+    CHECK_STR(kc.token, "s3cret");
+    CHECK(kc.token_file == NULL);
+    CHECK(kc.insecure == 0);
+    CHECK_STR(kc.tls_server_name, "kubernetes.default");
+    kubeconfig_dispose(&kc);
+    free(ca);
+    free(cert);
+    free(key);
+    free(text);
+    free(path);
+}
+
+TEST(file_references_relative_to_the_kubeconfig)
+{
+    struct kubeconfig kc;
+    char *abs_key = put("refs/keys/client.key", "KEY FROM FILE\n");
+    char *text, *path, *want;
+
+    free(put("refs/ca.crt", "CA FROM FILE\n"));
+    free(put("refs/certs/client.crt", "CERT FROM FILE\n"));
+    text = xasprintf("current-context: c\n"
+                     "clusters:\n"
+                     "- name: k\n"
+                     "  cluster:\n"
+                     "    server: https://127.0.0.1:6443\n"
+                     "    certificate-authority: ca.crt\n"
+                     "contexts:\n"
+                     "- name: c\n"
+                     "  context: {cluster: k, user: u}\n"
+                     "users:\n"
+                     "- name: u\n"
+                     "  user:\n"
+                     "    client-certificate: certs/client.crt\n"
+                     "    client-key: %s\n"
+                     "    tokenFile: secrets/token\n",
+                     abs_key);
+    path = put("refs/kubeconfig", text);
+    CHECK_OK(kubeconfig_load(&kc, path, NULL));
+    CHECK_STR(kc.ca_pem, "CA FROM FILE\n");
+    CHECK(kc.ca_pem_len == 13);
+    CHECK_STR(kc.client_cert_pem, "CERT FROM FILE\n");
+    CHECK_STR(kc.client_key_pem, "KEY FROM FILE\n");
+    CHECK(kc.token == NULL);
+    want = xasprintf("%s/refs/secrets/token", dir);
+    CHECK_STR(kc.token_file, want);
+    CHECK_STR(kc.namespace_, "default");
+    kubeconfig_dispose(&kc);
+    free(want);
+    free(text);
+    free(path);
+    free(abs_key);
+}
+
+static const char *two_contexts = "current-context: a\n"
+                                  "clusters:\n"
+                                  "- name: ka\n"
+                                  "  cluster: {server: 'https://a:1'}\n"
+                                  "- name: kb\n"
+                                  "  cluster:\n"
+                                  "    server: https://b:2\n"
+                                  "    insecure-skip-tls-verify: true\n"
+                                  "contexts:\n"
+                                  "- name: a\n"
+                                  "  context: {cluster: ka, user: ua}\n"
+                                  "- name: b\n"
+                                  "  context: {cluster: kb, user: ub, namespace: team-b}\n"
+                                  "users:\n"
+                                  "- name: ua\n"
+                                  "  user: {token: ta}\n"
+                                  "- name: ub\n"
+                                  "  user: {token: tb}\n";
+
+TEST(named_context)
+{
+    struct kubeconfig kc;
+    char *path = put("named/config", two_contexts);
+
+    CHECK_OK(kubeconfig_load(&kc, path, "b"));
+    CHECK_STR(kc.context, "b");
+    CHECK_STR(kc.server, "https://b:2");
+    CHECK_STR(kc.token, "tb");
+    CHECK_STR(kc.namespace_, "team-b");
+    CHECK(kc.insecure == 1);
+    kubeconfig_dispose(&kc);
+    CHECK_OK(kubeconfig_load(&kc, path, NULL));
+    CHECK_STR(kc.server, "https://a:1");
+    CHECK_STR(kc.token, "ta");
+    CHECK(kc.insecure == 0);
+    kubeconfig_dispose(&kc);
+    free(path);
+}
+
+TEST(missing_context)
+{
+    struct kubeconfig kc;
+    char *path = put("missing/config", two_contexts);
+
+    CHECK_ERR(kubeconfig_load(&kc, path, "foo"), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "context \"foo\" not found");
+    CHECK_CONTAINS(err_last(), path);
+    CHECK(kc.server == NULL);
+    free(path);
+}
+
+TEST(exec_and_auth_provider_are_unsupported)
+{
+    struct kubeconfig kc;
+    char *path = put("exec/config", "current-context: c\n"
+                                    "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+                                    "contexts:\n"
+                                    "- {name: c, context: {cluster: k, user: eks}}\n"
+                                    "- {name: d, context: {cluster: k, user: gcp}}\n"
+                                    "users:\n"
+                                    "- name: eks\n"
+                                    "  user:\n"
+                                    "    exec:\n"
+                                    "      apiVersion: client.authentication.k8s.io/v1\n"
+                                    "      command: aws\n"
+                                    "- name: gcp\n"
+                                    "  user: {auth-provider: {name: gcp}}\n");
+
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "user eks: exec credential plugins are not supported");
+    CHECK_ERR(kubeconfig_load(&kc, path, "d"), ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "auth-provider");
+    free(path);
+}
+
+TEST(broken_files_name_the_field)
+{
+    struct kubeconfig kc;
+    char *path, *missing;
+
+    missing = xasprintf("%s/nope/config", dir);
+    CHECK_ERR(kubeconfig_load(&kc, missing, NULL), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), missing);
+    free(missing);
+
+    path =
+        put("broken/no-server", "current-context: c\n"
+                                "clusters: [{name: k, cluster: {insecure-skip-tls-verify: true}}]\n"
+                                "contexts: [{name: c, context: {cluster: k}}]\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "cluster \"k\": server: missing");
+    free(path);
+
+    path = put("broken/no-cluster", "current-context: c\n"
+                                    "contexts: [{name: c, context: {cluster: gone, user: u}}]\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "cluster \"gone\" not found");
+    free(path);
+
+    path = put("broken/no-user", "current-context: c\n"
+                                 "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+                                 "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "user \"u\" not found");
+    free(path);
+
+    path = put("broken/no-current", "clusters: []\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "current-context");
+    free(path);
+
+    path =
+        put("broken/key-file", "current-context: c\n"
+                               "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                               "users:\n"
+                               "- name: u\n"
+                               "  user: {client-certificate-data: QUJD, client-key: gone.key}\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "client-key");
+    CHECK_CONTAINS(err_last(), "gone.key");
+    free(path);
+
+    path = put("broken/cert-no-key", "current-context: c\n"
+                                     "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+                                     "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                                     "users: [{name: u, user: {client-certificate-data: QUJD}}]\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "client-key: missing");
+    free(path);
+
+    path = put("broken/base64", "current-context: c\n"
+                                "clusters:\n"
+                                "- name: k\n"
+                                "  cluster: {server: 'https://x:1', certificate-authority-data: "
+                                "'not base64!'}\n"
+                                "contexts: [{name: c, context: {cluster: k}}]\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "certificate-authority-data: invalid base64");
+    free(path);
+
+    path = put("broken/yaml", "current-context: [unclosed\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), path);
+    free(path);
+
+    path = put("broken/insecure", "current-context: c\n"
+                                  "clusters: [{name: k, cluster: {server: 'https://x:1', "
+                                  "insecure-skip-tls-verify: maybe}}]\n"
+                                  "contexts: [{name: c, context: {cluster: k}}]\n");
+    CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "insecure-skip-tls-verify");
+    free(path);
+}
+
+TEST(anonymous_context)
+{
+    struct kubeconfig kc;
+    char *path = put("anon/config", "current-context: c\n"
+                                    "clusters: [{name: k, cluster: {server: 'http://x:8080'}}]\n"
+                                    "contexts: [{name: c, context: {cluster: k}}]\n");
+    CHECK_OK(kubeconfig_load(&kc, path, NULL));
+    CHECK(kc.token == NULL && kc.token_file == NULL && kc.client_cert_pem == NULL);
+    kubeconfig_dispose(&kc);
+    free(path);
+}
+
+int main(void)
+{
+    dir = test_tmpdir("kube-kubeconfig");
+    RUN(inline_data_and_current_context);
+    RUN(file_references_relative_to_the_kubeconfig);
+    RUN(named_context);
+    RUN(missing_context);
+    RUN(exec_and_auth_provider_are_unsupported);
+    RUN(broken_files_name_the_field);
+    RUN(anonymous_context);
+    free(dir);
+    return TEST_END();
+}
