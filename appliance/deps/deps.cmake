@@ -40,10 +40,13 @@ if(NOT EXISTS "${EDGECD_DEPS_DIR}/libgit2.stamp" OR NOT EXISTS "${EDGECD_DEPS_DI
   endif()
 endif()
 
-add_library(dep_git2 INTERFACE)
-target_include_directories(dep_git2 INTERFACE ${EDGECD_DEPS_DIR}/libgit2/include)
-target_link_libraries(dep_git2 INTERFACE ${EDGECD_DEPS_DIR}/libgit2/lib/libgit2.a
-                      ${LIB_HTTP_PARSER} ${LIB_Z} dep_mbedtls Threads::Threads)
+# An imported archive, so CMake knows libgit2.a needs http-parser, zlib and
+# mbedTLS after it on the link line whatever order modules list it in.
+add_library(dep_git2 STATIC IMPORTED GLOBAL)
+set_target_properties(dep_git2 PROPERTIES
+  IMPORTED_LOCATION ${EDGECD_DEPS_DIR}/libgit2/lib/libgit2.a
+  INTERFACE_INCLUDE_DIRECTORIES ${EDGECD_DEPS_DIR}/libgit2/include
+  INTERFACE_LINK_LIBRARIES "${LIB_HTTP_PARSER};${LIB_Z};dep_mbedtls;Threads::Threads")
 
 # CivetWeb: compiled here from Debian's civetweb.c. USE_MBEDTLS makes it use
 # the one TLS stack; NO_FILES and NO_CGI mean it never serves the file system

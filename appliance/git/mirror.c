@@ -1,0 +1,669 @@
+/*
+ * The mirror store. Each source URL gets one bare repository,
+ * mirrors/<first 16 hex of sha256(url)>.git, whose remote "origin" holds
+ * the URL and maps the source's branches and tags one to one (refs/heads
+ * to refs/heads, refs/tags to refs/tags, forced), so a branch name
+ * in targetRevision is a ref of the mirror itself and a pruning fetch
+ * makes the mirror an exact copy. The source's default branch is recorded
+ * as the mirror's HEAD, so "HEAD" means what it means at the source.
+ *
+ * Files are read from the object database only: sizes are checked with
+ * the object header before a blob is loaded, so a hostile repository
+ * cannot make us allocate more than the limits allow.
+ *
+ * Creation is crash-safe without a temporary folder: libgit2 writes every
+ * file of a repository with lock + rename, and initialising an existing
+ * repository again is harmless, so a half-created mirror is finished by
+ * the next mirror_open.
+ */
+#include "git/mirror.h"
+
+#include <git2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+/* Deeper trees than this are refused rather than walked, so recursion
+ * cannot exhaust the stack on a hostile repository. */
+#define MIRROR_MAX_DEPTH 64
+
+struct mirror {
+    git_repository *repo;
+    char *url;
+    char *path;       /* the bare repository */
+    char *local_path; /* the source on the file system */
+};
+
+static const char *const mirror_refspecs[] = {"+refs/heads/*:refs/heads/*",
+                                              "+refs/tags/*:refs/tags/*"};
+
+/* libgit2 1.5 may have no error to report (NULL). */
+static const char *mirror_git_msg(void)
+{
+    const git_error *e = git_error_last();
+    return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+int mirror_global_init(void)
+{
+    static const int levels[] = {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
+                                 GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA};
+    size_t i;
+
+    if (git_libgit2_init() < 0)
+        return err_set(ERR_GENERIC, "libgit2: %s", mirror_git_msg());
+    /* The appliance's behaviour must not depend on whose $HOME or /etc it
+     * runs with: only each mirror's own config is read. */
+    for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
+            return err_set(ERR_GENERIC, "libgit2: %s", mirror_git_msg());
+    }
+    /* Sources are folders the operator configured, often owned by a git
+     * user other than the one edgecd runs as; git's safe.directory check
+     * protects interactive shells, not a daemon that only reads objects. */
+    if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0) < 0)
+        return err_set(ERR_GENERIC, "libgit2: %s", mirror_git_msg());
+    return 0;
+}
+
+void mirror_global_shutdown(void)
+{
+    git_libgit2_shutdown();
+}
+
+void mirror_lib_version(char *out, size_t len)
+{
+    int major = 0, minor = 0, rev = 0;
+    git_libgit2_version(&major, &minor, &rev);
+    snprintf(out, len, "libgit2 %d.%d.%d", major, minor, rev);
+}
+
+static int mirror_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The file system path a supported URL names, or ERR_UNSUPPORTED. The
+ * URL itself is still what libgit2 gets; this path is only used to tell
+ * "the source does not exist" from other fetch failures. */
+static int mirror_local_path(char **out, const char *url)
+{
+    const char *p;
+    struct buf b = BUF_INIT;
+
+    *out = NULL;
+    if (!url || !url[0])
+        return err_set(ERR_INVALID, "repository URL: empty");
+    if (str_has_prefix(url, "file://")) {
+        p = url + strlen("file://");
+        if (str_has_prefix(p, "localhost/"))
+            p += strlen("localhost");
+        if (p[0] != '/')
+            return err_set(ERR_UNSUPPORTED,
+                           "%s: file:// URLs must name an absolute local path (file:///srv/x.git)",
+                           url);
+        /* libgit2 percent-decodes file:// URLs; do the same */
+        for (; *p; p++) {
+            if (p[0] == '%' && mirror_hexval(p[1]) >= 0 && mirror_hexval(p[2]) >= 0) {
+                buf_putc(&b, (char)(mirror_hexval(p[1]) * 16 + mirror_hexval(p[2])));
+                p += 2;
+            } else {
+                buf_putc(&b, *p);
+            }
+        }
+        *out = buf_detach(&b);
+        return 0;
+    }
+    /* "scheme://..." and git's scp-like "host:path" (a colon before any
+     * slash) are remote transports */
+    p = strpbrk(url, ":/");
+    if (strstr(url, "://") || (p && *p == ':'))
+        return err_set(ERR_UNSUPPORTED,
+                       "%s: only local paths and file:// URLs are supported so far", url);
+    *out = xstrdup(url);
+    return 0;
+}
+
+/* Make sure remote "origin" exists with url and our refspecs. */
+static int mirror_ensure_remote(git_repository *repo, const char *url)
+{
+    git_remote *remote = NULL;
+    git_strarray specs = {NULL, 0};
+    int rc = 0, grc;
+    size_t i;
+
+    grc = git_remote_lookup(&remote, repo, "origin");
+    if (grc == GIT_ENOTFOUND) {
+        if (git_remote_create_with_fetchspec(&remote, repo, "origin", url, mirror_refspecs[0]) <
+                0 ||
+            git_remote_add_fetch(repo, "origin", mirror_refspecs[1]) < 0) {
+            rc = err_set(ERR_IO, "%s: configuring mirror: %s", url, mirror_git_msg());
+        }
+        goto out;
+    }
+    if (grc < 0) {
+        rc = err_set(ERR_IO, "%s: reading mirror config: %s", url, mirror_git_msg());
+        goto out;
+    }
+    /* Rewrite only what differs: the config lives on flash. */
+    if (!git_remote_url(remote) || strcmp(git_remote_url(remote), url) != 0) {
+        if (git_remote_set_url(repo, "origin", url) < 0) {
+            rc = err_set(ERR_IO, "%s: configuring mirror: %s", url, mirror_git_msg());
+            goto out;
+        }
+    }
+    if (git_remote_get_fetch_refspecs(&specs, remote) < 0) {
+        rc = err_set(ERR_IO, "%s: reading mirror config: %s", url, mirror_git_msg());
+        goto out;
+    }
+    for (i = 0; i < 2; i++) {
+        size_t j;
+        int have = 0;
+        for (j = 0; j < specs.count; j++)
+            have |= strcmp(specs.strings[j], mirror_refspecs[i]) == 0;
+        if (!have && git_remote_add_fetch(repo, "origin", mirror_refspecs[i]) < 0) {
+            rc = err_set(ERR_IO, "%s: configuring mirror: %s", url, mirror_git_msg());
+            goto out;
+        }
+    }
+out:
+    git_strarray_dispose(&specs);
+    git_remote_free(remote);
+    return rc;
+}
+
+int mirror_open(mirror **out, const char *mirrors_dir, const char *url)
+{
+    mirror *m = NULL;
+    char hex[65];
+    int rc;
+
+    *out = NULL;
+    m = xcalloc(1, sizeof(*m));
+    if ((rc = mirror_local_path(&m->local_path, url)) < 0)
+        goto out;
+    m->url = xstrdup(url);
+    util_sha256_hex(url, strlen(url), hex);
+    m->path = xasprintf("%s/%.16s.git", mirrors_dir, hex);
+    if ((rc = fs_mkdir_p(mirrors_dir, 0700)) < 0)
+        goto out;
+    if (git_repository_open_bare(&m->repo, m->path) < 0) {
+        git_repository_init_options opts;
+        /* the _init functions, not the macros: those leave fields out and
+         * trip -Wmissing-field-initializers */
+        git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+        opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+        opts.mode = GIT_REPOSITORY_INIT_SHARED_UMASK;
+        if (git_repository_init_ext(&m->repo, m->path, &opts) < 0) {
+            rc = err_set(ERR_IO, "%s: creating mirror %s: %s", url, m->path, mirror_git_msg());
+            goto out;
+        }
+    }
+    if ((rc = mirror_ensure_remote(m->repo, url)) < 0)
+        goto out;
+    *out = m;
+    m = NULL;
+out:
+    mirror_free(m);
+    return rc;
+}
+
+void mirror_free(mirror *m)
+{
+    if (!m)
+        return;
+    git_repository_free(m->repo);
+    free(m->url);
+    free(m->path);
+    free(m->local_path);
+    free(m);
+}
+
+/* Point the mirror's HEAD at branch (a full ref name), writing only when
+ * it changes. */
+static int mirror_set_head(mirror *m, const char *branch)
+{
+    git_reference *head = NULL, *made = NULL;
+    int rc = 0;
+
+    if (git_reference_lookup(&head, m->repo, "HEAD") == 0 &&
+        git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+        strcmp(git_reference_symbolic_target(head), branch) == 0)
+        goto out;
+    if (git_reference_symbolic_create(&made, m->repo, "HEAD", branch, 1, "edgecd: remote HEAD") < 0)
+        rc = err_set(ERR_IO, "%s: recording HEAD: %s", m->url, mirror_git_msg());
+out:
+    git_reference_free(head);
+    git_reference_free(made);
+    return rc;
+}
+
+int mirror_fetch(mirror *m)
+{
+    git_remote *remote = NULL;
+    git_remote_callbacks callbacks;
+    git_fetch_options opts;
+    git_buf head = {NULL, 0, 0};
+    struct stat st;
+    int rc = 0, head_rc;
+
+    git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+
+    if (stat(m->local_path, &st) != 0) {
+        rc = err_set(ERR_NOTFOUND, "%s: repository not found", m->url);
+        goto out;
+    }
+    if (git_remote_lookup(&remote, m->repo, "origin") < 0) {
+        rc = err_set(ERR_IO, "%s: mirror %s: %s", m->url, m->path, mirror_git_msg());
+        goto out;
+    }
+    if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, NULL, NULL) < 0) {
+        int code = git_error_last() && git_error_last()->klass == GIT_ERROR_REPOSITORY
+                       ? ERR_NOTFOUND
+                       : ERR_IO;
+        rc = err_set(code, "%s: %s", m->url, mirror_git_msg());
+        goto out;
+    }
+    /* Asked while connected: the fetch below reuses this connection, so
+     * HEAD and the refs come from the same listing. */
+    head_rc = git_remote_default_branch(&head, remote);
+    if (head_rc < 0 && head_rc != GIT_ENOTFOUND) {
+        rc = err_set(ERR_IO, "%s: reading HEAD: %s", m->url, mirror_git_msg());
+        goto out;
+    }
+    opts.prune = GIT_FETCH_PRUNE;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+    /* FETCH_HEAD is for people merging by hand; skipping it saves a write
+     * per poll on flash. */
+    opts.update_fetchhead = 0;
+    if (git_remote_fetch(remote, NULL, &opts, "edgecd: fetch") < 0) {
+        rc = err_set(ERR_IO, "%s: fetch: %s", m->url, mirror_git_msg());
+        goto out;
+    }
+    /* An empty source or a detached HEAD has no default branch: the
+     * mirror keeps the HEAD it had. */
+    if (head_rc == 0 && str_has_prefix(head.ptr, "refs/heads/"))
+        rc = mirror_set_head(m, head.ptr);
+out:
+    git_buf_dispose(&head);
+    git_remote_free(remote);
+    return rc;
+}
+
+/* Peel ref to a commit id. 1 if done, 0 if ref does not exist. */
+static int mirror_peel_ref(mirror *m, const char *refname, const char *rev, git_oid *out)
+{
+    git_reference *ref = NULL;
+    git_object *obj = NULL;
+    int rc, grc;
+
+    grc = git_reference_lookup(&ref, m->repo, refname);
+    if (grc == GIT_ENOTFOUND || grc == GIT_EINVALIDSPEC) {
+        rc = 0;
+        goto out;
+    }
+    if (grc < 0) {
+        rc = err_set(ERR_IO, "%s: %s: %s", m->url, refname, mirror_git_msg());
+        goto out;
+    }
+    grc = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+    if (grc == GIT_ENOTFOUND) {
+        /* a symbolic ref to an unborn branch, e.g. HEAD of an empty repo */
+        rc = 0;
+        goto out;
+    }
+    if (grc < 0) {
+        rc = err_set(ERR_INVALID, "revision \"%s\" in %s is not a commit: %s", rev, m->url,
+                     mirror_git_msg());
+        goto out;
+    }
+    git_oid_cpy(out, git_object_id(obj));
+    rc = 1;
+out:
+    git_object_free(obj);
+    git_reference_free(ref);
+    return rc;
+}
+
+/* rev as a full or abbreviated commit id. 1 if found, 0 if not. */
+static int mirror_lookup_sha(mirror *m, const char *rev, git_oid *out)
+{
+    git_oid oid;
+    git_object *obj = NULL, *commit = NULL;
+    size_t len = strlen(rev), i;
+    int rc, grc;
+
+    if (len < GIT_OID_MINPREFIXLEN || len > GIT_OID_HEXSZ)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (mirror_hexval(rev[i]) < 0)
+            return 0;
+    }
+    if (git_oid_fromstrn(&oid, rev, len) < 0)
+        return 0;
+    grc = git_object_lookup_prefix(&obj, m->repo, &oid, len, GIT_OBJECT_ANY);
+    if (grc == GIT_ENOTFOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (grc == GIT_EAMBIGUOUS) {
+        rc = err_set(ERR_INVALID, "revision \"%s\" is ambiguous in %s: give more digits", rev,
+                     m->url);
+        goto out;
+    }
+    if (grc < 0) {
+        rc = err_set(ERR_IO, "%s: looking up %s: %s", m->url, rev, mirror_git_msg());
+        goto out;
+    }
+    if (git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+        rc = err_set(ERR_INVALID, "revision \"%s\" in %s is not a commit", rev, m->url);
+        goto out;
+    }
+    git_oid_cpy(out, git_object_id(commit));
+    rc = 1;
+out:
+    git_object_free(commit);
+    git_object_free(obj);
+    return rc;
+}
+
+int mirror_resolve(mirror *m, const char *rev, char out_sha[41])
+{
+    git_oid oid;
+    char *refname = NULL;
+    int rc;
+
+    if (!rev || !rev[0] || strcmp(rev, "HEAD") == 0) {
+        rc = mirror_peel_ref(m, "HEAD", "HEAD", &oid);
+        rev = "HEAD";
+        goto done;
+    }
+    /* Branches before tags, as Argo CD matches ls-remote's sorted list. */
+    refname = xasprintf("refs/heads/%s", rev);
+    if ((rc = mirror_peel_ref(m, refname, rev, &oid)) != 0)
+        goto done;
+    free(refname);
+    refname = xasprintf("refs/tags/%s", rev);
+    if ((rc = mirror_peel_ref(m, refname, rev, &oid)) != 0)
+        goto done;
+    if (str_has_prefix(rev, "refs/") && (rc = mirror_peel_ref(m, rev, rev, &oid)) != 0)
+        goto done;
+    rc = mirror_lookup_sha(m, rev, &oid);
+done:
+    if (rc == 0)
+        rc = err_set(ERR_NOTFOUND, "revision \"%s\" not found in %s", rev, m->url);
+    if (rc > 0) {
+        git_oid_tostr(out_sha, 41, &oid);
+        rc = 0;
+    }
+    free(refname);
+    return rc;
+}
+
+/* dir without "." and empty components; "" for the root. ERR_INVALID for
+ * absolute paths and "..". */
+static int mirror_clean_dir(char **out, const char *dir)
+{
+    struct buf b = BUF_INIT;
+    const char *p = dir ? dir : "";
+    int rc = 0;
+
+    *out = NULL;
+    if (p[0] == '/') {
+        rc = err_set(ERR_INVALID, "%s: path must be relative to the repository root", dir);
+        goto out;
+    }
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            rc = err_set(ERR_INVALID, "%s: path must stay inside the repository", dir);
+            goto out;
+        }
+        if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (b.len)
+                buf_putc(&b, '/');
+            buf_put(&b, p, n);
+        }
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    *out = buf_detach(&b);
+out:
+    buf_dispose(&b);
+    return rc;
+}
+
+/* A tree entry name that cannot be a path component is refused: a
+ * well-formed repository never has one, a crafted one might. */
+static int mirror_name_ok(const char *name)
+{
+    return name[0] && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+           strcmp(name, "..") != 0;
+}
+
+struct mirror_walk {
+    mirror *m;
+    git_odb *odb;
+    const struct mirror_limits *lim;
+    const char *dir; /* for messages: what was asked for */
+    int recurse;
+    struct mirror_files files;
+    size_t cap;
+    size_t total;
+};
+
+/* Append the blob at path (taking ownership of path). */
+static int mirror_walk_blob(struct mirror_walk *w, const git_tree_entry *e, char *path)
+{
+    git_blob *blob = NULL;
+    size_t size;
+    git_object_t type;
+    struct mirror_file *f;
+    int rc = 0;
+
+    if (w->files.n >= w->lim->max_files) {
+        rc = err_set(ERR_TOOLARGE, "%s: more than %zu files (limit)", w->dir[0] ? w->dir : ".",
+                     w->lim->max_files);
+        goto out;
+    }
+    /* The header gives the size without inflating the object. */
+    if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(e)) < 0) {
+        rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
+        goto out;
+    }
+    if (size > w->lim->max_file_bytes) {
+        rc = err_set(ERR_TOOLARGE, "%s: %zu bytes is over the limit of %zu bytes per file", path,
+                     size, w->lim->max_file_bytes);
+        goto out;
+    }
+    if (size > w->lim->max_total_bytes - w->total) {
+        rc = err_set(ERR_TOOLARGE, "%s: files under %s total over the limit of %zu bytes", path,
+                     w->dir[0] ? w->dir : ".", w->lim->max_total_bytes);
+        goto out;
+    }
+    if (git_blob_lookup(&blob, w->m->repo, git_tree_entry_id(e)) < 0) {
+        rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
+        goto out;
+    }
+    size = (size_t)git_blob_rawsize(blob);
+    if (w->files.n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->files.v = xrealloc(w->files.v, w->cap * sizeof(*w->files.v));
+    }
+    f = &w->files.v[w->files.n++];
+    f->path = path;
+    path = NULL;
+    f->data = xmalloc(size + 1);
+    memcpy(f->data, git_blob_rawcontent(blob), size);
+    f->data[size] = '\0';
+    f->len = size;
+    w->total += size;
+out:
+    git_blob_free(blob);
+    free(path);
+    return rc;
+}
+
+/* Depth-first in tree order, which is byte order of the full paths. */
+static int mirror_walk_tree(struct mirror_walk *w, const git_tree *tree, const char *prefix,
+                            int depth)
+{
+    size_t i, n = git_tree_entrycount(tree);
+    int rc = 0;
+
+    for (i = 0; i < n && rc == 0; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+        const char *name = git_tree_entry_name(e);
+        char *path = prefix[0] ? xasprintf("%s/%s", prefix, name) : xstrdup(name);
+        git_tree *sub = NULL;
+
+        if (!mirror_name_ok(name)) {
+            rc = err_set(ERR_INVALID, "%s: invalid file name in tree", path);
+            free(path);
+            break;
+        }
+        switch (git_tree_entry_filemode(e)) {
+        case GIT_FILEMODE_BLOB:
+        case GIT_FILEMODE_BLOB_EXECUTABLE:
+            rc = mirror_walk_blob(w, e, path);
+            path = NULL;
+            break;
+        case GIT_FILEMODE_TREE:
+            if (!w->recurse)
+                break;
+            if (depth >= MIRROR_MAX_DEPTH) {
+                rc = err_set(ERR_TOOLARGE, "%s: folders nested deeper than %d", path,
+                             MIRROR_MAX_DEPTH);
+                break;
+            }
+            if (git_tree_lookup(&sub, w->m->repo, git_tree_entry_id(e)) < 0) {
+                rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
+                break;
+            }
+            rc = mirror_walk_tree(w, sub, path, depth + 1);
+            git_tree_free(sub);
+            break;
+        case GIT_FILEMODE_LINK:
+            rc = err_set(ERR_INVALID, "%s: symbolic links are not supported in manifests", path);
+            break;
+        case GIT_FILEMODE_COMMIT:
+            /* a submodule: its content is another repository */
+            break;
+        default:
+            rc = err_set(ERR_INVALID, "%s: unexpected file mode %o", path,
+                         (unsigned)git_tree_entry_filemode(e));
+            break;
+        }
+        free(path);
+    }
+    return rc;
+}
+
+int mirror_read_dir(mirror *m, const char *sha, const char *dir, int recurse,
+                    const struct mirror_limits *lim, struct mirror_files *out)
+{
+    static const struct mirror_limits defaults = MIRROR_LIMITS_INIT;
+    struct mirror_walk w;
+    git_oid oid;
+    git_commit *commit = NULL;
+    git_tree *root = NULL, *tree = NULL;
+    git_tree_entry *entry = NULL;
+    char *clean = NULL;
+    int rc = 0, sha_ok = 0;
+
+    memset(&w, 0, sizeof(w));
+    out->v = NULL;
+    out->n = 0;
+    if (!sha || strlen(sha) != GIT_OID_HEXSZ || git_oid_fromstr(&oid, sha) < 0) {
+        rc = err_set(ERR_INVALID, "%s: \"%s\" is not a full commit id", m->url, sha ? sha : "");
+        goto out;
+    }
+    sha_ok = 1;
+    if ((rc = mirror_clean_dir(&clean, dir)) < 0)
+        goto out;
+    if (git_commit_lookup(&commit, m->repo, &oid) < 0) {
+        rc = err_set(ERR_NOTFOUND, "commit not found");
+        goto out;
+    }
+    if (git_commit_tree(&root, commit) < 0) {
+        rc = err_set(ERR_IO, "%s", mirror_git_msg());
+        goto out;
+    }
+    if (clean[0]) {
+        int grc = git_tree_entry_bypath(&entry, root, clean);
+        if (grc == GIT_ENOTFOUND) {
+            rc = err_set(ERR_NOTFOUND, "%s: no such folder", clean);
+            goto out;
+        }
+        if (grc < 0) {
+            rc = err_set(ERR_IO, "%s: %s", clean, mirror_git_msg());
+            goto out;
+        }
+        if (git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) {
+            rc = err_set(ERR_INVALID, "%s: symbolic links are not supported in manifests", clean);
+            goto out;
+        }
+        if (git_tree_entry_type(entry) != GIT_OBJECT_TREE) {
+            rc = err_set(ERR_NOTFOUND, "%s: not a folder", clean);
+            goto out;
+        }
+        if (git_tree_lookup(&tree, m->repo, git_tree_entry_id(entry)) < 0) {
+            rc = err_set(ERR_IO, "%s: %s", clean, mirror_git_msg());
+            goto out;
+        }
+    }
+    if (git_repository_odb(&w.odb, m->repo) < 0) {
+        rc = err_set(ERR_IO, "%s", mirror_git_msg());
+        goto out;
+    }
+    w.m = m;
+    w.lim = lim ? lim : &defaults;
+    w.dir = clean;
+    w.recurse = recurse;
+    if ((rc = mirror_walk_tree(&w, tree ? tree : root, clean, 0)) < 0)
+        goto out;
+    *out = w.files;
+    w.files.v = NULL;
+    w.files.n = 0;
+out:
+    /* The messages above name the path; which repository and commit is
+     * said once, here, so the engine can log the message unchanged. */
+    if (rc < 0 && sha_ok)
+        err_prefix(rc, "%s@%.7s", m->url, sha);
+    mirror_files_dispose(&w.files);
+    git_odb_free(w.odb);
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_tree_free(root);
+    git_commit_free(commit);
+    free(clean);
+    return rc;
+}
+
+void mirror_files_dispose(struct mirror_files *files)
+{
+    size_t i;
+
+    if (!files)
+        return;
+    for (i = 0; i < files->n; i++) {
+        free(files->v[i].path);
+        free(files->v[i].data);
+    }
+    free(files->v);
+    files->v = NULL;
+    files->n = 0;
+}

@@ -1,0 +1,397 @@
+/*
+ * Tests for appliance/git/mirror.c. Source repositories are made with the
+ * real git command at test time; the mirror under test only ever sees
+ * them through libgit2's local transport.
+ */
+#include "git/mirror.h"
+
+#include <stdarg.h>
+
+#include "core/fs.h"
+#include "core/util.h"
+#include "test.h"
+
+static char *tmp;     /* this program's scratch folder */
+static char *mirrors; /* tmp/mirrors */
+
+#define GIT                                                                                        \
+    "git -c user.name=t -c user.email=t@e -c init.defaultBranch=main -c commit.gpgsign=false"
+
+/* Run a shell command in tmp; 0 if it exited 0. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    va_list ap;
+    struct buf cmd = BUF_INIT;
+    int rc;
+
+    buf_printf(&cmd, "cd '%s' && (", tmp);
+    va_start(ap, fmt);
+    buf_vprintf(&cmd, fmt, ap);
+    va_end(ap);
+    buf_puts(&cmd, ") >/dev/null 2>&1");
+    rc = system(cmd.ptr);
+    if (rc != 0)
+        fprintf(stderr, "command failed: %s\n", cmd.ptr);
+    buf_dispose(&cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+/* `git rev-parse rev` in repo (under tmp) into out. */
+static int rev_parse(const char *repo, const char *rev, char out[41])
+{
+    char *cmd = xasprintf("git -C '%s/%s' rev-parse '%s^{commit}'", tmp, repo, rev);
+    FILE *p = popen(cmd, "r");
+    int ok = p && fgets(out, 41, p) && strlen(out) == 40;
+    if (p)
+        pclose(p);
+    free(cmd);
+    return ok ? 0 : -1;
+}
+
+/* A source repo `name` with two commits on main, branch dev and tags at
+ * the first commit:
+ *   c1: apps/cm.yaml, apps/sub/deep.yaml, README.md
+ *   c2: + apps/b.yaml */
+static int make_source(const char *name)
+{
+    return sh("rm -rf %s && " GIT " init -q %s && cd %s && mkdir -p apps/sub && "
+              "printf 'kind: ConfigMap\\n' > apps/cm.yaml && "
+              "printf 'deep\\n' > apps/sub/deep.yaml && echo readme > README.md && "
+              "git add -A && " GIT " commit -qm c1 && git branch dev && git tag v1 && " GIT
+              " tag -a -m annotated v1-annotated && "
+              "printf 'b\\n' > apps/b.yaml && git add -A && " GIT " commit -qm c2",
+              name, name, name);
+}
+
+static int open_source(mirror **m, const char *name)
+{
+    char *url = xasprintf("%s/%s", tmp, name);
+    int rc = mirror_open(m, mirrors, url);
+    free(url);
+    return rc;
+}
+
+TEST(lib_version)
+{
+    char v[64];
+    mirror_lib_version(v, sizeof(v));
+    CHECK_STR(v, "libgit2 1.5.1");
+}
+
+TEST(resolves_branches_tags_shas_and_head)
+{
+    mirror *m = NULL;
+    char c1[41], c2[41], sha[41], short_sha[8];
+
+    CHECK_OK(make_source("src1"));
+    CHECK_OK(rev_parse("src1", "dev", c1));
+    CHECK_OK(rev_parse("src1", "main", c2));
+    CHECK_OK(open_source(&m, "src1"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_STR(sha, c2);
+    CHECK_OK(mirror_resolve(m, "dev", sha));
+    CHECK_STR(sha, c1);
+    CHECK_OK(mirror_resolve(m, "v1", sha));
+    CHECK_STR(sha, c1);
+    CHECK_OK(mirror_resolve(m, "v1-annotated", sha));
+    CHECK_STR(sha, c1);
+    CHECK_OK(mirror_resolve(m, c1, sha));
+    CHECK_STR(sha, c1);
+    str_copy(short_sha, c1, sizeof(short_sha));
+    CHECK_OK(mirror_resolve(m, short_sha, sha));
+    CHECK_STR(sha, c1);
+    CHECK_OK(mirror_resolve(m, "refs/heads/dev", sha));
+    CHECK_STR(sha, c1);
+    /* the source's default branch is main, not libgit2's master */
+    CHECK_OK(mirror_resolve(m, "HEAD", sha));
+    CHECK_STR(sha, c2);
+    CHECK_OK(mirror_resolve(m, "", sha));
+    CHECK_STR(sha, c2);
+    CHECK_ERR(mirror_resolve(m, "nope", sha), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "revision \"nope\" not found in ");
+    CHECK_CONTAINS(err_last(), "/src1");
+    CHECK_ERR(mirror_resolve(m, "0000000000000000000000000000000000000000", sha), ERR_NOTFOUND);
+    CHECK_ERR(mirror_resolve(m, "../../etc", sha), ERR_NOTFOUND);
+    /* a source switching its default branch is followed */
+    CHECK_OK(sh("git -C src1 symbolic-ref HEAD refs/heads/dev"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "HEAD", sha));
+    CHECK_STR(sha, c1);
+    mirror_free(m);
+}
+
+TEST(second_fetch_sees_new_commits_and_prunes)
+{
+    mirror *m = NULL;
+    char c3[41], sha[41];
+
+    CHECK_OK(make_source("src2"));
+    CHECK_OK(open_source(&m, "src2"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "dev", sha));
+    CHECK_OK(mirror_resolve(m, "v1", sha));
+    CHECK_OK(sh("cd src2 && echo c3 > c3.yaml && git add -A && " GIT " commit -qm c3 && "
+                "git branch -D dev && git tag -d v1"));
+    CHECK_OK(rev_parse("src2", "main", c3));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_STR(sha, c3);
+    CHECK_ERR(mirror_resolve(m, "dev", sha), ERR_NOTFOUND);
+    CHECK_ERR(mirror_resolve(m, "v1", sha), ERR_NOTFOUND);
+    mirror_free(m);
+    /* a second handle on the same URL reuses the same mirror */
+    CHECK_OK(open_source(&m, "src2"));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_STR(sha, c3);
+    mirror_free(m);
+}
+
+TEST(mirror_is_bare_named_by_url_hash)
+{
+    mirror *m = NULL;
+    char hex[65], *url, *path, *cmd;
+
+    CHECK_OK(make_source("src3"));
+    url = xasprintf("file://%s/src3", tmp);
+    CHECK_OK(mirror_open(&m, mirrors, url));
+    CHECK_OK(mirror_fetch(m));
+    util_sha256_hex(url, strlen(url), hex);
+    path = xasprintf("%s/%.16s.git", mirrors, hex);
+    CHECK(fs_exists(path));
+    cmd = xasprintf("%s/HEAD", path);
+    CHECK(fs_exists(cmd));
+    free(cmd);
+    /* no working tree: none of the source's files exist as files */
+    cmd =
+        xasprintf("test -z \"$(find '%s' -name '*.yaml' -o -name README.md -o -name apps)\"", path);
+    CHECK(system(cmd) == 0);
+    free(cmd);
+    /* the URL is in the mirror's own config, with both refspecs */
+    cmd = xasprintf("test \"$(git --git-dir='%s' config remote.origin.url)\" = '%s' && "
+                    "git --git-dir='%s' config --get-all remote.origin.fetch | grep -qx "
+                    "'+refs/tags/\\*:refs/tags/\\*' && "
+                    "test \"$(git --git-dir='%s' rev-parse --is-bare-repository)\" = true",
+                    path, url, path, path);
+    CHECK(system(cmd) == 0);
+    free(cmd);
+    free(path);
+    free(url);
+    mirror_free(m);
+}
+
+TEST(read_dir_recurse_or_not)
+{
+    mirror *m = NULL;
+    char sha[41];
+    struct mirror_files files = {0};
+
+    CHECK_OK(make_source("src4"));
+    CHECK_OK(open_source(&m, "src4"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, NULL, &files));
+    CHECK(files.n == 2);
+    CHECK_STR(files.v[0].path, "apps/b.yaml");
+    CHECK_STR(files.v[1].path, "apps/cm.yaml");
+    CHECK_STR(files.v[1].data, "kind: ConfigMap\n");
+    CHECK(files.v[1].len == strlen("kind: ConfigMap\n"));
+    mirror_files_dispose(&files);
+    CHECK(files.n == 0 && files.v == NULL);
+
+    CHECK_OK(mirror_read_dir(m, sha, "./apps/", 1, NULL, &files));
+    CHECK(files.n == 3);
+    CHECK_STR(files.v[2].path, "apps/sub/deep.yaml");
+    CHECK_STR(files.v[2].data, "deep\n");
+    mirror_files_dispose(&files);
+
+    CHECK_OK(mirror_read_dir(m, sha, ".", 1, NULL, &files));
+    CHECK(files.n == 4);
+    CHECK_STR(files.v[0].path, "README.md");
+    mirror_files_dispose(&files);
+    CHECK_OK(mirror_read_dir(m, sha, "", 0, NULL, &files));
+    CHECK(files.n == 1);
+    mirror_files_dispose(&files);
+
+    /* an older commit has fewer files */
+    CHECK_OK(mirror_resolve(m, "dev", sha));
+    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, NULL, &files));
+    CHECK(files.n == 1);
+    mirror_files_dispose(&files);
+    mirror_free(m);
+}
+
+TEST(read_dir_bad_paths)
+{
+    mirror *m = NULL;
+    char sha[41];
+    struct mirror_files files = {0};
+
+    CHECK_OK(make_source("src5"));
+    CHECK_OK(open_source(&m, "src5"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_ERR(mirror_read_dir(m, sha, "nothere", 0, NULL, &files), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "nothere");
+    CHECK_ERR(mirror_read_dir(m, sha, "README.md", 0, NULL, &files), ERR_NOTFOUND);
+    CHECK_ERR(mirror_read_dir(m, sha, "apps/../..", 0, NULL, &files), ERR_INVALID);
+    CHECK_ERR(mirror_read_dir(m, sha, "/apps", 0, NULL, &files), ERR_INVALID);
+    CHECK_ERR(mirror_read_dir(m, "abc", "apps", 0, NULL, &files), ERR_INVALID);
+    CHECK_ERR(
+        mirror_read_dir(m, "0123456789012345678901234567890123456789", "apps", 0, NULL, &files),
+        ERR_NOTFOUND);
+    CHECK(files.n == 0 && files.v == NULL);
+    mirror_free(m);
+}
+
+TEST(symlinks_refused_submodules_skipped)
+{
+    mirror *m = NULL;
+    char sha[41];
+    struct mirror_files files = {0};
+
+    CHECK_OK(make_source("src6"));
+    CHECK_OK(sh("cd src6 && mkdir links && ln -s ../README.md links/readme.yaml && "
+                "echo ok > links/ok.yaml && ln -s apps applink && "
+                "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),apps/module && "
+                "git add -A && " GIT " commit -qm links"));
+    CHECK_OK(open_source(&m, "src6"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_ERR(mirror_read_dir(m, sha, "links", 0, NULL, &files), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "links/readme.yaml: symbolic links are not supported in manifests");
+    CHECK_ERR(mirror_read_dir(m, sha, "applink", 0, NULL, &files), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "symbolic links");
+    /* the links are not under apps; the submodule there is skipped */
+    CHECK_OK(mirror_read_dir(m, sha, "apps", 1, NULL, &files));
+    CHECK(files.n == 3);
+    mirror_files_dispose(&files);
+    mirror_free(m);
+}
+
+TEST(limits)
+{
+    mirror *m = NULL;
+    char sha[41];
+    struct mirror_files files = {0};
+    struct mirror_limits lim = MIRROR_LIMITS_INIT;
+
+    CHECK_OK(make_source("src7"));
+    CHECK_OK(open_source(&m, "src7"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    lim.max_file_bytes = 10;
+    CHECK_ERR(mirror_read_dir(m, sha, "apps", 0, &lim, &files), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "apps/cm.yaml");
+    CHECK_CONTAINS(err_last(), "10 bytes");
+    lim.max_file_bytes = 16;
+    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, &lim, &files));
+    mirror_files_dispose(&files);
+
+    lim = (struct mirror_limits)MIRROR_LIMITS_INIT;
+    lim.max_files = 2;
+    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, &lim, &files));
+    mirror_files_dispose(&files);
+    CHECK_ERR(mirror_read_dir(m, sha, "apps", 1, &lim, &files), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "more than 2 files");
+    CHECK(files.n == 0 && files.v == NULL);
+
+    lim = (struct mirror_limits)MIRROR_LIMITS_INIT;
+    lim.max_total_bytes = 20; /* b.yaml 2 + cm.yaml 16 + deep.yaml 5 */
+    CHECK_ERR(mirror_read_dir(m, sha, "apps", 1, &lim, &files), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "apps/sub/deep.yaml");
+    CHECK_CONTAINS(err_last(), "20 bytes");
+    mirror_free(m);
+}
+
+TEST(hostile_tree_names_refused)
+{
+    mirror *m = NULL;
+    char sha[41];
+    struct mirror_files files = {0};
+
+    /* git's own porcelain never writes these names; plumbing can */
+    CHECK_OK(make_source("src8"));
+    CHECK_OK(sh("cd src8 && blob=$(echo x | git hash-object -w --stdin) && "
+                "tree=$(printf '100644 blob %%s\\t..\\n' $blob | git mktree) && "
+                "outer=$(printf '040000 tree %%s\\tevil\\n' $tree | git mktree) && "
+                "c=$(" GIT " commit-tree -m evil $outer) && git update-ref refs/heads/evil $c"));
+    CHECK_OK(open_source(&m, "src8"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "evil", sha));
+    CHECK_ERR(mirror_read_dir(m, sha, "evil", 0, NULL, &files), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "evil/..");
+    mirror_free(m);
+}
+
+TEST(unsupported_and_missing_sources)
+{
+    mirror *m = NULL;
+    char *url;
+
+    CHECK_ERR(mirror_open(&m, mirrors, "https://example.com/x.git"), ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "only local paths and file:// URLs are supported so far");
+    CHECK_ERR(mirror_open(&m, mirrors, "http://example.com/x.git"), ERR_UNSUPPORTED);
+    CHECK_ERR(mirror_open(&m, mirrors, "ssh://git@example.com/x.git"), ERR_UNSUPPORTED);
+    CHECK_ERR(mirror_open(&m, mirrors, "git@example.com:x.git"), ERR_UNSUPPORTED);
+    CHECK_ERR(mirror_open(&m, mirrors, ""), ERR_INVALID);
+    CHECK(m == NULL);
+
+    url = xasprintf("%s/does-not-exist", tmp);
+    CHECK_OK(mirror_open(&m, mirrors, url));
+    CHECK_ERR(mirror_fetch(m), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), url);
+    mirror_free(m);
+    m = NULL;
+    free(url);
+
+    CHECK_OK(sh("mkdir -p notrepo"));
+    url = xasprintf("file://%s/notrepo", tmp);
+    CHECK_OK(mirror_open(&m, mirrors, url));
+    CHECK_ERR(mirror_fetch(m), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), url);
+    mirror_free(m);
+    free(url);
+}
+
+TEST(empty_source)
+{
+    mirror *m = NULL;
+    char sha[41];
+
+    CHECK_OK(sh(GIT " init -q --bare empty.git"));
+    CHECK_OK(open_source(&m, "empty.git"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_ERR(mirror_resolve(m, "HEAD", sha), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "revision \"HEAD\" not found");
+    mirror_free(m);
+}
+
+int main(void)
+{
+    /* the git command must not read the user's configuration either */
+    setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+    setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
+    tmp = test_tmpdir("git_mirror");
+    mirrors = xasprintf("%s/mirrors", tmp);
+    if (mirror_global_init() < 0) {
+        fprintf(stderr, "mirror_global_init: %s\n", err_last());
+        return 2;
+    }
+    RUN(lib_version);
+    RUN(resolves_branches_tags_shas_and_head);
+    RUN(second_fetch_sees_new_commits_and_prunes);
+    RUN(mirror_is_bare_named_by_url_hash);
+    RUN(read_dir_recurse_or_not);
+    RUN(read_dir_bad_paths);
+    RUN(symlinks_refused_submodules_skipped);
+    RUN(limits);
+    RUN(hostile_tree_names_refused);
+    RUN(unsupported_and_missing_sources);
+    RUN(empty_source);
+    mirror_global_shutdown();
+    free(mirrors);
+    free(tmp);
+    return TEST_END();
+}
