@@ -1,0 +1,304 @@
+/*
+ * Application parsing. The fields edgecd acts on are tables (containers,
+ * unsupported features, strings, booleans) walked in order, so adding a
+ * field is one line and every message has the same "<source>: <full field
+ * path>: what" form. Containers come first, parents before children, so
+ * that by the time a leaf is read every object above it is known to be a
+ * mapping or absent.
+ *
+ * Fields that would change what gets rendered but that edgecd cannot honour
+ * yet (Helm, Kustomize, plugins, multiple sources, include/exclude globs)
+ * are refused with ERR_UNSUPPORTED rather than ignored: silently ignoring
+ * them would apply something other than what the operator wrote.
+ */
+#include "model/app.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "doc/doc.h"
+
+#define APP_API_VERSION "argoproj.io/v1alpha1"
+
+struct app_container {
+    const char *path;
+    int required;
+};
+
+static const struct app_container app_containers[] = {
+    {"metadata", 1},
+    {"spec", 1},
+    {"spec.source", 1},
+    {"spec.source.directory", 0},
+    {"spec.destination", 1},
+    {"spec.syncPolicy", 0},
+    {"spec.syncPolicy.automated", 0},
+};
+
+struct app_unsupported {
+    const char *path;
+    const char *why;
+};
+
+/* Checked before the containers: an app with only spec.sources should
+ * hear about that, not about a missing spec.source. */
+static const struct app_unsupported app_unsupported[] = {
+    {"spec.sources", "multiple sources are not supported yet"},
+    {"spec.source.chart", "Helm chart repositories are not supported yet"},
+    {"spec.source.helm", "Helm sources are not supported yet"},
+    {"spec.source.kustomize", "Kustomize sources are not supported yet"},
+    {"spec.source.plugin", "config management plugins are not supported yet"},
+    {"spec.source.directory.include", "include patterns are not supported yet"},
+    {"spec.source.directory.exclude", "exclude patterns are not supported yet"},
+};
+
+struct app_str_field {
+    const char *path;
+    size_t offset; /* of a char * in struct app */
+    int required;
+    const char *def; /* when absent, null or "" */
+};
+
+static const struct app_str_field app_str_fields[] = {
+    {"metadata.name", offsetof(struct app, name), 1, NULL},
+    {"spec.project", offsetof(struct app, project), 0, "default"},
+    {"spec.source.repoURL", offsetof(struct app, repo_url), 1, NULL},
+    {"spec.source.targetRevision", offsetof(struct app, target_revision), 0, "HEAD"},
+    {"spec.source.path", offsetof(struct app, path), 0, "."},
+    {"spec.destination.server", offsetof(struct app, dest_server), 0, NULL},
+    {"spec.destination.name", offsetof(struct app, dest_name), 0, NULL},
+    {"spec.destination.namespace", offsetof(struct app, dest_namespace), 0, NULL},
+};
+
+struct app_bool_field {
+    const char *path;
+    size_t offset; /* of an int in struct app */
+};
+
+static const struct app_bool_field app_bool_fields[] = {
+    {"spec.source.directory.recurse", offsetof(struct app, recurse)},
+    {"spec.syncPolicy.automated.prune", offsetof(struct app, prune)},
+    {"spec.syncPolicy.automated.selfHeal", offsetof(struct app, self_heal)},
+};
+
+#define APP_COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+/* null reads as absent, as in Go's unmarshalling into pointers */
+static const json_t *app_get(const json_t *root, const char *path)
+{
+    const json_t *v = doc_get(root, path);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+/* A value that asks for something: not absent, "", {} or []. */
+static int app_is_set(const json_t *v)
+{
+    if (!v)
+        return 0;
+    if (json_is_string(v))
+        return json_string_length(v) > 0;
+    if (json_is_object(v))
+        return json_object_size(v) > 0;
+    if (json_is_array(v))
+        return json_array_size(v) > 0;
+    return 1;
+}
+
+/* Kubernetes' DNS-1123 subdomain: dot-separated labels of [a-z0-9-] that
+ * start and end alphanumeric, 253 characters at most. */
+static int app_dns_subdomain(const char *s)
+{
+    size_t len = strlen(s), i;
+
+    if (len == 0 || len > 253)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = s[i], prev = i ? s[i - 1] : '.', next = s[i + 1];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (alnum)
+            continue;
+        if (c == '-' && prev != '.' && next != '.' && next != '\0')
+            continue;
+        if (c == '.' && prev != '.' && prev != '-' && next != '.' && next != '-' && next != '\0')
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+/* A relative path that stays inside the repository. */
+static int app_path_ok(const char *p)
+{
+    if (p[0] == '/')
+        return 0;
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return 1;
+}
+
+static int app_check_header(const json_t *obj, const char *source)
+{
+    const json_t *v;
+
+    if (!json_is_object(obj))
+        return err_set(ERR_INVALID, "%s: must be a mapping", source);
+    v = app_get(obj, "apiVersion");
+    if (!v)
+        return err_set(ERR_INVALID, "%s: apiVersion: missing", source);
+    if (!json_is_string(v) || strcmp(json_string_value(v), APP_API_VERSION) != 0)
+        return err_set(ERR_INVALID, "%s: apiVersion: must be %s", source, APP_API_VERSION);
+    v = app_get(obj, "kind");
+    if (!v)
+        return err_set(ERR_INVALID, "%s: kind: missing", source);
+    if (!json_is_string(v) || strcmp(json_string_value(v), "Application") != 0)
+        return err_set(ERR_INVALID, "%s: kind: must be Application", source);
+    return 0;
+}
+
+static int app_read_fields(struct app *a, const json_t *obj, const char *source)
+{
+    const json_t *v;
+    size_t i;
+
+    for (i = 0; i < APP_COUNT(app_unsupported); i++) {
+        if (app_is_set(app_get(obj, app_unsupported[i].path)))
+            return err_set(ERR_UNSUPPORTED, "%s: %s: %s", source, app_unsupported[i].path,
+                           app_unsupported[i].why);
+    }
+    for (i = 0; i < APP_COUNT(app_containers); i++) {
+        v = app_get(obj, app_containers[i].path);
+        if (!v && app_containers[i].required)
+            return err_set(ERR_INVALID, "%s: %s: missing", source, app_containers[i].path);
+        if (v && !json_is_object(v))
+            return err_set(ERR_INVALID, "%s: %s: must be a mapping", source,
+                           app_containers[i].path);
+    }
+    for (i = 0; i < APP_COUNT(app_str_fields); i++) {
+        const struct app_str_field *f = &app_str_fields[i];
+        char **field = (char **)((char *)a + f->offset);
+        v = app_get(obj, f->path);
+        if (v && !json_is_string(v))
+            return err_set(ERR_INVALID, "%s: %s: must be a string", source, f->path);
+        if (v && json_string_length(v) > 0)
+            *field = xstrdup(json_string_value(v));
+        else if (f->required)
+            return err_set(ERR_INVALID, "%s: %s: missing", source, f->path);
+        else
+            *field = xstrdup(f->def);
+    }
+    for (i = 0; i < APP_COUNT(app_bool_fields); i++) {
+        v = app_get(obj, app_bool_fields[i].path);
+        if (v && !json_is_boolean(v))
+            return err_set(ERR_INVALID, "%s: %s: must be true or false", source,
+                           app_bool_fields[i].path);
+        *(int *)((char *)a + app_bool_fields[i].offset) = v && json_is_true(v);
+    }
+    return 0;
+}
+
+static int app_read_sync_policy(struct app *a, const json_t *obj, const char *source)
+{
+    const json_t *options, *v;
+    size_t i;
+
+    if (app_get(obj, "spec.syncPolicy.automated")) {
+        /* Argo CD 3 can switch automation off without removing the block */
+        v = app_get(obj, "spec.syncPolicy.automated.enabled");
+        if (v && !json_is_boolean(v))
+            return err_set(ERR_INVALID,
+                           "%s: spec.syncPolicy.automated.enabled: must be true or false", source);
+        a->automated = !v || json_is_true(v);
+    }
+    options = app_get(obj, "spec.syncPolicy.syncOptions");
+    if (options && !json_is_array(options))
+        return err_set(ERR_INVALID, "%s: spec.syncPolicy.syncOptions: must be a list of strings",
+                       source);
+    json_array_foreach(options, i, v)
+    {
+        if (!json_is_string(v))
+            return err_set(ERR_INVALID, "%s: spec.syncPolicy.syncOptions[%zu]: must be a string",
+                           source, i);
+        /* Argo CD compares whole "Key=Value" strings; others are kept in
+         * the manifest and ignored */
+        if (strcmp(json_string_value(v), "CreateNamespace=true") == 0)
+            a->create_namespace = 1;
+    }
+    return 0;
+}
+
+int app_parse(struct app *out, const json_t *obj, const char *source)
+{
+    struct app a;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&a, 0, sizeof(a));
+    if (!source)
+        source = "application";
+    if ((rc = app_check_header(obj, source)) < 0)
+        goto out;
+    if ((rc = app_read_fields(&a, obj, source)) < 0)
+        goto out;
+    if (!app_dns_subdomain(a.name)) {
+        rc = err_set(ERR_INVALID,
+                     "%s: metadata.name: \"%s\" must be lower-case letters, digits, '-' and '.', "
+                     "start and end with a letter or digit, at most 253 characters",
+                     source, a.name);
+        goto out;
+    }
+    if (!app_path_ok(a.path)) {
+        rc = err_set(ERR_INVALID,
+                     "%s: spec.source.path: \"%s\" must be relative and stay inside the repository",
+                     source, a.path);
+        goto out;
+    }
+    if (!a.dest_server == !a.dest_name) {
+        rc = err_set(ERR_INVALID, "%s: spec.destination: needs exactly one of server and name",
+                     source);
+        goto out;
+    }
+    if ((rc = app_read_sync_policy(&a, obj, source)) < 0)
+        goto out;
+    /* jansson's reference counting does not mutate the value's content;
+     * the cast is how a borrowed const value becomes an owned one */
+    a.manifest = json_incref((json_t *)obj);
+    *out = a;
+    memset(&a, 0, sizeof(a));
+out:
+    app_dispose(&a);
+    return rc;
+}
+
+void app_dispose(struct app *a)
+{
+    if (!a)
+        return;
+    free(a->name);
+    free(a->project);
+    free(a->repo_url);
+    free(a->target_revision);
+    free(a->path);
+    free(a->dest_server);
+    free(a->dest_name);
+    free(a->dest_namespace);
+    json_decref(a->manifest);
+    memset(a, 0, sizeof(*a));
+}
+
+int app_is_application(const json_t *obj)
+{
+    const char *api_version = doc_get_str(obj, "apiVersion");
+    const char *kind = doc_get_str(obj, "kind");
+
+    return json_is_object(obj) && api_version && kind &&
+           strncmp(api_version, "argoproj.io/", strlen("argoproj.io/")) == 0 &&
+           strcmp(kind, "Application") == 0;
+}

@@ -1,0 +1,217 @@
+/*
+ * Directory rendering, the way Argo CD's directory source does it: every
+ * non-hidden .yaml/.yml/.json file below the folder, dotfiles and
+ * dot-folders skipped, `kind: List` flattened, null documents ignored.
+ *
+ * Every object in the result is a private deep copy. The document model
+ * may share one node between several places (a YAML alias), and both the
+ * namespace fill here and the tracking labels added later mutate objects;
+ * copying once here means no caller has to think about sharing.
+ *
+ * Duplicates are found with a jansson object used as a hash set keyed by
+ * "group/kind/namespace/name", whose value remembers where the first copy
+ * came from, so the error can name both files.
+ */
+#include "render/render.h"
+
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "doc/doc.h"
+
+struct render_ctx {
+    const struct render_request *req;
+    const char *source;
+    json_t *out;  /* the result array */
+    json_t *seen; /* identity key -> "path document N" */
+};
+
+/* 1 for a file render reads: a manifest extension, and no hidden
+ * component in the part of the path below the requested folder. */
+static int render_wanted(const char *path, const char *base)
+{
+    const char *rel = path, *name, *p;
+    size_t blen;
+
+    /* The requested folder itself may be hidden (".argocd/apps"): the
+     * operator asked for it by name. */
+    while (str_has_prefix(base, "./"))
+        base += 2;
+    blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    if (blen > 0 && !(blen == 1 && base[0] == '.') && strncmp(path, base, blen) == 0 &&
+        path[blen] == '/')
+        rel = path + blen + 1;
+    p = rel;
+    while (*p) {
+        if (*p == '.')
+            return 0;
+        p += strcspn(p, "/");
+        if (*p == '/')
+            p++;
+    }
+    name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    return str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml") ||
+           str_has_suffix(name, ".json");
+}
+
+/* A required non-empty string field; ERR_INVALID naming it otherwise. */
+static int render_need_str(const json_t *obj, const char *dotted, const char **out)
+{
+    json_t *v = doc_get(obj, dotted);
+
+    *out = NULL;
+    if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return err_set(ERR_INVALID, "%s: missing", dotted);
+    if (!json_is_string(v))
+        return err_set(ERR_INVALID, "%s: must be a string", dotted);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Validate one object, fill its namespace, check it is not a duplicate and
+ * append a copy to the result. where: "path document N[ items[K]]". */
+static int render_object(struct render_ctx *c, const json_t *obj, const char *where)
+{
+    const struct render_request *req = c->req;
+    const char *api_version, *kind, *name, *ns, *slash, *first;
+    json_t *copy = NULL, *nsv;
+    char *key = NULL;
+    int rc, namespaced = 1;
+
+    if (!json_is_object(obj)) {
+        rc = err_set(ERR_INVALID, "must be a mapping with apiVersion, kind and metadata");
+        goto out;
+    }
+    if ((rc = render_need_str(obj, "apiVersion", &api_version)) < 0 ||
+        (rc = render_need_str(obj, "kind", &kind)) < 0)
+        goto out;
+    if (!json_is_object(json_object_get(obj, "metadata"))) {
+        rc = err_set(ERR_INVALID, "metadata: %s",
+                     json_object_get(obj, "metadata") ? "must be a mapping" : "missing");
+        goto out;
+    }
+    if ((rc = render_need_str(obj, "metadata.name", &name)) < 0)
+        goto out;
+    nsv = doc_get(obj, "metadata.namespace");
+    if (nsv && !json_is_null(nsv) && !json_is_string(nsv)) {
+        rc = err_set(ERR_INVALID, "metadata.namespace: must be a string");
+        goto out;
+    }
+    copy = json_deep_copy(obj);
+    if (!copy) {
+        rc = err_set(ERR_GENERIC, "copying object: out of memory");
+        goto out;
+    }
+    ns = doc_get_str(copy, "metadata.namespace");
+    if (!ns || !ns[0]) {
+        if (req->scope) {
+            rc = req->scope(req->scope_ctx, api_version, kind, &namespaced);
+            /* an unknown kind (a CRD not installed yet) is assumed
+             * namespaced, as most are; the apply will tell otherwise */
+            if (rc == ERR_NOTFOUND)
+                namespaced = 1;
+            else if (rc < 0)
+                goto out;
+        }
+        rc = 0;
+        if (namespaced && req->dest_namespace && req->dest_namespace[0])
+            doc_set_new(copy, "metadata.namespace", json_string(req->dest_namespace));
+        ns = doc_get_str(copy, "metadata.namespace");
+    }
+    slash = strchr(api_version, '/');
+    key = xasprintf("%.*s/%s/%s/%s", slash ? (int)(slash - api_version) : 0, api_version, kind,
+                    ns ? ns : "", name);
+    first = json_string_value(json_object_get(c->seen, key));
+    if (first) {
+        rc = err_set(ERR_INVALID, "%s %s%s%s is defined twice: first in %s", kind, ns ? ns : "",
+                     ns ? "/" : "", name, first);
+        goto out;
+    }
+    json_object_set_new(c->seen, key, json_string(where));
+    json_array_append_new(c->out, copy);
+    copy = NULL;
+out:
+    json_decref(copy);
+    free(key);
+    return rc;
+}
+
+static int render_file(struct render_ctx *c, const struct mirror_file *f)
+{
+    json_t *docs = NULL, *doc, *items, *item;
+    char *name = xasprintf("%s:%s", c->source, f->path);
+    char *where = NULL;
+    size_t i, k;
+    int rc;
+
+    if ((rc = doc_parse_file_data(&docs, f->data, f->len, name, NULL)) < 0)
+        goto out;
+    json_array_foreach(docs, i, doc)
+    {
+        if (json_is_null(doc))
+            continue;
+        if (json_is_object(doc) && json_is_string(json_object_get(doc, "kind")) &&
+            strcmp(json_string_value(json_object_get(doc, "kind")), "List") == 0) {
+            items = json_object_get(doc, "items");
+            if (items && !json_is_null(items) && !json_is_array(items)) {
+                rc = err_set(ERR_INVALID, "%s: document %zu: items: must be a list", name, i + 1);
+                goto out;
+            }
+            json_array_foreach(items, k, item)
+            {
+                if (json_is_null(item))
+                    continue;
+                free(where);
+                where = xasprintf("%s document %zu items[%zu]", f->path, i + 1, k);
+                if ((rc = render_object(c, item, where)) < 0) {
+                    err_prefix(rc, "%s: document %zu: items[%zu]", name, i + 1, k);
+                    goto out;
+                }
+            }
+            continue;
+        }
+        free(where);
+        where = xasprintf("%s document %zu", f->path, i + 1);
+        if ((rc = render_object(c, doc, where)) < 0) {
+            err_prefix(rc, "%s: document %zu", name, i + 1);
+            goto out;
+        }
+    }
+out:
+    json_decref(docs);
+    free(where);
+    free(name);
+    return rc;
+}
+
+int render_directory(json_t **out_objects, const struct mirror_files *files,
+                     const struct render_request *req)
+{
+    struct render_ctx c;
+    size_t i;
+    int rc = 0;
+
+    *out_objects = NULL;
+    c.req = req;
+    c.source = req->source ? req->source : "";
+    c.out = json_array();
+    c.seen = json_object();
+    for (i = 0; i < files->n; i++) {
+        if (!render_wanted(files->v[i].path, req->path ? req->path : ""))
+            continue;
+        if ((rc = render_file(&c, &files->v[i])) < 0)
+            goto out;
+    }
+    *out_objects = c.out;
+    c.out = NULL;
+out:
+    json_decref(c.out);
+    json_decref(c.seen);
+    return rc;
+}
