@@ -26,6 +26,12 @@ int store_schema_version(void);
 /* "SQLite 3.40.1" into out. */
 void store_lib_version(char *out, size_t len);
 
+/* Check the database file and its references (PRAGMA integrity_check and
+ * foreign_key_check): 0 if sound, ERR_INVALID naming the first problem,
+ * ERR_IO if it cannot be read. Reads the whole file: for tests, a doctor
+ * command or a self-backup, not for every pass. Any thread. */
+int store_integrity_check(store *s);
+
 /* Applications: the manifest as JSON text. put creates or replaces and
  * writes nothing when unchanged. */
 int store_app_put(store *s, const char *name, const char *manifest_json);
@@ -61,7 +67,10 @@ struct store_app_status {
 
 /* Replace the status and resources of st->name in one transaction;
  * changed_at is set here, and nothing is written when everything else is
- * equal to what is stored. Returns 1 if written, 0 if unchanged. */
+ * equal to what is stored. Returns 1 if written, 0 if unchanged.
+ * ERR_NOTFOUND if the application is not stored, ERR_INVALID if a resource
+ * (group, kind, namespace, name) is listed twice; NULL strings count as "".
+ * Resources are read back in the order given. st stays the caller's. */
 int store_app_status_put(store *s, const struct store_app_status *st);
 /* Fill out (caller-owned; dispose after). ERR_NOTFOUND if never stored. */
 int store_app_status_get(store *s, const char *name, struct store_app_status *out);

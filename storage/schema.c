@@ -1,0 +1,40 @@
+/*
+ * The schema of state.db, one migration per entry. Every column is NOT NULL
+ * with "" for "none" so that the store's compare-before-write never has to
+ * treat NULL and "" as different values. Resources keep the order the
+ * engine reported them in (seq), which is sync-wave order and what an
+ * operator expects to read; their key is the one Kubernetes uses.
+ */
+#include "storage/schema.h"
+
+const char *const schema_migrations[] = {
+    /* 1: applications, their last reconcile, and its resources. */
+    "CREATE TABLE apps ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  manifest TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE app_status ("
+    "  name TEXT PRIMARY KEY NOT NULL REFERENCES apps(name) ON DELETE CASCADE,"
+    "  sync_status TEXT NOT NULL,"
+    "  revision TEXT NOT NULL,"
+    "  last_error TEXT NOT NULL,"
+    "  synced_at TEXT NOT NULL,"
+    "  changed_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE app_resources ("
+    "  app TEXT NOT NULL REFERENCES app_status(name) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  grp TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  namespace TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  PRIMARY KEY (app, grp, kind, namespace, name)"
+    ");",
+};
+
+const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -1,0 +1,510 @@
+/*
+ * Tests for storage/store.c. A second, raw SQLite connection watches the
+ * file from outside: PRAGMA data_version moves only when another connection
+ * commits a change, which is exactly "the store wrote something".
+ */
+#include "storage/store.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include "core/fs.h"
+#include "core/util.h"
+#include "test.h"
+
+static char *dir;
+
+static char *db_path(const char *name)
+{
+    return xasprintf("%s/%s", dir, name);
+}
+
+/* An integer from a raw connection (PRAGMA or SELECT); -1 on error. */
+static long long raw_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static char *raw_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "raw open %s failed\n", path);
+        exit(2);
+    }
+    return db;
+}
+
+/* A status with n resources whose messages all carry rev, so a reader can
+ * tell whether the list it got belongs to the status it got. */
+struct fixture_status {
+    struct store_app_status st;
+    struct store_resource res[16];
+    char names[16][32];
+};
+
+static void fixture_fill(struct fixture_status *f, const char *app, const char *rev, size_t n)
+{
+    size_t i;
+    memset(f, 0, sizeof(*f));
+    f->st.name = (char *)app;
+    f->st.sync_status = "Synced";
+    f->st.revision = (char *)rev;
+    f->st.last_error = "";
+    f->st.synced_at = "2026-01-02T03:04:05Z";
+    for (i = 0; i < n && i < 16; i++) {
+        struct store_resource *r = &f->res[i];
+        snprintf(f->names[i], sizeof(f->names[i]), "obj-%zu", i);
+        r->group = i % 2 ? "apps" : "";
+        r->version = "v1";
+        r->kind = i % 2 ? "Deployment" : "ConfigMap";
+        r->namespace_ = i == 0 ? "" : "default";
+        r->name = f->names[i];
+        r->status = "Synced";
+        r->message = (char *)rev;
+    }
+    f->st.resources = f->res;
+    f->st.n_resources = n;
+}
+
+TEST(open_create_reopen_keeps_data)
+{
+    char *path = db_path("reopen.db"), *m = NULL;
+    store *s = NULL;
+    char ver[64];
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "guestbook", "{\"spec\":{\"project\":\"default\"}}"));
+    store_close(s);
+    s = NULL;
+    CHECK(fs_exists(path));
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_get(s, "guestbook", &m));
+    CHECK_STR(m, "{\"spec\":{\"project\":\"default\"}}");
+    free(m);
+    store_close(s);
+    store_lib_version(ver, sizeof(ver));
+    CHECK(str_has_prefix(ver, "SQLite 3."));
+    free(path);
+}
+
+TEST(migrations_idempotent_and_pragmas)
+{
+    char *path = db_path("migrate.db"), *mode;
+    store *s = NULL, *s2 = NULL;
+    sqlite3 *raw;
+
+    CHECK(store_schema_version() >= 1);
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "a", "{}"));
+    store_close(s);
+    s = NULL;
+    /* Opening again must not re-run a migration (it would fail: the
+     * tables exist) nor lose data. */
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_open(&s2, path));
+    store_close(s2);
+    raw = raw_open(path);
+    CHECK(raw_int(raw, "PRAGMA user_version") == store_schema_version());
+    CHECK(raw_int(raw, "SELECT count(*) FROM apps") == 1);
+    mode = raw_text(raw, "PRAGMA journal_mode");
+    CHECK_STR(mode, "wal");
+    free(mode);
+    sqlite3_close(raw);
+    CHECK_OK(store_integrity_check(s));
+    store_close(s);
+    free(path);
+}
+
+TEST(put_get_list_delete)
+{
+    char *path = db_path("crud.db"), *m = NULL, **names = NULL;
+    size_t n = 0;
+    store *s = NULL;
+    struct fixture_status f;
+    struct store_app_status got;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_list(s, &names, &n));
+    CHECK(n == 0);
+    store_names_free(names, n);
+    CHECK_OK(store_app_put(s, "zeta", "{\"z\":1}"));
+    CHECK_OK(store_app_put(s, "alpha", "{\"a\":1}"));
+    CHECK_OK(store_app_put(s, "mid", "{\"m\":1}"));
+    CHECK_OK(store_app_put(s, "alpha", "{\"a\":2}"));
+    CHECK_OK(store_app_list(s, &names, &n));
+    CHECK(n == 3);
+    CHECK_STR(names[0], "alpha");
+    CHECK_STR(names[1], "mid");
+    CHECK_STR(names[2], "zeta");
+    store_names_free(names, n);
+    CHECK_OK(store_app_get(s, "alpha", &m));
+    CHECK_STR(m, "{\"a\":2}");
+    free(m);
+    m = (char *)1;
+    CHECK_ERR(store_app_get(s, "nope", &m), ERR_NOTFOUND);
+    CHECK(m == NULL);
+    CHECK_CONTAINS(err_last(), "nope");
+    CHECK_ERR(store_app_put(s, "", "{}"), ERR_INVALID);
+    CHECK_ERR(store_app_put(s, NULL, "{}"), ERR_INVALID);
+
+    /* Deleting an app takes its status and resources with it. */
+    fixture_fill(&f, "mid", "abc", 3);
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK_OK(store_app_delete(s, "mid"));
+    CHECK_ERR(store_app_delete(s, "mid"), ERR_NOTFOUND);
+    CHECK_ERR(store_app_get(s, "mid", &m), ERR_NOTFOUND);
+    CHECK_OK(store_app_put(s, "mid", "{\"m\":1}"));
+    CHECK_ERR(store_app_status_get(s, "mid", &got), ERR_NOTFOUND);
+    CHECK_OK(store_integrity_check(s));
+    store_close(s);
+    free(path);
+}
+
+TEST(status_round_trip_with_resources)
+{
+    char *path = db_path("status.db");
+    store *s = NULL;
+    struct fixture_status f;
+    struct store_app_status got = {0};
+    char changed[64];
+    size_t i;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{}"));
+    fixture_fill(&f, "web", "0123456789abcdef0123456789abcdef01234567", 5);
+    f.st.sync_status = "OutOfSync";
+    f.st.last_error = "apply Deployment default/obj-1: forbidden";
+    f.res[2].status = "Failed";
+    f.res[2].message = "quota exceeded";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.name, "web");
+    CHECK_STR(got.sync_status, "OutOfSync");
+    CHECK_STR(got.revision, f.st.revision);
+    CHECK_STR(got.last_error, "apply Deployment default/obj-1: forbidden");
+    CHECK_STR(got.synced_at, "2026-01-02T03:04:05Z");
+    CHECK(strlen(got.changed_at) == 20 && got.changed_at[19] == 'Z');
+    CHECK(got.n_resources == 5);
+    for (i = 0; i < got.n_resources; i++) {
+        CHECK_STR(got.resources[i].group, f.res[i].group);
+        CHECK_STR(got.resources[i].version, "v1");
+        CHECK_STR(got.resources[i].kind, f.res[i].kind);
+        CHECK_STR(got.resources[i].namespace_, f.res[i].namespace_);
+        CHECK_STR(got.resources[i].name, f.res[i].name);
+        CHECK_STR(got.resources[i].status, f.res[i].status);
+        CHECK_STR(got.resources[i].message, f.res[i].message);
+    }
+    str_copy(changed, got.changed_at, sizeof(changed));
+    store_app_status_dispose(&got);
+    CHECK(got.resources == NULL && got.name == NULL);
+
+    /* Same content again (changed_at is not part of the comparison):
+     * nothing written, changed_at kept. */
+    f.st.changed_at = "1999-01-01T00:00:00Z";
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    sleep(1);
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.changed_at, changed);
+    store_app_status_dispose(&got);
+
+    /* Fewer resources and a new revision replace the old list. */
+    fixture_fill(&f, "web", "fedcba", 2);
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK(got.n_resources == 2);
+    CHECK_STR(got.revision, "fedcba");
+    CHECK_STR(got.resources[1].message, "fedcba");
+    CHECK(strcmp(got.changed_at, changed) != 0);
+    store_app_status_dispose(&got);
+
+    /* NULL strings are "", and an empty list round-trips. */
+    fixture_fill(&f, "web", "fedcba", 0);
+    f.st.synced_at = NULL;
+    f.st.last_error = NULL;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK(got.n_resources == 0);
+    CHECK_STR(got.synced_at, "");
+    CHECK_STR(got.last_error, "");
+    store_app_status_dispose(&got);
+    f.st.synced_at = "";
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    store_close(s);
+    free(path);
+}
+
+TEST(status_bad_input_changes_nothing)
+{
+    char *path = db_path("badstatus.db");
+    store *s = NULL;
+    struct fixture_status f;
+    struct store_app_status got = {0};
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{}"));
+    fixture_fill(&f, "ghost", "r1", 1);
+    CHECK_ERR(store_app_status_put(s, &f.st), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "ghost");
+
+    fixture_fill(&f, "web", "r1", 3);
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    fixture_fill(&f, "web", "r2", 3);
+    f.res[2] = f.res[0];
+    CHECK_ERR(store_app_status_put(s, &f.st), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "listed twice");
+    /* The failed write rolled back whole: r1 with its three resources. */
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.revision, "r1");
+    CHECK(got.n_resources == 3);
+    store_app_status_dispose(&got);
+    CHECK_OK(store_integrity_check(s));
+    store_close(s);
+    free(path);
+}
+
+TEST(unchanged_put_writes_nothing)
+{
+    char *path = db_path("quiet.db"), *updated, *updated2;
+    store *s = NULL;
+    sqlite3 *raw;
+    struct fixture_status f;
+    long long v0, v1;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{\"spec\":1}"));
+    fixture_fill(&f, "web", "r1", 4);
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    raw = raw_open(path);
+    updated = raw_text(raw, "SELECT updated_at FROM apps WHERE name = 'web'");
+    v0 = raw_int(raw, "PRAGMA data_version");
+    sleep(1);
+    CHECK_OK(store_app_put(s, "web", "{\"spec\":1}"));
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    v1 = raw_int(raw, "PRAGMA data_version");
+    CHECK(v0 >= 0 && v0 == v1);
+    updated2 = raw_text(raw, "SELECT updated_at FROM apps WHERE name = 'web'");
+    CHECK_STR(updated2, updated);
+    free(updated2);
+
+    /* The watcher does see real changes, so the check above can fail. */
+    CHECK_OK(store_app_put(s, "web", "{\"spec\":2}"));
+    CHECK(raw_int(raw, "PRAGMA data_version") != v1);
+    updated2 = raw_text(raw, "SELECT updated_at FROM apps WHERE name = 'web'");
+    CHECK(updated2 && strcmp(updated2, updated) != 0);
+    CHECK(raw_int(raw, "SELECT count(*) FROM apps WHERE created_at < updated_at") == 1);
+    free(updated2);
+    free(updated);
+    sqlite3_close(raw);
+    store_close(s);
+    free(path);
+}
+
+TEST(newer_schema_refused_untouched)
+{
+    char *path = db_path("newer.db"), *want, *mode;
+    store *s = NULL;
+    sqlite3 *raw = raw_open(path);
+    char sql[64];
+    int newer = store_schema_version() + 1;
+
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", newer);
+    CHECK(sqlite3_exec(raw, "CREATE TABLE future (x)", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(raw);
+
+    CHECK_ERR(store_open(&s, path), ERR_INVALID);
+    CHECK(s == NULL);
+    want = xasprintf("state.db: schema version %d is newer than this edgecd (%d)", newer,
+                     store_schema_version());
+    /* The message names the file as given; compare from its base name. */
+    CHECK_CONTAINS(err_last(), want + strlen("state.db"));
+    CHECK_CONTAINS(err_last(), "newer.db: schema version");
+    free(want);
+    raw = raw_open(path);
+    CHECK(raw_int(raw, "PRAGMA user_version") == newer);
+    mode = raw_text(raw, "PRAGMA journal_mode");
+    CHECK_STR(mode, "delete");
+    free(mode);
+    sqlite3_close(raw);
+    free(path);
+}
+
+TEST(garbage_file_and_bad_path)
+{
+    char *path = db_path("garbage.db"), *missing = db_path("no/such/dir/state.db");
+    store *s = NULL;
+    FILE *f = fopen(path, "w");
+
+    CHECK(f != NULL);
+    fputs("this is not an SQLite database, just some text long enough to have a header\n", f);
+    fclose(f);
+    CHECK_ERR(store_open(&s, path), ERR_IO);
+    CHECK_CONTAINS(err_last(), "garbage.db");
+    CHECK_ERR(store_open(&s, missing), ERR_IO);
+    CHECK_ERR(store_open(&s, ""), ERR_INVALID);
+    CHECK(s == NULL);
+    free(path);
+    free(missing);
+}
+
+struct reader_arg {
+    store *s;
+    int failures;
+    volatile int stop;
+};
+
+static void *reader_main(void *p)
+{
+    struct reader_arg *a = p;
+    while (!a->stop) {
+        struct store_app_status got;
+        char **names = NULL;
+        size_t n = 0, i;
+        if (store_app_list(a->s, &names, &n) < 0)
+            a->failures++;
+        store_names_free(names, n);
+        if (store_app_status_get(a->s, "web", &got) == 0) {
+            for (i = 0; i < got.n_resources; i++)
+                if (strcmp(got.resources[i].message, got.revision) != 0)
+                    a->failures++;
+            store_app_status_dispose(&got);
+        }
+    }
+    return NULL;
+}
+
+TEST(concurrent_reader_sees_whole_statuses)
+{
+    char *path = db_path("threads.db");
+    store *s = NULL;
+    struct fixture_status f;
+    struct reader_arg a = {0};
+    pthread_t t;
+    char rev[32];
+    int i, write_failures = 0;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{}"));
+    a.s = s;
+    CHECK(pthread_create(&t, NULL, reader_main, &a) == 0);
+    for (i = 0; i < 100; i++) {
+        snprintf(rev, sizeof(rev), "rev-%d", i);
+        fixture_fill(&f, "web", rev, (size_t)(i % 7 + 1));
+        if (store_app_status_put(s, &f.st) != 1)
+            write_failures++;
+    }
+    a.stop = 1;
+    pthread_join(t, NULL);
+    CHECK(a.failures == 0 && write_failures == 0);
+    store_close(s);
+    free(path);
+}
+
+/* The writer in the crash test: commits statuses rev-1, rev-2, ... and
+ * reports each committed number on the pipe, until it is killed. */
+static void crash_child(const char *path, int fd)
+{
+    store *s = NULL;
+    struct fixture_status f;
+    char rev[32];
+    int i;
+
+    if (store_open(&s, path) < 0)
+        _exit(3);
+    for (i = 1;; i++) {
+        snprintf(rev, sizeof(rev), "rev-%d", i);
+        fixture_fill(&f, "web", rev, (size_t)(i % 7 + 1));
+        if (store_app_status_put(s, &f.st) != 1)
+            _exit(4);
+        if (write(fd, &i, sizeof(i)) != (ssize_t)sizeof(i))
+            _exit(5);
+    }
+}
+
+TEST(crash_mid_write_keeps_last_commit)
+{
+    char *path = db_path("crash.db");
+    store *s = NULL;
+    struct store_app_status got = {0};
+    int fds[2], acked = 0, v, status, k;
+    size_t i;
+    pid_t pid;
+    unsigned char r;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{}"));
+    store_close(s);
+    s = NULL;
+    CHECK(pipe(fds) == 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        crash_child(path, fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    while (acked < 60 && read(fds[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
+        acked = v;
+    /* A random few hundred microseconds more, so the kill lands at an
+     * arbitrary point of a write rather than right after a commit. */
+    CHECK_OK(util_random(&r, 1));
+    usleep(100 + r * 4u);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK(acked >= 60);
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_integrity_check(s));
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK(sscanf(got.revision, "rev-%d", &k) == 1);
+    /* Everything the child saw committed is there, and the resources are
+     * exactly those of the committed status that is there. */
+    CHECK(k >= acked);
+    CHECK(got.n_resources == (size_t)(k % 7 + 1));
+    for (i = 0; i < got.n_resources; i++)
+        CHECK_STR(got.resources[i].message, got.revision);
+    store_app_status_dispose(&got);
+    store_close(s);
+    free(path);
+}
+
+int main(void)
+{
+    dir = test_tmpdir("storage");
+    RUN(open_create_reopen_keeps_data);
+    RUN(migrations_idempotent_and_pragmas);
+    RUN(put_get_list_delete);
+    RUN(status_round_trip_with_resources);
+    RUN(status_bad_input_changes_nothing);
+    RUN(unchanged_put_writes_nothing);
+    RUN(newer_schema_refused_untouched);
+    RUN(garbage_file_and_bad_path);
+    RUN(concurrent_reader_sees_whole_statuses);
+    RUN(crash_mid_write_keeps_last_commit);
+    free(dir);
+    return TEST_END();
+}
