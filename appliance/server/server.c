@@ -1,0 +1,580 @@
+/*
+ * The HTTP API on CivetWeb.
+ *
+ * Every request enters through one callback (begin_request) and one
+ * dispatcher, so the rules that must hold for all of them are written once
+ * and in order: a body over SERVER_MAX_BODY is refused before anything
+ * reads it; anything under /api must carry the bearer token, even a path
+ * that does not exist (an unauthenticated client learns nothing about
+ * routes); then the route table picks the handler, or answers 404, or 405
+ * with the methods the path does have. CivetWeb's own errors (a header
+ * block over max_request_size, a malformed request line) go through
+ * server_on_http_error, so they too are JSON with the same headers.
+ *
+ * The token itself is not kept: only its SHA-256. Comparing digests takes
+ * the same time whatever the presented token's length or content, and a
+ * memory dump of the server does not hand out the credential.
+ *
+ * Answers are Argo CD shaped Application objects built from the store;
+ * handlers only read the store and never wait on the engine.
+ */
+#include "server/server.h"
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+/* Largest request body accepted. No route takes a body yet; the limit is
+ * enforced anyway so the first one that does inherits it. */
+#define SERVER_MAX_BODY (1024 * 1024)
+/* CivetWeb's limit on the request line plus headers. */
+#define SERVER_MAX_HEADER "16384"
+#define SERVER_REQUEST_TIMEOUT_MS "10000"
+#define SERVER_DEFAULT_THREADS 4
+/* How much of a request path goes into a log line. */
+#define SERVER_LOG_PATH_MAX 200
+
+struct server {
+    struct mg_context *ctx;
+    store *st;
+    unsigned char token_sha[32];
+    int port;
+};
+
+/* A handler answers the request and returns the status it sent. arg is
+ * the path segment matched by a trailing "*" in the pattern, or NULL. */
+typedef int (*server_handler)(server *srv, struct mg_connection *conn, const char *arg);
+
+struct server_route {
+    const char *method;
+    const char *pattern; /* a literal path; a final "*" matches one non-empty segment */
+    int needs_auth;
+    server_handler handler;
+};
+
+static int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_apps(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_app(server *srv, struct mg_connection *conn, const char *arg);
+
+static const struct server_route server_routes[] = {
+    {"GET", "/healthz", 0, server_get_healthz},
+    {"GET", "/api/v1/applications", 1, server_get_apps},
+    {"GET", "/api/v1/applications/*", 1, server_get_app},
+};
+
+/* Sent with every answer, errors included: API answers are data, never a
+ * page a browser should render, frame, cache or leak a referrer from. */
+static const char *const server_security_headers[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Cache-Control", "no-store"},
+    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+    {"Referrer-Policy", "no-referrer"},
+};
+
+/* A new JSON string. Text from the store comes from Git and the cluster
+ * and may hold invalid UTF-8 (which jansson refuses); such bytes become
+ * '?' rather than losing the whole answer. */
+static json_t *server_json_str_new(const char *s)
+{
+    json_t *j;
+    char *copy;
+    size_t i;
+
+    if (!s)
+        s = "";
+    if ((j = json_string(s)) != NULL)
+        return j;
+    copy = xstrdup(s);
+    for (i = 0; copy[i]; i++)
+        if ((unsigned char)copy[i] >= 0x80)
+            copy[i] = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+/* Send status with the JSON body (consumed) and extra headers (NULL or a
+ * NULL-terminated list of name, value pairs). Returns status. */
+static int server_send(struct mg_connection *conn, int status, json_t *body,
+                       const char *const *extra)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    char len[32];
+    size_t i, n;
+
+    json_decref(body);
+    if (!text)
+        text = xstrdup("{}");
+    n = strlen(text);
+    snprintf(len, sizeof(len), "%zu", n);
+    mg_response_header_start(conn, status);
+    for (i = 0; i < sizeof(server_security_headers) / sizeof(server_security_headers[0]); i++)
+        mg_response_header_add(conn, server_security_headers[i][0], server_security_headers[i][1],
+                               -1);
+    mg_response_header_add(conn, "Content-Type", "application/json", -1);
+    mg_response_header_add(conn, "Content-Length", len, -1);
+    for (i = 0; extra && extra[i]; i += 2)
+        mg_response_header_add(conn, extra[i], extra[i + 1], -1);
+    mg_response_header_send(conn);
+    mg_write(conn, text, n);
+    free(text);
+    return status;
+}
+
+/* {"error": message, "code": status}. */
+static int server_error(struct mg_connection *conn, int status, const char *message,
+                        const char *const *extra)
+{
+    json_t *body = json_object();
+    json_object_set_new(body, "error", server_json_str_new(message));
+    json_object_set_new(body, "code", json_integer(status));
+    return server_send(conn, status, body, extra);
+}
+
+/* The answer to an unexpected store failure: the detail goes to the log
+ * (once, here at the top), the client gets no internals. */
+static int server_internal_error(struct mg_connection *conn, const char *what)
+{
+    log_error("http: %s: %s", what, err_last());
+    return server_error(conn, 500, "internal error (see the server log)", NULL);
+}
+
+/* 1 if the request body, when there is one, is within SERVER_MAX_BODY. A
+ * declared length is judged without reading; a chunked body has to be
+ * read (and is discarded: no route takes one) to learn its size. */
+static int server_body_ok(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    const char *te = mg_get_header(conn, "Transfer-Encoding");
+    char chunk[8192];
+    long long total = 0;
+    int n;
+
+    if (ri->content_length > SERVER_MAX_BODY)
+        return 0;
+    if (!te || strcasecmp(te, "chunked") != 0)
+        return 1;
+    while ((n = mg_read(conn, chunk, sizeof(chunk))) > 0) {
+        total += n;
+        if (total > SERVER_MAX_BODY)
+            return 0;
+    }
+    return 1;
+}
+
+static int server_is_api(const char *path)
+{
+    return strcmp(path, "/api") == 0 || str_has_prefix(path, "/api/");
+}
+
+/* 1 if the request carries "Authorization: Bearer <our token>". */
+static int server_authorized(const server *srv, struct mg_connection *conn)
+{
+    const char *h = mg_get_header(conn, "Authorization");
+    unsigned char sha[32];
+    size_t len;
+
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    len = strlen(h);
+    while (len > 0 && h[len - 1] == ' ')
+        len--;
+    util_sha256(h, len, sha);
+    return util_const_eq(sha, srv->token_sha, sizeof(sha));
+}
+
+/* Match path against pattern; *arg gets the segment a final "*" matched
+ * (pointing into path). */
+static int server_match(const char *pattern, const char *path, const char **arg)
+{
+    const char *star = strchr(pattern, '*');
+    size_t prefix;
+
+    *arg = NULL;
+    if (!star)
+        return strcmp(pattern, path) == 0;
+    prefix = (size_t)(star - pattern);
+    if (strncmp(pattern, path, prefix) != 0 || !path[prefix] || strchr(path + prefix, '/'))
+        return 0;
+    *arg = path + prefix;
+    return 1;
+}
+
+static int server_dispatch(server *srv, struct mg_connection *conn,
+                           const struct mg_request_info *ri)
+{
+    static const char *const close_hdr[] = {"Connection", "close", NULL};
+    static const char *const auth_hdr[] = {"WWW-Authenticate", "Bearer realm=\"edgecd\"", NULL};
+    const char *path = ri->local_uri ? ri->local_uri : "";
+    const char *method = ri->request_method ? ri->request_method : "";
+    const char *arg = NULL;
+    char allow[128] = "";
+    size_t i;
+
+    if (!server_body_ok(conn, ri)) {
+        /* The rest of the body is never read: close instead of draining
+         * up to a client-chosen number of bytes. */
+        mg_disable_keep_alive(conn);
+        return server_error(conn, 413, "request body too large (limit 1 MiB)", close_hdr);
+    }
+    if (server_is_api(path) && !server_authorized(srv, conn))
+        return server_error(conn, 401, "unauthorized", auth_hdr);
+    for (i = 0; i < sizeof(server_routes) / sizeof(server_routes[0]); i++) {
+        const struct server_route *r = &server_routes[i];
+        if (!server_match(r->pattern, path, &arg))
+            continue;
+        if (strcmp(r->method, method) == 0) {
+            if (r->needs_auth && !server_authorized(srv, conn))
+                return server_error(conn, 401, "unauthorized", auth_hdr);
+            return r->handler(srv, conn, arg);
+        }
+        if (!strstr(allow, r->method)) {
+            if (allow[0])
+                str_copy(allow + strlen(allow), ", ", sizeof(allow) - strlen(allow));
+            str_copy(allow + strlen(allow), r->method, sizeof(allow) - strlen(allow));
+        }
+    }
+    if (allow[0]) {
+        const char *const hdr[] = {"Allow", allow, NULL};
+        return server_error(conn, 405, "method not allowed", hdr);
+    }
+    return server_error(conn, 404, "not found", NULL);
+}
+
+/* A request path fit for a log line: bounded, control bytes replaced so a
+ * crafted URL cannot forge log lines. */
+static void server_log_path(char *out, size_t len, const char *path)
+{
+    size_t i;
+    for (i = 0; path[i] && i + 1 < len; i++)
+        out[i] = ((unsigned char)path[i] < 0x20 || path[i] == 0x7f) ? '?' : path[i];
+    out[i] = '\0';
+}
+
+static int server_on_request(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    server *srv = ri->user_data;
+    char path[SERVER_LOG_PATH_MAX + 1];
+    int status = server_dispatch(srv, conn, ri);
+
+    /* Method, path and status only: headers carry the token. */
+    server_log_path(path, sizeof(path), ri->local_uri ? ri->local_uri : "");
+    log_debug("http %s %s %d", ri->request_method ? ri->request_method : "-", path, status);
+    return status;
+}
+
+/* Errors CivetWeb raises before a request reaches us. Its own message may
+ * quote the request, so only a fixed text per status goes out; msg is
+ * only used to tell its cases apart. CivetWeb 1.15 reports a header block
+ * over max_request_size as 400 "Malformed message" (its 413 branch is not
+ * reachable), so that text names both causes. */
+static int server_on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    static const struct {
+        int status;
+        const char *civetweb_msg; /* NULL: any */
+        const char *text;
+    } texts[] = {
+        {400, "Malformed message", "malformed request, or request headers over 16384 bytes"},
+        {400, NULL, "bad request"},
+        {413, NULL, "request headers over 16384 bytes"},
+        {431, NULL, "request headers over 16384 bytes"},
+        {500, NULL, "internal error"},
+        {505, NULL, "HTTP version not supported"},
+    };
+    static const char *const close_hdr[] = {"Connection", "close", NULL};
+    const char *text = "request refused";
+    size_t i;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        if (texts[i].status == status &&
+            (!texts[i].civetweb_msg || (msg && !strcmp(texts[i].civetweb_msg, msg)))) {
+            text = texts[i].text;
+            break;
+        }
+    }
+    mg_disable_keep_alive(conn);
+    log_debug("http refused %d: %s", status, text);
+    server_error(conn, status, text, close_hdr);
+    return 0;
+}
+
+static int server_on_log(const struct mg_connection *conn, const char *message)
+{
+    log_debug("civetweb: %s", message);
+    return 1;
+}
+
+/* Credentials in a repository URL ("https://user:token@host/...") are
+ * replaced before the spec is shown; everything else is kept. */
+static void server_redact_repo(json_t *source)
+{
+    const char *url = json_string_value(json_object_get(source, "repoURL"));
+    const char *scheme, *at, *slash;
+    char *clean;
+
+    if (!url || !(scheme = strstr(url, "://")))
+        return;
+    scheme += 3;
+    at = strchr(scheme, '@');
+    slash = strchr(scheme, '/');
+    if (!at || (slash && slash < at))
+        return;
+    clean = xasprintf("%.*s***%s", (int)(scheme - url), url, at);
+    json_object_set_new(source, "repoURL", server_json_str_new(clean));
+    free(clean);
+}
+
+static json_t *server_resource_new(const struct store_resource *r)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "group", server_json_str_new(r->group));
+    json_object_set_new(j, "version", server_json_str_new(r->version));
+    json_object_set_new(j, "kind", server_json_str_new(r->kind));
+    json_object_set_new(j, "namespace", server_json_str_new(r->namespace_));
+    json_object_set_new(j, "name", server_json_str_new(r->name));
+    json_object_set_new(j, "status", server_json_str_new(r->status));
+    json_object_set_new(j, "message", server_json_str_new(r->message));
+    return j;
+}
+
+/* The "status" of an Application. st is NULL when the engine has not
+ * reported yet. The operation phase follows Argo CD: Error when the app
+ * could not even be compared (sync status Unknown), Failed when a sync
+ * ran but did not complete, Succeeded otherwise. */
+static json_t *server_status_new(const struct store_app_status *st)
+{
+    json_t *status = json_object(), *sync = json_object(), *res = json_array(), *op;
+    const char *phase = "Succeeded", *message = "successfully synced", *finished;
+    size_t i;
+
+    json_object_set_new(sync, "status", server_json_str_new(st ? st->sync_status : "Unknown"));
+    json_object_set_new(sync, "revision", server_json_str_new(st ? st->revision : ""));
+    json_object_set_new(status, "sync", sync);
+    json_object_set_new(status, "resources", res);
+    if (!st)
+        return status;
+    for (i = 0; i < st->n_resources; i++) {
+        json_array_append_new(res, server_resource_new(&st->resources[i]));
+        if (!strcmp(st->resources[i].status, "Failed")) {
+            phase = "Failed";
+            message = "one or more resources failed to sync";
+        }
+    }
+    if (st->last_error[0]) {
+        phase = strcmp(st->sync_status, "Unknown") == 0 ? "Error" : "Failed";
+        message = st->last_error;
+    }
+    /* A failed pass finished when it was recorded, not at the last good
+     * sync that synced_at still holds. */
+    finished = strcmp(phase, "Succeeded") == 0 ? st->synced_at : st->changed_at;
+    op = json_object();
+    json_object_set_new(op, "phase", json_string(phase));
+    json_object_set_new(op, "message", server_json_str_new(message));
+    if (finished[0])
+        json_object_set_new(op, "finishedAt", server_json_str_new(finished));
+    json_object_set_new(status, "operationState", op);
+    if (st->last_error[0]) {
+        json_t *cond = json_object();
+        json_object_set_new(cond, "type", json_string("ComparisonError"));
+        json_object_set_new(cond, "message", server_json_str_new(st->last_error));
+        json_object_set_new(status, "conditions", json_pack("[o]", cond));
+    }
+    json_object_set_new(status, "reconciledAt", server_json_str_new(st->changed_at));
+    return status;
+}
+
+/* The Application name as Argo CD would show it, in *out (a new
+ * reference). ERR_NOTFOUND if it is not stored. */
+static int server_app_new(server *srv, const char *name, json_t **out)
+{
+    struct store_app_status st = {0};
+    char *manifest = NULL;
+    json_t *m = NULL, *app = NULL, *meta, *spec, *ns, *sources, *src;
+    int rc, have_status;
+    size_t i;
+
+    *out = NULL;
+    if ((rc = store_app_get(srv->st, name, &manifest)) < 0)
+        return rc;
+    rc = store_app_status_get(srv->st, name, &st);
+    if (rc < 0 && rc != ERR_NOTFOUND)
+        goto out;
+    have_status = rc == 0;
+    rc = 0;
+    /* The manifest was validated before it was stored; one that no longer
+     * parses still gets listed, with an empty spec, rather than hiding
+     * every other application. */
+    m = json_loads(manifest, 0, NULL);
+    spec = json_object_get(m, "spec");
+    spec = json_is_object(spec) ? json_deep_copy(spec) : json_object();
+    server_redact_repo(json_object_get(spec, "source"));
+    sources = json_object_get(spec, "sources");
+    json_array_foreach(sources, i, src) server_redact_repo(src);
+
+    app = json_object();
+    meta = json_object();
+    json_object_set_new(meta, "name", server_json_str_new(name));
+    ns = json_object_get(json_object_get(m, "metadata"), "namespace");
+    if (json_is_string(ns))
+        json_object_set_new(meta, "namespace", json_incref(ns));
+    json_object_set_new(app, "metadata", meta);
+    json_object_set_new(app, "spec", spec);
+    json_object_set_new(app, "status", server_status_new(have_status ? &st : NULL));
+    *out = app;
+out:
+    json_decref(m);
+    free(manifest);
+    store_app_status_dispose(&st);
+    return rc;
+}
+
+static int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg)
+{
+    return server_send(conn, 200, json_pack("{s:s}", "status", "ok"), NULL);
+}
+
+static int server_get_apps(server *srv, struct mg_connection *conn, const char *arg)
+{
+    char **names = NULL;
+    size_t n = 0, i;
+    json_t *items = json_array(), *app;
+    int rc;
+
+    if (store_app_list(srv->st, &names, &n) < 0) {
+        json_decref(items);
+        return server_internal_error(conn, "list applications");
+    }
+    for (i = 0; i < n; i++) {
+        rc = server_app_new(srv, names[i], &app);
+        if (rc == ERR_NOTFOUND)
+            continue; /* deleted since the list was read */
+        if (rc < 0) {
+            store_names_free(names, n);
+            json_decref(items);
+            return server_internal_error(conn, "read application");
+        }
+        json_array_append_new(items, app);
+    }
+    store_names_free(names, n);
+    return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
+static int server_get_app(server *srv, struct mg_connection *conn, const char *arg)
+{
+    json_t *app = NULL;
+    char *msg;
+    int rc = server_app_new(srv, arg, &app);
+
+    if (rc == ERR_NOTFOUND) {
+        msg = xasprintf("application \"%s\" not found", arg);
+        rc = server_error(conn, 404, msg, NULL);
+        free(msg);
+        return rc;
+    }
+    if (rc < 0)
+        return server_internal_error(conn, "read application");
+    return server_send(conn, 200, app, NULL);
+}
+
+int server_start(server **out, const struct server_options *opts, store *st)
+{
+    struct mg_callbacks cb;
+    struct mg_init_data init;
+    struct mg_error_data error;
+    struct mg_server_port ports[4];
+    char threads[16], errtext[256] = "";
+    unsigned errcode = 0;
+    server *srv;
+    int rc;
+
+    *out = NULL;
+    if (!opts || !opts->listen || !opts->listen[0])
+        return err_set(ERR_INVALID, "server: no listen address");
+    if (!opts->api_token || !opts->api_token[0])
+        return err_set(ERR_INVALID, "server: no API token");
+    if (opts->threads < 0 || opts->threads > 256)
+        return err_set(ERR_INVALID, "server: threads %d out of range 0..256", opts->threads);
+    snprintf(threads, sizeof(threads), "%d",
+             opts->threads ? opts->threads : SERVER_DEFAULT_THREADS);
+    const char *config[] = {
+        "listening_ports",
+        opts->listen,
+        "num_threads",
+        threads,
+        "request_timeout_ms",
+        SERVER_REQUEST_TIMEOUT_MS,
+        "max_request_size",
+        SERVER_MAX_HEADER,
+        "enable_keep_alive",
+        "yes",
+        NULL,
+    };
+
+    srv = xcalloc(1, sizeof(*srv));
+    srv->st = st;
+    util_sha256(opts->api_token, strlen(opts->api_token), srv->token_sha);
+    memset(&cb, 0, sizeof(cb));
+    cb.begin_request = server_on_request;
+    cb.http_error = server_on_http_error;
+    cb.log_message = server_on_log;
+    memset(&init, 0, sizeof(init));
+    init.callbacks = &cb;
+    init.user_data = srv;
+    init.configuration_options = config;
+    memset(&error, 0, sizeof(error));
+    error.code = &errcode;
+    error.text = errtext;
+    error.text_buffer_size = sizeof(errtext);
+
+    mg_init_library(0);
+    srv->ctx = mg_start2(&init, &error);
+    if (!srv->ctx) {
+        rc = err_set(ERR_IO, "server: cannot listen on %s: %s", opts->listen,
+                     errtext[0] ? errtext : "unknown error");
+        goto fail;
+    }
+    if (mg_get_server_ports(srv->ctx, 4, ports) < 1) {
+        rc = err_set(ERR_IO, "server: no listening port for %s", opts->listen);
+        goto fail;
+    }
+    srv->port = ports[0].port;
+    *out = srv;
+    return 0;
+fail:
+    server_stop(srv);
+    return rc;
+}
+
+int server_port(const server *srv)
+{
+    return srv ? srv->port : 0;
+}
+
+void server_stop(server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->ctx)
+        mg_stop(srv->ctx);
+    /* Balances the mg_init_library in server_start, which ran whenever
+     * a server object exists. */
+    mg_exit_library();
+    memset(srv->token_sha, 0, sizeof(srv->token_sha));
+    free(srv);
+}
+
+void server_lib_version(char *out, size_t len)
+{
+    snprintf(out, len, "CivetWeb %s", mg_version());
+}
