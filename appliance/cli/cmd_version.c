@@ -30,9 +30,12 @@ static void cmd_version_lua(char *out, size_t len)
         snprintf(out, len, "Lua (unavailable)");
         return;
     }
+    /* _VERSION is set by the base library; lua_version is the core's number. */
+    luaL_requiref(L, "_G", luaopen_base, 1);
+    lua_pop(L, 1);
     lua_getglobal(L, "_VERSION");
-    snprintf(out, len, "%s (%d)", lua_tostring(L, -1) ? lua_tostring(L, -1) : "Lua",
-             (int)lua_version(L));
+    const char *v = lua_tostring(L, -1);
+    snprintf(out, len, "%s (core %d)", v ? v : "Lua", (int)lua_version(L));
     lua_close(L);
 }
 
