@@ -25,7 +25,7 @@ void buf_put(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Append unless the result would exceed max bytes: then ERR_TOOLARGE
  * (with a message naming what) and nothing is appended. */
 int buf_put_limited(struct buf *b, const void *data, size_t len, size_t max, const char *what);

@@ -31,8 +31,13 @@ done
 git -C "$repo" init -q -b main
 e2e_commit "$repo" bench
 
-# Reference: kubectl into namespace ref-ns.
-$KUBECTL create namespace kubectl-ns >/dev/null
+# kubesim speaks JSON and YAML, not protobuf (what `kubectl create namespace`
+# sends), so namespaces are made by server-side apply.
+make_ns() { printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$1" |
+    $KUBECTL apply --server-side -f - >/dev/null; }
+
+# Reference: kubectl into namespace kubectl-ns.
+make_ns kubectl-ns
 t0=$(now)
 python3 - "$work/kubectl.rss" $KUBECTL apply --server-side -n kubectl-ns -f "$repo/objs" <<'PY' >/dev/null
 import resource, subprocess, sys
@@ -48,7 +53,7 @@ kubectl_diff=$(echo "$t1 - $t0" | bc -l)
 
 # edgecd into namespace edgecd-ns; a long poll so the second pass is timed
 # by the log line, not by waiting.
-$KUBECTL create namespace edgecd-ns >/dev/null
+make_ns edgecd-ns
 e2e_write_site bench "file://$repo" main objs edgecd-ns
 sed -i 's/^pollSeconds: 1/pollSeconds: 2/' "$work/site.yaml"
 t0=$(now)

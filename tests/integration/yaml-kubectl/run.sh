@@ -24,8 +24,8 @@ if [ -n "${EDGECD_YAML_KUBECONFIG:-}" ]; then
     kubeconfig=$EDGECD_YAML_KUBECONFIG
 else
     if [ ! -x "${EDGECD_KUBESIM:-}" ]; then
-        echo "SKIP: kubesim not built at ${EDGECD_KUBESIM:-<unset>}"
-        exit 77
+        echo "FAIL: kubesim not built at ${EDGECD_KUBESIM:-<unset>}" >&2
+        exit 1
     fi
     "$EDGECD_KUBESIM" --listen 127.0.0.1:0 --dir "$tmp/sim" >"$tmp/kubesim.log" 2>&1 &
     sim_pid=$!
