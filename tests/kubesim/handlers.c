@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "objects.h"
+#include "openapi2.h"
 #include "resources.h"
 #include "status.h"
 #include "verbs.h"
@@ -68,6 +69,21 @@ static void handlers_text(struct httpd_response *res, int status, const char *te
     res->status = status;
     res->content_type = "text/plain; charset=utf-8";
     buf_puts(&res->body, text);
+}
+
+/* Only the protobuf form of OpenAPI v2 is served: it is what the kubectl
+ * versions that still read v2 ask for. */
+static void handlers_openapi2(const struct httpd_request *req, struct httpd_response *res)
+{
+    if (!req->accept || !strstr(req->accept, "protobuf")) {
+        handlers_text(res, 406,
+                      "kubesim serves /openapi/v2 only as " OPENAPI2_ACCEPT
+                      "; use /openapi/v3 for JSON\n");
+        return;
+    }
+    res->status = 200;
+    res->content_type = "application/octet-stream";
+    openapi2_document(&res->body);
 }
 
 static void handlers_version(struct httpd_response *res)
@@ -192,6 +208,8 @@ static void handlers_route(const struct httpd_request *req, struct httpd_respons
             handlers_resource(req, res, seg[1], seg[2], seg + 3, n - 3);
         else
             handlers_not_found(res);
+    } else if (n == 2 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "v2") == 0) {
+        handlers_openapi2(req, res);
     } else if (n >= 2 && strcmp(seg[0], "openapi") == 0 && strcmp(seg[1], "v3") == 0) {
         if (n == 2) {
             handlers_json(res, resources_openapi_index());

@@ -423,3 +423,9 @@ json_t *resources_openapi_index(void)
     }
     return json_pack("{s:o}", "paths", paths);
 }
+
+void resources_each(void (*fn)(const struct resource *r, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < resources_count(); i++)
+        fn(resources_at(i), ctx);
+}

@@ -58,4 +58,7 @@ json_t *resources_resource_list(const char *group, const char *version);
 json_t *resources_openapi_index(void);
 json_t *resources_openapi_gv(const char *gvpath);
 
+/* Call fn for every served resource (built-ins, then CRD kinds). */
+void resources_each(void (*fn)(const struct resource *r, void *ctx), void *ctx);
+
 #endif
