@@ -642,7 +642,7 @@ static int names_are(const json_t *items, int n)
     if ((int)json_array_size(items) != n)
         return 0;
     for (int i = 0; i < n; i++) {
-        char want[8];
+        char want[16];
         const json_t *it = json_array_get(items, (size_t)i);
         snprintf(want, sizeof(want), "c%d", i);
         if (strcmp(json_string_value(json_object_get(json_object_get(it, "metadata"), "name")),
