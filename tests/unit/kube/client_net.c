@@ -788,6 +788,66 @@ TEST(token_file_rotation)
     free(tf);
 }
 
+/* ---- delete and wait ---- */
+
+struct fin {
+    int gone_after; /* GETs that still find the object; 0 = forever */
+    int recreate;   /* then a new object (another UID) instead of 404 */
+};
+
+static enum srv_action h_finalizers(struct srv *s, const struct srv_req *rq, int n, struct buf *out)
+{
+    struct fin *f = s->ctx;
+    static const char held[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\","
+        "\"namespace\":\"default\",\"uid\":\"u1\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+        "\"finalizers\":[\"edgecd.io/cleanup\"]}}";
+    if (strcmp(rq->method, "DELETE") == 0) {
+        reply(out, 200, NULL, held);
+    } else if (f->gone_after == 0 || n <= f->gone_after) {
+        reply(out, 200, NULL, held);
+    } else if (f->recreate) {
+        reply(out, 200, NULL,
+              "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\","
+              "\"namespace\":\"default\",\"uid\":\"u2\"}}");
+    } else {
+        reply_status(out, 404, "NotFound", NULL);
+    }
+    return SRV_REPLY;
+}
+
+TEST(delete_wait_follows_finalizers)
+{
+    struct srv s;
+    struct fin f = {3, 0};
+    kube_client *c;
+    int64_t t0;
+
+    srv_start(&s, h_finalizers, &f);
+    c = client_for(&s, NULL, NULL, NULL, NULL, NULL);
+    /* Held by a finalizer for three looks, then gone. */
+    CHECK_OK(kube_client_delete_wait(c, "v1", "ConfigMap", "default", "x", "Foreground", 20000));
+    CHECK(srv_seen(&s, "GET", CM_X_PATH) == 4);
+    CHECK(srv_seen(&s, "DELETE", CM_X_PATH) == 1);
+    CHECK_CONTAINS(s.last.path, CM_X_PATH);
+
+    /* Gone and made again under the same name: ours is done. */
+    f.recreate = 1;
+    f.gone_after = srv_seen(&s, "GET", CM_X_PATH) + 1;
+    CHECK_OK(kube_client_delete_wait(c, "v1", "ConfigMap", "default", "x", NULL, 20000));
+
+    /* Never released: the deadline, with the finalizer named. */
+    f.gone_after = 0;
+    t0 = time_mono_ms();
+    CHECK_ERR(kube_client_delete_wait(c, "v1", "ConfigMap", "default", "x", NULL, 700),
+              ERR_TIMEOUT);
+    CHECK(time_mono_ms() - t0 < 5000);
+    CHECK_CONTAINS(err_last(), "delete ConfigMap default/x: still there after");
+    CHECK_CONTAINS(err_last(), "edgecd.io/cleanup");
+    kube_client_free(c);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -802,6 +862,7 @@ int main(void)
     RUN(list_pages_are_concatenated);
     RUN(basic_auth_header);
     RUN(token_file_rotation);
+    RUN(delete_wait_follows_finalizers);
     free(dir);
     return TEST_END();
 }
