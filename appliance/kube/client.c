@@ -629,7 +629,7 @@ static int kube_api_error(const struct http_response *r, const char *what, int a
     int rc;
 
     if (attempts > 1)
-        snprintf(tries, sizeof(tries), " (gave up after %d attempts)", attempts);
+        snprintf(tries, sizeof(tries), " (after %d attempts)", attempts);
     if (json_is_object(st)) {
         const char *k = json_string_value(json_object_get(st, "kind"));
         if (k && strcmp(k, "Status") == 0) {
