@@ -96,11 +96,10 @@ struct http_conn {
     size_t got; /* bytes of the current response received */
 
     /* The current request (http_request_ex). */
-    int64_t deadline_ms;    /* 0 = none */
-    int64_t deadline_start; /* when the request began, for messages */
-    int deadline_hit;       /* an I/O wait was cut short by deadline_ms */
-    size_t sent;            /* bytes of the current request handed to the kernel */
-    int tls_fatal;          /* the last handshake failed for good (verification, alert) */
+    int64_t deadline_ms; /* 0 = none */
+    int deadline_hit;    /* an I/O wait was cut short by deadline_ms */
+    size_t sent;         /* bytes of the current request handed to the kernel */
+    int tls_fatal;       /* the last handshake failed for good (verification, alert) */
 };
 
 void http_response_init(struct http_response *r)
@@ -595,10 +594,11 @@ static int http_handshake(http_conn *c)
     while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0) {
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
+        if (c->timed_out && c->deadline_hit)
+            return err_set(ERR_TIMEOUT, "%s: TLS handshake: the request deadline passed", c->url);
         if (c->timed_out)
             return err_set(ERR_TIMEOUT, "%s: TLS handshake timed out after %d ms", c->url,
-                           c->deadline_hit ? (int)(c->deadline_ms - c->deadline_start)
-                                           : c->opts.io_timeout_ms);
+                           c->opts.io_timeout_ms);
         /* A dropped connection is worth another try; anything the TLS
          * layer itself decided (verification, alerts) is not. */
         c->tls_fatal = ret != MBEDTLS_ERR_NET_SEND_FAILED && ret != MBEDTLS_ERR_NET_RECV_FAILED &&
@@ -666,8 +666,7 @@ static int http_connect(http_conn *c)
     freeaddrinfo(res);
     if (c->fd < 0) {
         if (last == -ETIMEDOUT && by_deadline)
-            return err_set(ERR_TIMEOUT, "%s: connect: the request deadline of %d ms passed", c->url,
-                           (int)(c->deadline_ms - c->deadline_start));
+            return err_set(ERR_TIMEOUT, "%s: connect: the request deadline passed", c->url);
         if (last == -ETIMEDOUT)
             return err_set(ERR_TIMEOUT, "%s: connect timed out after %d ms", c->url,
                            c->opts.connect_timeout_ms);
@@ -688,8 +687,7 @@ static int http_io_error(http_conn *c, int ret, const char *what)
 {
     char msg[128];
     if (c->timed_out && c->deadline_hit)
-        return err_set(ERR_TIMEOUT, "%s: %s: the request deadline of %d ms passed", c->url, what,
-                       (int)(c->deadline_ms - c->deadline_start));
+        return err_set(ERR_TIMEOUT, "%s: %s: the request deadline passed", c->url, what);
     if (c->timed_out)
         return err_set(ERR_TIMEOUT, "%s: %s timed out after %d ms", c->url, what,
                        c->opts.io_timeout_ms);
@@ -1073,7 +1071,6 @@ int http_request_ex(http_conn *c, const struct http_req *rq, struct http_respons
     int rc = 0;
 
     c->deadline_ms = rq->deadline_ms;
-    c->deadline_start = time_mono_ms();
     c->deadline_hit = 0;
     if (!rq->method || !rq->method[0] || strpbrk(rq->method, " \r\n")) {
         rc = err_set(ERR_INVALID, "%s: bad request method", c->url);
@@ -1100,8 +1097,7 @@ int http_request_ex(http_conn *c, const struct http_req *rq, struct http_respons
             http_close(c);
         reused = c->fd >= 0;
         if (rq->deadline_ms > 0 && time_mono_ms() >= rq->deadline_ms) {
-            rc = err_set(ERR_TIMEOUT, "%s: the request deadline of %d ms passed", c->url,
-                         (int)(rq->deadline_ms - c->deadline_start));
+            rc = err_set(ERR_TIMEOUT, "%s: the request deadline passed", c->url);
             f = attempt == 0 ? HTTP_FATE_NOT_SENT : f;
             goto out;
         }
