@@ -1,13 +1,20 @@
 /*
  * The Kubernetes client: discovery (apiVersion+kind -> resource path and
- * scope, cached, refreshed when an unknown kind shows up), get, list with a
- * label selector, server-side apply and delete. API errors come back as the
- * Status object's message, with codes: 404 ERR_NOTFOUND, 409 ERR_CONFLICT,
- * 401/403 ERR_AUTH, 400/422 ERR_INVALID, 413 ERR_TOOLARGE, others
- * ERR_GENERIC; the message reads "<verb> <kind> <ns>/<name>: <reason>:
- * <Status.message>".
+ * scope, cached, refreshed when an unknown kind shows up), get, list with
+ * label and field selectors in pages, server-side apply, create, patch,
+ * delete and delete-and-wait. API errors come back as the Status object's
+ * message, with codes: 404 ERR_NOTFOUND, 409 ERR_CONFLICT, 401/403
+ * ERR_AUTH, 400/422 ERR_INVALID, 413 ERR_TOOLARGE, others ERR_GENERIC; the
+ * message reads "<verb> <kind> <ns>/<name>: <reason>: <Status.message>".
  *
- * One kube_client is used by one thread at a time.
+ * Every call is bounded by a deadline (request_timeout_ms) and retried
+ * with jittered exponential backoff on 429, 500, 502, 503, 504 (honouring
+ * Retry-After) and on dropped connections, when repeating it is harmless:
+ * GET, LIST, DELETE and server-side apply are; create and other patches
+ * are retried only when the request never reached the server.
+ *
+ * One kube_client may be used by any number of threads at once; it keeps
+ * up to pool_size keep-alive connections to its cluster.
  */
 #ifndef EDGECD_KUBE_CLIENT_H
 #define EDGECD_KUBE_CLIENT_H
@@ -28,19 +35,61 @@ struct kube_resource {
     int namespaced;
 };
 
-/* Copies what it needs from kc. */
+/* Knobs, all with defaults (KUBE_CLIENT_OPTIONS_INIT). */
+struct kube_client_options {
+    int connect_timeout_ms; /* TCP connect (and TLS handshake start) */
+    int io_timeout_ms;      /* any one read or write */
+    int request_timeout_ms; /* one call, all its attempts and waits included */
+    int max_attempts;       /* tries per call, the first included (>= 1) */
+    int retry_base_ms;      /* first backoff; doubles per attempt, jittered */
+    int retry_max_ms;       /* cap of one backoff */
+    int retry_after_max_ms; /* cap on a server's Retry-After */
+    int pool_size;          /* keep-alive connections at most (1..16) */
+    int list_page_size;     /* items per LIST page (limit=) */
+    int token_check_ms;     /* how often tokenFile is checked for rotation */
+    size_t max_response;    /* bytes of one response body */
+};
+#define KUBE_CLIENT_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        5000, 30000, 60000, 5, 250, 8000, 30000, 4, 500, 5000, 64u << 20                           \
+    }
+
+/* Copies what it needs from kc; checks the certificates and keys now
+ * (ERR_INVALID). kube_client_new uses the default options. */
 int kube_client_new(kube_client **out, const struct kubeconfig *kc);
+int kube_client_new_opts(kube_client **out, const struct kubeconfig *kc,
+                         const struct kube_client_options *opts);
 void kube_client_free(kube_client *c);
+
+/* The namespace of the kubeconfig's context ("default" if it names none).
+ * Owned by the client. */
+const char *kube_client_namespace(const kube_client *c);
+
+/* Counters since kube_client_new, for tests and diagnostics. */
+struct kube_client_stats {
+    unsigned long requests;    /* HTTP requests sent, retries included */
+    unsigned long retries;     /* requests sent again after a failure */
+    unsigned long discoveries; /* full discovery passes */
+    int connections;           /* connections in the pool, busy or idle */
+};
+void kube_client_stats(kube_client *c, struct kube_client_stats *out);
 
 /* Run discovery now (GET /api/v1, /apis, each group's preferred version)
  * and add what it finds to the cache; kube_client_resource does this by
  * itself on a miss. ERR_IO/ERR_AUTH/... as for any request. */
 int kube_client_discover(kube_client *c);
 
-/* Resolve apiVersion ("v1", "apps/v1") + kind. Refreshes discovery once
- * when the kind is unknown. ERR_NOTFOUND if the server has no such kind. */
+/* Resolve apiVersion ("v1", "apps/v1") + kind. Refreshes discovery when
+ * the kind is unknown, at most once a second per kind (sooner after this
+ * client applied, created, patched or deleted a CustomResourceDefinition or
+ * APIService). ERR_NOTFOUND if the server has no such kind. */
 int kube_client_resource(kube_client *c, const char *api_version, const char *kind,
                          const struct kube_resource **out);
+
+/* Resolve group ("" for core) + kind at the group's preferred version,
+ * refreshing as kube_client_resource does. */
+int kube_client_preferred(kube_client *c, const char *group, const char *kind,
+                          const struct kube_resource **out);
 
 /* GET one object; *out is a new reference. ns is ignored for
  * cluster-scoped kinds. */
@@ -53,6 +102,25 @@ int kube_client_get(kube_client *c, const char *api_version, const char *kind, c
 int kube_client_list(kube_client *c, const char *api_version, const char *kind, const char *ns,
                      const char *label_selector, json_t **out_items);
 
+/* What to list. */
+struct kube_list_options {
+    const char *label_selector; /* NULL = all */
+    const char *field_selector; /* NULL = all, e.g. "metadata.name=x" */
+    int page_size;              /* 0 = the client's list_page_size */
+};
+#define KUBE_LIST_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        NULL, NULL, 0                                                                              \
+    }
+
+/* LIST as kube_client_list, with field selectors and a page size: pages
+ * (limit/continue) are fetched and concatenated; when a continue token
+ * expires (410) the list starts over once. *out_resource_version (may be
+ * NULL) receives the list's resourceVersion, owned by the caller. */
+int kube_client_list_opts(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                          const struct kube_list_options *o, json_t **out_items,
+                          char **out_resource_version);
+
 /* Server-side apply (PATCH application/apply-patch+yaml, fieldManager
  * edgecd, force=true) of obj, which must carry apiVersion, kind,
  * metadata.name (and metadata.namespace for namespaced kinds). dry_run
@@ -63,5 +131,27 @@ int kube_client_apply(kube_client *c, const json_t *obj, int dry_run, json_t **o
  * "Foreground", "Background", "Orphan"). ERR_NOTFOUND if already gone. */
 int kube_client_delete(kube_client *c, const char *api_version, const char *kind, const char *ns,
                        const char *name, const char *propagation);
+
+/* kube_client_delete, then wait until the object is really gone (its
+ * finalizers done): GET with backoff until 404, or until an object of that
+ * name with another UID shows up (it was recreated). ERR_NOTFOUND if it
+ * did not exist; ERR_TIMEOUT after timeout_ms, naming the finalizers that
+ * still hold it. */
+int kube_client_delete_wait(kube_client *c, const char *api_version, const char *kind,
+                            const char *ns, const char *name, const char *propagation,
+                            int timeout_ms);
+
+/* POST obj (apiVersion, kind, metadata.name or generateName, and
+ * metadata.namespace for namespaced kinds) as a new object, fieldManager
+ * edgecd. ERR_CONFLICT if it exists. Not retried once it may have reached
+ * the server. *out_live (may be NULL) receives the created object. */
+int kube_client_create(kube_client *c, const json_t *obj, json_t **out_live);
+
+/* PATCH an object with patch_type "merge" (RFC 7386), "strategic" or
+ * "json" (RFC 6902; patch is then an array). Not retried once it may have
+ * reached the server. *out_live (may be NULL) receives the result. */
+int kube_client_patch(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                      const char *name, const char *patch_type, const json_t *patch,
+                      json_t **out_live);
 
 #endif

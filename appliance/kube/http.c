@@ -12,10 +12,15 @@
  *   the leaf certificate's iPAddress SANs ourselves in the verify callback,
  *   by walking the raw extension: the parsed subject_alt_names list of
  *   2.28 does not promise to keep iPAddress entries.
+ * - Every wait for the socket is a poll() bounded by the smaller of the
+ *   I/O timeout and what is left of the request's deadline, so a server
+ *   that trickles one byte at a time cannot stretch a request past it.
  * - A reused keep-alive connection may have been closed by the server
- *   while idle. A request on it is retried once on a fresh connection, but
- *   only when not one byte of the response arrived: then the server cannot
- *   have acted on it.
+ *   while idle. Before sending, a connection that is readable (EOF, reset,
+ *   or stray bytes) is replaced by a fresh one: the request never left.
+ *   A close that races the request is noticed only after sending; then the
+ *   request is sent again on a fresh connection only when the caller says
+ *   it is idempotent and not one byte of the response arrived.
  * - Response bodies are read whole, bounded by max_response; a response
  *   over the limit also costs the connection, since draining it would
  *   mean reading what we just refused.
@@ -89,6 +94,12 @@ struct http_conn {
     unsigned char rbuf[16384];
     size_t rpos, rlen;
     size_t got; /* bytes of the current response received */
+
+    /* The current request (http_request_ex). */
+    int64_t deadline_ms; /* 0 = none */
+    int deadline_hit;    /* an I/O wait was cut short by deadline_ms */
+    size_t sent;         /* bytes of the current request handed to the kernel */
+    int tls_fatal;       /* the last handshake failed for good (verification, alert) */
 };
 
 void http_response_init(struct http_response *r)
@@ -485,13 +496,48 @@ static int http_connect_addr(http_conn *c, const struct addrinfo *ai, int64_t de
     return 0;
 }
 
+/* Wait until fd is ready for events, within the I/O timeout and the
+ * request deadline. 0 = ready; otherwise timed_out (and deadline_hit) is
+ * set and MBEDTLS_ERR_SSL_TIMEOUT returned. */
+static int http_wait(http_conn *c, short events)
+{
+    int64_t until = time_mono_ms() + c->opts.io_timeout_ms;
+    int by_deadline = 0;
+    if (c->deadline_ms > 0 && c->deadline_ms < until) {
+        until = c->deadline_ms;
+        by_deadline = 1;
+    }
+    for (;;) {
+        struct pollfd pfd = {c->fd, events, 0};
+        int64_t left = until - time_mono_ms();
+        int n;
+        if (left <= 0) {
+            c->timed_out = 1;
+            c->deadline_hit = by_deadline;
+            return MBEDTLS_ERR_SSL_TIMEOUT;
+        }
+        n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR) {
+            c->sys_errno = errno;
+            return MBEDTLS_ERR_NET_RECV_FAILED;
+        }
+    }
+}
+
 static int http_bio_send(void *ctx, const unsigned char *data, size_t len)
 {
     http_conn *c = ctx;
+    int w = http_wait(c, POLLOUT);
+    if (w != 0)
+        return w;
     for (;;) {
         ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
-        if (n >= 0)
+        if (n >= 0) {
+            c->sent += (size_t)n;
             return (int)n;
+        }
         if (errno == EINTR)
             continue;
         c->sys_errno = errno;
@@ -506,6 +552,9 @@ static int http_bio_send(void *ctx, const unsigned char *data, size_t len)
 static int http_bio_recv(void *ctx, unsigned char *data, size_t len)
 {
     http_conn *c = ctx;
+    int w = http_wait(c, POLLIN);
+    if (w != 0)
+        return w;
     for (;;) {
         ssize_t n = recv(c->fd, data, len, 0);
         if (n >= 0)
@@ -545,9 +594,15 @@ static int http_handshake(http_conn *c)
     while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0) {
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
+        if (c->timed_out && c->deadline_hit)
+            return err_set(ERR_TIMEOUT, "%s: TLS handshake: the request deadline passed", c->url);
         if (c->timed_out)
             return err_set(ERR_TIMEOUT, "%s: TLS handshake timed out after %d ms", c->url,
                            c->opts.io_timeout_ms);
+        /* A dropped connection is worth another try; anything the TLS
+         * layer itself decided (verification, alerts) is not. */
+        c->tls_fatal = ret != MBEDTLS_ERR_NET_SEND_FAILED && ret != MBEDTLS_ERR_NET_RECV_FAILED &&
+                       ret != MBEDTLS_ERR_NET_CONN_RESET && ret != MBEDTLS_ERR_SSL_CONN_EOF;
         if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
             uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
             char *nl;
@@ -582,7 +637,13 @@ static int http_connect(http_conn *c)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int64_t deadline = time_mono_ms() + c->opts.connect_timeout_ms;
-    int gai, rc, last = 0;
+    int gai, rc, last = 0, by_deadline = 0;
+
+    if (c->deadline_ms > 0 && c->deadline_ms < deadline) {
+        deadline = c->deadline_ms;
+        by_deadline = 1;
+    }
+    c->tls_fatal = 0;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -604,6 +665,8 @@ static int http_connect(http_conn *c)
     }
     freeaddrinfo(res);
     if (c->fd < 0) {
+        if (last == -ETIMEDOUT && by_deadline)
+            return err_set(ERR_TIMEOUT, "%s: connect: the request deadline passed", c->url);
         if (last == -ETIMEDOUT)
             return err_set(ERR_TIMEOUT, "%s: connect timed out after %d ms", c->url,
                            c->opts.connect_timeout_ms);
@@ -623,6 +686,8 @@ static int http_connect(http_conn *c)
 static int http_io_error(http_conn *c, int ret, const char *what)
 {
     char msg[128];
+    if (c->timed_out && c->deadline_hit)
+        return err_set(ERR_TIMEOUT, "%s: %s: the request deadline passed", c->url, what);
     if (c->timed_out)
         return err_set(ERR_TIMEOUT, "%s: %s timed out after %d ms", c->url, what,
                        c->opts.io_timeout_ms);
@@ -974,47 +1039,114 @@ static void http_build_request(http_conn *c, struct buf *req, const char *method
     buf_puts(req, "\r\n");
 }
 
-int http_request(http_conn *c, const char *method, const char *path, const char *const *headers,
-                 const void *body, size_t body_len, struct http_response *resp)
+/* An open keep-alive connection is idle between requests: the server
+ * has nothing to say on it. Anything readable (EOF, a reset, a TLS alert,
+ * stray bytes) or unread leftovers mean it cannot carry a request. */
+static int http_idle_ok(http_conn *c)
+{
+    struct pollfd pfd = {c->fd, POLLIN, 0};
+    if (c->rpos != c->rlen)
+        return 0;
+    if (c->ssl_active && mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)
+        return 0;
+    return poll(&pfd, 1, 0) == 0;
+}
+
+int http_conn_is_open(const http_conn *c)
+{
+    return c && c->fd >= 0;
+}
+
+static int http_method_idempotent(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+           strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+int http_request_ex(http_conn *c, const struct http_req *rq, struct http_response *resp,
+                    enum http_fate *fate)
 {
     struct buf req = BUF_INIT;
+    enum http_fate f = HTTP_FATE_REFUSED;
     int rc = 0;
 
-    if (!path || path[0] != '/') {
+    c->deadline_ms = rq->deadline_ms;
+    c->deadline_hit = 0;
+    if (!rq->method || !rq->method[0] || strpbrk(rq->method, " \r\n")) {
+        rc = err_set(ERR_INVALID, "%s: bad request method", c->url);
+        goto out;
+    }
+    if (!rq->path || rq->path[0] != '/') {
         rc = err_set(ERR_INVALID, "%s: request path must start with '/'", c->url);
         goto out;
     }
-    if (headers)
-        for (size_t i = 0; headers[i]; i++)
-            if (strpbrk(headers[i], "\r\n")) {
+    if (strpbrk(rq->path, " \r\n")) {
+        rc = err_set(ERR_INVALID, "%s: request path with a space or line break", c->url);
+        goto out;
+    }
+    if (rq->headers)
+        for (size_t i = 0; rq->headers[i]; i++)
+            if (strpbrk(rq->headers[i], "\r\n")) {
                 rc = err_set(ERR_INVALID, "%s: header with a line break", c->url);
                 goto out;
             }
-    http_build_request(c, &req, method, path, headers, body_len, body != NULL);
+    http_build_request(c, &req, rq->method, rq->path, rq->headers, rq->body_len, rq->body != NULL);
     for (int attempt = 0; attempt < 2; attempt++) {
-        int reused = c->fd >= 0, keep = 0;
-        if (!reused && (rc = http_connect(c)) < 0)
+        int reused, keep = 0;
+        if (c->fd >= 0 && !http_idle_ok(c))
+            http_close(c);
+        reused = c->fd >= 0;
+        if (rq->deadline_ms > 0 && time_mono_ms() >= rq->deadline_ms) {
+            rc = err_set(ERR_TIMEOUT, "%s: the request deadline passed", c->url);
+            f = attempt == 0 ? HTTP_FATE_NOT_SENT : f;
             goto out;
+        }
+        if (!reused && (rc = http_connect(c)) < 0) {
+            f = c->tls_fatal ? HTTP_FATE_REFUSED : HTTP_FATE_NOT_SENT;
+            goto out;
+        }
         c->timed_out = 0;
         c->sys_errno = 0;
-        c->got = c->rlen - c->rpos; /* leftovers count as response bytes */
+        c->sent = 0;
+        c->got = 0;
         rc = http_write_all(c, req.ptr, req.len);
-        if (rc == 0 && body && body_len > 0)
-            rc = http_write_all(c, body, body_len);
+        if (rc == 0 && rq->body && rq->body_len > 0)
+            rc = http_write_all(c, rq->body, rq->body_len);
         if (rc == 0)
-            rc = http_read_response(c, method, resp, &keep);
+            rc = http_read_response(c, rq->method, resp, &keep);
         if (rc == 0) {
+            f = HTTP_FATE_ANSWERED;
             if (!keep)
                 http_close(c);
             goto out;
         }
+        f = c->got > 0 ? HTTP_FATE_PARTIAL : c->sent > 0 ? HTTP_FATE_SENT : HTTP_FATE_NOT_SENT;
         http_close(c);
-        /* Retry only a reused connection that gave us nothing back: the
-         * server closed it while idle and never saw this request. */
-        if (!reused || c->got > 0 || rc == ERR_TIMEOUT)
+        /* Again on a fresh connection only when the old one died under a
+         * request the server may have seen but gave no answer to, and
+         * repeating it is harmless (or it never left). */
+        if (!reused || c->got > 0 || rc == ERR_TIMEOUT || (f == HTTP_FATE_SENT && !rq->idempotent))
             goto out;
     }
 out:
+    if (fate)
+        *fate = f;
+    c->deadline_ms = 0;
+    c->deadline_hit = 0;
     buf_dispose(&req);
     return rc;
+}
+
+int http_request(http_conn *c, const char *method, const char *path, const char *const *headers,
+                 const void *body, size_t body_len, struct http_response *resp)
+{
+    struct http_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.method = method;
+    rq.path = path;
+    rq.headers = headers;
+    rq.body = body;
+    rq.body_len = body_len;
+    rq.idempotent = method && http_method_idempotent(method);
+    return http_request_ex(c, &rq, resp, NULL);
 }

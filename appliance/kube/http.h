@@ -1,15 +1,20 @@
 /*
  * A small HTTP/1.1 client over TCP or TLS (mbedTLS), used for the
  * Kubernetes API and by the CLI for edgecd's own API. One http_conn is one
- * keep-alive connection, used by one thread at a time. Responses are read
+ * keep-alive connection, used by one thread at a time (a caller wanting
+ * concurrency keeps several: see kube/client.c's pool). Responses are read
  * whole into memory up to a maximum size (chunked and Content-Length).
  * TLS verifies the server certificate against the given CA chain and the
  * host name (or IP address SAN) unless insecure is set.
+ *
+ * Retrying is the caller's decision, so a failed request reports how far
+ * it got (enum http_fate): whether the server can have seen it at all.
  */
 #ifndef EDGECD_KUBE_HTTP_H
 #define EDGECD_KUBE_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
@@ -54,11 +59,51 @@ void http_response_dispose(struct http_response *r);
 
 /* Send one request; path starts with '/' and includes any query. headers is
  * a NULL-terminated list of "Name: value" strings (may be NULL). body may
- * be NULL. Reuses the connection, reconnecting once if the server closed an
- * idle one. Returns 0 with resp filled for any HTTP status; ERR_IO,
+ * be NULL. Reuses the connection, reconnecting if the server closed an
+ * idle one (after sending, only for GET, HEAD, PUT, DELETE, OPTIONS).
+ * Returns 0 with resp filled for any HTTP status; ERR_IO,
  * ERR_TIMEOUT, ERR_TOOLARGE on transport failures. */
 int http_request(http_conn *c, const char *method, const char *path, const char *const *headers,
                  const void *body, size_t body_len, struct http_response *resp);
+
+/* How far a request got, for a caller deciding whether it may send it
+ * again. */
+enum http_fate {
+    HTTP_FATE_ANSWERED = 0, /* a whole response arrived (any status) */
+    HTTP_FATE_REFUSED,      /* bad input or a permanent failure (certificate
+                               verification, TLS alert): retrying cannot help */
+    HTTP_FATE_NOT_SENT,     /* connecting failed, or the connection broke
+                               before one byte of the request left: the server
+                               never saw it */
+    HTTP_FATE_SENT,         /* some or all of the request was sent, no byte of
+                               the response came back (reset, EOF, timeout) */
+    HTTP_FATE_PARTIAL,      /* part of a response arrived, then it failed */
+};
+
+/* One request with the knobs http_request does not have. */
+struct http_req {
+    const char *method;
+    const char *path;           /* starts with '/', includes any query */
+    const char *const *headers; /* NULL-terminated "Name: value"; may be NULL */
+    const void *body;           /* may be NULL */
+    size_t body_len;
+    int64_t deadline_ms; /* time_mono_ms() by which it must be done; 0 = none */
+    int idempotent;      /* repeating it is harmless: a reused connection found
+                            dead after sending may be retried on a fresh one */
+};
+
+/* Send one request as http_request does, bounded by rq->deadline_ms on
+ * top of the connect and per-I/O timeouts (ERR_TIMEOUT when it passes).
+ * A kept-alive connection the server closed while idle is noticed before
+ * sending and replaced; one that fails after sending is retried once on a
+ * fresh connection only when rq->idempotent and no response byte came.
+ * *fate (may be NULL) tells how far the request got, on success and on
+ * failure. */
+int http_request_ex(http_conn *c, const struct http_req *rq, struct http_response *resp,
+                    enum http_fate *fate);
+
+/* 1 when c holds an open connection (after a keep-alive response). */
+int http_conn_is_open(const http_conn *c);
 
 /* Percent-encode s for use in a query value; appended to out. */
 void http_query_escape(struct buf *out, const char *s);

@@ -13,12 +13,14 @@
 
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "doc/doc.h"
 
 /* Kubeconfig files and the certificates they name are small; these bound
@@ -51,6 +53,8 @@ void kubeconfig_dispose(struct kubeconfig *kc)
     kubeconfig_zero_free(kc->client_key_pem, kc->client_key_pem_len);
     kubeconfig_zero_free(kc->token, kc->token ? strlen(kc->token) : 0);
     free(kc->token_file);
+    free(kc->username);
+    kubeconfig_zero_free(kc->password, kc->password ? strlen(kc->password) : 0);
     free(kc->tls_server_name);
     memset(kc, 0, sizeof(*kc));
 }
@@ -205,8 +209,10 @@ static int kubeconfig_cluster(struct kubeconfig *kc, const struct kubeconfig_ctx
                               "certificate-authority")) < 0)
         return rc;
     if (json_object_get(cl, "proxy-url"))
-        return err_set(ERR_UNSUPPORTED, "%s: cluster \"%s\": proxy-url is not supported", k->path,
-                       name);
+        return err_set(ERR_UNSUPPORTED,
+                       "%s: cluster \"%s\": proxy-url is not supported (edgecd connects to the "
+                       "API server directly)",
+                       k->path, name);
     kc->server = xstrdup(server);
     kc->tls_server_name = xstrdup(sni);
     return 0;
@@ -216,25 +222,51 @@ static int kubeconfig_user(struct kubeconfig *kc, const struct kubeconfig_ctx *k
                            const json_t *root, const char *name)
 {
     json_t *u;
-    const char *token = NULL, *token_file = NULL;
+    const char *token = NULL, *token_file = NULL, *username = NULL, *password = NULL;
+    static const char *const impersonation[] = {"as", "as-groups", "as-uid", "as-user-extra"};
+    json_t *plugin;
     int rc;
 
     if ((rc = kubeconfig_find(&u, k, root, "users", "user", "user", name)) < 0)
         return rc;
-    if (json_object_get(u, "exec"))
-        return err_set(ERR_UNSUPPORTED, "%s: user %s: exec credential plugins are not supported",
-                       k->path, name);
-    if (json_object_get(u, "auth-provider"))
-        return err_set(ERR_UNSUPPORTED, "%s: user %s: auth-provider plugins are not supported",
-                       k->path, name);
-    if (json_object_get(u, "username") || json_object_get(u, "password"))
+    /* Plugins run programs edgecd does not ship (aws, gke-gcloud-auth-plugin,
+     * kubelogin); say which one, so the operator knows what to replace. */
+    if ((plugin = json_object_get(u, "exec")) != NULL) {
+        const char *cmd = json_string_value(json_object_get(plugin, "command"));
         return err_set(ERR_UNSUPPORTED,
-                       "%s: user %s: basic authentication (username/password) is not supported",
-                       k->path, name);
+                       "%s: user \"%s\": exec credential plugin \"%s\" is not supported (use a "
+                       "token, tokenFile or client certificate)",
+                       k->path, name, cmd ? cmd : "(no command)");
+    }
+    if ((plugin = json_object_get(u, "auth-provider")) != NULL) {
+        const char *pname = json_string_value(json_object_get(plugin, "name"));
+        return err_set(ERR_UNSUPPORTED,
+                       "%s: user \"%s\": auth-provider plugin \"%s\" is not supported (use a "
+                       "token, tokenFile or client certificate)",
+                       k->path, name, pname ? pname : "(unnamed)");
+    }
+    for (size_t i = 0; i < sizeof(impersonation) / sizeof(impersonation[0]); i++)
+        if (json_object_get(u, impersonation[i]))
+            return err_set(ERR_UNSUPPORTED, "%s: user \"%s\": %s (impersonation) is not supported",
+                           k->path, name, impersonation[i]);
     if ((rc = kubeconfig_str(&token, k, u, "user", name, "token")) < 0)
         return rc;
     if ((rc = kubeconfig_str(&token_file, k, u, "user", name, "tokenFile")) < 0)
         return rc;
+    if ((rc = kubeconfig_str(&username, k, u, "user", name, "username")) < 0)
+        return rc;
+    if ((rc = kubeconfig_str(&password, k, u, "user", name, "password")) < 0)
+        return rc;
+    if (password && !username)
+        return err_set(ERR_INVALID, "%s: user \"%s\": username: missing (password is set)", k->path,
+                       name);
+    if (username && (token || token_file))
+        return err_set(ERR_INVALID,
+                       "%s: user \"%s\": username/password and a token cannot both be set", k->path,
+                       name);
+    if (username && strchr(username, ':'))
+        return err_set(ERR_INVALID, "%s: user \"%s\": username: must not contain ':'", k->path,
+                       name);
     if ((rc = kubeconfig_blob(&kc->client_cert_pem, &kc->client_cert_pem_len, k, u, "user", name,
                               "client-certificate")) < 0)
         return rc;
@@ -250,6 +282,10 @@ static int kubeconfig_user(struct kubeconfig *kc, const struct kubeconfig_ctx *k
         kc->token = xstrdup(token);
     else if (token_file)
         kc->token_file = kubeconfig_resolve_path(k, token_file);
+    if (username) {
+        kc->username = xstrdup(username);
+        kc->password = xstrdup(password ? password : "");
+    }
     return 0;
 }
 
@@ -313,5 +349,79 @@ out:
         mbedtls_platform_zeroize(data.ptr, data.len);
     buf_dispose(&data);
     free(k.dir);
+    return rc;
+}
+
+int kubeconfig_in_cluster(struct kubeconfig *out, const char *sa_dir)
+{
+    struct kubeconfig kc;
+    struct buf b = BUF_INIT;
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+    char *path = NULL;
+    long pnum;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&kc, 0, sizeof(kc));
+    if (!sa_dir)
+        sa_dir = KUBECONFIG_SA_DIR;
+    if (!host || !host[0] || !port || !port[0]) {
+        rc = err_set(ERR_NOTFOUND, "in-cluster: KUBERNETES_SERVICE_HOST and "
+                                   "KUBERNETES_SERVICE_PORT are not set (not running in a pod?)");
+        goto out;
+    }
+    if (strpbrk(host, "/?#@[] \t")) {
+        rc = err_set(ERR_INVALID, "in-cluster: KUBERNETES_SERVICE_HOST \"%s\" is not a host", host);
+        goto out;
+    }
+    if ((rc = str_to_long(port, 1, 65535, "KUBERNETES_SERVICE_PORT", &pnum)) < 0) {
+        rc = err_prefix(rc, "in-cluster");
+        goto out;
+    }
+    /* An IPv6 service address (dual-stack clusters) needs brackets. */
+    if (strchr(host, ':'))
+        kc.server = xasprintf("https://[%s]:%ld", host, pnum);
+    else
+        kc.server = xasprintf("https://%s:%ld", host, pnum);
+
+    kc.token_file = xasprintf("%s/token", sa_dir);
+    if ((rc = fs_read_file(kc.token_file, KUBECONFIG_MAX_REF, &b)) < 0) {
+        rc = err_prefix(rc, "in-cluster: service account token");
+        goto out;
+    }
+    if (b.ptr)
+        mbedtls_platform_zeroize(b.ptr, b.len);
+    buf_dispose(&b);
+
+    path = xasprintf("%s/ca.crt", sa_dir);
+    if ((rc = fs_read_file(path, KUBECONFIG_MAX_REF, &b)) < 0) {
+        rc = err_prefix(rc, "in-cluster: service account CA");
+        goto out;
+    }
+    kc.ca_pem_len = b.len;
+    kc.ca_pem = buf_detach(&b);
+    free(path);
+
+    /* The namespace file is there in every pod; "default" if not. */
+    path = xasprintf("%s/namespace", sa_dir);
+    if (fs_exists(path) && fs_read_file(path, 256, &b) == 0 && b.len > 0) {
+        size_t n = b.len;
+        while (n > 0 && (b.ptr[n - 1] == '\n' || b.ptr[n - 1] == ' ' || b.ptr[n - 1] == '\r'))
+            n--;
+        if (n > 0)
+            kc.namespace_ = xstrndup(b.ptr, n);
+    }
+    buf_dispose(&b);
+    if (!kc.namespace_)
+        kc.namespace_ = xstrdup("default");
+    kc.context = xstrdup("in-cluster");
+    *out = kc;
+    memset(&kc, 0, sizeof(kc));
+    rc = 0;
+out:
+    kubeconfig_dispose(&kc);
+    buf_dispose(&b);
+    free(path);
     return rc;
 }

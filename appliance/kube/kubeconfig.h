@@ -1,8 +1,12 @@
 /*
  * kubeconfig files: the current context or a named one, resolved to what a
  * connection needs. File references are resolved relative to the
- * kubeconfig's directory, as kubectl does. exec and auth-provider plugins
- * are not supported (ERR_UNSUPPORTED).
+ * kubeconfig's directory, as kubectl does. Supported: CA, client
+ * certificate and key (file or -data), token, tokenFile, username and
+ * password, tls-server-name, insecure-skip-tls-verify, the context's
+ * namespace; and the in-cluster service account. Not supported, with an
+ * ERR_UNSUPPORTED naming the user or cluster: exec and auth-provider
+ * plugins, proxy-url, impersonation (as, as-groups, as-uid).
  */
 #ifndef EDGECD_KUBE_KUBECONFIG_H
 #define EDGECD_KUBE_KUBECONFIG_H
@@ -20,8 +24,10 @@ struct kubeconfig {
     char *client_key_pem;
     size_t client_key_pem_len;
     char *token;      /* token, or NULL */
-    char *token_file; /* tokenFile, read at each connect, or NULL */
-    int insecure;     /* insecure-skip-tls-verify */
+    char *token_file; /* tokenFile (re-read by the client when it changes), or NULL */
+    char *username;   /* basic authentication, or NULL (then password is NULL) */
+    char *password;
+    int insecure; /* insecure-skip-tls-verify */
     char *tls_server_name;
 };
 
@@ -29,5 +35,17 @@ struct kubeconfig {
  * cluster, user), ERR_INVALID (naming the field), ERR_UNSUPPORTED. */
 int kubeconfig_load(struct kubeconfig *out, const char *path, const char *context);
 void kubeconfig_dispose(struct kubeconfig *kc);
+
+/* The default folder of the in-cluster service account. */
+#define KUBECONFIG_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* The configuration of a pod's service account, as client-go's
+ * InClusterConfig: server from $KUBERNETES_SERVICE_HOST and
+ * $KUBERNETES_SERVICE_PORT, token_file sa_dir/token (checked readable now,
+ * re-read by the client as the kubelet rotates it), ca.crt and namespace
+ * from sa_dir (NULL = KUBECONFIG_SA_DIR). context is "in-cluster".
+ * ERR_NOTFOUND when not running in a cluster (variables unset, token
+ * missing), ERR_INVALID for a bad host or port. */
+int kubeconfig_in_cluster(struct kubeconfig *out, const char *sa_dir);
 
 #endif

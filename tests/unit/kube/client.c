@@ -3,9 +3,12 @@
  * double in tests/kubesim, started per test program through fixture.h):
  * token and client-certificate auth, TLS verification of kubesim's
  * certificate, discovery, apply/get/list/delete, dry-run, Status errors
- * and a CRD whose kind appears only after it is applied.
+ * a CRD whose kind appears only after it is applied, many threads sharing
+ * one client, field selectors, paged lists, delete-and-wait and the
+ * in-cluster service account.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include "core/buf.h"
@@ -337,6 +340,292 @@ TEST(tls_verification_against_kubesim)
     free(ca_path);
 }
 
+/* ---- threads sharing one client ---- */
+
+struct worker {
+    kube_client *c;
+    int id;
+    int ok; /* rounds whose answers were all right */
+    char err[256];
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (int round = 0; round < 15; round++) {
+        char name[32], val[32], *text, *sel;
+        json_t *o, *got = NULL, *items = NULL;
+        struct kube_list_options lo = KUBE_LIST_OPTIONS_INIT;
+        const char *v;
+        int good;
+        snprintf(name, sizeof(name), "pool-%d", w->id);
+        snprintf(val, sizeof(val), "%d-%d", w->id, round);
+        text = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                         "\"%s\",\"namespace\":\"default\",\"labels\":{\"pool\":\"t\"}},"
+                         "\"data\":{\"v\":\"%s\"}}",
+                         name, val);
+        o = json_loads(text, 0, NULL);
+        free(text);
+        sel = xasprintf("metadata.name=%s", name);
+        lo.field_selector = sel;
+        lo.label_selector = "pool=t";
+        good = kube_client_apply(w->c, o, 0, NULL) == 0 &&
+               kube_client_get(w->c, "v1", "ConfigMap", "default", name, &got) == 0 &&
+               kube_client_list_opts(w->c, "v1", "ConfigMap", "default", &lo, &items, NULL) == 0;
+        if (!good)
+            str_copy(w->err, err_last(), sizeof(w->err));
+        /* Each thread must see its own latest write, never another's. */
+        v = json_string_value(json_object_get(json_object_get(got, "data"), "v"));
+        if (good && (!v || strcmp(v, val) != 0 || json_array_size(items) != 1 ||
+                     strcmp(json_string_value(json_object_get(
+                                json_object_get(json_array_get(items, 0), "metadata"), "name")),
+                            name) != 0)) {
+            snprintf(w->err, sizeof(w->err), "round %d: wrong answer %s", round, v ? v : "(none)");
+            good = 0;
+        }
+        json_decref(o);
+        json_decref(got);
+        json_decref(items);
+        free(sel);
+        if (good)
+            w->ok++;
+    }
+    return NULL;
+}
+
+TEST(threads_share_one_client)
+{
+    struct kube_client_options o = KUBE_CLIENT_OPTIONS_INIT;
+    struct kube_client_stats st;
+    struct kubeconfig kc;
+    struct worker w[6];
+    pthread_t th[6];
+    kube_client *c = NULL;
+    json_t *items = NULL;
+
+    o.pool_size = 3;
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
+    CHECK_OK(kube_client_new_opts(&c, &kc, &o));
+    kubeconfig_dispose(&kc);
+    for (int i = 0; i < 6; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].c = c;
+        w[i].id = i;
+        pthread_create(&th[i], NULL, worker_main, &w[i]);
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 6; i++) {
+        if (w[i].ok != 15)
+            fprintf(stderr, "worker %d: %s\n", i, w[i].err);
+        CHECK(w[i].ok == 15);
+    }
+    kube_client_stats(c, &st);
+    /* Six threads, three connections at most, and more than one used. */
+    CHECK(st.connections >= 2 && st.connections <= 3);
+    CHECK(st.requests >= 6 * 15 * 3);
+    CHECK_OK(kube_client_list(c, "v1", "ConfigMap", "default", "pool=t", &items));
+    CHECK(json_array_size(items) == 6);
+    json_decref(items);
+    kube_client_free(c);
+}
+
+TEST(crd_then_custom_resource_in_one_go)
+{
+    kube_client *c = client_token();
+    struct kube_client_stats st0, st1;
+    const struct kube_resource *r = NULL;
+    json_t *crd =
+        obj("{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+            "\"metadata\":{\"name\":\"gadgets.edge.example.com\"},\"spec\":{\"group\":"
+            "\"edge.example.com\",\"scope\":\"Cluster\",\"names\":{\"plural\":\"gadgets\","
+            "\"singular\":\"gadget\",\"kind\":\"Gadget\",\"listKind\":\"GadgetList\"},"
+            "\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":"
+            "{\"openAPIV3Schema\":{\"type\":\"object\",\"x-kubernetes-preserve-unknown-fields\":"
+            "true}}},{\"name\":\"v1beta1\",\"served\":true,\"storage\":false,\"schema\":"
+            "{\"openAPIV3Schema\":{\"type\":\"object\",\"x-kubernetes-preserve-unknown-fields\":"
+            "true}}}]}}");
+    json_t *gadget = obj("{\"apiVersion\":\"edge.example.com/v1\",\"kind\":\"Gadget\","
+                         "\"metadata\":{\"name\":\"g1\"},\"spec\":{\"n\":1}}");
+    json_t *got = NULL;
+
+    /* An unknown kind refreshes discovery once; asking again at once
+     * answers from the recent miss instead of another full pass. */
+    CHECK_OK(kube_client_discover(c));
+    kube_client_stats(c, &st0);
+    CHECK_ERR(kube_client_resource(c, "edge.example.com/v1", "Gadget", &r), ERR_NOTFOUND);
+    CHECK_ERR(kube_client_resource(c, "edge.example.com/v1", "Gadget", &r), ERR_NOTFOUND);
+    kube_client_stats(c, &st1);
+    CHECK(st1.discoveries == st0.discoveries + 1);
+
+    /* Applying the CRD makes its kind usable right away, in the same
+     * pass, despite the miss a moment ago. */
+    CHECK_OK(kube_client_apply(c, crd, 0, NULL));
+    CHECK_OK(kube_client_apply(c, gadget, 0, NULL));
+    CHECK_OK(kube_client_get(c, "edge.example.com/v1", "Gadget", NULL, "g1", &got));
+    CHECK(json_integer_value(json_object_get(json_object_get(got, "spec"), "n")) == 1);
+    CHECK_OK(kube_client_resource(c, "edge.example.com/v1", "Gadget", &r));
+    CHECK(r->namespaced == 0);
+    CHECK_STR(r->resource, "gadgets");
+    /* The preferred version the server names for the group, and a
+     * non-preferred one fetched on demand. */
+    CHECK_OK(kube_client_preferred(c, "edge.example.com", "Gadget", &r));
+    CHECK_STR(r->version, "v1");
+    CHECK_OK(kube_client_preferred(c, "apps", "Deployment", &r));
+    CHECK_STR(r->version, "v1");
+    CHECK_OK(kube_client_resource(c, "edge.example.com/v1beta1", "Gadget", &r));
+    CHECK_STR(r->version, "v1beta1");
+    CHECK_ERR(kube_client_preferred(c, "nothing.example.com", "Gadget", &r), ERR_NOTFOUND);
+    json_decref(got);
+    json_decref(crd);
+    json_decref(gadget);
+    kube_client_free(c);
+}
+
+TEST(field_selectors_and_pages)
+{
+    kube_client *c = client_token();
+    struct kube_list_options lo = KUBE_LIST_OPTIONS_INIT;
+    json_t *items = NULL, *it;
+    char *rv = NULL;
+    size_t i;
+    int seen[7] = {0};
+
+    for (int n = 0; n < 7; n++) {
+        char *text = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+                               "\"name\":\"page-%d\",\"namespace\":\"default\",\"labels\":{"
+                               "\"paged\":\"yes\"}}}",
+                               n);
+        json_t *o = obj(text);
+        CHECK_OK(kube_client_apply(c, o, 0, NULL));
+        json_decref(o);
+        free(text);
+    }
+    lo.field_selector = "metadata.name=page-3";
+    CHECK_OK(kube_client_list_opts(c, "v1", "ConfigMap", NULL, &lo, &items, NULL));
+    CHECK(json_array_size(items) == 1);
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_array_get(items, 0), "metadata"), "name")),
+              "page-3");
+    json_decref(items);
+    items = NULL;
+    lo.field_selector = "metadata.namespace=kube-system";
+    lo.label_selector = "paged=yes";
+    CHECK_OK(kube_client_list_opts(c, "v1", "ConfigMap", NULL, &lo, &items, NULL));
+    CHECK(json_array_size(items) == 0);
+    json_decref(items);
+    items = NULL;
+    /* The server's verdict on a field it cannot select on. */
+    lo.field_selector = "spec.nodeName=x";
+    CHECK_ERR(kube_client_list_opts(c, "v1", "ConfigMap", NULL, &lo, &items, NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "list ConfigMap (all namespaces): BadRequest");
+
+    /* Pages of two: all seven, each once, whether the server pages or
+     * answers all at once. */
+    lo.field_selector = NULL;
+    lo.page_size = 2;
+    CHECK_OK(kube_client_list_opts(c, "v1", "ConfigMap", "default", &lo, &items, &rv));
+    CHECK(json_array_size(items) == 7);
+    CHECK(rv != NULL && rv[0] != '\0');
+    json_array_foreach(items, i, it)
+    {
+        const char *name =
+            json_string_value(json_object_get(json_object_get(it, "metadata"), "name"));
+        int n = name ? name[5] - '0' : -1;
+        CHECK(n >= 0 && n < 7);
+        seen[n]++;
+    }
+    for (int n = 0; n < 7; n++)
+        CHECK(seen[n] == 1);
+    json_decref(items);
+    free(rv);
+    kube_client_free(c);
+}
+
+TEST(delete_wait_until_gone)
+{
+    kube_client *c = client_token();
+    json_t *o = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                    "\"doomed\",\"namespace\":\"default\"}}");
+    json_t *got = NULL;
+
+    CHECK_OK(kube_client_apply(c, o, 0, NULL));
+    CHECK_OK(
+        kube_client_delete_wait(c, "v1", "ConfigMap", "default", "doomed", "Foreground", 20000));
+    CHECK_ERR(kube_client_get(c, "v1", "ConfigMap", "default", "doomed", &got), ERR_NOTFOUND);
+    CHECK_ERR(kube_client_delete_wait(c, "v1", "ConfigMap", "default", "doomed", NULL, 20000),
+              ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "delete ConfigMap default/doomed: NotFound");
+    CHECK_ERR(kube_client_delete_wait(c, "v1", "ConfigMap", "default", "doomed", "Never", 20000),
+              ERR_INVALID);
+    json_decref(o);
+    kube_client_free(c);
+}
+
+TEST(create_and_patch)
+{
+    kube_client *c = client_token();
+    json_t *o = obj("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                    "\"made\",\"namespace\":\"default\"},\"data\":{\"a\":\"1\"}}");
+    json_t *patch = obj("{\"data\":{\"b\":\"2\"}}");
+    json_t *live = NULL, *got = NULL;
+
+    CHECK_OK(kube_client_create(c, o, &live));
+    CHECK(json_object_get(json_object_get(live, "metadata"), "uid") != NULL);
+    CHECK_ERR(kube_client_create(c, o, NULL), ERR_CONFLICT);
+    CHECK_OK(kube_client_patch(c, "v1", "ConfigMap", "default", "made", "merge", patch, NULL));
+    CHECK_OK(kube_client_get(c, "v1", "ConfigMap", "default", "made", &got));
+    CHECK_STR(json_string_value(json_object_get(json_object_get(got, "data"), "a")), "1");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(got, "data"), "b")), "2");
+    CHECK_ERR(kube_client_patch(c, "v1", "ConfigMap", "default", "made", "json", patch, NULL),
+              ERR_INVALID);
+    CHECK_ERR(kube_client_patch(c, "v1", "ConfigMap", "default", "made", "yaml", patch, NULL),
+              ERR_INVALID);
+    CHECK_OK(kube_client_delete(c, "v1", "ConfigMap", "default", "made", NULL));
+    json_decref(o);
+    json_decref(patch);
+    json_decref(live);
+    json_decref(got);
+    kube_client_free(c);
+}
+
+TEST(in_cluster_against_kubesim)
+{
+    struct kubeconfig kc, ic;
+    kube_client *c = NULL;
+    json_t *items = NULL;
+    char *sa = xasprintf("%s/serviceaccount", dir), *p, *port;
+
+    /* A service-account folder as the kubelet mounts it, made from
+     * kubesim's own CA and token. */
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
+    CHECK_OK(fs_mkdir_p(sa, 0700));
+    p = xasprintf("%s/token", sa);
+    CHECK_OK(fs_write_atomic(p, kc.token, strlen(kc.token), 0600));
+    free(p);
+    p = xasprintf("%s/ca.crt", sa);
+    CHECK_OK(fs_write_atomic(p, kc.ca_pem, kc.ca_pem_len, 0600));
+    free(p);
+    p = xasprintf("%s/namespace", sa);
+    CHECK_OK(fs_write_atomic(p, "kube-system\n", 12, 0600));
+    free(p);
+    port = strrchr(kc.server, ':') + 1;
+    setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", port, 1);
+    CHECK_OK(kubeconfig_in_cluster(&ic, sa));
+    CHECK_OK(kube_client_new(&c, &ic));
+    CHECK_STR(kube_client_namespace(c), "kube-system");
+    CHECK_OK(kube_client_list(c, "v1", "Namespace", NULL, NULL, &items));
+    CHECK(json_array_size(items) >= 1);
+    kube_client_free(c);
+    json_decref(items);
+    kubeconfig_dispose(&ic);
+    kubeconfig_dispose(&kc);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    free(sa);
+}
+
 int main(void)
 {
     char *simdir;
@@ -354,6 +643,12 @@ int main(void)
     RUN(client_certificate_auth);
     RUN(token_file_and_bad_token);
     RUN(tls_verification_against_kubesim);
+    RUN(threads_share_one_client);
+    RUN(crd_then_custom_resource_in_one_go);
+    RUN(field_selectors_and_pages);
+    RUN(delete_wait_until_gone);
+    RUN(create_and_patch);
+    RUN(in_cluster_against_kubesim);
     kubesim_proc_stop(&sim);
     free(simdir);
     free(dir);

@@ -23,6 +23,7 @@
 /* ---- scripted server ---- */
 
 #define SRV_HANG "<hang>" /* read, never answer */
+#define SRV_DROP "<drop>" /* read, then close without answering */
 
 struct srv {
     int lfd;
@@ -83,6 +84,8 @@ static void *srv_main(void *arg)
                 break;
             s->requests++;
             i++;
+            if (strcmp(r, SRV_DROP) == 0)
+                break;
             if (strcmp(r, SRV_HANG) == 0) {
                 char b[256];
                 while (recv(fd, b, sizeof(b), 0) > 0)
@@ -434,6 +437,141 @@ TEST(urls_and_connect_errors)
     http_response_dispose(&r);
 }
 
+/* ---- how far a request got ---- */
+
+static struct http_req req_of(const char *method, const char *path, const char *body,
+                              int idempotent)
+{
+    struct http_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.method = method;
+    rq.path = path;
+    rq.body = body;
+    rq.body_len = body ? strlen(body) : 0;
+    rq.idempotent = idempotent;
+    return rq;
+}
+
+TEST(dropped_after_sending_is_resent_only_when_idempotent)
+{
+    /* The server reads the second request and hangs up without a word. */
+    static const char *const rs[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na",
+        SRV_DROP,
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb",
+        NULL,
+    };
+    struct srv s;
+    http_conn *c = NULL;
+    struct http_response r;
+    struct http_req rq;
+    enum http_fate fate = HTTP_FATE_ANSWERED;
+    char *url;
+
+    /* A create on the reused connection: the server may have acted on it,
+     * so it is not sent again; the caller learns it was sent. */
+    srv_start(&s, rs, 0);
+    url = srv_url(&s);
+    http_response_init(&r);
+    CHECK_OK(http_conn_new(&c, url, NULL, NULL));
+    rq = req_of("GET", "/", NULL, 1);
+    CHECK_OK(http_request_ex(c, &rq, &r, &fate));
+    CHECK(fate == HTTP_FATE_ANSWERED);
+    CHECK(http_conn_is_open(c));
+    rq = req_of("POST", "/things", "{}", 0);
+    CHECK_ERR(http_request_ex(c, &rq, &r, &fate), ERR_IO);
+    CHECK(fate == HTTP_FATE_SENT);
+    CHECK(s.requests == 2);
+    CHECK(!http_conn_is_open(c));
+    rq = req_of("GET", "/", NULL, 1);
+    CHECK_OK(http_request_ex(c, &rq, &r, &fate));
+    CHECK_STR(buf_cstr(&r.body), "b");
+    http_conn_free(c);
+    c = NULL;
+    srv_stop(&s);
+    CHECK(s.requests == 3);
+    free(url);
+
+    /* The same drop under an idempotent request: sent again at once on a
+     * fresh connection. */
+    srv_start(&s, rs, 0);
+    url = srv_url(&s);
+    CHECK_OK(http_conn_new(&c, url, NULL, NULL));
+    CHECK_OK(http_request(c, "GET", "/", NULL, NULL, 0, &r));
+    CHECK_OK(http_request(c, "DELETE", "/things/x", NULL, NULL, 0, &r));
+    CHECK_STR(buf_cstr(&r.body), "b");
+    http_conn_free(c);
+    http_response_dispose(&r);
+    srv_stop(&s);
+    CHECK(s.requests == 3);
+    CHECK(s.connections == 2);
+    free(url);
+}
+
+TEST(fates_and_the_request_deadline)
+{
+    static const char *const rs[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+        SRV_HANG,
+        NULL,
+    };
+    struct srv s;
+    struct http_options o = HTTP_OPTIONS_INIT;
+    http_conn *c = NULL;
+    struct http_response r;
+    struct http_req rq;
+    enum http_fate fate = HTTP_FATE_ANSWERED;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd;
+    int64_t t0;
+    char *url;
+
+    /* Nobody listening: it never left. */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    close(fd);
+    url = xasprintf("http://127.0.0.1:%d", ntohs(a.sin_port));
+    http_response_init(&r);
+    CHECK_OK(http_conn_new(&c, url, NULL, NULL));
+    rq = req_of("POST", "/", "x", 0);
+    CHECK_ERR(http_request_ex(c, &rq, &r, &fate), ERR_IO);
+    CHECK(fate == HTTP_FATE_NOT_SENT);
+    rq = req_of("GET", "bad path", NULL, 1);
+    CHECK_ERR(http_request_ex(c, &rq, &r, &fate), ERR_INVALID);
+    CHECK(fate == HTTP_FATE_REFUSED);
+    http_conn_free(c);
+    c = NULL;
+    free(url);
+
+    /* Half an answer, then a server that never answers: the deadline
+     * ends the wait long before the 20 s read timeout. */
+    o.io_timeout_ms = 20000;
+    srv_start(&s, rs, 0);
+    s.close_each = 1;
+    url = srv_url(&s);
+    CHECK_OK(http_conn_new(&c, url, NULL, &o));
+    rq = req_of("GET", "/", NULL, 1);
+    CHECK_ERR(http_request_ex(c, &rq, &r, &fate), ERR_IO);
+    CHECK(fate == HTTP_FATE_PARTIAL);
+    s.close_each = 0;
+    rq.deadline_ms = time_mono_ms() + 400;
+    t0 = time_mono_ms();
+    CHECK_ERR(http_request_ex(c, &rq, &r, &fate), ERR_TIMEOUT);
+    CHECK(time_mono_ms() - t0 >= 350);
+    CHECK(time_mono_ms() - t0 < 5000);
+    CHECK_CONTAINS(err_last(), "deadline");
+    CHECK(fate == HTTP_FATE_SENT);
+    http_conn_free(c);
+    http_response_dispose(&r);
+    srv_stop(&s);
+    free(url);
+}
+
 TEST(prefix_and_ipv6)
 {
     static const char *const rs[] = {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL};
@@ -713,6 +851,8 @@ int main(void)
     RUN(read_timeout);
     RUN(bad_responses);
     RUN(urls_and_connect_errors);
+    RUN(dropped_after_sending_is_resent_only_when_idempotent);
+    RUN(fates_and_the_request_deadline);
     RUN(prefix_and_ipv6);
     RUN(query_escape);
 

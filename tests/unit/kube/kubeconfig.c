@@ -198,10 +198,13 @@ TEST(exec_and_auth_provider_are_unsupported)
                                     "- name: gcp\n"
                                     "  user: {auth-provider: {name: gcp}}\n");
 
+    /* The message names the user and the plugin, so the operator knows
+     * which entry to replace with a token or certificate. */
     CHECK_ERR(kubeconfig_load(&kc, path, NULL), ERR_UNSUPPORTED);
-    CHECK_CONTAINS(err_last(), "user eks: exec credential plugins are not supported");
+    CHECK_CONTAINS(err_last(), "user \"eks\": exec credential plugin \"aws\" is not supported");
+    CHECK(kc.server == NULL);
     CHECK_ERR(kubeconfig_load(&kc, path, "d"), ERR_UNSUPPORTED);
-    CHECK_CONTAINS(err_last(), "auth-provider");
+    CHECK_CONTAINS(err_last(), "user \"gcp\": auth-provider plugin \"gcp\" is not supported");
     free(path);
 }
 
@@ -297,6 +300,105 @@ TEST(anonymous_context)
     free(path);
 }
 
+TEST(basic_auth_and_refusals)
+{
+    struct kubeconfig kc;
+    char *path =
+        put("basic/config",
+            "current-context: c\n"
+            "clusters:\n"
+            "- {name: k, cluster: {server: 'https://x:1'}}\n"
+            "- {name: p, cluster: {server: 'https://x:1', proxy-url: 'http://proxy:3128'}}\n"
+            "contexts:\n"
+            "- {name: c, context: {cluster: k, user: basic, namespace: team-a}}\n"
+            "- {name: both, context: {cluster: k, user: both}}\n"
+            "- {name: nouser, context: {cluster: k, user: nouser}}\n"
+            "- {name: as, context: {cluster: k, user: as}}\n"
+            "- {name: proxy, context: {cluster: p, user: basic}}\n"
+            "users:\n"
+            "- {name: basic, user: {username: admin, password: 's3cret:x'}}\n"
+            "- {name: both, user: {username: admin, password: p, token: t}}\n"
+            "- {name: nouser, user: {password: p}}\n"
+            "- {name: as, user: {token: t, as: someone}}\n");
+
+    CHECK_OK(kubeconfig_load(&kc, path, NULL));
+    CHECK_STR(kc.username, "admin");
+    CHECK_STR(kc.password, "s3cret:x");
+    CHECK_STR(kc.namespace_, "team-a");
+    CHECK(kc.token == NULL);
+    kubeconfig_dispose(&kc);
+    CHECK_ERR(kubeconfig_load(&kc, path, "both"), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "user \"both\": username/password and a token");
+    CHECK_ERR(kubeconfig_load(&kc, path, "nouser"), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "username: missing");
+    CHECK_ERR(kubeconfig_load(&kc, path, "as"), ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "user \"as\": as (impersonation) is not supported");
+    CHECK_ERR(kubeconfig_load(&kc, path, "proxy"), ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "cluster \"p\": proxy-url is not supported");
+    CHECK(kc.server == NULL);
+    free(path);
+}
+
+TEST(in_cluster_service_account)
+{
+    struct kubeconfig kc;
+    char *sa = xasprintf("%s/sa", dir), *p;
+
+    p = put("sa/token", "tok-1\n");
+    free(p);
+    p = put("sa/ca.crt", "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n");
+    free(p);
+    p = put("sa/namespace", "edge-system");
+    free(p);
+
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    CHECK_ERR(kubeconfig_in_cluster(&kc, sa), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "KUBERNETES_SERVICE_HOST");
+
+    setenv("KUBERNETES_SERVICE_HOST", "10.43.0.1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+    CHECK_OK(kubeconfig_in_cluster(&kc, sa));
+    CHECK_STR(kc.server, "https://10.43.0.1:443");
+    CHECK_STR(kc.namespace_, "edge-system");
+    CHECK_STR(kc.context, "in-cluster");
+    p = xasprintf("%s/token", sa);
+    CHECK_STR(kc.token_file, p);
+    free(p);
+    CHECK(kc.token == NULL);
+    CHECK(kc.ca_pem != NULL && strstr(kc.ca_pem, "BEGIN CERTIFICATE") != NULL);
+    CHECK(kc.insecure == 0);
+    kubeconfig_dispose(&kc);
+
+    /* Dual-stack clusters hand out an IPv6 service address. */
+    setenv("KUBERNETES_SERVICE_HOST", "fd00:10:43::1", 1);
+    CHECK_OK(kubeconfig_in_cluster(&kc, sa));
+    CHECK_STR(kc.server, "https://[fd00:10:43::1]:443");
+    kubeconfig_dispose(&kc);
+
+    setenv("KUBERNETES_SERVICE_PORT", "https", 1);
+    CHECK_ERR(kubeconfig_in_cluster(&kc, sa), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "KUBERNETES_SERVICE_PORT");
+    setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+
+    /* Without the namespace file: "default". Without the token: refused. */
+    p = xasprintf("%s/namespace", sa);
+    unlink(p);
+    free(p);
+    CHECK_OK(kubeconfig_in_cluster(&kc, sa));
+    CHECK_STR(kc.namespace_, "default");
+    kubeconfig_dispose(&kc);
+    p = xasprintf("%s/token", sa);
+    unlink(p);
+    free(p);
+    CHECK_ERR(kubeconfig_in_cluster(&kc, sa), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "service account token");
+    CHECK(kc.server == NULL);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    free(sa);
+}
+
 int main(void)
 {
     dir = test_tmpdir("kube-kubeconfig");
@@ -307,6 +409,8 @@ int main(void)
     RUN(exec_and_auth_provider_are_unsupported);
     RUN(broken_files_name_the_field);
     RUN(anonymous_context);
+    RUN(basic_auth_and_refusals);
+    RUN(in_cluster_service_account);
     free(dir);
     return TEST_END();
 }
