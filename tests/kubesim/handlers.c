@@ -12,7 +12,9 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "admin.h"
 #include "core/util.h"
+#include "faults.h"
 #include "objects.h"
 #include "resources.h"
 #include "status.h"
@@ -38,6 +40,16 @@ void handlers_dispose(void)
     resources_dispose();
     free(handlers_token);
     handlers_token = NULL;
+}
+
+void handlers_lock_api(void)
+{
+    pthread_mutex_lock(&handlers_lock);
+}
+
+void handlers_unlock_api(void)
+{
+    pthread_mutex_unlock(&handlers_lock);
 }
 
 static int handlers_authenticated(const struct httpd_request *req)
@@ -223,6 +235,12 @@ void handlers_handle(void *ctx, const struct httpd_request *req, struct httpd_re
         status_reply(res, 401, "Unauthorized", NULL, "Unauthorized");
         return;
     }
+    if (strncmp(req->path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0) {
+        admin_handle(req, res);
+        return;
+    }
+    if (faults_apply(res))
+        return;
     pthread_mutex_lock(&handlers_lock);
     handlers_route(req, res);
     pthread_mutex_unlock(&handlers_lock);

@@ -122,10 +122,14 @@ static const char *httpd_reason(int status)
         return "Unsupported Media Type";
     case 422:
         return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
     default:
         return "Unknown";
     }
@@ -137,10 +141,10 @@ static int httpd_respond(mbedtls_ssl_context *ssl, struct httpd_response *res, i
     int rc;
     buf_printf(&head,
                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-               "Cache-Control: no-cache, private\r\n%s\r\n",
+               "Cache-Control: no-cache, private\r\n%s%s\r\n",
                res->status, httpd_reason(res->status),
                res->content_type ? res->content_type : "application/json", res->body.len,
-               keep_alive ? "" : "Connection: close\r\n");
+               res->headers, keep_alive ? "" : "Connection: close\r\n");
     buf_put(&head, res->body.ptr ? res->body.ptr : "", res->body.len);
     rc = httpd_write_all(ssl, head.ptr, head.len);
     buf_dispose(&head);
@@ -152,7 +156,7 @@ static int httpd_respond(mbedtls_ssl_context *ssl, struct httpd_response *res, i
 static void httpd_error(mbedtls_ssl_context *ssl, int status, const char *reason,
                         const char *message)
 {
-    struct httpd_response res = {status, "application/json", BUF_INIT};
+    struct httpd_response res = {.status = status, .content_type = "application/json"};
     buf_printf(&res.body,
                "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                "\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}\n",
@@ -312,7 +316,7 @@ static void httpd_serve(httpd *h, mbedtls_ssl_context *ssl, int client_cert)
     struct buf in = BUF_INIT;
     for (;;) {
         struct httpd_request req;
-        struct httpd_response res = {200, NULL, BUF_INIT};
+        struct httpd_response res = {.status = 200};
         char *end;
         size_t head_len;
         long clen;
@@ -367,6 +371,11 @@ static void httpd_serve(httpd *h, mbedtls_ssl_context *ssl, int client_cert)
             in.ptr[rest] = '\0';
         }
         h->handler(h->ctx, &req, &res);
+        if (res.drop) {
+            httpd_request_dispose(&req);
+            buf_dispose(&res.body);
+            break;
+        }
         keep = !close_after;
         if (httpd_respond(ssl, &res, keep) < 0)
             keep = 0;

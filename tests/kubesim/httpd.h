@@ -41,6 +41,8 @@ struct httpd_response {
     int status;
     const char *content_type; /* static string; default application/json */
     struct buf body;
+    char headers[64]; /* extra header lines, each ending "\r\n"; "" for none */
+    int drop;         /* close the connection without answering (fault injection) */
 };
 
 typedef void (*httpd_handler)(void *ctx, const struct httpd_request *req,

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "faults.h"
 #include "handlers.h"
 #include "httpd.h"
 
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
         goto out;
     }
     handlers_init(token);
+    faults_init();
     if (httpd_new(&server, host, (int)port, &certs, handlers_handle, NULL) < 0) {
         fprintf(stderr, "kubesim: %s\n", err_last());
         goto out_handlers;

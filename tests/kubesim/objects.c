@@ -116,6 +116,42 @@ json_t *objects_list(const struct resource *r, const char *ns)
     return out;
 }
 
+static int objects_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *objects_list_all(void)
+{
+    json_t *out = json_array();
+    size_t n = 0, nt = json_object_size(objects_root);
+    const char **types = xcalloc(nt + 1, sizeof(*types));
+    const char *tk;
+    json_t *t;
+    json_object_foreach(objects_root, tk, t) types[n++] = tk;
+    qsort(types, n, sizeof(*types), objects_cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        t = json_object_get(objects_root, types[i]);
+        struct objects_sortent *ents = xcalloc(json_object_size(t) + 1, sizeof(*ents));
+        size_t m = 0;
+        const char *k;
+        json_t *rec;
+        json_object_foreach(t, k, rec)
+        {
+            ents[m].key = k;
+            ents[m].rec = rec;
+            m++;
+        }
+        qsort(ents, m, sizeof(*ents), objects_cmp);
+        for (size_t j = 0; j < m; j++)
+            json_array_append_new(
+                out, json_pack("{s:s, s:O}", "resource", types[i], "record", ents[j].rec));
+        free(ents);
+    }
+    free(types);
+    return out;
+}
+
 void objects_drop_namespace(const char *ns)
 {
     const char *tk;

@@ -30,6 +30,11 @@ void objects_remove(const struct resource *r, const char *ns, const char *name);
  * then name: a new array holding references. */
 json_t *objects_list(const struct resource *r, const char *ns);
 
+/* Every record of every kind, sorted by "group/plural" then namespace
+ * and name: a new array of {"resource": "group/plural", "record": rec}
+ * entries holding references. */
+json_t *objects_list_all(void);
+
 /* Remove every namespaced object in ns (namespace deletion). */
 void objects_drop_namespace(const char *ns);
 /* Remove every object of r's group/resource (CRD deletion). */
