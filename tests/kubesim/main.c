@@ -1,7 +1,7 @@
 /*
  * kubesim: a Kubernetes API server double for tests and the demo.
  *
- *   kubesim --listen HOST:PORT --dir DIR [--token TOKEN]
+ *   kubesim --listen HOST:PORT --dir DIR [--token TOKEN] [--ready-delay-ms N]
  *
  * Makes fresh certificates, listens, and only then writes DIR/kubeconfig
  * (bearer token) and DIR/kubeconfig-cert (client certificate), each by
@@ -25,6 +25,7 @@
 #include "faults.h"
 #include "handlers.h"
 #include "httpd.h"
+#include "workload.h"
 
 static volatile sig_atomic_t main_stop;
 
@@ -84,12 +85,14 @@ static int main_kubeconfig(const char *dir, const char *file, int port, const st
 
 static void main_usage(void)
 {
-    fprintf(stderr, "usage: kubesim --listen HOST:PORT --dir DIR [--token TOKEN]\n");
+    fprintf(stderr, "usage: kubesim --listen HOST:PORT --dir DIR [--token TOKEN] "
+                    "[--ready-delay-ms N]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *token_arg = NULL;
+    struct workload_options wopts = WORKLOAD_OPTIONS_INIT;
     char *host = NULL, token[65];
     long port = 0;
     mbedtls_entropy_context entropy;
@@ -106,7 +109,12 @@ int main(int argc, char **argv)
             dir = argv[++i];
         else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
             token_arg = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--ready-delay-ms") == 0 && i + 1 < argc) {
+            if (str_to_long(argv[++i], 0, 3600000, "--ready-delay-ms", &wopts.ready_delay_ms) < 0) {
+                fprintf(stderr, "kubesim: %s\n", err_last());
+                return 2;
+            }
+        } else {
             main_usage();
             return 2;
         }
@@ -166,6 +174,10 @@ int main(int argc, char **argv)
     }
     handlers_init(token);
     faults_init();
+    if (workload_start(&wopts) < 0) {
+        fprintf(stderr, "kubesim: %s\n", err_last());
+        goto out_handlers;
+    }
     if (httpd_new(&server, host, (int)port, &certs, handlers_handle, NULL) < 0) {
         fprintf(stderr, "kubesim: %s\n", err_last());
         goto out_handlers;
@@ -180,6 +192,7 @@ int main(int argc, char **argv)
     httpd_run(server, &main_stop);
     rc = 0;
 out_handlers:
+    workload_stop();
     httpd_free(server);
     handlers_dispose();
 out:
