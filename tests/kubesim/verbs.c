@@ -847,7 +847,7 @@ void verbs_delete_collection(struct verbs_call *c)
 void verbs_bootstrap_namespace(const char *name)
 {
     struct httpd_request req;
-    struct httpd_response res = {200, NULL, BUF_INIT};
+    struct httpd_response res = {200, NULL, BUF_INIT, NULL, NULL, NULL};
     struct verbs_call c;
     json_t *obj =
         json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",
