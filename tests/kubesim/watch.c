@@ -195,6 +195,26 @@ int watch_covers(uint64_t rv, uint64_t *oldest)
     return covered;
 }
 
+int watch_changed_since(const struct resource *r, uint64_t rv)
+{
+    char *tkey = xasprintf("%s/%s", r->group, r->plural);
+    int changed = 0;
+    pthread_mutex_lock(&watch_lock);
+    if (rv < watch_evicted) {
+        changed = 1;
+    } else {
+        for (size_t i = watch_count; i > 0 && !changed; i--) {
+            const struct watch_event *e = &watch_ring[(watch_head + i - 1) % watch_cap];
+            if (e->rv <= rv)
+                break;
+            changed = strcmp(e->tkey, tkey) == 0;
+        }
+    }
+    pthread_mutex_unlock(&watch_lock);
+    free(tkey);
+    return changed;
+}
+
 int watch_open_count(void)
 {
     int n;

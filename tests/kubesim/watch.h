@@ -45,6 +45,11 @@ void watch_record(enum watch_type type, const struct resource *r, const json_t *
  * from at the earliest. Caller holds the API lock. */
 int watch_covers(uint64_t rv, uint64_t *oldest);
 
+/* 1 if an object of r's kind changed after rv, or the history no longer
+ * reaches back to rv: whether the current objects of the kind still are
+ * their state at rv. Caller holds the API lock. */
+int watch_changed_since(const struct resource *r, uint64_t rv);
+
 /* Answer GET ...?watch=true on c's collection: validates the query, then
  * turns c->res into a stream (or fills it with a Status on bad input).
  * Caller holds the API lock. */

@@ -73,6 +73,15 @@ for o in objs:
     print(o["type"], m.get("name", "-"), m.get("resourceVersion", "-"))
 PY
 }
+# expect_fail TEXT CMD...: CMD must fail and say TEXT on stderr.
+expect_fail() {
+    local text=$1
+    shift
+    if "$@" >"$work/out" 2>"$work/err"; then
+        fail "$* succeeded; expected failure with: $text"
+    fi
+    grep -qF -- "$text" "$work/err" || fail "$*: expected '$text', got: $(cat "$work/err")"
+}
 # wait_for FILE TEXT: poll until FILE contains TEXT (60 s at most).
 wait_for() {
     for i in $(seq 600); do
@@ -165,6 +174,48 @@ raw "/api/v1/configmaps?watch=true&timeoutSeconds=1&fieldSelector=spec.nope%3Dx"
 grep -qx 'STATUS 400' "$work/raw6" && grep -q 'field label not supported: spec.nope' "$work/raw6" ||
     fail "unknown field in a watch: $(cat "$work/raw6")"
 
+echo "== list pagination: kubectl --chunk-size, limit and continue, remainingItemCount"
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: p\n' | kc apply --server-side -f - >/dev/null
+for n in p1 p2 p3 p4 p5; do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: p\n---\n' $n
+done | kc apply --server-side -f - >/dev/null
+kc get cm -n p --chunk-size=2 -o name -v=6 >"$work/chunk.out" 2>"$work/chunk.err"
+[ "$(tr '\n' ' ' <"$work/chunk.out")" = "configmap/p1 configmap/p2 configmap/p3 configmap/p4 configmap/p5 " ] ||
+    fail "kubectl --chunk-size=2: $(cat "$work/chunk.out")"
+[ "$(grep -c 'configmaps?continue=' "$work/chunk.err")" = 2 ] ||
+    fail "kubectl --chunk-size=2 did not page: $(grep GET "$work/chunk.err")"
+tok() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["continue"])' "$1"; }
+kc get --raw '/api/v1/namespaces/p/configmaps?limit=2' >"$work/page1.json"
+json_check "$work/page1.json" '[i["metadata"]["name"] for i in o["items"]] == ["p1", "p2"] and o["metadata"]["remainingItemCount"] == 3'
+tok1=$(tok "$work/page1.json")
+kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1" >"$work/page2.json"
+json_check "$work/page2.json" '[i["metadata"]["name"] for i in o["items"]] == ["p3", "p4"] and o["metadata"]["remainingItemCount"] == 1'
+json_check "$work/page2.json" "o['metadata']['resourceVersion'] == '$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$work/page1.json")'"
+kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$(tok "$work/page2.json")" >"$work/page3.json"
+json_check "$work/page3.json" '[i["metadata"]["name"] for i in o["items"]] == ["p5"] and "continue" not in o["metadata"]'
+kc get --raw '/api/v1/configmaps?limit=1&labelSelector=nope!%3Dx' >"$work/page4.json"
+json_check "$work/page4.json" 'len(o["items"]) == 1 and o["metadata"]["continue"] and "remainingItemCount" not in o["metadata"]'
+expect_fail 'invalid continue token' kc get --raw '/api/v1/namespaces/p/configmaps?limit=2&continue=bm90LWpzb24'
+expect_fail 'specifying resource version is not allowed when using continue' \
+    kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1&resourceVersion=5"
+
+echo "== field selectors on list"
+for p in run1 pend1; do
+    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n---\n' $p
+done | kc apply --server-side -f - >/dev/null
+kc patch pod run1 -n p --subresource=status --type=merge -p '{"status":{"phase":"Running"}}' >/dev/null
+kc patch pod pend1 -n p --subresource=status --type=merge -p '{"status":{"phase":"Pending"}}' >/dev/null
+[ "$(kc get pods -n p --field-selector status.phase=Running -o name)" = pod/run1 ] ||
+    fail "status.phase=Running: $(kc get pods -n p --field-selector status.phase=Running -o name)"
+[ "$(kc get pods -A --field-selector 'status.phase!=Running' -o name)" = pod/pend1 ] ||
+    fail "status.phase!=Running: $(kc get pods -A --field-selector 'status.phase!=Running' -o name)"
+[ "$(kc get cm -n p --field-selector metadata.name=p2 -o name)" = configmap/p2 ] ||
+    fail "metadata.name=p2: $(kc get cm -n p --field-selector metadata.name=p2 -o name)"
+[ "$(kc get cm -A --field-selector metadata.namespace=p,metadata.name!=p1 -o name | wc -l)" = 4 ] ||
+    fail "metadata.namespace=p,metadata.name!=p1: $(kc get cm -A --field-selector metadata.namespace=p,metadata.name!=p1 -o name)"
+expect_fail 'field label not supported: status.phase' kc get cm -n p --field-selector status.phase=Running
+expect_fail 'field label not supported: spec.x' kc get pods -n p --field-selector spec.x=y
+
 echo "== bookmarks"
 rv2=$(list_rv /api/v1/namespaces/w/configmaps)
 raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv2&timeoutSeconds=3&allowWatchBookmarks=true" >"$work/raw7"
@@ -199,6 +250,23 @@ st = ev[0]["object"]
 assert st["kind"] == "Status" and st["code"] == 410 and st["reason"] == "Expired", st
 assert st["message"].startswith("too old resource version: %s (" % sys.argv[2]), st
 PY
+
+echo "== a continue token older than the history is 410 Expired, with a token to go on"
+raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1" >"$work/page5"
+python3 - "$work/page5" <<'PY' || fail "expired continue: $(cat "$work/page5")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert "STATUS 410" in lines, lines
+st = json.loads(json.loads([l for l in lines if l.startswith("BODY ")][0][5:]))
+assert st["reason"] == "Expired" and st["code"] == 410, st
+assert st["message"].startswith("The provided continue parameter is too old to display a consistent list result."), st
+open(sys.argv[1] + ".tok", "w").write(st["metadata"]["continue"])
+PY
+kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$(cat "$work/page5.tok")" >"$work/page6.json"
+json_check "$work/page6.json" '[i["metadata"]["name"] for i in o["items"]] == ["p3", "p4"]'
+expect_fail 'The resourceVersion for the provided list is too old' \
+    kc get --raw "/api/v1/namespaces/w/configmaps?resourceVersion=$rv0&resourceVersionMatch=Exact"
+expect_fail 'Too large resource version' kc get --raw "/api/v1/namespaces/w/configmaps?resourceVersion=99999999"
 
 echo "== cut: every open watch ends without its terminating chunk"
 raw "/api/v1/namespaces/w/configmaps?watch=true&timeoutSeconds=60" >"$work/raw10" &
