@@ -13,13 +13,9 @@
 #include "faults.h"
 #include "handlers.h"
 #include "objects.h"
+#include "resources.h"
 #include "status.h"
-#if defined(__has_include)
-#if __has_include("watch.h")
 #include "watch.h"
-#define ADMIN_HAVE_WATCH 1
-#endif
-#endif
 
 static void admin_json(struct httpd_response *res, json_t *doc)
 {
@@ -32,9 +28,17 @@ static void admin_json(struct httpd_response *res, json_t *doc)
     json_decref(doc);
 }
 
+/* The counters, with the number of watch streams open now. */
+static json_t *admin_counters(void)
+{
+    json_t *c = faults_counters();
+    json_object_set_new(c, "openWatches", json_integer(watch_open_count()));
+    return c;
+}
+
 static json_t *admin_faults_doc(void)
 {
-    return json_pack("{s:o, s:o}", "settings", faults_settings(), "counters", faults_counters());
+    return json_pack("{s:o, s:o}", "settings", faults_settings(), "counters", admin_counters());
 }
 
 static void admin_faults(const struct httpd_request *req, struct httpd_response *res)
@@ -66,79 +70,53 @@ static void admin_faults(const struct httpd_request *req, struct httpd_response 
         json_decref(body);
         return;
     }
-#ifndef ADMIN_HAVE_WATCH
-    if (json_is_true(cut)) {
-        status_reply(res, 501, "NotImplemented", NULL,
-                     "cutWatches: not supported until watch streams exist");
-        json_decref(body);
-        return;
-    }
-#endif
     if (faults_update(body) < 0) {
         status_reply(res, 400, "BadRequest", NULL, "%s", err_last());
         json_decref(body);
         return;
     }
-#ifdef ADMIN_HAVE_WATCH
     if (json_is_true(cut)) {
+        /* Outside the API lock: watch_cut_all takes only the history's. */
+        faults_count_watch_cuts((unsigned)watch_open_count());
         watch_cut_all();
-        faults_count_watch_cuts(1);
     }
-#endif
     json_decref(body);
     admin_json(res, admin_faults_doc());
 }
 
-/* kind matches the object's kind ("Deployment"), the plural
- * ("deployments") or the qualified plural ("deployments.apps"), in any
- * case. resource is "group/plural". */
-static int admin_kind_matches(const char *kind, const char *resource, const json_t *obj)
+/* kind matches r's kind ("Deployment"), plural ("deployments") or
+ * qualified plural ("deployments.apps"), in any case. */
+static int admin_kind_matches(const char *kind, const struct resource *r)
 {
-    const char *slash = strchr(resource, '/');
-    const char *plural = slash ? slash + 1 : resource;
-    const char *okind = json_string_value(json_object_get(obj, "kind"));
-    size_t glen = slash ? (size_t)(slash - resource) : 0;
-    size_t plen = strlen(plural);
-    if (okind && strcasecmp(kind, okind) == 0)
-        return 1;
-    if (strcasecmp(kind, plural) == 0)
-        return 1;
-    return glen > 0 && strlen(kind) == plen + 1 + glen && strncasecmp(kind, plural, plen) == 0 &&
-           kind[plen] == '.' && strncasecmp(kind + plen + 1, resource, glen) == 0;
+    return strcasecmp(kind, r->kind) == 0 || strcasecmp(kind, r->plural) == 0 ||
+           strcasecmp(kind, resources_qualified(r)) == 0;
 }
 
 static void admin_state(const struct httpd_request *req, struct httpd_response *res)
 {
     char *kind = httpd_query_get(req, "kind");
     char *ns = httpd_query_get(req, "namespace");
-    json_t *objs = json_array(), *all;
+    json_t *objs = json_array();
+    struct objects_ref *refs = NULL;
+    size_t n;
     char rv[32];
-    size_t i;
-    json_t *e;
     if (strcmp(req->method, "GET") != 0) {
         status_reply(res, 405, "MethodNotAllowed", NULL, "%s: use GET on /kubesim/admin/state",
                      req->method);
         goto out;
     }
     handlers_lock_api();
-    all = objects_list_all();
+    n = objects_all(&refs, ns && ns[0] ? ns : NULL);
     snprintf(rv, sizeof(rv), "%llu", (unsigned long long)objects_rv());
-    json_array_foreach(all, i, e)
-    {
-        const json_t *obj = json_object_get(json_object_get(e, "record"), "object");
-        const char *ons =
-            json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
-        if (kind && kind[0] &&
-            !admin_kind_matches(kind, json_string_value(json_object_get(e, "resource")), obj))
+    for (size_t i = 0; i < n; i++) {
+        if (kind && kind[0] && !admin_kind_matches(kind, refs[i].r))
             continue;
-        if (ns && ns[0] && (!ons || strcmp(ons, ns) != 0))
-            continue;
-        json_array_append_new(objs, json_deep_copy(obj));
+        json_array_append_new(objs, json_deep_copy(json_object_get(refs[i].rec, "object")));
     }
-    json_decref(all);
+    objects_refs_free(refs, n);
     handlers_unlock_api();
     admin_json(res, json_pack("{s:s, s:o, s:o}", "resourceVersion", rv, "objects", objs, "counters",
-                              faults_counters()));
+                              admin_counters()));
     objs = NULL;
 out:
     json_decref(objs);

@@ -8,7 +8,9 @@
  *                                   "dropRate", "retryAfterSeconds",
  *                                   "cutWatches": true (cut open watches now)}
  *   DELETE /kubesim/admin/faults   no more faults (counters stay)
- *   GET    /kubesim/admin/state    every stored object and the counters;
+ *   GET    /kubesim/admin/state    every stored object and the counters
+ *                                  (requests, injected faults by type,
+ *                                  openWatches);
  *                                  ?kind=Deployment|deployments&namespace=ns
  *
  * Faults never apply to these paths (see faults.h).

@@ -40,7 +40,8 @@ json_t *faults_settings(void);
  * "drop", "watchCut"}}; a new object. Any thread. */
 json_t *faults_counters(void);
 
-/* Record n watch streams cut at a test's request. */
+/* Record n watch streams cut at a test's request (counted as
+ * injected.watchCut). */
 void faults_count_watch_cuts(unsigned n);
 
 #endif

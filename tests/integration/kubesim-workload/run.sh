@@ -395,13 +395,25 @@ done
 kc get ns shop -o name >/dev/null || fail "kubectl after reset"
 
 echo "== faults: cutting watches"
-code=$(api -o "$work/body" -w '%{http_code}' -X POST "$url/kubesim/admin/faults" -d '{"cutWatches": true}')
-if [ "$code" = 501 ]; then
-    grep -q 'not supported until watch streams exist' "$work/body" || fail "cutWatches 501: $(cat "$work/body")"
-else
-    [ "$code" = 200 ] || fail "cutWatches: got $code: $(cat "$work/body")"
-    json_check "$work/body" 'o["counters"]["injected"]["watchCut"] == 1'
+curl -sS -N --cacert "$work/sim/ca.crt" -H "Authorization: Bearer $token" \
+    "$url/api/v1/namespaces/shop/configmaps?watch=true" >"$work/watch.out" 2>"$work/watch.err" &
+watcher=$!
+wait_json 30 "$work/f.json" 'o["counters"]["openWatches"] == 1' faults GET
+faults POST '{"cutWatches": true}' >"$work/f.json"
+json_check "$work/f.json" 'o["counters"]["injected"]["watchCut"] == 1'
+for _ in $(seq 100); do
+    kill -0 "$watcher" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$watcher" 2>/dev/null; then
+    kill "$watcher"
+    fail "the watch stream is still open after cutWatches"
 fi
+rc=0
+wait "$watcher" || rc=$?
+# Cut without the terminating chunk: curl sees a transfer cut short.
+[ "$rc" = 18 ] || fail "cut watch: curl exit $rc: $(cat "$work/watch.err")"
+wait_json 30 "$work/f.json" 'o["counters"]["openWatches"] == 0' faults GET
 
 echo "== state dump"
 api "$url/kubesim/admin/state?kind=Deployment&namespace=shop" >"$work/state.json"
