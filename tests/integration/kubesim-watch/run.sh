@@ -200,8 +200,10 @@ expect_fail 'specifying resource version is not allowed when using continue' \
     kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1&resourceVersion=5"
 
 echo "== field selectors on list"
+# A ten-minute ready delay keeps kubesim's workload simulator from moving
+# these pods along while the test sets their phases.
 for p in run1 pend1; do
-    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n---\n' $p
+    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: p\n  annotations:\n    kubesim.edgecd.io/ready-delay-ms: "600000"\nspec:\n  containers:\n  - name: c\n    image: busybox\n---\n' $p
 done | kc apply --server-side -f - >/dev/null
 kc patch pod run1 -n p --subresource=status --type=merge -p '{"status":{"phase":"Running"}}' >/dev/null
 kc patch pod pend1 -n p --subresource=status --type=merge -p '{"status":{"phase":"Pending"}}' >/dev/null
