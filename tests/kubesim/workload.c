@@ -934,6 +934,7 @@ static void wl_deploy_rs(const json_t *rec, const json_t *rs_idx)
         wl_create(K.rs, wl_new_rs(d, name, hash, want, maxrev + 1));
         new_rec = objects_get(K.rs, wl_ns(d), name);
         maxrev++;
+        json_object_set_new(wl_state(wl_uid(d)), "created", json_integer(wl_tick_no));
     } else if (wl_int(json_object_get(wl_rec_obj(new_rec), "spec"), "replicas", 1) != want) {
         json_t *next = wl_spec_bump(wl_rec_obj(new_rec));
         json_object_set_new(wl_obj(next, "spec"), "replicas", json_integer(want));
@@ -1035,6 +1036,9 @@ static void wl_deploy_status(const json_t *rec, const json_t *rs_idx)
     } else if (wl_now - wl_int(s, "pt", wl_now) > pds * 1000) {
         msg = xasprintf("ReplicaSet \"%s\" has timed out progressing.", name);
         wl_cond_set(conds, "Progressing", "False", "ProgressDeadlineExceeded", msg, 1, 0, 0);
+    } else if (wl_int(s, "created", -1) == wl_tick_no) {
+        msg = xasprintf("Created new replica set \"%s\"", name);
+        wl_cond_set(conds, "Progressing", "True", "NewReplicaSetCreated", msg, 1, 0, 0);
     } else {
         const char *was = wl_cond_reason(conds, "Progressing");
         msg = xasprintf("ReplicaSet \"%s\" is progressing.", name);
