@@ -12,12 +12,15 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "admin.h"
 #include "core/util.h"
+#include "faults.h"
 #include "objects.h"
 #include "openapi2.h"
 #include "resources.h"
 #include "status.h"
 #include "verbs.h"
+#include "watch.h"
 
 static pthread_mutex_t handlers_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *handlers_token;
@@ -39,6 +42,16 @@ void handlers_dispose(void)
     resources_dispose();
     free(handlers_token);
     handlers_token = NULL;
+}
+
+void handlers_lock_api(void)
+{
+    pthread_mutex_lock(&handlers_lock);
+}
+
+void handlers_unlock_api(void)
+{
+    pthread_mutex_unlock(&handlers_lock);
 }
 
 static int handlers_authenticated(const struct httpd_request *req)
@@ -147,16 +160,18 @@ static void handlers_resource(const struct httpd_request *req, struct httpd_resp
         handlers_not_found(res);
         return;
     }
+    if (strcmp(m, "GET") == 0 && !c.sub) {
+        char *w = httpd_query_get(req, "watch");
+        int watch = w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0);
+        free(w);
+        if (watch) {
+            watch_serve(&c);
+            return;
+        }
+    }
     if (!c.name) {
         if (strcmp(m, "GET") == 0) {
-            char *w = httpd_query_get(req, "watch");
-            int watch = w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0);
-            free(w);
-            if (watch)
-                status_reply(res, 405, "MethodNotAllowed", json_object(),
-                             "watch is not implemented by kubesim yet");
-            else
-                verbs_list(&c);
+            verbs_list(&c);
         } else if (strcmp(m, "POST") == 0) {
             if (c.r->namespaced && !c.ns)
                 handlers_not_found(res);
@@ -241,6 +256,12 @@ void handlers_handle(void *ctx, const struct httpd_request *req, struct httpd_re
         status_reply(res, 401, "Unauthorized", NULL, "Unauthorized");
         return;
     }
+    if (strncmp(req->path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) == 0) {
+        admin_handle(req, res);
+        return;
+    }
+    if (faults_apply(res))
+        return;
     pthread_mutex_lock(&handlers_lock);
     handlers_route(req, res);
     pthread_mutex_unlock(&handlers_lock);

@@ -15,7 +15,15 @@
 void handlers_init(const char *token);
 void handlers_dispose(void);
 
-/* The httpd_handler; ctx unused. Any connection thread. */
+/* Take / release the API lock, for work outside a request that touches
+ * the store (the workload simulator, the admin state dump). Not
+ * re-entrant: never call from inside handlers_handle's routing. */
+void handlers_lock_api(void);
+void handlers_unlock_api(void);
+
+/* The httpd_handler; ctx unused. Authenticates, sends /kubesim/admin/
+ * paths to admin.c, lets faults.c fault other API requests, then serves
+ * them under the API lock. Any connection thread. */
 void handlers_handle(void *ctx, const struct httpd_request *req, struct httpd_response *res);
 
 #endif

@@ -170,45 +170,10 @@ void kinds_default(const struct resource *r, json_t *obj)
     }
 }
 
-static void kinds_status_workload(json_t *obj, int with_conditions)
-{
-    json_int_t gen =
-        json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
-    json_int_t replicas =
-        json_integer_value(json_object_get(json_object_get(obj, "spec"), "replicas"));
-    json_t *st = json_pack("{s:I, s:I, s:I, s:I, s:I}", "observedGeneration", gen, "replicas",
-                           replicas, "readyReplicas", replicas, "availableReplicas", replicas,
-                           "updatedReplicas", replicas);
-    if (with_conditions) {
-        json_t *old = json_object_get(json_object_get(obj, "status"), "conditions");
-        /* Keep condition timestamps across writes so an unchanged object
-         * stays byte-identical (and keeps its resourceVersion). */
-        if (json_array_size(old) == 2) {
-            json_object_set(st, "conditions", old);
-        } else {
-            char now[21];
-            time_rfc3339(now);
-            json_object_set_new(
-                st, "conditions",
-                json_pack("[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]",
-                          "type", "Available", "status", "True", "lastUpdateTime", now,
-                          "lastTransitionTime", now, "reason", "MinimumReplicasAvailable",
-                          "message", "Deployment has minimum availability.", "type", "Progressing",
-                          "status", "True", "lastUpdateTime", now, "lastTransitionTime", now,
-                          "reason", "NewReplicaSetAvailable", "message",
-                          "ReplicaSet has successfully progressed."));
-        }
-    }
-    json_object_set_new(obj, "status", st);
-}
-
 void kinds_status(const struct resource *r, json_t *obj)
 {
-    if (kinds_is(r, "apps", "Deployment")) {
-        kinds_status_workload(obj, 1);
-    } else if (kinds_is(r, "apps", "StatefulSet") || kinds_is(r, "apps", "ReplicaSet")) {
-        kinds_status_workload(obj, 0);
-    } else if (kinds_is(r, "", "Namespace")) {
+    /* Workload status comes later, from the simulator (workload.c). */
+    if (kinds_is(r, "", "Namespace")) {
         json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
         json_object_set_new(kinds_obj(obj, "spec"), "finalizers", json_pack("[s]", "kubernetes"));
     } else if (kinds_is(r, "apiextensions.k8s.io", "CustomResourceDefinition")) {

@@ -1,10 +1,9 @@
 /*
  * What differs per kind: name rules, the little defaulting kubesim does
  * (Service cluster IPs, Deployment replicas) and the status it fills in at
- * once where a real cluster's controllers would (Deployment ready,
- * Namespace Active, CRD Established). A workload simulator with real
- * delays is later work; clients must already cope with status arriving in
- * the same write.
+ * once where a real cluster's controllers would (Namespace Active, CRD
+ * Established). Workloads get their status later, from the workload
+ * simulator (workload.h).
  *
  * Not thread-safe: callers hold the API lock.
  */

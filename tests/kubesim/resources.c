@@ -33,6 +33,17 @@ static const struct resource resources_builtin[] = {
      RS_NONE,
      NULL},
     {"", "v1", "Event", "events", "event", 1, 0, {"ev"}, RS_NONE, NULL},
+    {"",
+     "v1",
+     "PersistentVolume",
+     "persistentvolumes",
+     "persistentvolume",
+     0,
+     1,
+     {"pv"},
+     RS_NONE,
+     NULL},
+    {"", "v1", "Node", "nodes", "node", 0, 1, {"no"}, RS_NONE, NULL},
     {"apps", "v1", "Deployment", "deployments", "deployment", 1, 1, {"deploy"}, {"all"}, NULL},
     {"apps", "v1", "StatefulSet", "statefulsets", "statefulset", 1, 1, {"sts"}, {"all"}, NULL},
     {"apps", "v1", "DaemonSet", "daemonsets", "daemonset", 1, 1, {"ds"}, {"all"}, NULL},
@@ -142,6 +153,16 @@ const struct resource *resources_find(const char *group, const char *version, co
         const struct resource *r = resources_at(i);
         if (strcmp(r->group, group) == 0 && strcmp(r->version, version) == 0 &&
             strcmp(r->plural, plural) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+const struct resource *resources_find_plural(const char *group, const char *plural)
+{
+    for (size_t i = 0; i < resources_count(); i++) {
+        const struct resource *r = resources_at(i);
+        if (strcmp(r->group, group) == 0 && strcmp(r->plural, plural) == 0)
             return r;
     }
     return NULL;

@@ -124,6 +124,9 @@ json_check "$work/ns.json" 'o["status"]["phase"] == "Active"'
 kc get cm settings -n shop -o json >"$work/cm.json"
 json_check "$work/cm.json" 'o["data"] == {"color": "blue", "size": "3"} and o["metadata"]["labels"]["app"] == "x"'
 json_check "$work/cm.json" 'int(o["metadata"]["resourceVersion"]) > 0 and len(o["metadata"]["uid"]) == 36'
+# Status comes from kubesim's workload simulator a moment later, as on a
+# cluster.
+kc rollout status deploy/web -n shop --timeout=60s >/dev/null 2>"$work/err" || fail "rollout: $(cat "$work/err")"
 kc get deploy web -n shop -o json >"$work/deploy.json"
 json_check "$work/deploy.json" 'o["spec"]["replicas"] == 1 and o["metadata"]["generation"] == 1'
 json_check "$work/deploy.json" 'o["status"]["readyReplicas"] == 1 and o["status"]["observedGeneration"] == 1'
@@ -172,6 +175,9 @@ parts = text.split("---\n")
 parts = [p if "kind: Deployment" in p else p.replace("  replicas: 3\n", "") for p in parts]
 sys.stdout.write("---\n".join(parts))' >"$work/app3.yaml"
 kc apply --server-side -f "$work/app3.yaml" >/dev/null
+kc get deploy web -n shop -o json >"$work/deploy3.json"
+json_check "$work/deploy3.json" 'o["metadata"]["generation"] == 2'
+kc rollout status deploy/web -n shop --timeout=60s >/dev/null 2>"$work/err" || fail "rollout: $(cat "$work/err")"
 kc get deploy web -n shop -o json >"$work/deploy3.json"
 json_check "$work/deploy3.json" 'o["spec"]["replicas"] == 3 and o["metadata"]["generation"] == 2 and o["status"]["readyReplicas"] == 3'
 
