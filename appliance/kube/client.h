@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "kube/kubeconfig.h"
 
 typedef struct kube_client kube_client;
@@ -63,5 +64,33 @@ int kube_client_apply(kube_client *c, const json_t *obj, int dry_run, json_t **o
  * "Foreground", "Background", "Orphan"). ERR_NOTFOUND if already gone. */
 int kube_client_delete(kube_client *c, const char *api_version, const char *kind, const char *ns,
                        const char *name, const char *propagation);
+
+/* ---- for watches ----
+ * What kube/watch.c needs to talk to the same API server on a connection
+ * of its own. */
+
+/* The Authorization header line for the next request ("Authorization:
+ * Bearer ..."), re-reading tokenFile when due; *out is NULL when the
+ * client authenticates by certificate only. The caller frees *out (it
+ * holds a secret: wipe it first). */
+int kube_client_auth_header(kube_client *c, char **out);
+
+/* Append the collection path of r ("/api/v1/namespaces/NS/configmaps";
+ * ns NULL or "" = all namespaces) to out. */
+void kube_client_collection_path(const struct kube_resource *r, const char *ns, struct buf *out);
+
+/* Called for each listed item (with apiVersion and kind set); borrowed,
+ * valid during the call. A negative return stops the listing with that
+ * code. */
+typedef int (*kube_client_item_fn)(void *ctx, json_t *item);
+
+/* LIST like kube_client_list, page by page (page_limit items per page, 0 =
+ * the default), handing each item to fn as it comes so a large list never
+ * sits in memory whole. *out_rv (may be NULL) receives the list's
+ * metadata.resourceVersion (caller frees), the point a watch resumes
+ * from. */
+int kube_client_list_each(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                          const char *label_selector, int page_limit, kube_client_item_fn fn,
+                          void *ctx, char **out_rv);
 
 #endif
