@@ -55,6 +55,11 @@ struct kc_type {
 
 struct kube_cache {
     struct kubeconfig kc; /* a deep copy, for each new watcher */
+    /* One client for discovery and the token, shared by the watchers:
+     * each connection costs tens of kilobytes, the whole budget of a few
+     * dozen objects. */
+    kube_client *client;
+    pthread_mutex_t client_mu;
     char *label_key;
     struct kube_cache_options opts;
     pthread_mutex_t mu;
@@ -428,6 +433,7 @@ int kube_cache_new(kube_cache **out, const struct kubeconfig *kc,
 {
     static const struct kube_cache_options defaults = KUBE_CACHE_OPTIONS_INIT;
     kube_cache *c;
+    int rc;
 
     *out = NULL;
     if (!kc->server || !kc->server[0])
@@ -440,6 +446,11 @@ int kube_cache_new(kube_cache **out, const struct kubeconfig *kc,
     c->opts.label_key = c->label_key;
     kc_copy_kubeconfig(&c->kc, kc);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->client_mu, NULL);
+    if ((rc = kube_client_new(&c->client, kc)) < 0) {
+        kube_cache_free(c);
+        return err_prefix(rc, "watch cache");
+    }
     *out = c;
     return 0;
 }
@@ -461,6 +472,8 @@ void kube_cache_free(kube_cache *c)
         free(t);
     }
     free(c->types);
+    kube_client_free(c->client);
+    pthread_mutex_destroy(&c->client_mu);
     pthread_mutex_destroy(&c->mu);
     if (c->kc.token)
         memset(c->kc.token, 0, strlen(c->kc.token));
@@ -499,6 +512,8 @@ int kube_cache_watch(kube_cache *c, const char *api_version, const char *kind)
     wo.label_selector = c->label_key; /* existence: every app's objects */
     wo.timeout_seconds = c->opts.watch_timeout_s;
     wo.backoff_min_ms = c->opts.backoff_min_ms;
+    wo.client = c->client;
+    wo.client_mu = &c->client_mu;
     /* The watcher's first callback waits for the mutex we hold, so t is
      * complete before it is used. */
     rc = kube_watch_new(&t->watch, &c->kc, api_version, kind, &wo, kc_on_watch, t);

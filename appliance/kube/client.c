@@ -760,71 +760,7 @@ void kube_client_collection_path(const struct kube_resource *r, const char *ns, 
     kube_path(out, r, ns, NULL);
 }
 
-int kube_client_list_each(kube_client *c, const char *api_version, const char *kind, const char *ns,
-                          const char *label_selector, int page_limit, kube_client_item_fn fn,
-                          void *ctx, char **out_rv)
+void kube_client_close_idle(kube_client *c)
 {
-    const struct kube_resource *r;
-    struct buf path = BUF_INIT;
-    char *what = NULL, *cont = NULL, *rv = NULL;
-    json_t *page = NULL, *it;
-    size_t i;
-    int rc;
-
-    if (out_rv)
-        *out_rv = NULL;
-    if ((rc = kube_client_resource(c, api_version, kind, &r)) < 0)
-        goto out;
-    what = kube_what("list", kind, r, ns, NULL);
-    do {
-        const char *next, *prv;
-        buf_clear(&path);
-        kube_path(&path, r, ns, NULL);
-        buf_printf(&path, "?limit=%d", page_limit > 0 ? page_limit : KUBE_LIST_PAGE);
-        if (label_selector && label_selector[0]) {
-            buf_puts(&path, "&labelSelector=");
-            http_query_escape(&path, label_selector);
-        }
-        if (cont) {
-            buf_puts(&path, "&continue=");
-            http_query_escape(&path, cont);
-        }
-        json_decref(page);
-        page = NULL;
-        if ((rc = kube_get_json(c, buf_cstr(&path), what, &page)) < 0)
-            goto out;
-        json_array_foreach(json_object_get(page, "items"), i, it)
-        {
-            json_t *typed;
-            if (!json_is_object(it))
-                continue;
-            typed = kube_typed_item(it, api_version, kind);
-            rc = fn(ctx, typed);
-            json_decref(typed);
-            if (rc < 0)
-                goto out;
-        }
-        /* Every page of one listing shares the snapshot's version. */
-        prv = json_string_value(
-            json_object_get(json_object_get(page, "metadata"), "resourceVersion"));
-        if (prv && prv[0]) {
-            free(rv);
-            rv = xstrdup(prv);
-        }
-        next = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
-        free(cont);
-        cont = next && next[0] ? xstrdup(next) : NULL;
-    } while (cont);
-    if (out_rv) {
-        *out_rv = rv;
-        rv = NULL;
-    }
-    rc = 0;
-out:
-    json_decref(page);
-    buf_dispose(&path);
-    free(what);
-    free(cont);
-    free(rv);
-    return rc;
+    http_conn_close_idle(c->http);
 }

@@ -79,18 +79,8 @@ int kube_client_auth_header(kube_client *c, char **out);
  * ns NULL or "" = all namespaces) to out. */
 void kube_client_collection_path(const struct kube_resource *r, const char *ns, struct buf *out);
 
-/* Called for each listed item (with apiVersion and kind set); borrowed,
- * valid during the call. A negative return stops the listing with that
- * code. */
-typedef int (*kube_client_item_fn)(void *ctx, json_t *item);
-
-/* LIST like kube_client_list, page by page (page_limit items per page, 0 =
- * the default), handing each item to fn as it comes so a large list never
- * sits in memory whole. *out_rv (may be NULL) receives the list's
- * metadata.resourceVersion (caller frees), the point a watch resumes
- * from. */
-int kube_client_list_each(kube_client *c, const char *api_version, const char *kind, const char *ns,
-                          const char *label_selector, int page_limit, kube_client_item_fn fn,
-                          void *ctx, char **out_rv);
+/* Close the client's connection until its next request (see
+ * http_conn_close_idle): for a client used seldom, like a watcher's. */
+void kube_client_close_idle(kube_client *c);
 
 #endif

@@ -1360,3 +1360,8 @@ void http_stream_close(http_stream *s)
     buf_dispose(&s->line);
     free(s);
 }
+
+void http_conn_close_idle(http_conn *c)
+{
+    http_close(c);
+}

@@ -95,4 +95,9 @@ long http_stream_read(http_stream *s, void *dst, size_t cap);
  * closed. Accepts NULL. */
 void http_stream_close(http_stream *s);
 
+/* Close c's connection now, if open, giving back its socket and TLS
+ * buffers; the next request connects again. For a connection that will
+ * sit unused for long. Not while a stream is open on c. */
+void http_conn_close_idle(http_conn *c);
+
 #endif

@@ -8,9 +8,10 @@
  * kube_watch_list() and kube_watch_stream() are the two edges' work; the
  * loop in kube_watch_main() picks the next state. Decisions worth knowing:
  *
- * - The watch has its own http_conn (a stream holds its connection for
- *   minutes); LIST and discovery go through a kube_client, which also
- *   supplies the bearer token (re-read from tokenFile when due).
+ * - LIST and WATCH go over the watcher's own http_conn (a stream holds
+ *   its connection for minutes), both read as streams; discovery goes
+ *   through a kube_client, which also supplies the bearer token (re-read
+ *   from tokenFile when due).
  * - Reads wait in slices of KUBE_WATCH_SLICE_MS so a stop request is seen
  *   quickly without touching a socket another thread owns; a stream quiet
  *   for longer than the server's own timeout plus a margin is taken for
@@ -40,7 +41,7 @@
 
 #define KUBE_WATCH_SLICE_MS 200
 #define KUBE_WATCH_IDLE_MARGIN_MS 30000
-#define KUBE_WATCH_READ 16384
+#define KUBE_WATCH_READ 4096
 
 /* What one stream ended with. */
 enum kube_watch_end {
@@ -56,6 +57,8 @@ struct kube_watch {
     kube_watch_fn fn;
     void *ctx;
     kube_client *client;
+    pthread_mutex_t *client_mu; /* NULL when client is the watcher's own */
+    int own_client;
     http_conn *stream_conn;
     pthread_t th;
     int started;
@@ -87,6 +90,32 @@ static void kube_watch_note_error(kube_watch *w, const char *msg)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* The client may be shared with the other watchers of the cluster. */
+static void kube_watch_client_lock(kube_watch *w)
+{
+    if (w->client_mu)
+        pthread_mutex_lock(w->client_mu);
+}
+
+static void kube_watch_client_unlock(kube_watch *w)
+{
+    if (w->client_mu)
+        pthread_mutex_unlock(w->client_mu);
+}
+
+/* Resolve the kind; entries stay valid as long as the client. */
+static int kube_watch_resource(kube_watch *w, const struct kube_resource **r)
+{
+    int rc;
+    kube_watch_client_lock(w);
+    rc = kube_client_resource(w->client, w->api_version, w->kind, r);
+    /* Discovery is all the client does here: its connection would only
+     * hold TLS buffers until the next miss. */
+    kube_client_close_idle(w->client);
+    kube_watch_client_unlock(w);
+    return rc;
+}
+
 /* Sleep ms unless asked to stop; 1 if stopping. */
 static int kube_watch_sleep(kube_watch *w, int ms)
 {
@@ -106,27 +135,277 @@ static int kube_watch_sleep(kube_watch *w, int ms)
     return atomic_load(&w->stop);
 }
 
-/* ---- LIST ---- */
+/* ---- LIST ----
+ *
+ * A listing is read as a stream and cut into items as the bytes arrive:
+ * each item is parsed on its own and handed on, so neither the whole
+ * response nor its whole tree is ever in memory (a jansson tree is many
+ * times the size of its text, and a page of a few hundred Deployments
+ * would otherwise be megabytes of short-lived heap, left fragmented
+ * around the cache's long-lived objects). The splitter follows only what
+ * it needs of the JSON grammar: strings, nesting, and the top-level keys
+ * "items" (an array of objects) and "metadata" (resourceVersion,
+ * continue); each piece it cuts out is checked by the real parser. */
 
-static int kube_watch_listed(void *ctx, json_t *item)
+enum kube_split_cap { KUBE_SPLIT_NONE, KUBE_SPLIT_ITEM, KUBE_SPLIT_META };
+
+struct kube_split {
+    int depth, in_str, esc, key_collect, in_items, seen_top;
+    char key[32], cur_key[32];
+    size_t key_len;
+    enum kube_split_cap cap;
+    struct buf text;
+    json_t *meta;
+};
+
+static void kube_split_dispose(struct kube_split *sp)
 {
-    kube_watch *w = ctx;
-    if (atomic_load(&w->stop))
+    buf_dispose(&sp->text);
+    json_decref(sp->meta);
+}
+
+static int kube_split_item(kube_watch *w, struct kube_split *sp)
+{
+    json_error_t jerr;
+    json_t *item = json_loadb(sp->text.ptr, sp->text.len, 0, &jerr), *typed;
+    const char *k;
+    json_t *v;
+    if (!item)
+        return err_set(ERR_INVALID, "%s: list item is not JSON: %s", w->what, jerr.text);
+    /* Items of a list carry no apiVersion/kind; put them first, as a GET
+     * would show them. */
+    typed = json_object();
+    json_object_set_new(typed, "apiVersion", json_string(w->api_version));
+    json_object_set_new(typed, "kind", json_string(w->kind));
+    json_object_foreach(item, k, v)
+    {
+        if (strcmp(k, "apiVersion") != 0 && strcmp(k, "kind") != 0)
+            json_object_set(typed, k, v);
+    }
+    json_decref(item);
+    buf_clear(&sp->text);
+    if (atomic_load(&w->stop)) {
+        json_decref(typed);
         return err_set(ERR_GENERIC, "%s: stopping", w->what);
-    w->fn(w->ctx, KUBE_WATCH_LISTED, item);
+    }
+    w->fn(w->ctx, KUBE_WATCH_LISTED, typed);
+    json_decref(typed);
     return 0;
+}
+
+static int kube_split_feed(kube_watch *w, struct kube_split *sp, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        int rc;
+        if (sp->cap != KUBE_SPLIT_NONE) {
+            if (sp->text.len >= w->opts.max_event)
+                return err_set(ERR_TOOLARGE, "%s: list item over %zu bytes", w->what,
+                               w->opts.max_event);
+            buf_putc(&sp->text, ch);
+        }
+        if (sp->in_str) {
+            if (sp->esc)
+                sp->esc = 0;
+            else if (ch == '\\')
+                sp->esc = 1;
+            else if (ch == '"')
+                sp->in_str = sp->key_collect = 0;
+            else if (sp->key_collect && sp->key_len < sizeof(sp->key) - 1)
+                sp->key[sp->key_len++] = ch;
+            continue;
+        }
+        switch (ch) {
+        case '"':
+            sp->in_str = 1;
+            if (sp->depth == 1 && sp->cap == KUBE_SPLIT_NONE) {
+                sp->key_collect = 1;
+                sp->key_len = 0;
+            }
+            break;
+        case ':':
+            if (sp->depth == 1) {
+                memcpy(sp->cur_key, sp->key, sp->key_len);
+                sp->cur_key[sp->key_len] = '\0';
+            }
+            break;
+        case ',':
+            if (sp->depth == 1)
+                sp->cur_key[0] = '\0';
+            break;
+        case '{':
+        case '[':
+            if (sp->depth == 0) {
+                if (ch != '{' || sp->seen_top)
+                    return err_set(ERR_INVALID, "%s: the list is not a JSON object", w->what);
+                sp->seen_top = 1;
+            } else if (sp->depth == 1 && ch == '[' && !strcmp(sp->cur_key, "items")) {
+                sp->in_items = 1;
+            } else if (sp->depth == 1 && ch == '{' && !strcmp(sp->cur_key, "metadata") &&
+                       sp->cap == KUBE_SPLIT_NONE) {
+                sp->cap = KUBE_SPLIT_META;
+                buf_clear(&sp->text);
+                buf_putc(&sp->text, '{');
+            } else if (sp->depth == 2 && sp->in_items && ch == '{' && sp->cap == KUBE_SPLIT_NONE) {
+                sp->cap = KUBE_SPLIT_ITEM;
+                buf_clear(&sp->text);
+                buf_putc(&sp->text, '{');
+            }
+            if (++sp->depth > 10000)
+                return err_set(ERR_INVALID, "%s: list nested too deeply", w->what);
+            break;
+        case '}':
+        case ']':
+            if (--sp->depth < 0)
+                return err_set(ERR_INVALID, "%s: unbalanced list JSON", w->what);
+            if (sp->cap == KUBE_SPLIT_ITEM && sp->depth == 2) {
+                sp->cap = KUBE_SPLIT_NONE;
+                if ((rc = kube_split_item(w, sp)) < 0)
+                    return rc;
+            } else if (sp->cap == KUBE_SPLIT_META && sp->depth == 1) {
+                json_error_t jerr;
+                sp->cap = KUBE_SPLIT_NONE;
+                json_decref(sp->meta);
+                sp->meta = json_loadb(sp->text.ptr, sp->text.len, 0, &jerr);
+                if (!sp->meta)
+                    return err_set(ERR_INVALID, "%s: list metadata is not JSON: %s", w->what,
+                                   jerr.text);
+                buf_clear(&sp->text);
+            } else if (sp->depth == 1 && ch == ']') {
+                sp->in_items = 0;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The API server's message from a non-2xx answer. */
+static int kube_watch_http_error(kube_watch *w, const char *verb, const struct http_response *r)
+{
+    json_t *st = json_loadb(buf_cstr(&r->body), r->body.len, 0, NULL);
+    const char *msg = json_string_value(json_object_get(st, "message"));
+    int code = r->status == 404                       ? ERR_NOTFOUND
+               : r->status == 401 || r->status == 403 ? ERR_AUTH
+                                                      : ERR_GENERIC;
+    int rc = err_set(code, "%s: %s: HTTP %d: %.200s", w->what, verb, r->status,
+                     msg ? msg : buf_cstr(&r->body));
+    json_decref(st);
+    return rc;
+}
+
+/* GET path on the watch connection; 0 with *out open for a 2xx answer. */
+static int kube_watch_open(kube_watch *w, const char *path, http_stream **out,
+                           struct http_response *resp)
+{
+    const char *headers[3];
+    char *auth = NULL;
+    int rc;
+
+    *out = NULL;
+    kube_watch_client_lock(w);
+    rc = kube_client_auth_header(w->client, &auth);
+    kube_watch_client_unlock(w);
+    if (rc < 0)
+        return rc;
+    headers[0] = "Accept: application/json";
+    headers[1] = auth;
+    headers[2] = NULL;
+    rc = http_stream_open(out, w->stream_conn, path, headers, resp);
+    if (auth) {
+        mbedtls_platform_zeroize(auth, strlen(auth));
+        free(auth);
+    }
+    return rc;
+}
+
+/* One page; *cont gets the continue token (or NULL), *rv the version. */
+static int kube_watch_list_page(kube_watch *w, const struct kube_resource *r, char **cont,
+                                char **rv)
+{
+    struct kube_split sp;
+    struct http_response resp;
+    struct buf path = BUF_INIT;
+    http_stream *s = NULL;
+    char *chunk = NULL;
+    const char *v;
+    int rc;
+
+    memset(&sp, 0, sizeof(sp));
+    http_response_init(&resp);
+    kube_client_collection_path(r, w->ns, &path);
+    buf_printf(&path, "?limit=%d", w->opts.list_page > 0 ? w->opts.list_page : 500);
+    if (w->selector && w->selector[0]) {
+        buf_puts(&path, "&labelSelector=");
+        http_query_escape(&path, w->selector);
+    }
+    if (*cont) {
+        buf_puts(&path, "&continue=");
+        http_query_escape(&path, *cont);
+    }
+    free(*cont);
+    *cont = NULL;
+    if ((rc = kube_watch_open(w, buf_cstr(&path), &s, &resp)) < 0) {
+        err_prefix(rc, "%s: list", w->what);
+        goto out;
+    }
+    if (!s) {
+        rc = kube_watch_http_error(w, "list", &resp);
+        goto out;
+    }
+    chunk = xmalloc(KUBE_WATCH_READ);
+    for (;;) {
+        long n = http_stream_read(s, chunk, KUBE_WATCH_READ);
+        if (n < 0) {
+            rc = (int)n;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if ((rc = kube_split_feed(w, &sp, chunk, (size_t)n)) < 0)
+            goto out;
+    }
+    if (!sp.seen_top || sp.depth != 0 || sp.in_str) {
+        rc = err_set(ERR_INVALID, "%s: the list answer is cut short", w->what);
+        goto out;
+    }
+    v = json_string_value(json_object_get(sp.meta, "resourceVersion"));
+    if (v && v[0])
+        *rv = xstrdup(v);
+    v = json_string_value(json_object_get(sp.meta, "continue"));
+    if (v && v[0])
+        *cont = xstrdup(v);
+    rc = 0;
+out:
+    http_stream_close(s);
+    http_response_dispose(&resp);
+    kube_split_dispose(&sp);
+    buf_dispose(&path);
+    free(chunk);
+    return rc;
 }
 
 static int kube_watch_list(kube_watch *w)
 {
-    char *rv = NULL;
+    const struct kube_resource *r;
+    char *rv = NULL, *cont = NULL;
     int rc;
 
+    if ((rc = kube_watch_resource(w, &r)) < 0)
+        return err_prefix(rc, "%s", w->what);
     w->fn(w->ctx, KUBE_WATCH_RELIST_BEGIN, NULL);
-    rc = kube_client_list_each(w->client, w->api_version, w->kind, w->ns, w->selector,
-                               w->opts.list_page, kube_watch_listed, w, &rv);
-    if (rc < 0)
-        goto out;
+    do {
+        char *page_rv = NULL;
+        if ((rc = kube_watch_list_page(w, r, &cont, &page_rv)) < 0)
+            goto out;
+        /* Every page of one listing shares the snapshot's version. */
+        if (page_rv) {
+            free(rv);
+            rv = page_rv;
+        }
+    } while (cont);
     if (!rv) {
         rc = err_set(ERR_INVALID, "%s: the list has no resourceVersion", w->what);
         goto out;
@@ -139,6 +418,7 @@ static int kube_watch_list(kube_watch *w)
     pthread_mutex_unlock(&w->mu);
 out:
     free(rv);
+    free(cont);
     return rc;
 }
 
@@ -229,8 +509,6 @@ static enum kube_watch_end kube_watch_stream(kube_watch *w)
     struct buf path = BUF_INIT, line = BUF_INIT;
     struct http_response resp;
     http_stream *s = NULL;
-    const char *headers[3];
-    char *auth = NULL;
     char *chunk = NULL;
     enum kube_watch_end end = KUBE_WATCH_END_DROPPED;
     int64_t started = time_mono_ms(), last_data;
@@ -239,19 +517,10 @@ static enum kube_watch_end kube_watch_stream(kube_watch *w)
     int rc;
 
     http_response_init(&resp);
-    if ((rc = kube_client_resource(w->client, w->api_version, w->kind, &r)) < 0)
-        goto out;
-    if ((rc = kube_client_auth_header(w->client, &auth)) < 0)
+    if ((rc = kube_watch_resource(w, &r)) < 0)
         goto out;
     kube_watch_path(w, r, &path);
-    headers[0] = "Accept: application/json";
-    headers[1] = auth;
-    headers[2] = NULL;
-    rc = http_stream_open(&s, w->stream_conn, buf_cstr(&path), headers, &resp);
-    if (auth) {
-        mbedtls_platform_zeroize(auth, strlen(auth));
-        free(auth);
-    }
+    rc = kube_watch_open(w, buf_cstr(&path), &s, &resp);
     if (rc < 0) {
         err_prefix(rc, "%s: watch", w->what);
         goto out;
@@ -264,8 +533,7 @@ static enum kube_watch_end kube_watch_stream(kube_watch *w)
         goto out;
     }
     if (!s) {
-        rc = err_set(ERR_GENERIC, "%s: watch: HTTP %d: %.200s", w->what, resp.status,
-                     buf_cstr(&resp.body));
+        rc = kube_watch_http_error(w, "watch", &resp);
         goto out;
     }
     pthread_mutex_lock(&w->mu);
@@ -445,8 +713,16 @@ int kube_watch_new(kube_watch **out, const struct kubeconfig *kc, const char *ap
     w->what = xasprintf("watch %s %s", kind, w->ns ? w->ns : "(all namespaces)");
     w->fn = fn;
     w->ctx = ctx;
-    if ((rc = kube_client_new(&w->client, kc)) < 0)
-        goto fail;
+    if (w->opts.client) {
+        w->client = w->opts.client;
+        w->client_mu = w->opts.client_mu;
+    } else {
+        if ((rc = kube_client_new(&w->client, kc)) < 0)
+            goto fail;
+        w->own_client = 1;
+    }
+    w->opts.client = NULL;
+    w->opts.client_mu = NULL;
     memset(&tls, 0, sizeof(tls));
     tls.ca_pem = kc->ca_pem;
     tls.ca_pem_len = kc->ca_pem_len;
@@ -485,7 +761,8 @@ void kube_watch_free(kube_watch *w)
         pthread_join(w->th, NULL);
     }
     http_conn_free(w->stream_conn);
-    kube_client_free(w->client);
+    if (w->own_client)
+        kube_client_free(w->client);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->mu);
     free(w->api_version);

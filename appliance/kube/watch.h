@@ -15,11 +15,13 @@
 #ifndef EDGECD_KUBE_WATCH_H
 #define EDGECD_KUBE_WATCH_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
+#include "kube/client.h"
 #include "kube/kubeconfig.h"
 
 enum kube_watch_event {
@@ -44,10 +46,16 @@ struct kube_watch_options {
     int backoff_max_ms;         /* the wait doubles up to this */
     size_t max_event;           /* bytes of one event line; over it: re-list */
     int list_page;              /* items per LIST page */
+    /* Discovery and the bearer token come from a kube_client. NULL: the
+     * watcher makes its own. Set: borrowed (it must outlive the watcher)
+     * and used only under client_mu, so the watchers of one cluster can
+     * share one client instead of each holding a connection. */
+    kube_client *client;
+    pthread_mutex_t *client_mu;
 };
 #define KUBE_WATCH_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        NULL, NULL, 300, 250, 30000, 16u << 20, 100                                                \
+        NULL, NULL, 300, 250, 30000, 16u << 20, 100, NULL, NULL                                    \
     }
 
 typedef struct kube_watch kube_watch;
