@@ -17,6 +17,7 @@
 #include "resources.h"
 #include "status.h"
 #include "verbs.h"
+#include "watch.h"
 
 static pthread_mutex_t handlers_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *handlers_token;
@@ -131,16 +132,18 @@ static void handlers_resource(const struct httpd_request *req, struct httpd_resp
         handlers_not_found(res);
         return;
     }
+    if (strcmp(m, "GET") == 0 && !c.sub) {
+        char *w = httpd_query_get(req, "watch");
+        int watch = w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0);
+        free(w);
+        if (watch) {
+            watch_serve(&c);
+            return;
+        }
+    }
     if (!c.name) {
         if (strcmp(m, "GET") == 0) {
-            char *w = httpd_query_get(req, "watch");
-            int watch = w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0);
-            free(w);
-            if (watch)
-                status_reply(res, 405, "MethodNotAllowed", json_object(),
-                             "watch is not implemented by kubesim yet");
-            else
-                verbs_list(&c);
+            verbs_list(&c);
         } else if (strcmp(m, "POST") == 0) {
             if (c.r->namespaced && !c.ns)
                 handlers_not_found(res);

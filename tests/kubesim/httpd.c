@@ -45,7 +45,15 @@ struct httpd {
     void *ctx;
     mbedtls_ssl_config conf;
     pthread_mutex_t lock; /* guards the slot table */
+    volatile sig_atomic_t stopping;
     struct httpd_conn conns[HTTPD_MAX_CONN];
+};
+
+struct httpd_stream {
+    httpd *server;
+    mbedtls_ssl_context *ssl;
+    int fd;
+    volatile int cut;
 };
 
 static int httpd_send_cb(void *ctx, const unsigned char *data, size_t len)
@@ -118,6 +126,8 @@ static const char *httpd_reason(int status)
         return "Length Required";
     case 413:
         return "Request Entity Too Large";
+    case 410:
+        return "Gone";
     case 415:
         return "Unsupported Media Type";
     case 422:
@@ -126,6 +136,8 @@ static const char *httpd_reason(int status)
         return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
+    case 504:
+        return "Gateway Timeout";
     default:
         return "Unknown";
     }
@@ -147,12 +159,71 @@ static int httpd_respond(mbedtls_ssl_context *ssl, struct httpd_response *res, i
     return rc;
 }
 
+int httpd_stream_write(httpd_stream *s, const void *data, size_t len)
+{
+    char size[24];
+    int n;
+    if (s->cut || s->server->stopping)
+        return -1;
+    if (len == 0)
+        return 0; /* an empty chunk would end the response */
+    n = snprintf(size, sizeof(size), "%zx\r\n", len);
+    if (httpd_write_all(s->ssl, size, (size_t)n) < 0 || httpd_write_all(s->ssl, data, len) < 0 ||
+        httpd_write_all(s->ssl, "\r\n", 2) < 0)
+        return -1;
+    return s->cut ? -1 : 0;
+}
+
+int httpd_stream_alive(httpd_stream *s)
+{
+    struct pollfd pfd = {s->fd, POLLIN | POLLRDHUP, 0};
+    char c;
+    if (s->cut || s->server->stopping)
+        return 0;
+    if (poll(&pfd, 1, 0) <= 0)
+        return 1;
+    if (pfd.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))
+        return 0;
+    /* Readable: either EOF or bytes a client may send mid-stream (a TLS
+     * alert); only EOF means gone. */
+    return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
+}
+
+void httpd_stream_cut(httpd_stream *s)
+{
+    s->cut = 1;
+    shutdown(s->fd, SHUT_RDWR);
+}
+
+/* Send a streamed response: head, the handler's chunks, and the final
+ * chunk unless the stream function asked for an abrupt end. 0 if the
+ * connection can carry another request. */
+static int httpd_respond_stream(httpd *h, mbedtls_ssl_context *ssl, int fd,
+                                struct httpd_response *res)
+{
+    struct httpd_stream s = {h, ssl, fd, 0};
+    struct buf head = BUF_INIT;
+    int rc;
+    buf_printf(&head,
+               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+               "Cache-Control: no-cache, private\r\n\r\n",
+               res->status, httpd_reason(res->status),
+               res->content_type ? res->content_type : "application/json");
+    rc = httpd_write_all(ssl, head.ptr, head.len);
+    buf_dispose(&head);
+    if (rc == 0)
+        rc = res->stream(res->stream_ctx, &s);
+    if (rc == 0 && !s.cut)
+        rc = httpd_write_all(ssl, "0\r\n\r\n", 5);
+    return rc < 0 || s.cut ? -1 : 0;
+}
+
 /* A response made here rather than by the handler, for requests that never
  * reach it (too large, malformed). */
 static void httpd_error(mbedtls_ssl_context *ssl, int status, const char *reason,
                         const char *message)
 {
-    struct httpd_response res = {status, "application/json", BUF_INIT};
+    struct httpd_response res = {status, "application/json", BUF_INIT, NULL, NULL, NULL};
     buf_printf(&res.body,
                "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                "\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}\n",
@@ -307,12 +378,12 @@ static int httpd_fill(mbedtls_ssl_context *ssl, struct buf *in)
     }
 }
 
-static void httpd_serve(httpd *h, mbedtls_ssl_context *ssl, int client_cert)
+static void httpd_serve(httpd *h, mbedtls_ssl_context *ssl, int fd, int client_cert)
 {
     struct buf in = BUF_INIT;
     for (;;) {
         struct httpd_request req;
-        struct httpd_response res = {200, NULL, BUF_INIT};
+        struct httpd_response res = {200, NULL, BUF_INIT, NULL, NULL, NULL};
         char *end;
         size_t head_len;
         long clen;
@@ -368,8 +439,14 @@ static void httpd_serve(httpd *h, mbedtls_ssl_context *ssl, int client_cert)
         }
         h->handler(h->ctx, &req, &res);
         keep = !close_after;
-        if (httpd_respond(ssl, &res, keep) < 0)
+        if (res.stream) {
+            if (httpd_respond_stream(h, ssl, fd, &res) < 0)
+                keep = 0;
+        } else if (httpd_respond(ssl, &res, keep) < 0) {
             keep = 0;
+        }
+        if (res.stream_free)
+            res.stream_free(res.stream_ctx);
         httpd_request_dispose(&req);
         buf_dispose(&res.body);
         if (!keep)
@@ -400,7 +477,7 @@ static void *httpd_conn_main(void *arg)
     }
     client_cert =
         mbedtls_ssl_get_peer_cert(&ssl) != NULL && mbedtls_ssl_get_verify_result(&ssl) == 0;
-    httpd_serve(h, &ssl, client_cert);
+    httpd_serve(h, &ssl, conn->fd, client_cert);
     mbedtls_ssl_close_notify(&ssl);
 done:
     mbedtls_ssl_free(&ssl);
@@ -542,6 +619,7 @@ void httpd_run(httpd *h, volatile sig_atomic_t *stop)
             close(fd);
         }
     }
+    h->stopping = 1;
     httpd_reap(h, 1);
 }
 

@@ -7,7 +7,11 @@
  * auth is part of what kubesim must imitate.
  *
  * Requests are handed to one handler function, which may run on many
- * connection threads at once; it must do its own locking.
+ * connection threads at once; it must do its own locking. A response is
+ * either buffered whole (status, body) or, for watches, streamed: the
+ * handler names a stream function that the connection thread then runs
+ * after the handler has returned (so outside whatever lock the handler
+ * took), writing chunks until it ends or the client goes away.
  */
 #ifndef KUBESIM_HTTPD_H
 #define KUBESIM_HTTPD_H
@@ -18,7 +22,8 @@
 #include "certs.h"
 #include "core/buf.h"
 
-#define HTTPD_MAX_CONN 64
+/* Watches hold a connection each for minutes, so the cap is generous. */
+#define HTTPD_MAX_CONN 256
 #define HTTPD_MAX_BODY (8u << 20)
 #define HTTPD_MAX_HEADER (64u << 10)
 
@@ -37,10 +42,24 @@ struct httpd_request {
     int client_cert; /* 1 if the client presented a certificate our CA signed */
 };
 
+typedef struct httpd_stream httpd_stream;
+
+/* Writes a streamed response with httpd_stream_write. Returns 0 to end the
+ * response properly (terminating chunk, connection kept) or -1 to close
+ * the connection abruptly without it. Runs on the connection thread. */
+typedef int (*httpd_stream_fn)(void *ctx, httpd_stream *s);
+
 struct httpd_response {
     int status;
     const char *content_type; /* static string; default application/json */
     struct buf body;
+    /* Streaming: when stream is set, body is ignored; the head goes out
+     * with Transfer-Encoding: chunked, then stream(stream_ctx, s) runs,
+     * then stream_free(stream_ctx) (always, even if the client is gone
+     * before the head is written). The response owns stream_ctx. */
+    httpd_stream_fn stream;
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 };
 
 typedef void (*httpd_handler)(void *ctx, const struct httpd_request *req,
@@ -57,6 +76,19 @@ int httpd_port(const httpd *h);
  * connection and wait for their threads. Main thread only. */
 void httpd_run(httpd *h, volatile sig_atomic_t *stop);
 void httpd_free(httpd *h);
+
+/* Send len bytes as one chunk, at once. 0, or -1 when the client is gone
+ * (or the stream was cut); the stream function should then return. Only
+ * the stream function's thread. */
+int httpd_stream_write(httpd_stream *s, const void *data, size_t len);
+/* 1 while the client is still connected and the server is not stopping;
+ * never blocks. Only the stream function's thread. */
+int httpd_stream_alive(httpd_stream *s);
+/* Close the connection under the stream at once (shutdown of its socket):
+ * the client sees the stream end without its terminating chunk, and the
+ * stream's next write fails. Any thread, while the stream function has not
+ * returned (the caller must know that, e.g. from a registry it keeps). */
+void httpd_stream_cut(httpd_stream *s);
 
 /* The decoded value of query parameter name; a new string the caller
  * frees, or NULL if absent. */

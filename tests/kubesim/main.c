@@ -1,13 +1,19 @@
 /*
  * kubesim: a Kubernetes API server double for tests and the demo.
  *
- *   kubesim --listen HOST:PORT --dir DIR [--token TOKEN]
+ *   kubesim --listen HOST:PORT --dir DIR [--token TOKEN] [--watch-history N]
+ *
+ * --watch-history: how many events the watch history keeps (default
+ * 10000); a small number lets a test reach 410 Expired quickly.
+ * SIGUSR1 cuts every open watch stream (watch_cut_all), for tests of
+ * clients that must survive a dropped watch.
  *
  * Makes fresh certificates, listens, and only then writes DIR/kubeconfig
  * (bearer token) and DIR/kubeconfig-cert (client certificate), each by
  * rename, so a waiting test that sees the file can connect at once.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -24,8 +30,25 @@
 #include "core/util.h"
 #include "handlers.h"
 #include "httpd.h"
+#include "objects.h"
+#include "watch.h"
 
 static volatile sig_atomic_t main_stop;
+
+/* SIGUSR1 is blocked in every thread and taken here with sigwait, so
+ * watch_cut_all runs in an ordinary thread, not a signal handler. The
+ * thread ends when it receives SIGUSR1 with main_stop set. */
+static void *main_signals(void *arg)
+{
+    sigset_t set;
+    int sig;
+    (void)arg;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    while (sigwait(&set, &sig) == 0 && !main_stop)
+        watch_cut_all();
+    return NULL;
+}
 
 static void main_on_signal(int sig)
 {
@@ -83,14 +106,18 @@ static int main_kubeconfig(const char *dir, const char *file, int port, const st
 
 static void main_usage(void)
 {
-    fprintf(stderr, "usage: kubesim --listen HOST:PORT --dir DIR [--token TOKEN]\n");
+    fprintf(stderr, "usage: kubesim --listen HOST:PORT --dir DIR [--token TOKEN] "
+                    "[--watch-history N]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *token_arg = NULL;
     char *host = NULL, token[65];
-    long port = 0;
+    long port = 0, history = WATCH_HISTORY_DEFAULT;
+    pthread_t signals;
+    sigset_t usr1;
+    int signals_started = 0;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     struct certs certs;
@@ -105,7 +132,12 @@ int main(int argc, char **argv)
             dir = argv[++i];
         else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
             token_arg = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--watch-history") == 0 && i + 1 < argc) {
+            if (str_to_long(argv[++i], 1, 100000000, "--watch-history", &history) < 0) {
+                fprintf(stderr, "kubesim: %s\n", err_last());
+                return 2;
+            }
+        } else {
             main_usage();
             return 2;
         }
@@ -144,6 +176,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    signals_started = pthread_create(&signals, NULL, main_signals, NULL) == 0;
 
     mbedtls_entropy_init(&entropy);
     mbedtls_ctr_drbg_init(&drbg);
@@ -163,6 +199,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kubesim: %s\n", err_last());
         goto out;
     }
+    watch_init((size_t)history, objects_rv());
     handlers_init(token);
     if (httpd_new(&server, host, (int)port, &certs, handlers_handle, NULL) < 0) {
         fprintf(stderr, "kubesim: %s\n", err_last());
@@ -180,11 +217,17 @@ int main(int argc, char **argv)
 out_handlers:
     httpd_free(server);
     handlers_dispose();
+    watch_dispose();
 out:
     if (certs_ok)
         certs_dispose(&certs);
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&entropy);
     free(host);
+    if (signals_started) {
+        main_stop = 1;
+        pthread_kill(signals, SIGUSR1);
+        pthread_join(signals, NULL);
+    }
     return rc;
 }

@@ -5,10 +5,12 @@
  */
 #include "objects.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
+#include "watch.h"
 
 static json_t *objects_root;
 static uint64_t objects_counter = 1000;
@@ -62,8 +64,28 @@ json_t *objects_get(const struct resource *r, const char *ns, const char *name)
 void objects_put(const struct resource *r, const char *ns, const char *name, json_t *record)
 {
     char *k = objects_key(r, ns, name);
-    json_object_set_new(objects_table(r, 1), k, record);
+    json_t *t = objects_table(r, 1);
+    json_t *old = json_object_get(t, k);
+    watch_record(old ? WATCH_MODIFIED : WATCH_ADDED, r, json_object_get(record, "object"),
+                 json_object_get(old, "object"));
+    json_object_set_new(t, k, record);
     free(k);
+}
+
+/* Emit DELETED for the record at key k of table t and drop it. */
+static void objects_delete_key(const struct resource *r, json_t *t, const char *k)
+{
+    json_t *rec = json_object_get(t, k);
+    json_t *last;
+    char rv[32];
+    if (!rec)
+        return;
+    last = json_deep_copy(json_object_get(rec, "object"));
+    snprintf(rv, sizeof(rv), "%llu", (unsigned long long)objects_next_rv());
+    json_object_set_new(json_object_get(last, "metadata"), "resourceVersion", json_string(rv));
+    watch_record(WATCH_DELETED, r, last, NULL);
+    json_decref(last);
+    json_object_del(t, k);
 }
 
 void objects_remove(const struct resource *r, const char *ns, const char *name)
@@ -71,8 +93,50 @@ void objects_remove(const struct resource *r, const char *ns, const char *name)
     json_t *t = objects_table(r, 0);
     char *k = objects_key(r, ns, name);
     if (t)
-        json_object_del(t, k);
+        objects_delete_key(r, t, k);
     free(k);
+}
+
+size_t objects_all(struct objects_ref **out, const char *ns)
+{
+    size_t n = 0, cap = 16;
+    const char *tk;
+    json_t *t;
+    char *prefix = ns ? xasprintf("%s/", ns) : NULL;
+    struct objects_ref *refs = xcalloc(cap, sizeof(*refs));
+    json_object_foreach(objects_root, tk, t)
+    {
+        const char *slash = strchr(tk, '/');
+        char *group = xstrndup(tk, (size_t)(slash - tk));
+        const struct resource *r = resources_find_plural(group, slash + 1);
+        const char *k;
+        json_t *rec;
+        free(group);
+        if (!r || (ns && !r->namespaced))
+            continue;
+        json_object_foreach(t, k, rec)
+        {
+            if (prefix && strncmp(k, prefix, strlen(prefix)) != 0)
+                continue;
+            if (n == cap) {
+                cap *= 2;
+                refs = xrealloc(refs, cap * sizeof(*refs));
+            }
+            refs[n].r = r;
+            refs[n].rec = json_incref(rec);
+            n++;
+        }
+    }
+    free(prefix);
+    *out = refs;
+    return n;
+}
+
+void objects_refs_free(struct objects_ref *refs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(refs[i].rec);
+    free(refs);
 }
 
 struct objects_sortent {
@@ -127,10 +191,18 @@ void objects_drop_namespace(const char *ns)
         const char *k;
         json_t *rec;
         void *tmp;
+        const char *slash = strchr(tk, '/');
+        char *group = xstrndup(tk, (size_t)(slash - tk));
+        const struct resource *r = resources_find_plural(group, slash + 1);
+        free(group);
         json_object_foreach_safe(t, tmp, k, rec)
         {
-            if (strncmp(k, prefix, plen) == 0)
-                json_object_del(t, k);
+            if (strncmp(k, prefix, plen) == 0) {
+                if (r)
+                    objects_delete_key(r, t, k);
+                else
+                    json_object_del(t, k);
+            }
         }
     }
     free(prefix);
@@ -139,6 +211,11 @@ void objects_drop_namespace(const char *ns)
 void objects_drop_resource(const struct resource *r)
 {
     char *tk = objects_type_key(r);
+    json_t *t = json_object_get(objects_root, tk);
+    const char *k;
+    json_t *rec;
+    void *tmp;
+    json_object_foreach_safe(t, tmp, k, rec) objects_delete_key(r, t, k);
     json_object_del(objects_root, tk);
     free(tk);
 }

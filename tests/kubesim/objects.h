@@ -4,7 +4,9 @@
  * of objects, as they do in etcd), then namespace/name. Each entry is a
  * record {"object": <the live object>, "managers": {<key>: <fieldset>}}
  * where the managers part is what server-side apply needs to remember.
- * One counter gives every write its resourceVersion.
+ * One counter gives every write its resourceVersion. Every change goes
+ * through objects_put or objects_remove, which feed the watch history
+ * (watch.h): ADDED, MODIFIED, DELETED.
  *
  * Not thread-safe: callers hold the API lock (see handlers.c).
  */
@@ -22,9 +24,23 @@ void objects_dispose(void);
 /* The record of one object, borrowed; NULL if absent. ns is ignored for
  * cluster-scoped kinds. */
 json_t *objects_get(const struct resource *r, const char *ns, const char *name);
-/* Store (replace) a record; steals it. */
+/* Store (replace) a record; steals it. The object must carry its new
+ * metadata.resourceVersion (from objects_next_rv). */
 void objects_put(const struct resource *r, const char *ns, const char *name, json_t *record);
+/* Remove an object; the deletion takes a new resourceVersion, which the
+ * DELETED event's copy of the object carries. */
 void objects_remove(const struct resource *r, const char *ns, const char *name);
+
+/* One stored record with its kind. */
+struct objects_ref {
+    const struct resource *r;
+    json_t *rec; /* a reference */
+};
+/* Every record of every kind (ns non-NULL: only the namespaced objects in
+ * ns), into *out (a new array); returns the count. The references stay
+ * valid after the store changes; the resources until a CRD goes. */
+size_t objects_all(struct objects_ref **out, const char *ns);
+void objects_refs_free(struct objects_ref *refs, size_t n);
 
 /* The records of a kind (ns NULL = all namespaces) sorted by namespace
  * then name: a new array holding references. */

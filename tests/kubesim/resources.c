@@ -147,6 +147,16 @@ const struct resource *resources_find(const char *group, const char *version, co
     return NULL;
 }
 
+const struct resource *resources_find_plural(const char *group, const char *plural)
+{
+    for (size_t i = 0; i < resources_count(); i++) {
+        const struct resource *r = resources_at(i);
+        if (strcmp(r->group, group) == 0 && strcmp(r->plural, plural) == 0)
+            return r;
+    }
+    return NULL;
+}
+
 const struct resource *resources_find_kind(const char *group, const char *version, const char *kind)
 {
     for (size_t i = 0; i < resources_count(); i++) {

@@ -33,6 +33,10 @@ const struct resource *resources_find(const char *group, const char *version, co
 const struct resource *resources_find_kind(const char *group, const char *version,
                                            const char *kind);
 
+/* Some served version of group/plural (all versions share one set of
+ * stored objects); NULL if none. */
+const struct resource *resources_find_plural(const char *group, const char *plural);
+
 /* 1 if kubesim serves any resource in group/version. */
 int resources_served(const char *group, const char *version);
 

@@ -8,7 +8,11 @@
  */
 #include "verbs.h"
 
+#include <errno.h>
+#include <mbedtls/base64.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -21,6 +25,7 @@
 #include "objects.h"
 #include "selector.h"
 #include "status.h"
+#include "watch.h"
 #ifdef KUBESIM_HAVE_DOC
 #include "doc/doc.h"
 #endif
@@ -435,53 +440,225 @@ void verbs_get(struct verbs_call *c)
     verbs_reply(c, 200, json_object_get(rec, "object"));
 }
 
+static int verbs_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s || !s[0] || s[0] == '-' || s[0] == '+' || s[0] == ' ')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* Continue tokens as the real server makes them: unpadded URL-safe
+ * base64 of {"v":"meta.k8s.io/v1","rv":N,"start":KEY}, where KEY is the
+ * store key ("ns/name") of the last object sent and rv -1 means "go on at
+ * the latest state". */
+static char *verbs_continue_encode(long long rv, const char *start)
+{
+    json_t *tok =
+        json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv, "start", start);
+    char *text = json_dumps(tok, JSON_COMPACT);
+    size_t len = strlen(text), olen = 0;
+    char *out;
+    mbedtls_base64_encode(NULL, 0, &olen, (const unsigned char *)text, len);
+    out = xmalloc(olen + 1);
+    mbedtls_base64_encode((unsigned char *)out, olen + 1, &olen, (const unsigned char *)text, len);
+    out[olen] = '\0';
+    for (char *p = out; *p; p++) {
+        if (*p == '+')
+            *p = '-';
+        else if (*p == '/')
+            *p = '_';
+        else if (*p == '=')
+            *p = '\0';
+    }
+    free(text);
+    json_decref(tok);
+    return out;
+}
+
+/* 0 with *rv and *start (new) or -1 with the reason in *why (static). */
+static int verbs_continue_decode(const char *token, long long *rv, char **start, const char **why)
+{
+    size_t len = strlen(token), olen = 0;
+    char *b64 = xmalloc(len + 4);
+    unsigned char *raw = xmalloc(len + 1);
+    json_t *tok = NULL;
+    int rc = -1;
+    for (size_t i = 0; i < len; i++)
+        b64[i] = token[i] == '-' ? '+' : token[i] == '_' ? '/' : token[i];
+    while (len % 4)
+        b64[len++] = '=';
+    b64[len] = '\0';
+    *why = "continue key is not valid: illegal base64 data";
+    if (mbedtls_base64_decode(raw, len + 1, &olen, (const unsigned char *)b64, len) != 0)
+        goto out;
+    *why = "continue key is not valid: invalid JSON";
+    if (!(tok = json_loadb((const char *)raw, olen, 0, NULL)))
+        goto out;
+    *why = "continue key is not valid: incorrect encoded start resourceVersion (version "
+           "meta.k8s.io/v1)";
+    if (!json_is_string(json_object_get(tok, "v")) ||
+        strcmp(json_string_value(json_object_get(tok, "v")), "meta.k8s.io/v1") != 0 ||
+        !json_is_integer(json_object_get(tok, "rv")) ||
+        !json_is_string(json_object_get(tok, "start")))
+        goto out;
+    *rv = json_integer_value(json_object_get(tok, "rv"));
+    if (*rv == 0 || *rv < -1)
+        goto out;
+    *start = xstrdup(json_string_value(json_object_get(tok, "start")));
+    rc = 0;
+out:
+    json_decref(tok);
+    free(b64);
+    free(raw);
+    return rc;
+}
+
 void verbs_list(struct verbs_call *c)
 {
     char *ls = httpd_query_get(c->req, "labelSelector");
     char *fs = httpd_query_get(c->req, "fieldSelector");
+    char *limit_s = httpd_query_get(c->req, "limit");
+    char *cont = httpd_query_get(c->req, "continue");
+    char *rv_s = httpd_query_get(c->req, "resourceVersion");
+    char *match = httpd_query_get(c->req, "resourceVersionMatch");
+    char *start = NULL, *next = NULL;
     selector *lsel = NULL, *fsel = NULL;
-    json_t *recs = NULL, *items = json_array(), *out;
-    const char *key;
+    json_t *recs = NULL, *items = json_array(), *out, *meta;
     char *av = verbs_api_version(c->r), *list_kind = xasprintf("%sList", c->r->kind), *text;
     char rv[32];
-    size_t i;
+    size_t i, sent = 0, remaining = 0;
+    uint64_t limit = 0, list_rv = objects_rv(), want_rv;
+    long long cont_rv = 0;
     json_t *rec;
 
-    if (selector_parse(&lsel, ls) < 0 || selector_parse(&fsel, fs) < 0) {
+    if (selector_parse(&lsel, ls) < 0 || selector_parse_fields(&fsel, fs) < 0 ||
+        selector_check_fields(c->r, fsel) < 0) {
         status_reply(c->res, 400, "BadRequest", NULL, "%s", err_last());
         goto out;
     }
-    for (i = 0; (key = selector_key(fsel, i)) != NULL; i++) {
-        if (strcmp(key, "metadata.name") != 0 && strcmp(key, "metadata.namespace") != 0) {
+    if (limit_s && limit_s[0] && (limit_s[0] == '-' ? 0 : verbs_parse_u64(limit_s, &limit) < 0)) {
+        status_reply(c->res, 400, "BadRequest", NULL,
+                     "limit: Invalid value: \"%s\": must be an integer", limit_s);
+        goto out;
+    }
+    if (cont && cont[0]) {
+        const char *why;
+        if (rv_s && rv_s[0] && strcmp(rv_s, "0") != 0) {
             status_reply(c->res, 400, "BadRequest", NULL,
-                         "\"%s\" is not a known field selector: only \"metadata.name\", "
-                         "\"metadata.namespace\"",
-                         key);
+                         "specifying resource version is not allowed when using continue");
             goto out;
+        }
+        if (verbs_continue_decode(cont, &cont_rv, &start, &why) < 0) {
+            status_reply(c->res, 400, "BadRequest", NULL, "invalid continue token: %s", why);
+            goto out;
+        }
+        if (cont_rv > 0 && !watch_covers((uint64_t)cont_rv, NULL)) {
+            /* The real server's answer once etcd has compacted the
+             * revision: a token to go on inconsistently at the latest. */
+            char *fresh = verbs_continue_encode(-1, start);
+            status_reply(c->res, 410, "Expired", NULL,
+                         "The provided continue parameter is too old to display a consistent "
+                         "list result. You can start a new list without the continue "
+                         "parameter, or use the continue token in this response to retrieve "
+                         "the remainder of the results. Continuing with the provided token "
+                         "results in an inconsistent list - objects that were created, "
+                         "modified, or deleted between the time the first chunk was returned "
+                         "and now may show up in the list.");
+            /* status_reply wrote the body; add the token to its metadata. */
+            {
+                json_t *st = json_loadb(c->res->body.ptr, c->res->body.len, 0, NULL);
+                json_object_set_new(json_object_get(st, "metadata"), "continue",
+                                    json_string(fresh));
+                text = json_dumps(st, JSON_COMPACT);
+                buf_clear(&c->res->body);
+                buf_puts(&c->res->body, text);
+                buf_putc(&c->res->body, '\n');
+                free(text);
+                json_decref(st);
+            }
+            free(fresh);
+            goto out;
+        }
+        if (cont_rv > 0)
+            list_rv = (uint64_t)cont_rv;
+    } else if (rv_s && rv_s[0] && strcmp(rv_s, "0") != 0) {
+        if (verbs_parse_u64(rv_s, &want_rv) < 0) {
+            status_reply(c->res, 400, "BadRequest", NULL,
+                         "resourceVersion: Invalid value: \"%s\": must be a non-negative integer",
+                         rv_s);
+            goto out;
+        }
+        if (want_rv > list_rv) {
+            status_reply(c->res, 504, "Timeout",
+                         json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason",
+                                   "ResourceVersionTooLarge", "message",
+                                   "Too large resource version", "retryAfterSeconds", 1),
+                         "Too large resource version: %llu, current: %llu",
+                         (unsigned long long)want_rv, (unsigned long long)list_rv);
+            goto out;
+        }
+        if (match && strcmp(match, "Exact") == 0 && want_rv != list_rv) {
+            /* kubesim keeps no old states, only events: it can answer
+             * for an old resourceVersion only while nothing of the kind
+             * has changed since. */
+            if (watch_changed_since(c->r, want_rv)) {
+                status_reply(c->res, 410, "Expired", NULL,
+                             "The resourceVersion for the provided list is too old.");
+                goto out;
+            }
+            list_rv = want_rv;
         }
     }
     recs = objects_list(c->r, c->ns);
     json_array_foreach(recs, i, rec)
     {
         json_t *obj = json_object_get(rec, "object");
-        json_t *meta = json_object_get(obj, "metadata");
-        json_t *fields = json_pack("{s:O}", "metadata.name", json_object_get(meta, "name"));
-        json_t *item;
-        if (json_object_get(meta, "namespace"))
-            json_object_set(fields, "metadata.namespace", json_object_get(meta, "namespace"));
-        else
-            json_object_set_new(fields, "metadata.namespace", json_string(""));
-        if (selector_match(lsel, json_object_get(meta, "labels")) && selector_match(fsel, fields)) {
-            item = json_deep_copy(obj);
-            json_object_set_new(item, "apiVersion", json_string(av));
-            json_object_set_new(item, "kind", json_string(c->r->kind));
-            json_array_append_new(items, item);
+        json_t *m = json_object_get(obj, "metadata");
+        const char *ns = json_string_value(json_object_get(m, "namespace"));
+        char *key = xasprintf("%s/%s", ns && c->r->namespaced ? ns : "",
+                              json_string_value(json_object_get(m, "name")));
+        json_t *fields;
+        int skip = start && strcmp(key, start) <= 0;
+        if (skip) {
+            free(key);
+            continue;
+        }
+        fields = selector_fields(c->r, obj);
+        if (selector_match(lsel, json_object_get(m, "labels")) && selector_match(fsel, fields)) {
+            if (limit && sent == limit) {
+                remaining++;
+            } else {
+                json_t *item = json_deep_copy(obj);
+                json_object_set_new(item, "apiVersion", json_string(av));
+                json_object_set_new(item, "kind", json_string(c->r->kind));
+                json_array_append_new(items, item);
+                sent++;
+                free(next);
+                next = xstrdup(key);
+            }
         }
         json_decref(fields);
+        free(key);
     }
-    snprintf(rv, sizeof(rv), "%llu", (unsigned long long)objects_rv());
-    out = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", list_kind, "apiVersion", av, "metadata",
-                    "resourceVersion", rv, "items", items);
+    snprintf(rv, sizeof(rv), "%llu", (unsigned long long)list_rv);
+    meta = json_pack("{s:s}", "resourceVersion", rv);
+    if (remaining) {
+        char *tok = verbs_continue_encode(cont_rv < 0 ? -1 : (long long)list_rv, next);
+        json_object_set_new(meta, "continue", json_string(tok));
+        free(tok);
+        /* As the real server: a count only when no selector filters. */
+        if ((!ls || !ls[0]) && (!fs || !fs[0]))
+            json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)remaining));
+    }
+    out = json_pack("{s:s, s:s, s:o, s:O}", "kind", list_kind, "apiVersion", av, "metadata", meta,
+                    "items", items);
     text = json_dumps(out, JSON_COMPACT);
     c->res->status = 200;
     buf_puts(&c->res->body, text);
@@ -495,6 +672,12 @@ out:
     selector_free(fsel);
     free(ls);
     free(fs);
+    free(limit_s);
+    free(cont);
+    free(rv_s);
+    free(match);
+    free(start);
+    free(next);
     free(av);
     free(list_kind);
 }
@@ -847,7 +1030,7 @@ void verbs_delete_collection(struct verbs_call *c)
 void verbs_bootstrap_namespace(const char *name)
 {
     struct httpd_request req;
-    struct httpd_response res = {200, NULL, BUF_INIT};
+    struct httpd_response res = {200, NULL, BUF_INIT, NULL, NULL, NULL};
     struct verbs_call c;
     json_t *obj =
         json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",

@@ -1,0 +1,297 @@
+#!/bin/bash
+# kubesim's watch, list and delete semantics against real kubectl 1.35 and
+# raw HTTPS (rawhttp.py shows the chunked wire format a library would
+# hide). Watches that start from a known resourceVersion replay the
+# history, so most checks start the watch after the writes and need no
+# timing luck; kubectl's own `get -w` is polled for with a deadline.
+set -euo pipefail
+
+: "${EDGECD_KUBESIM:?}" "${EDGECD_KUBECTL:?}" "${EDGECD_TEST_TMP:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d "$EDGECD_TEST_TMP/kubesim-watch.XXXXXX")
+sim=
+bg=()
+cleanup() {
+    for p in "${bg[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    if [ -n "$sim" ]; then
+        kill "$sim" 2>/dev/null || true
+        wait "$sim" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    echo "--- kubesim log" >&2
+    cat "$work/kubesim.log" >&2 || true
+    exit 1
+}
+
+# A small history so that 410 Expired is reachable with a few writes.
+HISTORY=40
+"$EDGECD_KUBESIM" --listen 127.0.0.1:0 --dir "$work/sim" --watch-history $HISTORY >"$work/kubesim.log" 2>&1 &
+sim=$!
+for i in $(seq 200); do
+    [ -f "$work/sim/kubeconfig" ] && break
+    kill -0 "$sim" 2>/dev/null || fail "kubesim exited"
+    sleep 0.1
+done
+[ -f "$work/sim/kubeconfig" ] || fail "kubesim wrote no kubeconfig"
+
+kc() { "$EDGECD_KUBECTL" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache" "$@"; }
+raw() { python3 "$here/rawhttp.py" "$work/sim" "$@"; }
+
+# py FILE EXPR: EXPR (python, over `o` = FILE parsed as JSON) must hold.
+json_check() {
+    python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" ||
+        fail "$1: expected $2, got: $(cat "$1")"
+}
+# events FILE: the watch events in FILE (kubectl's pretty JSON stream or
+# rawhttp's CHUNK lines) as one line each: TYPE NAME RV.
+events() {
+    python3 - "$1" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+objs = []
+if text.startswith("STATUS"):
+    for line in text.splitlines():
+        if line.startswith("CHUNK "):
+            objs.append(json.loads(json.loads(line[6:])))
+else:
+    dec, i = json.JSONDecoder(), 0
+    while i < len(text):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            break
+        o, i = dec.raw_decode(text, i)
+        objs.append(o)
+for o in objs:
+    m = o["object"].get("metadata", {})
+    print(o["type"], m.get("name", "-"), m.get("resourceVersion", "-"))
+PY
+}
+# expect_fail TEXT CMD...: CMD must fail and say TEXT on stderr.
+expect_fail() {
+    local text=$1
+    shift
+    if "$@" >"$work/out" 2>"$work/err"; then
+        fail "$* succeeded; expected failure with: $text"
+    fi
+    grep -qF -- "$text" "$work/err" || fail "$*: expected '$text', got: $(cat "$work/err")"
+}
+# wait_for FILE TEXT: poll until FILE contains TEXT (60 s at most).
+wait_for() {
+    for i in $(seq 600); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "timed out waiting for '$2' in $1: $(cat "$1")"
+}
+list_rv() { kc get --raw "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])'; }
+# cm NAME [LABEL]: a ConfigMap manifest in namespace w.
+cm() {
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: w\n' "$1"
+    [ -z "${2:-}" ] || printf '  labels:\n    app: "%s"\n' "$2"
+    printf 'data:\n  k: v\n'
+}
+
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: w\n' | kc apply --server-side -f - >/dev/null
+cm first | kc apply --server-side -f - >/dev/null
+
+echo "== kubectl get -w sees ADDED, MODIFIED, DELETED"
+timeout 60 "$EDGECD_KUBECTL" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache" \
+    get cm -n w -w --output-watch-events -o json >"$work/kw.out" 2>"$work/kw.err" &
+bg+=($!)
+wait_for "$work/kw.out" '"first"'
+cm b | kc apply --server-side -f - >/dev/null
+kc patch cm b -n w --type=merge -p '{"data":{"k":"v2"}}' >/dev/null
+kc delete cm b -n w >/dev/null
+for i in $(seq 600); do
+    events "$work/kw.out" | grep -q '^DELETED b ' && break
+    sleep 0.1
+done
+events "$work/kw.out" | grep ' b ' >"$work/kw.ev" || true
+[ "$(cut -d' ' -f1 "$work/kw.ev" | tr '\n' ' ')" = "ADDED MODIFIED DELETED " ] ||
+    fail "kubectl get -w events for b: $(cat "$work/kw.ev"); stderr: $(cat "$work/kw.err")"
+sort -n -k3 -c "$work/kw.ev" 2>/dev/null || fail "resourceVersions not increasing: $(cat "$work/kw.ev")"
+
+echo "== raw watch from a resourceVersion: chunked, one event per chunk and line"
+rv0=$(list_rv /api/v1/namespaces/w/configmaps)
+cm c y | kc apply --server-side -f - >/dev/null
+kc label cm c -n w app=x --overwrite >/dev/null
+kc label cm c -n w app=z --overwrite >/dev/null
+kc delete cm c -n w >/dev/null
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv0&timeoutSeconds=2" >"$work/raw1" ||
+    fail "rawhttp: $(cat "$work/raw1")"
+grep -qx 'STATUS 200' "$work/raw1" || fail "watch status: $(cat "$work/raw1")"
+grep -qx 'HEADER transfer-encoding: chunked' "$work/raw1" || fail "not chunked: $(cat "$work/raw1")"
+grep -qx 'HEADER content-type: application/json' "$work/raw1" || fail "content type: $(cat "$work/raw1")"
+grep -qx 'END terminated' "$work/raw1" || fail "timeoutSeconds did not end the watch properly: $(cat "$work/raw1")"
+python3 - "$work/raw1" <<'PY' || fail "chunk framing: $(cat "$work/raw1")"
+import json, sys
+chunks = [json.loads(l[6:]) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert len(chunks) == 4, chunks
+for c in chunks:
+    assert c.endswith("\n") and c.count("\n") == 1, c
+    e = json.loads(c)
+    assert set(e) == {"type", "object"}, e
+    assert e["object"]["kind"] == "ConfigMap" and e["object"]["apiVersion"] == "v1", e
+PY
+[ "$(events "$work/raw1" | cut -d' ' -f1-2 | tr '\n' ' ')" = "ADDED c MODIFIED c MODIFIED c DELETED c " ] ||
+    fail "raw watch events: $(events "$work/raw1")"
+
+echo "== label selector: an object entering and leaving the selection is ADDED and DELETED"
+raw "/api/v1/namespaces/w/configmaps?watch=1&resourceVersion=$rv0&timeoutSeconds=1&labelSelector=app%3Dx" >"$work/raw2"
+[ "$(events "$work/raw2" | cut -d' ' -f1-2 | tr '\n' ' ')" = "ADDED c DELETED c " ] ||
+    fail "label-selected watch: $(events "$work/raw2")"
+python3 - "$work/raw2" <<'PY' || fail "DELETED on leaving the selection carries the old state: $(cat "$work/raw2")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert ev[1]["object"]["metadata"]["labels"] == {"app": "x"}, ev[1]
+assert int(ev[1]["object"]["metadata"]["resourceVersion"]) > int(ev[0]["object"]["metadata"]["resourceVersion"])
+PY
+
+echo "== field selector, all namespaces, cluster-scoped kinds"
+cm d | kc apply --server-side -f - >/dev/null
+raw "/api/v1/configmaps?watch=true&resourceVersion=$rv0&timeoutSeconds=1&fieldSelector=metadata.name%3Dd" >"$work/raw3"
+[ "$(events "$work/raw3" | cut -d' ' -f1-2 | tr '\n' ' ')" = "ADDED d " ] || fail "field-selected watch: $(events "$work/raw3")"
+raw "/api/v1/configmaps?watch=true&resourceVersion=$rv0&timeoutSeconds=1&fieldSelector=metadata.namespace%3Ddefault" >"$work/raw3b"
+[ -z "$(events "$work/raw3b")" ] || fail "namespace field selector: $(events "$work/raw3b")"
+rv1=$(list_rv /api/v1/namespaces)
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: w2\n' | kc apply --server-side -f - >/dev/null
+raw "/api/v1/namespaces?watch=true&resourceVersion=$rv1&timeoutSeconds=1" >"$work/raw4"
+[ "$(events "$work/raw4" | cut -d' ' -f1-2 | tr '\n' ' ')" = "ADDED w2 " ] || fail "namespace watch: $(events "$work/raw4")"
+raw "/api/v1/namespaces/w/configmaps?watch=true&timeoutSeconds=1" >"$work/raw5"
+[ "$(events "$work/raw5" | cut -d' ' -f1-2 | sort | tr '\n' ' ')" = "ADDED d ADDED first " ] ||
+    fail "watch without resourceVersion starts with the current objects: $(events "$work/raw5")"
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=0&timeoutSeconds=1" >"$work/raw5b"
+[ "$(events "$work/raw5b" | cut -d' ' -f1-2 | sort | tr '\n' ' ')" = "ADDED d ADDED first " ] ||
+    fail "watch from resourceVersion 0: $(events "$work/raw5b")"
+raw "/api/v1/configmaps?watch=true&timeoutSeconds=1&fieldSelector=spec.nope%3Dx" >"$work/raw6"
+grep -qx 'STATUS 400' "$work/raw6" && grep -q 'field label not supported: spec.nope' "$work/raw6" ||
+    fail "unknown field in a watch: $(cat "$work/raw6")"
+
+echo "== list pagination: kubectl --chunk-size, limit and continue, remainingItemCount"
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: p\n' | kc apply --server-side -f - >/dev/null
+for n in p1 p2 p3 p4 p5; do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: p\n---\n' $n
+done | kc apply --server-side -f - >/dev/null
+kc get cm -n p --chunk-size=2 -o name -v=6 >"$work/chunk.out" 2>"$work/chunk.err"
+[ "$(tr '\n' ' ' <"$work/chunk.out")" = "configmap/p1 configmap/p2 configmap/p3 configmap/p4 configmap/p5 " ] ||
+    fail "kubectl --chunk-size=2: $(cat "$work/chunk.out")"
+[ "$(grep -c 'configmaps?continue=' "$work/chunk.err")" = 2 ] ||
+    fail "kubectl --chunk-size=2 did not page: $(grep GET "$work/chunk.err")"
+tok() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["continue"])' "$1"; }
+kc get --raw '/api/v1/namespaces/p/configmaps?limit=2' >"$work/page1.json"
+json_check "$work/page1.json" '[i["metadata"]["name"] for i in o["items"]] == ["p1", "p2"] and o["metadata"]["remainingItemCount"] == 3'
+tok1=$(tok "$work/page1.json")
+kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1" >"$work/page2.json"
+json_check "$work/page2.json" '[i["metadata"]["name"] for i in o["items"]] == ["p3", "p4"] and o["metadata"]["remainingItemCount"] == 1'
+json_check "$work/page2.json" "o['metadata']['resourceVersion'] == '$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$work/page1.json")'"
+kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$(tok "$work/page2.json")" >"$work/page3.json"
+json_check "$work/page3.json" '[i["metadata"]["name"] for i in o["items"]] == ["p5"] and "continue" not in o["metadata"]'
+kc get --raw '/api/v1/configmaps?limit=1&labelSelector=nope!%3Dx' >"$work/page4.json"
+json_check "$work/page4.json" 'len(o["items"]) == 1 and o["metadata"]["continue"] and "remainingItemCount" not in o["metadata"]'
+expect_fail 'invalid continue token' kc get --raw '/api/v1/namespaces/p/configmaps?limit=2&continue=bm90LWpzb24'
+expect_fail 'specifying resource version is not allowed when using continue' \
+    kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1&resourceVersion=5"
+
+echo "== field selectors on list"
+for p in run1 pend1; do
+    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n---\n' $p
+done | kc apply --server-side -f - >/dev/null
+kc patch pod run1 -n p --subresource=status --type=merge -p '{"status":{"phase":"Running"}}' >/dev/null
+kc patch pod pend1 -n p --subresource=status --type=merge -p '{"status":{"phase":"Pending"}}' >/dev/null
+[ "$(kc get pods -n p --field-selector status.phase=Running -o name)" = pod/run1 ] ||
+    fail "status.phase=Running: $(kc get pods -n p --field-selector status.phase=Running -o name)"
+[ "$(kc get pods -A --field-selector 'status.phase!=Running' -o name)" = pod/pend1 ] ||
+    fail "status.phase!=Running: $(kc get pods -A --field-selector 'status.phase!=Running' -o name)"
+[ "$(kc get cm -n p --field-selector metadata.name=p2 -o name)" = configmap/p2 ] ||
+    fail "metadata.name=p2: $(kc get cm -n p --field-selector metadata.name=p2 -o name)"
+[ "$(kc get cm -A --field-selector metadata.namespace=p,metadata.name!=p1 -o name | wc -l)" = 4 ] ||
+    fail "metadata.namespace=p,metadata.name!=p1: $(kc get cm -A --field-selector metadata.namespace=p,metadata.name!=p1 -o name)"
+expect_fail 'field label not supported: status.phase' kc get cm -n p --field-selector status.phase=Running
+expect_fail 'field label not supported: spec.x' kc get pods -n p --field-selector spec.x=y
+
+echo "== bookmarks"
+rv2=$(list_rv /api/v1/namespaces/w/configmaps)
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv2&timeoutSeconds=3&allowWatchBookmarks=true" >"$work/raw7"
+python3 - "$work/raw7" "$rv2" <<'PY' || fail "bookmarks: $(cat "$work/raw7")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert ev and all(e["type"] == "BOOKMARK" for e in ev), ev
+for e in ev:
+    assert e["object"] == {"kind": "ConfigMap", "apiVersion": "v1",
+                           "metadata": {"resourceVersion": sys.argv[2]}}, e
+PY
+raw "/api/v1/namespaces/w/configmaps?watch=true&timeoutSeconds=2&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan" >"$work/raw8"
+python3 - "$work/raw8" <<'PY' || fail "sendInitialEvents: $(cat "$work/raw8")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert [e["type"] for e in ev[:3]] == ["ADDED", "ADDED", "BOOKMARK"], ev
+assert ev[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}, ev[2]
+PY
+
+echo "== a resourceVersion older than the history is 410 Expired"
+for i in $(seq $HISTORY); do
+    kc annotate cm d -n w n="$i" --overwrite >/dev/null
+done
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv0&timeoutSeconds=5" >"$work/raw9"
+python3 - "$work/raw9" "$rv0" <<'PY' || fail "expired watch: $(cat "$work/raw9")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert "STATUS 200" in lines and lines[-1] == "END terminated", lines
+ev = [json.loads(json.loads(l[6:])) for l in lines if l.startswith("CHUNK ")]
+assert len(ev) == 1 and ev[0]["type"] == "ERROR", ev
+st = ev[0]["object"]
+assert st["kind"] == "Status" and st["code"] == 410 and st["reason"] == "Expired", st
+assert st["message"].startswith("too old resource version: %s (" % sys.argv[2]), st
+PY
+
+echo "== a continue token older than the history is 410 Expired, with a token to go on"
+raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$tok1" >"$work/page5"
+python3 - "$work/page5" <<'PY' || fail "expired continue: $(cat "$work/page5")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert "STATUS 410" in lines, lines
+st = json.loads(json.loads([l for l in lines if l.startswith("BODY ")][0][5:]))
+assert st["reason"] == "Expired" and st["code"] == 410, st
+assert st["message"].startswith("The provided continue parameter is too old to display a consistent list result."), st
+open(sys.argv[1] + ".tok", "w").write(st["metadata"]["continue"])
+PY
+kc get --raw "/api/v1/namespaces/p/configmaps?limit=2&continue=$(cat "$work/page5.tok")" >"$work/page6.json"
+json_check "$work/page6.json" '[i["metadata"]["name"] for i in o["items"]] == ["p3", "p4"]'
+expect_fail 'The resourceVersion for the provided list is too old' \
+    kc get --raw "/api/v1/namespaces/w/configmaps?resourceVersion=$rv0&resourceVersionMatch=Exact"
+expect_fail 'Too large resource version' kc get --raw "/api/v1/namespaces/w/configmaps?resourceVersion=99999999"
+
+echo "== cut: every open watch ends without its terminating chunk"
+raw "/api/v1/namespaces/w/configmaps?watch=true&timeoutSeconds=60" >"$work/raw10" &
+cutpid=$!
+bg+=($cutpid)
+raw "/api/v1/namespaces?watch=true&timeoutSeconds=60" >"$work/raw11" &
+cutpid2=$!
+bg+=($cutpid2)
+wait_for "$work/raw10" 'CHUNK '
+wait_for "$work/raw11" 'CHUNK '
+kill -USR1 "$sim"
+wait "$cutpid" || true
+wait "$cutpid2" || true
+grep -qx 'END abrupt' "$work/raw10" || fail "cut watch: $(tail -3 "$work/raw10")"
+grep -qx 'END abrupt' "$work/raw11" || fail "cut watch: $(tail -3 "$work/raw11")"
+kill -0 "$sim" || fail "kubesim died on SIGUSR1"
+kc get cm first -n w >/dev/null || fail "kubesim stopped answering after the cut"
+
+echo "== clean exit on SIGTERM"
+kill -TERM "$sim"
+rc=0
+wait "$sim" || rc=$?
+sim=
+[ "$rc" = 0 ] || fail "kubesim exited with $rc after SIGTERM"
+if grep -qE 'Sanitizer|runtime error' "$work/kubesim.log"; then
+    fail "sanitizer report in the kubesim log"
+fi
+echo "OK"
