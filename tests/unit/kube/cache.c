@@ -158,7 +158,6 @@ TEST(fills_from_list_labelled_only)
     free(rv);
 }
 
-static void reports_changes_within_a_second(void) __attribute__((unused));
 TEST(reports_changes_within_a_second)
 {
     kube_client *kc = NULL;
@@ -226,6 +225,7 @@ int main(void)
         free(simdir);
     }
     RUN(fills_from_list_labelled_only);
+    RUN(reports_changes_within_a_second);
     kubesim_proc_stop(&sim);
     free(dir);
     rc = TEST_END();
