@@ -412,6 +412,7 @@ static int kube_watch_list(kube_watch *w)
     }
     kube_watch_set_rv(w, rv);
     w->fn(w->ctx, KUBE_WATCH_RELIST_END, NULL);
+    log_debug("%s: listed at resourceVersion %s; watching", w->what, rv);
     pthread_mutex_lock(&w->mu);
     w->stats.lists++;
     w->stats.synced = 1;
