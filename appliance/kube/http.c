@@ -1346,6 +1346,14 @@ long http_stream_read(http_stream *s, void *dst, size_t cap)
             return err_set(ERR_IO, "%s: connection closed in the response body", c->url);
         if (n > 0)
             s->left -= (unsigned long long)n;
+        /* Eat the chunk's CRLF when it is already here, so that
+         * http_stream_wait does not report the stream readable for two
+         * bytes and the next read block until another chunk comes. */
+        if (n > 0 && s->left == 0 && c->rlen - c->rpos >= 2 && c->rbuf[c->rpos] == '\r' &&
+            c->rbuf[c->rpos + 1] == '\n') {
+            c->rpos += 2;
+            s->in_chunk = 0;
+        }
         return n;
     }
     return err_set(ERR_GENERIC, "%s: stream in an unknown state", c->url);
