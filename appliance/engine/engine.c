@@ -106,6 +106,9 @@ void engine_label_value(const char *app_name, char out[64])
     out[63] = '\0';
 }
 
+/* In engine->seen while a pass applies the object. */
+#define ENGINE_SEEN_WRITING "(writing)"
+
 static char *engine_seen_key(const char *api_version, const char *kind, const char *ns,
                              const char *name)
 {
@@ -122,7 +125,8 @@ static void engine_on_change(void *ctx, const struct kube_cache_change *ch)
     seen = json_string_value(json_object_get(e->seen, key));
     /* Only what a pass of this process handled: the version it saw or
      * wrote is not news; anything else (someone's edit, a deletion) is. */
-    if (seen && (ch->event == KUBE_CACHE_DELETED || strcmp(seen, ch->resource_version) != 0)) {
+    if (seen && strcmp(seen, ENGINE_SEEN_WRITING) != 0 &&
+        (ch->event == KUBE_CACHE_DELETED || strcmp(seen, ch->resource_version) != 0)) {
         json_object_set_new(e->dirty, ch->app, json_true());
         json_object_set_new(e->seen, key, json_string(""));
         log_debug("app %s: %s %s%s%s %s in the cluster", ch->app, ch->kind, ch->ns,
@@ -546,7 +550,11 @@ static void engine_sync(engine *e, kube_client *kc, const struct app *app, json_
             continue;
         }
         if (strcmp(status, "Synced") != 0 && may_apply) {
+            /* The watch may report our own write before the apply's
+             * answer is back: not news. */
+            engine_seen(e, obj, ENGINE_SEEN_WRITING);
             if ((rc = kube_client_apply(kc, obj, 0, &applied)) < 0) {
+                engine_seen(e, obj, "");
                 *out_of_sync = 1;
                 engine_results_add(res, obj, "Failed", err_last());
                 err_clear();

@@ -1273,7 +1273,9 @@ static int http_stream_chunk_head(http_stream *s)
         total = 0;
     }
     if ((rc = http_read_line(c, &s->line, &total)) < 0)
-        return rc;
+        return rc == ERR_IO && c->fd >= 0 && !c->timed_out
+                   ? err_set(ERR_IO, "%s: connection closed in the response body", c->url)
+                   : rc;
     for (p = s->line.ptr; *p; p++) {
         int d;
         if (*p >= '0' && *p <= '9')
