@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "jsonpatch.h"
 #include "kinds.h"
 #include "objects.h"
 #include "selector.h"
@@ -895,6 +896,48 @@ out:
     free(key);
 }
 
+/* The result of a JSON patch (RFC 6902) of live, or NULL with the Status
+ * set: 400 for a body that is no JSON patch, 422 when an operation does
+ * not apply, as the real server answers. */
+static json_t *verbs_json_patch(struct verbs_call *c, const json_t *live)
+{
+    json_error_t jerr;
+    json_t *patch = json_loadb(c->req->body, c->req->body_len, JSON_DECODE_ANY, &jerr);
+    json_t *next = NULL;
+    char *av;
+    if (!patch) {
+        status_reply(c->res, 400, "BadRequest", NULL, "invalid character in JSON patch: %s",
+                     jerr.text);
+        return NULL;
+    }
+    if (!jsonpatch_well_formed(patch)) {
+        status_reply(c->res, 400, "BadRequest", NULL,
+                     "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
+                     json_is_object(patch) ? "object" : "non-array value");
+        json_decref(patch);
+        return NULL;
+    }
+    /* The patch sees the object in the version of the URL. */
+    next = json_deep_copy(live);
+    av = verbs_api_version(c->r);
+    json_object_set_new(next, "apiVersion", json_string(av));
+    json_object_set_new(next, "kind", json_string(c->r->kind));
+    free(av);
+    if (jsonpatch_apply(&next, patch) < 0 || !json_is_object(next)) {
+        status_reply(c->res, 422, "Invalid",
+                     json_pack("{s:[{s:s, s:s}]}", "causes", "reason", "UnexpectedServerResponse",
+                               "message",
+                               json_is_object(next) ? err_last()
+                                                    : "the patched document is not "
+                                                      "an object"),
+                     "the server rejected our request due to an error in our request");
+        json_decref(next);
+        next = NULL;
+    }
+    json_decref(patch);
+    return next;
+}
+
 void verbs_patch(struct verbs_call *c)
 {
     const char *ct = c->req->content_type ? c->req->content_type : "";
@@ -903,18 +946,46 @@ void verbs_patch(struct verbs_call *c)
     json_t *patch, *next, *managers;
     char *manager;
     int apply = str_has_prefix(ct, "application/apply-patch");
+    int json_patch = str_has_prefix(ct, "application/json-patch+json");
 
-    if (!apply && !str_has_prefix(ct, "application/merge-patch+json") &&
+    if (!apply && !json_patch && !str_has_prefix(ct, "application/merge-patch+json") &&
         !str_has_prefix(ct, "application/strategic-merge-patch+json")) {
         status_reply(c->res, 415, "UnsupportedMediaType", NULL,
                      "the body of the request was in an unknown format - accepted media types "
-                     "include: application/merge-patch+json, "
+                     "include: application/json-patch+json, application/merge-patch+json, "
                      "application/strategic-merge-patch+json, application/apply-patch+yaml");
         return;
     }
     if (!rec && !apply) {
         status_not_found(c->res, c->r, c->name);
         return;
+    }
+    if (json_patch) {
+        json_t *patched = verbs_json_patch(c, live);
+        if (!patched)
+            return;
+        if (verbs_precondition(c, patched, live) < 0) {
+            json_decref(patched);
+            return;
+        }
+        if (c->sub) {
+            /* Only the status of the result counts. */
+            next = json_deep_copy(live);
+            if (json_object_get(patched, "status"))
+                json_object_set(next, "status", json_object_get(patched, "status"));
+            else
+                json_object_del(next, "status");
+            json_decref(patched);
+        } else {
+            next = patched;
+            if (c->r->has_status) {
+                if (json_object_get(live, "status"))
+                    json_object_set(next, "status", json_object_get(live, "status"));
+                else
+                    json_object_del(next, "status");
+            }
+        }
+        goto commit;
     }
     if (!(patch = verbs_body(c)))
         return;
@@ -947,6 +1018,7 @@ void verbs_patch(struct verbs_call *c)
         }
     }
     json_decref(patch);
+commit:
     if (verbs_check_body(c, next, 0) < 0) {
         json_decref(next);
         return;

@@ -216,6 +216,29 @@ kc patch pod pend1 -n p --subresource=status --type=merge -p '{"status":{"phase"
 expect_fail 'field label not supported: status.phase' kc get cm -n p --field-selector status.phase=Running
 expect_fail 'field label not supported: spec.x' kc get pods -n p --field-selector spec.x=y
 
+echo "== JSON patch (RFC 6902) and JSON merge patch"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: jp\n  namespace: p\ndata:\n  x: "1"\n  q: "2"\n' |
+    kc apply --server-side -f - >/dev/null
+kc patch cm jp -n p --type=json -p '[{"op":"test","path":"/data/x","value":"1"},
+  {"op":"add","path":"/data/z","value":"3"},{"op":"replace","path":"/data/x","value":"9"},
+  {"op":"remove","path":"/data/q"},{"op":"copy","from":"/data/z","path":"/data/c"},
+  {"op":"move","from":"/data/c","path":"/data/m"},
+  {"op":"add","path":"/metadata/labels","value":{"a~b/c":"1"}},
+  {"op":"add","path":"/metadata/labels/a~0b~1d","value":"2"}]' >/dev/null
+kc get cm jp -n p -o json >"$work/jp.json"
+json_check "$work/jp.json" 'o["data"] == {"x": "9", "z": "3", "m": "3"} and o["metadata"]["labels"] == {"a~b/c": "1", "a~b/d": "2"}'
+rvjp=$(kc get cm jp -n p -o jsonpath='{.metadata.resourceVersion}')
+expect_fail 'testing value /data/x failed' kc patch cm jp -n p --type=json -p '[{"op":"remove","path":"/data/z"},{"op":"test","path":"/data/x","value":"1"}]'
+kc patch cm jp -n p --type=json -p '[{"op":"test","path":"/data/x","value":"1"}]' -v=6 >"$work/out" 2>&1 || true
+grep -q 'status="422 Unprocessable Entity"' "$work/out" || fail "a failed test operation is not 422: $(cat "$work/out")"
+expect_fail 'Unable to remove nonexistent key: /data/nope' kc patch cm jp -n p --type=json -p '[{"op":"remove","path":"/data/nope"}]'
+expect_fail 'add operation does not apply' kc patch cm jp -n p --type=json -p '[{"op":"add","path":"/spec/a/b","value":1}]'
+expect_fail 'cannot unmarshal object into Go value of type jsonpatch.Patch' kc patch cm jp -n p --type=json -p '{"op":"remove","path":"/data"}'
+[ "$(kc get cm jp -n p -o jsonpath='{.metadata.resourceVersion}')" = "$rvjp" ] || fail "a failed JSON patch changed the object"
+kc patch cm jp -n p --type=merge -p '{"data":{"z":null,"n":"1"},"metadata":{"labels":{"a~b/c":null}}}' >/dev/null
+kc get cm jp -n p -o json >"$work/jp2.json"
+json_check "$work/jp2.json" 'o["data"] == {"x": "9", "m": "3", "n": "1"} and o["metadata"]["labels"] == {"a~b/d": "2"}'
+
 echo "== bookmarks"
 rv2=$(list_rv /api/v1/namespaces/w/configmaps)
 raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv2&timeoutSeconds=3&allowWatchBookmarks=true" >"$work/raw7"
