@@ -72,15 +72,17 @@ void objects_put(const struct resource *r, const char *ns, const char *name, jso
     free(k);
 }
 
-/* Emit DELETED for the record at key k of table t and drop it. */
-static void objects_delete_key(const struct resource *r, json_t *t, const char *k)
+/* Emit DELETED for the record at key k of table t (with final_state, or
+ * the stored object when NULL) and drop it. */
+static void objects_delete_key(const struct resource *r, json_t *t, const char *k,
+                               const json_t *final_state)
 {
     json_t *rec = json_object_get(t, k);
     json_t *last;
     char rv[32];
     if (!rec)
         return;
-    last = json_deep_copy(json_object_get(rec, "object"));
+    last = json_deep_copy(final_state ? final_state : json_object_get(rec, "object"));
     snprintf(rv, sizeof(rv), "%llu", (unsigned long long)objects_next_rv());
     json_object_set_new(json_object_get(last, "metadata"), "resourceVersion", json_string(rv));
     watch_record(WATCH_DELETED, r, last, NULL);
@@ -93,7 +95,17 @@ void objects_remove(const struct resource *r, const char *ns, const char *name)
     json_t *t = objects_table(r, 0);
     char *k = objects_key(r, ns, name);
     if (t)
-        objects_delete_key(r, t, k);
+        objects_delete_key(r, t, k, NULL);
+    free(k);
+}
+
+void objects_remove_last(const struct resource *r, const char *ns, const char *name,
+                         const json_t *last)
+{
+    json_t *t = objects_table(r, 0);
+    char *k = objects_key(r, ns, name);
+    if (t)
+        objects_delete_key(r, t, k, last);
     free(k);
 }
 
@@ -199,7 +211,7 @@ void objects_drop_namespace(const char *ns)
         {
             if (strncmp(k, prefix, plen) == 0) {
                 if (r)
-                    objects_delete_key(r, t, k);
+                    objects_delete_key(r, t, k, NULL);
                 else
                     json_object_del(t, k);
             }
@@ -215,7 +227,7 @@ void objects_drop_resource(const struct resource *r)
     const char *k;
     json_t *rec;
     void *tmp;
-    json_object_foreach_safe(t, tmp, k, rec) objects_delete_key(r, t, k);
+    json_object_foreach_safe(t, tmp, k, rec) objects_delete_key(r, t, k, NULL);
     json_object_del(objects_root, tk);
     free(tk);
 }

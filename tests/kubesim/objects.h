@@ -30,6 +30,10 @@ void objects_put(const struct resource *r, const char *ns, const char *name, jso
 /* Remove an object; the deletion takes a new resourceVersion, which the
  * DELETED event's copy of the object carries. */
 void objects_remove(const struct resource *r, const char *ns, const char *name);
+/* The same, with last (borrowed) as the object's final state for the
+ * DELETED event: an update that removed the last finalizer. */
+void objects_remove_last(const struct resource *r, const char *ns, const char *name,
+                         const json_t *last);
 
 /* One stored record with its kind. */
 struct objects_ref {
