@@ -1,11 +1,11 @@
 /*
- * The collector works in passes over a snapshot of every stored record
- * (objects_all). A pass acts on what the snapshot shows but re-reads an
- * object from the store before changing it, since an earlier step of the
- * same pass may have changed or removed it; the loop ends when a pass
- * changes nothing. Removing a CustomResourceDefinition frees kinds the
- * snapshot points at, so a pass stops right after that and a new one
- * starts from a fresh snapshot.
+ * The collector works in passes over a snapshot of the records it may
+ * have to act on (objects_flagged_refs: objects being deleted and objects
+ * with owners), so a store of many plain objects costs it nothing. A pass acts on what the snapshot
+ * shows but re-reads an object from the store before changing it, since an earlier step of the same
+ * pass may have changed or removed it; the loop ends when a pass changes nothing. Removing a
+ * CustomResourceDefinition frees kinds the snapshot points at, so a pass stops right after that and
+ * a new one starts from a fresh snapshot.
  *
  * Writes made here keep the object's managers and take a new
  * resourceVersion like any other, so watches see them.
@@ -311,29 +311,26 @@ static int gc_foreground(const struct resource *r, const json_t *obj,
 
 /* A terminating namespace: delete what is in it; once it is empty, its
  * own finalizer goes and with it the namespace. */
-static int gc_namespace(const struct resource *r, const json_t *obj, const struct objects_ref *refs,
-                        size_t n)
+static int gc_namespace(const struct resource *r, const json_t *obj)
 {
     const char *name = gc_meta_str(obj, "name");
-    struct objects_ref *left = NULL;
-    size_t nleft;
+    struct objects_ref *in = NULL;
+    size_t n = objects_all(&in, name), nleft;
     int changed = 0;
     json_t *rec, *next;
-    for (size_t j = 0; j < n; j++) {
-        const json_t *dobj = json_object_get(refs[j].rec, "object");
-        const char *ns = gc_meta_str(dobj, "namespace");
+    for (size_t j = 0; j < n && !gc_kinds_changed; j++) {
+        const json_t *dobj = json_object_get(in[j].rec, "object");
         json_t *drec;
-        if (!refs[j].r->namespaced || !ns || strcmp(ns, name) != 0)
+        if (!(drec = gc_current(in[j].r, dobj)) || gc_deleting(json_object_get(drec, "object")))
             continue;
-        if (!(drec = gc_current(refs[j].r, dobj)) || gc_deleting(json_object_get(drec, "object")))
-            continue;
-        json_decref(gc_delete(refs[j].r, drec, GC_BACKGROUND));
+        json_decref(gc_delete(in[j].r, drec, GC_BACKGROUND));
         changed = 1;
-        if (gc_kinds_changed)
-            return 1;
     }
-    nleft = objects_all(&left, name);
-    objects_refs_free(left, nleft);
+    objects_refs_free(in, n);
+    if (gc_kinds_changed)
+        return 1;
+    nleft = objects_all(&in, name);
+    objects_refs_free(in, nleft);
     rec = gc_current(r, obj);
     if (nleft > 0 || !rec ||
         !gc_has(
@@ -347,8 +344,7 @@ static int gc_namespace(const struct resource *r, const json_t *obj, const struc
 }
 
 /* A dependent whose owners are all gone is deleted (in the background). */
-static int gc_dependent(const struct resource *r, const json_t *obj, const json_t *uids,
-                        const struct objects_ref *refs)
+static int gc_dependent(const struct resource *r, const json_t *obj)
 {
     const json_t *owners;
     size_t i;
@@ -365,9 +361,7 @@ static int gc_dependent(const struct resource *r, const json_t *obj, const json_
     json_array_foreach(owners, i, ref)
     {
         const char *uid = json_string_value(json_object_get(ref, "uid"));
-        const json_t *at = uid ? json_object_get(uids, uid) : NULL;
-        size_t k = (size_t)json_integer_value(at);
-        if (at && gc_current(refs[k].r, json_object_get(refs[k].rec, "object")))
+        if (uid && objects_by_uid(uid))
             return 0;
     }
     json_decref(gc_delete(r, rec, GC_BACKGROUND));
@@ -377,32 +371,25 @@ static int gc_dependent(const struct resource *r, const json_t *obj, const json_
 static int gc_pass(void)
 {
     struct objects_ref *refs = NULL;
-    size_t n = objects_all(&refs, NULL);
-    json_t *uids = json_object();
+    size_t n = objects_flagged_refs(&refs);
     int changed = 0;
 
     gc_kinds_changed = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *uid = gc_meta_str(json_object_get(refs[i].rec, "object"), "uid");
-        if (uid)
-            json_object_set_new(uids, uid, json_integer((json_int_t)i));
-    }
     for (size_t i = 0; i < n && !gc_kinds_changed; i++) {
         const struct resource *r = refs[i].r;
         const json_t *obj = json_object_get(refs[i].rec, "object");
         const json_t *fins = json_object_get(gc_meta(obj), "finalizers");
         if (gc_deleting(obj)) {
             if (gc_is(r, "", "Namespace"))
-                changed |= gc_namespace(r, obj, refs, n);
+                changed |= gc_namespace(r, obj);
             else if (gc_has(fins, "orphan"))
                 changed |= gc_orphan(r, obj, refs, n);
             else if (gc_has(fins, "foregroundDeletion"))
                 changed |= gc_foreground(r, obj, refs, n);
         }
         if (!gc_kinds_changed)
-            changed |= gc_dependent(r, obj, uids, refs);
+            changed |= gc_dependent(r, obj);
     }
-    json_decref(uids);
     objects_refs_free(refs, n);
     return changed || gc_kinds_changed;
 }

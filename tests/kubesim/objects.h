@@ -46,6 +46,12 @@ struct objects_ref {
 size_t objects_all(struct objects_ref **out, const char *ns);
 void objects_refs_free(struct objects_ref *refs, size_t n);
 
+/* The record of the object with this uid, borrowed; NULL if none. */
+json_t *objects_by_uid(const char *uid);
+/* The records the garbage collector must look at: objects being deleted
+ * and objects with ownerReferences (as objects_all). */
+size_t objects_flagged_refs(struct objects_ref **out);
+
 /* The records of a kind (ns NULL = all namespaces) sorted by namespace
  * then name: a new array holding references. */
 json_t *objects_list(const struct resource *r, const char *ns);
