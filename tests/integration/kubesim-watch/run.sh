@@ -239,6 +239,42 @@ kc patch cm jp -n p --type=merge -p '{"data":{"z":null,"n":"1"},"metadata":{"lab
 kc get cm jp -n p -o json >"$work/jp2.json"
 json_check "$work/jp2.json" 'o["data"] == {"x": "9", "m": "3", "n": "1"} and o["metadata"]["labels"] == {"a~b/d": "2"}'
 
+echo "== a watch on one object's URL, and on a custom resource"
+rv3=$(list_rv /api/v1/namespaces/p/configmaps)
+kc annotate cm p1 -n p touched=1 >/dev/null
+kc annotate cm p2 -n p touched=1 >/dev/null
+raw "/api/v1/namespaces/p/configmaps/p2?watch=true&resourceVersion=$rv3&timeoutSeconds=1" >"$work/one"
+[ "$(events "$work/one" | cut -d' ' -f1-2 | tr '\n' ' ')" = "MODIFIED p2 " ] || fail "watch on one object: $(events "$work/one")"
+cat >"$work/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+YAML
+kc apply --server-side -f "$work/crd.yaml" >/dev/null
+rv4=$(list_rv /apis/example.com/v1/gadgets)
+printf 'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: p\nspec:\n  size: 1\n' |
+    kc apply --server-side -f - >/dev/null
+raw "/apis/example.com/v1/gadgets?watch=true&resourceVersion=$rv4&timeoutSeconds=4" >"$work/crw" &
+crwpid=$!
+bg+=($crwpid)
+wait_for "$work/crw" 'CHUNK '
+kc delete crd gadgets.example.com >/dev/null
+wait "$crwpid" || fail "rawhttp failed: $(cat "$work/crw")"
+[ "$(events "$work/crw" | cut -d' ' -f1-2 | tr '\n' ' ')" = "ADDED g1 DELETED g1 " ] ||
+    fail "custom resource watch (the CRD's deletion deletes its objects): $(cat "$work/crw")"
+grep -q '"apiVersion\\":\\"example.com/v1\\"' "$work/crw" || fail "custom resource events' apiVersion: $(cat "$work/crw")"
+
 echo "== bookmarks"
 rv2=$(list_rv /api/v1/namespaces/w/configmaps)
 raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv2&timeoutSeconds=3&allowWatchBookmarks=true" >"$work/raw7"
