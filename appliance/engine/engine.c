@@ -4,9 +4,18 @@
  * (server-side apply with dryRun=All) what an apply would produce and
  * compares that with the live object, so server-side defaulting never shows
  * as drift and the client needs no schema knowledge.
+ *
+ * Each cluster has a watch cache (kube/cache.c) of the kinds the engine
+ * applies. The engine remembers the resourceVersion it last saw of each
+ * object it manages; when the cache reports a different version (or a
+ * deletion), a watcher thread marks the object's app dirty and the run
+ * loop, which looks every 100 ms, reconciles that app at once instead of
+ * at the next poll. Whether the pass then reverts the change is the app's
+ * selfHeal: without it, drift at an unchanged revision is only recorded.
  */
 #include "engine/engine.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +26,7 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "git/mirror.h"
+#include "kube/cache.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "model/app.h"
@@ -24,7 +34,8 @@
 
 struct engine_cluster {
     const struct config_cluster *cfg;
-    kube_client *kc; /* connected lazily; NULL until then */
+    kube_client *kc;   /* connected lazily; NULL until then */
+    kube_cache *cache; /* made with kc */
 };
 
 struct engine {
@@ -33,6 +44,11 @@ struct engine {
     char *mirrors_dir;
     struct engine_cluster *clusters;
     size_t n_clusters;
+
+    /* Shared with the caches' watcher threads, under mu. */
+    pthread_mutex_t mu;
+    json_t *seen;  /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
+    json_t *dirty; /* app label value -> true: changed in the cluster */
 };
 
 /* The per-resource results of one pass, in the order they were found. */
@@ -52,6 +68,9 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->clusters = xcalloc(cfg->n_clusters, sizeof(*e->clusters));
     for (size_t i = 0; i < cfg->n_clusters; i++)
         e->clusters[i].cfg = &cfg->clusters[i];
+    pthread_mutex_init(&e->mu, NULL);
+    e->seen = json_object();
+    e->dirty = json_object();
     *out = e;
     return 0;
 }
@@ -60,9 +79,15 @@ void engine_free(engine *e)
 {
     if (!e)
         return;
+    /* Caches first: their threads call back into e. */
+    for (size_t i = 0; i < e->n_clusters; i++)
+        kube_cache_free(e->clusters[i].cache);
     for (size_t i = 0; i < e->n_clusters; i++)
         kube_client_free(e->clusters[i].kc);
     free(e->clusters);
+    json_decref(e->seen);
+    json_decref(e->dirty);
+    pthread_mutex_destroy(&e->mu);
     free(e->mirrors_dir);
     free(e);
 }
@@ -81,13 +106,69 @@ void engine_label_value(const char *app_name, char out[64])
     out[63] = '\0';
 }
 
-static int engine_cluster_client(engine *e, const struct app *app, kube_client **out)
+/* In engine->seen while a pass applies the object. */
+#define ENGINE_SEEN_WRITING "(writing)"
+
+static char *engine_seen_key(const char *api_version, const char *kind, const char *ns,
+                             const char *name)
+{
+    return xasprintf("%s|%s|%s|%s", api_version, kind, ns ? ns : "", name);
+}
+
+/* On a watcher thread: a managed object changed or vanished. */
+static void engine_on_change(void *ctx, const struct kube_cache_change *ch)
+{
+    engine *e = ctx;
+    char *key = engine_seen_key(ch->api_version, ch->kind, ch->ns, ch->name);
+    const char *seen;
+    pthread_mutex_lock(&e->mu);
+    seen = json_string_value(json_object_get(e->seen, key));
+    /* Only what a pass of this process handled: the version it saw or
+     * wrote is not news; anything else (someone's edit, a deletion) is. */
+    if (seen && strcmp(seen, ENGINE_SEEN_WRITING) != 0 &&
+        (ch->event == KUBE_CACHE_DELETED || strcmp(seen, ch->resource_version) != 0)) {
+        json_object_set_new(e->dirty, ch->app, json_true());
+        json_object_set_new(e->seen, key, json_string(""));
+        log_debug("app %s: %s %s%s%s %s in the cluster", ch->app, ch->kind, ch->ns,
+                  ch->ns[0] ? "/" : "", ch->name,
+                  ch->event == KUBE_CACHE_DELETED ? "deleted" : "changed");
+    }
+    pthread_mutex_unlock(&e->mu);
+    free(key);
+}
+
+/* Remember the version a pass left obj at ("" = absent). */
+static void engine_seen(engine *e, const json_t *obj, const char *rv)
+{
+    char *key =
+        engine_seen_key(doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind"),
+                        doc_get_str(obj, "metadata.namespace"), doc_get_str(obj, "metadata.name"));
+    pthread_mutex_lock(&e->mu);
+    json_object_set_new(e->seen, key, json_string(rv ? rv : ""));
+    pthread_mutex_unlock(&e->mu);
+    free(key);
+}
+
+static void engine_forget(engine *e, const char *api_version, const char *kind, const char *ns,
+                          const char *name)
+{
+    char *key = engine_seen_key(api_version, kind, ns, name);
+    pthread_mutex_lock(&e->mu);
+    json_object_del(e->seen, key);
+    pthread_mutex_unlock(&e->mu);
+    free(key);
+}
+
+static int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
+                                 kube_cache **out_cache)
 {
     const struct config_cluster *cc =
         config_find_cluster(e->cfg, app->dest_server, app->dest_server ? NULL : app->dest_name);
     struct kubeconfig kc;
+    struct kube_cache_options copts = KUBE_CACHE_OPTIONS_INIT;
     int rc;
     *out = NULL;
+    *out_cache = NULL;
     if (!cc)
         return err_set(ERR_NOTFOUND, "spec.destination: no configured cluster has %s \"%s\"",
                        app->dest_server ? "server" : "name",
@@ -99,12 +180,20 @@ static int engine_cluster_client(engine *e, const struct app *app, kube_client *
         if (!ec->kc) {
             if ((rc = kubeconfig_load(&kc, cc->kubeconfig, cc->context)) < 0)
                 return err_prefix(rc, "cluster %s", cc->name);
+            copts.label_key = ENGINE_LABEL_APP;
+            copts.on_change = engine_on_change;
+            copts.ctx = e;
             rc = kube_client_new(&ec->kc, &kc);
+            if (rc == 0 && (rc = kube_cache_new(&ec->cache, &kc, &copts)) < 0) {
+                kube_client_free(ec->kc);
+                ec->kc = NULL;
+            }
             kubeconfig_dispose(&kc);
             if (rc < 0)
                 return err_prefix(rc, "cluster %s", cc->name);
         }
         *out = ec->kc;
+        *out_cache = ec->cache;
         return 0;
     }
     return err_set(ERR_NOTFOUND, "cluster %s: not set up", cc->name);
@@ -278,7 +367,8 @@ static void engine_strip_volatile(json_t *obj)
 
 /* Compare one desired object with the cluster: "Synced", "OutOfSync" or
  * "Missing" into *status. */
-static int engine_compare(kube_client *kc, const json_t *desired, const char **status)
+static int engine_compare(kube_client *kc, const json_t *desired, const char **status,
+                          char **live_rv)
 {
     json_t *live = NULL, *would = NULL;
     int rc = kube_client_get(kc, doc_get_str(desired, "apiVersion"), doc_get_str(desired, "kind"),
@@ -291,6 +381,7 @@ static int engine_compare(kube_client *kc, const json_t *desired, const char **s
     }
     if (rc < 0)
         return rc;
+    *live_rv = xstrdup(doc_get_str(live, "metadata.resourceVersion"));
     if ((rc = kube_client_apply(kc, desired, 1, &would)) < 0)
         goto out;
     engine_strip_volatile(live);
@@ -369,7 +460,7 @@ static json_t *engine_kinds_to_scan(const json_t *desired, const struct store_ap
 
 /* Delete (prune on) or report (prune off) every live object that carries
  * this app's label and its own tracking id but is no longer desired. */
-static int engine_prune(kube_client *kc, const struct app *app, const json_t *desired,
+static int engine_prune(engine *e, kube_client *kc, const struct app *app, const json_t *desired,
                         const struct store_app_status *prev, struct engine_results *res,
                         int *out_of_sync)
 {
@@ -407,6 +498,9 @@ static int engine_prune(kube_client *kc, const struct app *app, const json_t *de
              * id for this object: never ours to delete. */
             if (have && !strcmp(have, id) &&
                 !engine_is_desired(desired, group, kind, ns ? ns : "", name)) {
+                /* Forgotten first, so our own deletion is not news. */
+                if (app->prune)
+                    engine_forget(e, api, kind, ns, name);
                 if (!app->prune) {
                     *out_of_sync = 1;
                     engine_results_add(res, obj, "OutOfSync", "requires pruning");
@@ -434,30 +528,40 @@ static int engine_prune(kube_client *kc, const struct app *app, const json_t *de
     return rc;
 }
 
-/* Compare every desired object and, with automated sync, apply those that
- * differ. */
-static void engine_sync(kube_client *kc, const struct app *app, json_t *desired,
-                        struct engine_results *res, int *out_of_sync)
+/* Compare every desired object and, when may_apply, apply those that
+ * differ. The version each is left at is remembered for the watch. */
+static void engine_sync(engine *e, kube_client *kc, const struct app *app, json_t *desired,
+                        int may_apply, struct engine_results *res, int *out_of_sync)
 {
     size_t i;
     json_t *obj;
     json_array_foreach(desired, i, obj)
     {
         const char *status = NULL;
-        int rc = engine_compare(kc, obj, &status);
+        char *live_rv = NULL;
+        json_t *applied = NULL;
+        int rc = engine_compare(kc, obj, &status, &live_rv);
+        engine_seen(e, obj, live_rv);
+        free(live_rv);
         if (rc < 0) {
             *out_of_sync = 1;
             engine_results_add(res, obj, "Failed", err_last());
             err_clear();
             continue;
         }
-        if (strcmp(status, "Synced") != 0 && app->automated) {
-            if ((rc = kube_client_apply(kc, obj, 0, NULL)) < 0) {
+        if (strcmp(status, "Synced") != 0 && may_apply) {
+            /* The watch may report our own write before the apply's
+             * answer is back: not news. */
+            engine_seen(e, obj, ENGINE_SEEN_WRITING);
+            if ((rc = kube_client_apply(kc, obj, 0, &applied)) < 0) {
+                engine_seen(e, obj, "");
                 *out_of_sync = 1;
                 engine_results_add(res, obj, "Failed", err_last());
                 err_clear();
                 continue;
             }
+            engine_seen(e, obj, doc_get_str(applied, "metadata.resourceVersion"));
+            json_decref(applied);
             log_info("app %s: applied %s %s", app->name, doc_get_str(obj, "kind"),
                      doc_get_str(obj, "metadata.name"));
             engine_results_add(res, obj, "Synced",
@@ -526,6 +630,14 @@ static int engine_record_failure(engine *e, const char *name, const struct store
     return 0;
 }
 
+static int engine_had_failures(const struct store_app_status *prev)
+{
+    for (size_t i = 0; i < prev->n_resources; i++)
+        if (!strcmp(prev->resources[i].status, "Failed"))
+            return 1;
+    return 0;
+}
+
 int engine_reconcile(engine *e, const char *app_name)
 {
     char *manifest_json = NULL;
@@ -535,9 +647,10 @@ int engine_reconcile(engine *e, const char *app_name)
     struct store_app_status st = {0};
     struct engine_results res = {0};
     kube_client *kc = NULL;
+    kube_cache *cache = NULL;
     char sha[41] = "";
     char now[21];
-    int have_prev, out_of_sync = 0, rc;
+    int have_prev, out_of_sync = 0, may_apply, rc;
     size_t i;
     json_t *obj;
     int64_t started = time_mono_ms();
@@ -550,7 +663,7 @@ int engine_reconcile(engine *e, const char *app_name)
         goto fail;
     if ((rc = app_parse(&app, manifest, app_name)) < 0)
         goto fail;
-    if ((rc = engine_cluster_client(e, &app, &kc)) < 0)
+    if ((rc = engine_cluster_client(e, &app, &kc, &cache)) < 0)
         goto fail;
     if ((rc = engine_render(e, &app, kc, sha, &desired)) < 0)
         goto fail;
@@ -558,9 +671,20 @@ int engine_reconcile(engine *e, const char *app_name)
         (rc = engine_ensure_namespace(kc, app.dest_namespace)) < 0)
         goto fail;
     engine_sort_desired(desired);
-    json_array_foreach(desired, i, obj) engine_track(obj, app.name);
-    engine_sync(kc, &app, desired, &res, &out_of_sync);
-    if ((rc = engine_prune(kc, &app, desired, have_prev ? &prev : NULL, &res, &out_of_sync)) < 0)
+    json_array_foreach(desired, i, obj)
+    {
+        engine_track(obj, app.name);
+        /* A kind the server lacks fails its apply below; its watcher
+         * only retries quietly. */
+        if (kube_cache_watch(cache, doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind")) < 0)
+            err_clear();
+    }
+    /* Automated sync applies a new revision (or retries a failed one);
+     * drift at the same revision is reverted only with selfHeal. */
+    may_apply = app.automated && (app.self_heal || !have_prev || strcmp(prev.revision, sha) != 0 ||
+                                  engine_had_failures(&prev));
+    engine_sync(e, kc, &app, desired, may_apply, &res, &out_of_sync);
+    if ((rc = engine_prune(e, kc, &app, desired, have_prev ? &prev : NULL, &res, &out_of_sync)) < 0)
         goto fail;
 
     time_rfc3339(now);
@@ -594,6 +718,35 @@ out:
     return rc;
 }
 
+/* Reconcile the apps the watch caches marked since the last look. */
+static void engine_run_dirty(engine *e, volatile sig_atomic_t *stop)
+{
+    char **names = NULL;
+    size_t n = 0;
+    json_t *dirty;
+
+    pthread_mutex_lock(&e->mu);
+    dirty = e->dirty;
+    if (json_object_size(dirty) == 0) {
+        pthread_mutex_unlock(&e->mu);
+        return;
+    }
+    e->dirty = json_object();
+    pthread_mutex_unlock(&e->mu);
+    if (store_app_list(e->st, &names, &n) < 0)
+        log_error("listing applications: %s", err_last());
+    for (size_t i = 0; i < n && !*stop; i++) {
+        char label[64];
+        engine_label_value(names[i], label);
+        if (json_object_get(dirty, label)) {
+            log_info("app %s: changed in the cluster; reconciling now", names[i]);
+            engine_reconcile(e, names[i]);
+        }
+    }
+    store_names_free(names, n);
+    json_decref(dirty);
+}
+
 void engine_run(engine *e, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
@@ -608,6 +761,7 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
         while (!*stop && time_mono_ms() < next) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL);
+            engine_run_dirty(e, stop);
         }
     }
 }

@@ -17,7 +17,13 @@
  * edgecd.io/tracking-id=<app>:<group>/<kind>:<namespace>/<name>; only
  * objects whose annotation names this app and this object are pruned.
  *
- * An engine is used by one thread (the reconcile loop).
+ * Each cluster gets a watch cache of the kinds the engine applies; a
+ * change to a managed object that no pass made (or its deletion) wakes
+ * the run loop to reconcile that app within a second, reverting it when
+ * selfHeal is on and recording OutOfSync when it is off.
+ *
+ * An engine is used by one thread (the reconcile loop); the caches'
+ * watcher threads only touch state the engine guards itself.
  */
 #ifndef EDGECD_ENGINE_ENGINE_H
 #define EDGECD_ENGINE_ENGINE_H

@@ -1601,3 +1601,23 @@ out:
     free(holders);
     return rc;
 }
+
+/* ---- for watches ---- */
+
+int kube_client_auth_header(kube_client *c, char **out)
+{
+    return kube_auth_header(c, out);
+}
+
+void kube_client_collection_path(const struct kube_resource *r, const char *ns, struct buf *out)
+{
+    kube_path(out, r, ns, NULL);
+}
+
+void kube_client_close_idle(kube_client *c)
+{
+    pthread_mutex_lock(&c->pool_mu);
+    for (int i = 0; i < c->n_idle; i++)
+        http_conn_close_idle(c->idle[i]);
+    pthread_mutex_unlock(&c->pool_mu);
+}

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "kube/kubeconfig.h"
 
 typedef struct kube_client kube_client;
@@ -153,5 +154,23 @@ int kube_client_create(kube_client *c, const json_t *obj, json_t **out_live);
 int kube_client_patch(kube_client *c, const char *api_version, const char *kind, const char *ns,
                       const char *name, const char *patch_type, const json_t *patch,
                       json_t **out_live);
+
+/* ---- for watches ----
+ * What kube/watch.c needs to talk to the same API server on a connection
+ * of its own. */
+
+/* The Authorization header line for the next request ("Authorization:
+ * Bearer ..."), re-reading tokenFile when due; *out is NULL when the
+ * client authenticates by certificate only. The caller frees *out (it
+ * holds a secret: wipe it first). */
+int kube_client_auth_header(kube_client *c, char **out);
+
+/* Append the collection path of r ("/api/v1/namespaces/NS/configmaps";
+ * ns NULL or "" = all namespaces) to out. */
+void kube_client_collection_path(const struct kube_resource *r, const char *ns, struct buf *out);
+
+/* Close the client's connection until its next request (see
+ * http_conn_close_idle): for a client used seldom, like a watcher's. */
+void kube_client_close_idle(kube_client *c);
 
 #endif

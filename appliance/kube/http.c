@@ -1150,3 +1150,360 @@ int http_request(http_conn *c, const char *method, const char *path, const char 
     rq.idempotent = method && http_method_idempotent(method);
     return http_request_ex(c, &rq, resp, NULL);
 }
+
+/* ---- streamed responses ----
+ *
+ * A watch answers with a body that never ends on its own terms, so it
+ * cannot go through http_read_response. The stream reads the head itself
+ * (the same rules: 1xx skipped, differing Content-Lengths refused) and
+ * then decodes the body incrementally; chunk sizes and framing are checked
+ * exactly as for whole bodies. Error answers are still read whole so the
+ * caller can show the API server's Status message. */
+
+enum http_stream_mode { HTTP_STREAM_LENGTH, HTTP_STREAM_CHUNKED, HTTP_STREAM_TO_EOF };
+
+struct http_stream {
+    http_conn *c;
+    enum http_stream_mode mode;
+    unsigned long long left; /* bytes left of the body (LENGTH) or chunk */
+    int in_chunk;            /* a chunk was started: its CRLF is still due */
+    int done;                /* the body ended cleanly */
+    int keep;                /* the server allows reuse */
+    struct buf line;
+};
+
+/* Read a response head; skips 1xx. */
+static int http_stream_head(http_conn *c, struct http_response *resp, http_stream *s)
+{
+    struct buf line = BUF_INIT;
+    int rc = 0;
+
+    for (;;) {
+        size_t total = 0;
+        int status, minor, chunked = 0, conn_close = 0, conn_keep = 0, have_len = 0;
+        unsigned long long clen = 0;
+
+        if ((rc = http_read_line(c, &line, &total)) < 0)
+            goto out;
+        if (sscanf(line.ptr, "HTTP/1.%1d %3d", &minor, &status) != 2 || status < 100 ||
+            status > 999) {
+            rc = err_set(ERR_INVALID, "%s: bad status line \"%.60s\"", c->url, line.ptr);
+            goto out;
+        }
+        for (;;) {
+            char *colon, *val, *end;
+            if ((rc = http_read_line(c, &line, &total)) < 0)
+                goto out;
+            if (line.len == 0)
+                break;
+            colon = strchr(line.ptr, ':');
+            if (!colon) {
+                rc = err_set(ERR_INVALID, "%s: bad header line \"%.60s\"", c->url, line.ptr);
+                goto out;
+            }
+            *colon = '\0';
+            val = colon + 1;
+            while (*val == ' ' || *val == '\t')
+                val++;
+            end = val + strlen(val);
+            while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+                *--end = '\0';
+            if (strcasecmp(line.ptr, "Content-Length") == 0) {
+                char *e;
+                unsigned long long v;
+                errno = 0;
+                v = strtoull(val, &e, 10);
+                if (errno || e == val || *e || *val == '-' || (have_len && v != clen)) {
+                    rc = err_set(ERR_INVALID, "%s: bad Content-Length \"%.40s\"", c->url, val);
+                    goto out;
+                }
+                clen = v;
+                have_len = 1;
+            } else if (strcasecmp(line.ptr, "Transfer-Encoding") == 0) {
+                if (http_token_has(val, "chunked"))
+                    chunked = 1;
+                else if (strcasecmp(val, "identity") != 0) {
+                    rc = err_set(ERR_UNSUPPORTED, "%s: Transfer-Encoding %.40s", c->url, val);
+                    goto out;
+                }
+            } else if (strcasecmp(line.ptr, "Connection") == 0) {
+                if (http_token_has(val, "close"))
+                    conn_close = 1;
+                if (http_token_has(val, "keep-alive"))
+                    conn_keep = 1;
+            } else if (strcasecmp(line.ptr, "Content-Type") == 0) {
+                free(resp->content_type);
+                resp->content_type = xstrdup(val);
+            } else if (strcasecmp(line.ptr, "Retry-After") == 0) {
+                free(resp->retry_after);
+                resp->retry_after = xstrdup(val);
+            }
+        }
+        if (status < 200) {
+            if (status == 101) {
+                rc = err_set(ERR_UNSUPPORTED, "%s: the server switched protocols", c->url);
+                goto out;
+            }
+            continue;
+        }
+        resp->status = status;
+        s->keep = !conn_close && (minor >= 1 || conn_keep);
+        if (status == 204 || status == 304) {
+            s->mode = HTTP_STREAM_LENGTH;
+            s->left = 0;
+        } else if (chunked) {
+            s->mode = HTTP_STREAM_CHUNKED;
+        } else if (have_len) {
+            s->mode = HTTP_STREAM_LENGTH;
+            s->left = clen;
+        } else {
+            s->mode = HTTP_STREAM_TO_EOF;
+            s->keep = 0;
+        }
+        rc = 0;
+        goto out;
+    }
+out:
+    buf_dispose(&line);
+    return rc;
+}
+
+int http_stream_open(http_stream **out, http_conn *c, const char *path, const char *const *headers,
+                     struct http_response *resp)
+{
+    struct buf req = BUF_INIT;
+    http_stream *s = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (!path || path[0] != '/') {
+        rc = err_set(ERR_INVALID, "%s: request path must start with '/'", c->url);
+        goto out;
+    }
+    if (headers)
+        for (size_t i = 0; headers[i]; i++)
+            if (strpbrk(headers[i], "\r\n")) {
+                rc = err_set(ERR_INVALID, "%s: header with a line break", c->url);
+                goto out;
+            }
+    http_build_request(c, &req, "GET", path, headers, 0, 0);
+    s = xcalloc(1, sizeof(*s));
+    s->c = c;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int reused = c->fd >= 0;
+        if (!reused && (rc = http_connect(c)) < 0)
+            goto out;
+        c->timed_out = 0;
+        c->sys_errno = 0;
+        c->got = c->rlen - c->rpos;
+        rc = http_write_all(c, req.ptr, req.len);
+        if (rc == 0)
+            rc = http_stream_head(c, resp, s);
+        if (rc == 0)
+            break;
+        http_close(c);
+        /* As for http_request: only an idle connection the server closed
+         * before answering is worth a second try. */
+        if (!reused || c->got > 0 || rc == ERR_TIMEOUT)
+            goto out;
+    }
+    if (resp->status < 200 || resp->status > 299) {
+        /* Read the error answer whole so the caller can show it. */
+        for (;;) {
+            char tmp[4096];
+            long n = http_stream_read(s, tmp, sizeof(tmp));
+            if (n < 0) {
+                rc = (int)n;
+                http_close(c);
+                goto out;
+            }
+            if (n == 0)
+                break;
+            if ((rc = buf_put_limited(&resp->body, tmp, (size_t)n, c->opts.max_response,
+                                      "response body")) < 0) {
+                http_close(c);
+                goto out;
+            }
+        }
+        if (!resp->body.ptr)
+            buf_puts(&resp->body, "");
+        http_stream_close(s);
+        s = NULL;
+        rc = 0;
+        goto out;
+    }
+    if (!resp->body.ptr)
+        buf_puts(&resp->body, "");
+    *out = s;
+    s = NULL;
+out:
+    if (s) {
+        buf_dispose(&s->line);
+        free(s);
+    }
+    buf_dispose(&req);
+    return rc;
+}
+
+int http_stream_wait(http_stream *s, int wait_ms)
+{
+    http_conn *c = s->c;
+    struct pollfd pfd;
+    int n;
+
+    if (s->done || c->rpos < c->rlen)
+        return 1;
+    if (c->fd < 0)
+        return 1; /* the read reports the closed connection */
+    if (c->ssl_active && mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)
+        return 1;
+    pfd.fd = c->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    n = poll(&pfd, 1, wait_ms < 0 ? 0 : wait_ms);
+    if (n < 0 && errno == EINTR)
+        return 0;
+    if (n < 0)
+        return err_set(ERR_IO, "%s: waiting for the response: %s", c->url, strerror(errno));
+    return n > 0;
+}
+
+/* Copy what rbuf holds (refilling once when empty), at most max bytes.
+ * 0 = the peer closed. */
+static long http_stream_take(http_stream *s, void *dst, size_t max)
+{
+    http_conn *c = s->c;
+    size_t n;
+    if (c->rpos == c->rlen) {
+        int rc = http_fill(c);
+        if (rc <= 0)
+            return rc;
+    }
+    n = c->rlen - c->rpos;
+    if (n > max)
+        n = max;
+    memcpy(dst, c->rbuf + c->rpos, n);
+    c->rpos += n;
+    return (long)n;
+}
+
+/* The next chunk-size line: sets s->left; 0 means the last chunk. */
+static int http_stream_chunk_head(http_stream *s)
+{
+    http_conn *c = s->c;
+    unsigned long long size = 0;
+    size_t total = 0;
+    const char *p;
+    int rc, digits = 0;
+
+    if (s->in_chunk) {
+        if ((rc = http_read_line(c, &s->line, &total)) < 0)
+            return rc;
+        if (s->line.len != 0)
+            return err_set(ERR_INVALID, "%s: chunk not followed by CRLF", c->url);
+        s->in_chunk = 0;
+        total = 0;
+    }
+    if ((rc = http_read_line(c, &s->line, &total)) < 0)
+        return rc == ERR_IO && c->fd >= 0 && !c->timed_out
+                   ? err_set(ERR_IO, "%s: connection closed in the response body", c->url)
+                   : rc;
+    for (p = s->line.ptr; *p; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            break;
+        if (size > (SIZE_MAX >> 4))
+            return err_set(ERR_INVALID, "%s: chunk size too large", c->url);
+        size = size * 16 + (unsigned)d;
+        digits++;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (digits == 0 || (*p && *p != ';'))
+        return err_set(ERR_INVALID, "%s: bad chunk size line \"%.40s\"", c->url, s->line.ptr);
+    s->left = size;
+    if (size > 0) {
+        s->in_chunk = 1;
+        return 0;
+    }
+    for (;;) { /* trailers, up to the empty line */
+        total = 0;
+        if ((rc = http_read_line(c, &s->line, &total)) < 0)
+            return rc;
+        if (s->line.len == 0)
+            return 0;
+    }
+}
+
+long http_stream_read(http_stream *s, void *dst, size_t cap)
+{
+    http_conn *c = s->c;
+    long n;
+    int rc;
+
+    if (s->done || cap == 0)
+        return 0;
+    switch (s->mode) {
+    case HTTP_STREAM_TO_EOF:
+        n = http_stream_take(s, dst, cap);
+        if (n == 0)
+            s->done = 1;
+        return n;
+    case HTTP_STREAM_LENGTH:
+        if (s->left == 0) {
+            s->done = 1;
+            return 0;
+        }
+        n = http_stream_take(s, dst, s->left < cap ? (size_t)s->left : cap);
+        if (n == 0)
+            return err_set(ERR_IO, "%s: connection closed in the response body", c->url);
+        if (n > 0)
+            s->left -= (unsigned long long)n;
+        return n;
+    case HTTP_STREAM_CHUNKED:
+        if (s->left == 0) {
+            if ((rc = http_stream_chunk_head(s)) < 0)
+                return rc;
+            if (s->left == 0) {
+                s->done = 1;
+                return 0;
+            }
+        }
+        n = http_stream_take(s, dst, s->left < cap ? (size_t)s->left : cap);
+        if (n == 0)
+            return err_set(ERR_IO, "%s: connection closed in the response body", c->url);
+        if (n > 0)
+            s->left -= (unsigned long long)n;
+        /* Eat the chunk's CRLF when it is already here, so that
+         * http_stream_wait does not report the stream readable for two
+         * bytes and the next read block until another chunk comes. */
+        if (n > 0 && s->left == 0 && c->rlen - c->rpos >= 2 && c->rbuf[c->rpos] == '\r' &&
+            c->rbuf[c->rpos + 1] == '\n') {
+            c->rpos += 2;
+            s->in_chunk = 0;
+        }
+        return n;
+    }
+    return err_set(ERR_GENERIC, "%s: stream in an unknown state", c->url);
+}
+
+void http_stream_close(http_stream *s)
+{
+    if (!s)
+        return;
+    if (!s->done || !s->keep)
+        http_close(s->c);
+    buf_dispose(&s->line);
+    free(s);
+}
+
+void http_conn_close_idle(http_conn *c)
+{
+    http_close(c);
+}

@@ -108,4 +108,41 @@ int http_conn_is_open(const http_conn *c);
 /* Percent-encode s for use in a query value; appended to out. */
 void http_query_escape(struct buf *out, const char *s);
 
+/* ---- streamed responses (watches) ----
+ *
+ * A response whose body is read as it arrives, for long-lived streams such
+ * as a Kubernetes watch. The stream borrows the connection: no other
+ * request may use c until http_stream_close. */
+typedef struct http_stream http_stream;
+
+/* Send a GET for path and read the response head. For a 2xx answer *out
+ * is a stream over the body (owned by the caller, closed with
+ * http_stream_close) and resp->status is set with an empty body. For any
+ * other status *out stays NULL and resp holds the whole body (bounded by
+ * max_response), the connection ready for reuse. ERR_IO, ERR_TIMEOUT,
+ * ERR_INVALID (bad framing) on transport failures. */
+int http_stream_open(http_stream **out, http_conn *c, const char *path, const char *const *headers,
+                     struct http_response *resp);
+
+/* Wait up to wait_ms for body bytes (or the end of the body) to be
+ * readable without blocking: 1 yes, 0 not yet, <0 error. */
+int http_stream_wait(http_stream *s, int wait_ms);
+
+/* Read up to cap bytes of the decoded body (chunked framing removed) into
+ * dst: returns the number of bytes (> 0), 0 at the end of the body, or
+ * ERR_IO (the peer cut the body short), ERR_TIMEOUT, ERR_INVALID. Blocks
+ * up to the connection's I/O timeout; call http_stream_wait first to bound
+ * the wait. */
+long http_stream_read(http_stream *s, void *dst, size_t cap);
+
+/* End the stream. The connection is kept for reuse only when the body was
+ * read to its end and the server allows keep-alive; otherwise it is
+ * closed. Accepts NULL. */
+void http_stream_close(http_stream *s);
+
+/* Close c's connection now, if open, giving back its socket and TLS
+ * buffers; the next request connects again. For a connection that will
+ * sit unused for long. Not while a stream is open on c. */
+void http_conn_close_idle(http_conn *c);
+
 #endif

@@ -30,6 +30,10 @@ void objects_put(const struct resource *r, const char *ns, const char *name, jso
 /* Remove an object; the deletion takes a new resourceVersion, which the
  * DELETED event's copy of the object carries. */
 void objects_remove(const struct resource *r, const char *ns, const char *name);
+/* The same, with last (borrowed) as the object's final state for the
+ * DELETED event: an update that removed the last finalizer. */
+void objects_remove_last(const struct resource *r, const char *ns, const char *name,
+                         const json_t *last);
 
 /* One stored record with its kind. */
 struct objects_ref {
@@ -41,6 +45,12 @@ struct objects_ref {
  * valid after the store changes; the resources until a CRD goes. */
 size_t objects_all(struct objects_ref **out, const char *ns);
 void objects_refs_free(struct objects_ref *refs, size_t n);
+
+/* The record of the object with this uid, borrowed; NULL if none. */
+json_t *objects_by_uid(const char *uid);
+/* The records the garbage collector must look at: objects being deleted
+ * and objects with ownerReferences (as objects_all). */
+size_t objects_flagged_refs(struct objects_ref **out);
 
 /* The records of a kind (ns NULL = all namespaces) sorted by namespace
  * then name: a new array holding references. */

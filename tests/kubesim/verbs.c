@@ -21,6 +21,8 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "gc.h"
+#include "jsonpatch.h"
 #include "kinds.h"
 #include "objects.h"
 #include "selector.h"
@@ -195,8 +197,24 @@ static int verbs_check_new(struct verbs_call *c, const json_t *obj)
     }
     if (c->r->namespaced) {
         const struct resource *nsr = resources_find("", "v1", "namespaces");
-        if (!objects_get(nsr, NULL, c->ns)) {
+        json_t *nsrec = objects_get(nsr, NULL, c->ns);
+        if (!nsrec) {
             status_not_found(c->res, nsr, c->ns);
+            return -1;
+        }
+        if (gc_deleting(json_object_get(nsrec, "object"))) {
+            json_t *d = json_pack("{s:s}", "name", name);
+            if (c->r->group[0])
+                json_object_set_new(d, "group", json_string(c->r->group));
+            json_object_set_new(d, "kind", json_string(c->r->plural));
+            json_object_set_new(d, "causes",
+                                json_pack("[{s:s, s:s, s:s}]", "reason", "NamespaceTerminating",
+                                          "message", "namespace is being terminated", "field",
+                                          "metadata.namespace"));
+            status_reply(c->res, 403, "Forbidden", d,
+                         "%s \"%s\" is forbidden: unable to create new content in namespace %s "
+                         "because it is being terminated",
+                         resources_qualified(c->r), name, c->ns);
             return -1;
         }
     }
@@ -290,12 +308,6 @@ static void verbs_uuid(char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static void verbs_drop_objects(const struct resource *r, void *ctx)
-{
-    (void)ctx;
-    objects_drop_resource(r);
-}
-
 /*
  * Store obj (stolen) with managers (stolen) as the new state of the object
  * whose previous record is old (NULL: a create), and answer. Main-resource
@@ -333,6 +345,13 @@ static void verbs_commit(struct verbs_call *c, json_t *old, json_t *obj, json_t 
     json_object_set_new(meta, "generation", json_integer(gen));
     if (!c->sub)
         kinds_status(c->r, obj);
+    {
+        const char *field = NULL;
+        if (gc_check_write(c->r, old_obj, obj, &field) < 0) {
+            status_invalid(c->res, c->r, name, field, "FieldValueForbidden", err_last());
+            goto out;
+        }
+    }
     if (old_obj) {
         json_t *a = verbs_comparable(old_obj, 0), *b = verbs_comparable(obj, 0);
         int same =
@@ -364,6 +383,16 @@ static void verbs_commit(struct verbs_call *c, json_t *old, json_t *obj, json_t 
     }
     snprintf(rv, sizeof(rv), "%llu", (unsigned long long)objects_next_rv());
     json_object_set_new(meta, "resourceVersion", json_string(rv));
+    if (old_obj && gc_deleting(old_obj)) {
+        /* An update of an object being deleted: its last finalizer may
+         * have gone, and with it what others wait for. */
+        if (!gc_finalized(c->r, obj))
+            objects_put(c->r, c->ns, name,
+                        json_pack("{s:O, s:O}", "object", obj, "managers", managers));
+        verbs_reply(c, code, obj);
+        gc_collect();
+        goto out;
+    }
     objects_put(c->r, c->ns, name, json_pack("{s:O, s:O}", "object", obj, "managers", managers));
     verbs_reply(c, code, obj);
 out:
@@ -895,6 +924,48 @@ out:
     free(key);
 }
 
+/* The result of a JSON patch (RFC 6902) of live, or NULL with the Status
+ * set: 400 for a body that is no JSON patch, 422 when an operation does
+ * not apply, as the real server answers. */
+static json_t *verbs_json_patch(struct verbs_call *c, const json_t *live)
+{
+    json_error_t jerr;
+    json_t *patch = json_loadb(c->req->body, c->req->body_len, JSON_DECODE_ANY, &jerr);
+    json_t *next = NULL;
+    char *av;
+    if (!patch) {
+        status_reply(c->res, 400, "BadRequest", NULL, "invalid character in JSON patch: %s",
+                     jerr.text);
+        return NULL;
+    }
+    if (!jsonpatch_well_formed(patch)) {
+        status_reply(c->res, 400, "BadRequest", NULL,
+                     "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
+                     json_is_object(patch) ? "object" : "non-array value");
+        json_decref(patch);
+        return NULL;
+    }
+    /* The patch sees the object in the version of the URL. */
+    next = json_deep_copy(live);
+    av = verbs_api_version(c->r);
+    json_object_set_new(next, "apiVersion", json_string(av));
+    json_object_set_new(next, "kind", json_string(c->r->kind));
+    free(av);
+    if (jsonpatch_apply(&next, patch) < 0 || !json_is_object(next)) {
+        status_reply(c->res, 422, "Invalid",
+                     json_pack("{s:[{s:s, s:s}]}", "causes", "reason", "UnexpectedServerResponse",
+                               "message",
+                               json_is_object(next) ? err_last()
+                                                    : "the patched document is not "
+                                                      "an object"),
+                     "the server rejected our request due to an error in our request");
+        json_decref(next);
+        next = NULL;
+    }
+    json_decref(patch);
+    return next;
+}
+
 void verbs_patch(struct verbs_call *c)
 {
     const char *ct = c->req->content_type ? c->req->content_type : "";
@@ -903,18 +974,46 @@ void verbs_patch(struct verbs_call *c)
     json_t *patch, *next, *managers;
     char *manager;
     int apply = str_has_prefix(ct, "application/apply-patch");
+    int json_patch = str_has_prefix(ct, "application/json-patch+json");
 
-    if (!apply && !str_has_prefix(ct, "application/merge-patch+json") &&
+    if (!apply && !json_patch && !str_has_prefix(ct, "application/merge-patch+json") &&
         !str_has_prefix(ct, "application/strategic-merge-patch+json")) {
         status_reply(c->res, 415, "UnsupportedMediaType", NULL,
                      "the body of the request was in an unknown format - accepted media types "
-                     "include: application/merge-patch+json, "
+                     "include: application/json-patch+json, application/merge-patch+json, "
                      "application/strategic-merge-patch+json, application/apply-patch+yaml");
         return;
     }
     if (!rec && !apply) {
         status_not_found(c->res, c->r, c->name);
         return;
+    }
+    if (json_patch) {
+        json_t *patched = verbs_json_patch(c, live);
+        if (!patched)
+            return;
+        if (verbs_precondition(c, patched, live) < 0) {
+            json_decref(patched);
+            return;
+        }
+        if (c->sub) {
+            /* Only the status of the result counts. */
+            next = json_deep_copy(live);
+            if (json_object_get(patched, "status"))
+                json_object_set(next, "status", json_object_get(patched, "status"));
+            else
+                json_object_del(next, "status");
+            json_decref(patched);
+        } else {
+            next = patched;
+            if (c->r->has_status) {
+                if (json_object_get(live, "status"))
+                    json_object_set(next, "status", json_object_get(live, "status"));
+                else
+                    json_object_del(next, "status");
+            }
+        }
+        goto commit;
     }
     if (!(patch = verbs_body(c)))
         return;
@@ -947,6 +1046,7 @@ void verbs_patch(struct verbs_call *c)
         }
     }
     json_decref(patch);
+commit:
     if (verbs_check_body(c, next, 0) < 0) {
         json_decref(next);
         return;
@@ -963,68 +1063,161 @@ void verbs_patch(struct verbs_call *c)
     verbs_commit(c, rec, next, managers, 200, verbs_query_is(c, "dryRun", "All"));
 }
 
-static int verbs_remove(struct verbs_call *c, const char *name, int dry_run)
+/* DeleteOptions from the body (if any) and the query: the propagation
+ * policy, dry run and preconditions (borrowed into *pre, valid while
+ * *opts lives). 0, or -1 with the Status set. */
+static int verbs_delete_options(struct verbs_call *c, json_t **opts, enum gc_policy *policy,
+                                int *dry_run)
 {
-    if (!c->r->crd && !c->r->group[0] && strcmp(c->r->kind, "Namespace") == 0) {
-        if (strcmp(name, "default") == 0 || strcmp(name, "kube-system") == 0 ||
-            strcmp(name, "kube-public") == 0) {
-            status_reply(c->res, 403, "Forbidden",
-                         json_pack("{s:s, s:s}", "name", name, "kind", "namespaces"),
-                         "namespaces \"%s\" is forbidden: this namespace may not be deleted", name);
+    char *q = httpd_query_get(c->req, "propagationPolicy");
+    const char *p = NULL;
+    const json_t *dr, *orphan;
+    *policy = GC_BACKGROUND;
+    *opts = NULL;
+    *dry_run = verbs_query_is(c, "dryRun", "All");
+    if (c->req->body_len > 0) {
+        json_error_t jerr;
+        *opts = json_loadb(c->req->body, c->req->body_len, 0, &jerr);
+        if (!json_is_object(*opts)) {
+            status_reply(c->res, 400, "BadRequest", NULL,
+                         "the body of the request could not be decoded as DeleteOptions: %s",
+                         *opts ? "not an object" : jerr.text);
+            free(q);
             return -1;
         }
-        if (!dry_run)
-            objects_drop_namespace(name);
     }
-    if (!dry_run && !c->r->crd && strcmp(c->r->kind, "CustomResourceDefinition") == 0)
-        resources_crd_remove(name, verbs_drop_objects, NULL);
-    if (!dry_run)
-        objects_remove(c->r, c->ns, name);
+    dr = json_object_get(*opts, "dryRun");
+    if (json_is_array(dr) && json_array_size(dr) == 1 && json_is_string(json_array_get(dr, 0)) &&
+        strcmp(json_string_value(json_array_get(dr, 0)), "All") == 0)
+        *dry_run = 1;
+    orphan = json_object_get(*opts, "orphanDependents");
+    if (json_is_true(orphan))
+        *policy = GC_ORPHAN;
+    p = json_string_value(json_object_get(*opts, "propagationPolicy"));
+    if (!p && q && q[0])
+        p = q;
+    if (p && gc_policy_parse(p, policy) < 0) {
+        char *detail = xasprintf("Unsupported value: \"%s\": supported values: \"Foreground\", "
+                                 "\"Background\", \"Orphan\", \"nil\"",
+                                 p);
+        status_reply(c->res, 422, "Invalid",
+                     json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "name", "", "group",
+                               "meta.k8s.io", "kind", "DeleteOptions", "causes", "reason",
+                               "FieldValueNotSupported", "message", detail, "field",
+                               "propagationPolicy"),
+                     "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: %s", detail);
+        free(detail);
+        free(q);
+        return -1;
+    }
+    free(q);
     return 0;
+}
+
+/* The namespaces every cluster keeps. */
+static int verbs_protected(struct verbs_call *c, const char *name)
+{
+    if (c->r->crd || c->r->group[0] || strcmp(c->r->kind, "Namespace") != 0 ||
+        (strcmp(name, "default") != 0 && strcmp(name, "kube-system") != 0 &&
+         strcmp(name, "kube-public") != 0))
+        return 0;
+    status_reply(c->res, 403, "Forbidden",
+                 json_pack("{s:s, s:s}", "name", name, "kind", "namespaces"),
+                 "namespaces \"%s\" is forbidden: this namespace may not be deleted", name);
+    return 1;
 }
 
 void verbs_delete(struct verbs_call *c)
 {
     json_t *rec = objects_get(c->r, c->ns, c->name);
-    json_t *obj;
+    const json_t *live = json_object_get(rec, "object");
+    json_t *opts = NULL, *shown;
+    const json_t *pre;
+    enum gc_policy policy;
+    int dry_run;
     if (!rec) {
         status_not_found(c->res, c->r, c->name);
         return;
     }
-    obj = json_incref(json_object_get(rec, "object"));
-    if (verbs_remove(c, c->name, verbs_query_is(c, "dryRun", "All")) == 0)
-        verbs_reply(c, 200, obj);
-    json_decref(obj);
+    if (verbs_delete_options(c, &opts, &policy, &dry_run) < 0 || verbs_protected(c, c->name))
+        goto out;
+    pre = json_object_get(opts, "preconditions");
+    {
+        const char *uid = json_string_value(json_object_get(pre, "uid"));
+        const char *rv = json_string_value(json_object_get(pre, "resourceVersion"));
+        const char *have_uid = verbs_meta_str(live, "uid");
+        const char *have_rv = verbs_meta_str(live, "resourceVersion");
+        if (uid && strcmp(uid, have_uid ? have_uid : "") != 0) {
+            char *why = xasprintf("Precondition failed: UID in precondition: %s, UID in object "
+                                  "meta: %s",
+                                  uid, have_uid ? have_uid : "");
+            status_conflict(c->res, c->r, c->name, why);
+            free(why);
+            goto out;
+        }
+        if (rv && strcmp(rv, have_rv ? have_rv : "") != 0) {
+            char *why = xasprintf("Precondition failed: ResourceVersion in precondition: %s, "
+                                  "ResourceVersion in object meta: %s",
+                                  rv, have_rv ? have_rv : "");
+            status_conflict(c->res, c->r, c->name, why);
+            free(why);
+            goto out;
+        }
+    }
+    if (dry_run) {
+        verbs_reply(c, 200, live);
+        goto out;
+    }
+    shown = gc_delete(c->r, rec, policy);
+    verbs_reply(c, 200, shown);
+    json_decref(shown);
+    gc_collect();
+out:
+    json_decref(opts);
 }
 
 void verbs_delete_collection(struct verbs_call *c)
 {
     char *ls = httpd_query_get(c->req, "labelSelector");
-    selector *sel = NULL;
-    json_t *recs, *rec;
+    char *fs = httpd_query_get(c->req, "fieldSelector");
+    selector *sel = NULL, *fsel = NULL;
+    json_t *recs = NULL, *rec, *opts = NULL;
+    enum gc_policy policy;
+    int dry_run;
     size_t i;
-    if (selector_parse(&sel, ls) < 0) {
+    if (selector_parse(&sel, ls) < 0 || selector_parse_fields(&fsel, fs) < 0 ||
+        selector_check_fields(c->r, fsel) < 0) {
         status_reply(c->res, 400, "BadRequest", NULL, "%s", err_last());
-        free(ls);
-        return;
+        goto out;
     }
+    if (verbs_delete_options(c, &opts, &policy, &dry_run) < 0)
+        goto out;
     recs = objects_list(c->r, c->ns);
     json_array_foreach(recs, i, rec)
     {
-        json_t *meta = json_object_get(json_object_get(rec, "object"), "metadata");
-        if (selector_match(sel, json_object_get(meta, "labels"))) {
-            const char *saved = c->ns;
-            c->ns = json_string_value(json_object_get(meta, "namespace"));
-            verbs_remove(c, json_string_value(json_object_get(meta, "name")),
-                         verbs_query_is(c, "dryRun", "All"));
-            c->ns = saved;
-        }
+        const json_t *obj = json_object_get(rec, "object");
+        json_t *meta = json_object_get(obj, "metadata");
+        json_t *fields = selector_fields(c->r, obj);
+        const char *name = json_string_value(json_object_get(meta, "name"));
+        json_t *cur;
+        if (selector_match(sel, json_object_get(meta, "labels")) && selector_match(fsel, fields) &&
+            !dry_run && !verbs_protected(c, name) &&
+            (cur = objects_get(c->r, json_string_value(json_object_get(meta, "namespace")),
+                               name)) != NULL)
+            json_decref(gc_delete(c->r, cur, policy));
+        json_decref(fields);
     }
-    json_decref(recs);
-    selector_free(sel);
-    free(ls);
+    if (!dry_run)
+        gc_collect();
     buf_clear(&c->res->body);
     status_success(c->res, c->r, "");
+out:
+    json_decref(recs);
+    json_decref(opts);
+    selector_free(sel);
+    selector_free(fsel);
+    free(ls);
+    free(fs);
 }
 
 void verbs_bootstrap_namespace(const char *name)

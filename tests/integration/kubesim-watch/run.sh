@@ -218,6 +218,65 @@ kc patch pod pend1 -n p --subresource=status --type=merge -p '{"status":{"phase"
 expect_fail 'field label not supported: status.phase' kc get cm -n p --field-selector status.phase=Running
 expect_fail 'field label not supported: spec.x' kc get pods -n p --field-selector spec.x=y
 
+echo "== JSON patch (RFC 6902) and JSON merge patch"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: jp\n  namespace: p\ndata:\n  x: "1"\n  q: "2"\n' |
+    kc apply --server-side -f - >/dev/null
+kc patch cm jp -n p --type=json -p '[{"op":"test","path":"/data/x","value":"1"},
+  {"op":"add","path":"/data/z","value":"3"},{"op":"replace","path":"/data/x","value":"9"},
+  {"op":"remove","path":"/data/q"},{"op":"copy","from":"/data/z","path":"/data/c"},
+  {"op":"move","from":"/data/c","path":"/data/m"},
+  {"op":"add","path":"/metadata/labels","value":{"a~b/c":"1"}},
+  {"op":"add","path":"/metadata/labels/a~0b~1d","value":"2"}]' >/dev/null
+kc get cm jp -n p -o json >"$work/jp.json"
+json_check "$work/jp.json" 'o["data"] == {"x": "9", "z": "3", "m": "3"} and o["metadata"]["labels"] == {"a~b/c": "1", "a~b/d": "2"}'
+rvjp=$(kc get cm jp -n p -o jsonpath='{.metadata.resourceVersion}')
+expect_fail 'testing value /data/x failed' kc patch cm jp -n p --type=json -p '[{"op":"remove","path":"/data/z"},{"op":"test","path":"/data/x","value":"1"}]'
+kc patch cm jp -n p --type=json -p '[{"op":"test","path":"/data/x","value":"1"}]' -v=6 >"$work/out" 2>&1 || true
+grep -q 'status="422 Unprocessable Entity"' "$work/out" || fail "a failed test operation is not 422: $(cat "$work/out")"
+expect_fail 'Unable to remove nonexistent key: /data/nope' kc patch cm jp -n p --type=json -p '[{"op":"remove","path":"/data/nope"}]'
+expect_fail 'add operation does not apply' kc patch cm jp -n p --type=json -p '[{"op":"add","path":"/spec/a/b","value":1}]'
+expect_fail 'cannot unmarshal object into Go value of type jsonpatch.Patch' kc patch cm jp -n p --type=json -p '{"op":"remove","path":"/data"}'
+[ "$(kc get cm jp -n p -o jsonpath='{.metadata.resourceVersion}')" = "$rvjp" ] || fail "a failed JSON patch changed the object"
+kc patch cm jp -n p --type=merge -p '{"data":{"z":null,"n":"1"},"metadata":{"labels":{"a~b/c":null}}}' >/dev/null
+kc get cm jp -n p -o json >"$work/jp2.json"
+json_check "$work/jp2.json" 'o["data"] == {"x": "9", "m": "3", "n": "1"} and o["metadata"]["labels"] == {"a~b/d": "2"}'
+
+echo "== a watch on one object's URL, and on a custom resource"
+rv3=$(list_rv /api/v1/namespaces/p/configmaps)
+kc annotate cm p1 -n p touched=1 >/dev/null
+kc annotate cm p2 -n p touched=1 >/dev/null
+raw "/api/v1/namespaces/p/configmaps/p2?watch=true&resourceVersion=$rv3&timeoutSeconds=1" >"$work/one"
+[ "$(events "$work/one" | cut -d' ' -f1-2 | tr '\n' ' ')" = "MODIFIED p2 " ] || fail "watch on one object: $(events "$work/one")"
+cat >"$work/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+YAML
+kc apply --server-side -f "$work/crd.yaml" >/dev/null
+rv4=$(list_rv /apis/example.com/v1/gadgets)
+printf 'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: p\nspec:\n  size: 1\n' |
+    kc apply --server-side -f - >/dev/null
+raw "/apis/example.com/v1/gadgets?watch=true&resourceVersion=$rv4&timeoutSeconds=4" >"$work/crw" &
+crwpid=$!
+bg+=($crwpid)
+wait_for "$work/crw" 'CHUNK '
+kc delete crd gadgets.example.com >/dev/null
+wait "$crwpid" || fail "rawhttp failed: $(cat "$work/crw")"
+[ "$(events "$work/crw" | cut -d' ' -f1-2 | tr '\n' ' ')" = "ADDED g1 DELETED g1 " ] ||
+    fail "custom resource watch (the CRD's deletion deletes its objects): $(cat "$work/crw")"
+grep -q '"apiVersion\\":\\"example.com/v1\\"' "$work/crw" || fail "custom resource events' apiVersion: $(cat "$work/crw")"
+
 echo "== bookmarks"
 rv2=$(list_rv /api/v1/namespaces/w/configmaps)
 raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rv2&timeoutSeconds=3&allowWatchBookmarks=true" >"$work/raw7"
@@ -269,6 +328,103 @@ json_check "$work/page6.json" '[i["metadata"]["name"] for i in o["items"]] == ["
 expect_fail 'The resourceVersion for the provided list is too old' \
     kc get --raw "/api/v1/namespaces/w/configmaps?resourceVersion=$rv0&resourceVersionMatch=Exact"
 expect_fail 'Too large resource version' kc get --raw "/api/v1/namespaces/w/configmaps?resourceVersion=99999999"
+
+# owned NAME OWNER [FINALIZER]: a ConfigMap in w owned by ConfigMap OWNER.
+owned() {
+    local uid
+    uid=$(kc get cm "$2" -n w -o jsonpath='{.metadata.uid}')
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: w\n' "$1"
+    [ -z "${3:-}" ] || printf '  finalizers: ["%s"]\n' "$3"
+    printf '  ownerReferences:\n  - apiVersion: v1\n    kind: ConfigMap\n    name: %s\n    uid: %s\n    blockOwnerDeletion: true\n' "$2" "$uid"
+}
+gone() {
+    for i in $(seq 300); do
+        kc get "$@" >/dev/null 2>&1 || return 0
+        sleep 0.1
+    done
+    fail "$* still exists"
+}
+meta_check() { kc get cm "$1" -n "${3:-w}" -o json >"$work/m.json" && json_check "$work/m.json" "$2"; }
+
+echo "== finalizers keep a deleted object until an update removes the last one"
+rvd=$(list_rv /api/v1/namespaces/w/configmaps)
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: w\n  finalizers: ["example.com/a", "example.com/b"]\n' |
+    kc apply --server-side -f - >/dev/null
+kc delete cm held -n w --wait=false >/dev/null
+meta_check held 'o["metadata"]["deletionTimestamp"] and o["metadata"]["deletionGracePeriodSeconds"] == 0 and o["metadata"]["finalizers"] == ["example.com/a", "example.com/b"]'
+expect_fail 'no new finalizers can be added if the object is being deleted' \
+    kc patch cm held -n w --type=json -p '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/c"}]'
+kc patch cm held -n w --type=json -p '[{"op":"remove","path":"/metadata/finalizers/0"}]' >/dev/null
+meta_check held 'o["metadata"]["finalizers"] == ["example.com/b"] and o["metadata"]["deletionTimestamp"]'
+kc patch cm held -n w --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+expect_fail 'configmaps "held" not found' kc get cm held -n w
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rvd&timeoutSeconds=1&fieldSelector=metadata.name%3Dheld" >"$work/fin"
+[ "$(events "$work/fin" | cut -d' ' -f1 | tr '\n' ' ')" = "ADDED MODIFIED MODIFIED DELETED " ] ||
+    fail "finalizer events: $(events "$work/fin")"
+python3 - "$work/fin" <<'PY' || fail "the DELETED event's object: $(tail -2 "$work/fin")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+m = ev[-1]["object"]["metadata"]
+assert "finalizers" not in m and m["deletionTimestamp"], m
+PY
+expect_fail 'Unsupported value: "Sideways"' kc delete --raw "/api/v1/namespaces/w/configmaps/first?propagationPolicy=Sideways"
+
+echo "== propagation: background deletes dependents once their owners are gone"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bg-o\n  namespace: w\n' | kc apply --server-side -f - >/dev/null
+{ owned bg-d1 bg-o; echo ---; owned bg-d2 bg-o; } | kc apply --server-side -f - >/dev/null
+owned bg-d3 bg-d1 | kc apply --server-side -f - >/dev/null
+kc delete cm bg-o -n w --cascade=background >/dev/null
+gone cm bg-d1 -n w
+gone cm bg-d2 -n w
+gone cm bg-d3 -n w
+
+echo "== propagation: foreground deletes dependents first; blocking ones hold the owner"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fg-o\n  namespace: w\n' | kc apply --server-side -f - >/dev/null
+owned fg-d fg-o example.com/hold | kc apply --server-side -f - >/dev/null
+rvf=$(list_rv /api/v1/namespaces/w/configmaps)
+kc delete cm fg-o -n w --cascade=foreground --wait=false >/dev/null
+meta_check fg-o 'o["metadata"]["deletionTimestamp"] and o["metadata"]["finalizers"] == ["foregroundDeletion"]'
+meta_check fg-d 'o["metadata"]["deletionTimestamp"] and "example.com/hold" in o["metadata"]["finalizers"]'
+kc patch cm fg-d -n w --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+gone cm fg-o -n w
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rvf&timeoutSeconds=1" >"$work/fg"
+events "$work/fg" | grep '^DELETED' | cut -d' ' -f2 | tr '\n' ' ' >"$work/fg.del"
+[ "$(cat "$work/fg.del")" = "fg-d fg-o " ] || fail "foreground order: $(events "$work/fg")"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fg2-o\n  namespace: w\n' | kc apply --server-side -f - >/dev/null
+owned fg2-d fg2-o | kc apply --server-side -f - >/dev/null
+timeout 60 "$EDGECD_KUBECTL" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache" \
+    delete cm fg2-o -n w --cascade=foreground >/dev/null || fail "kubectl delete --cascade=foreground did not finish"
+expect_fail 'configmaps "fg2-d" not found' kc get cm fg2-d -n w
+
+echo "== propagation: orphan keeps dependents and drops the owner from them"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: or-o\n  namespace: w\n' | kc apply --server-side -f - >/dev/null
+owned or-d or-o | kc apply --server-side -f - >/dev/null
+rvo=$(list_rv /api/v1/namespaces/w/configmaps)
+kc delete cm or-o -n w --cascade=orphan >/dev/null
+expect_fail 'configmaps "or-o" not found' kc get cm or-o -n w
+meta_check or-d '"ownerReferences" not in o["metadata"] and "deletionTimestamp" not in o["metadata"]'
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=$rvo&timeoutSeconds=1&fieldSelector=metadata.name%3Dor-o" >"$work/or"
+python3 - "$work/or" <<'PY' || fail "orphan events: $(cat "$work/or")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert [e["type"] for e in ev] == ["MODIFIED", "DELETED"], ev
+assert ev[0]["object"]["metadata"]["finalizers"] == ["orphan"], ev[0]
+PY
+
+echo "== namespace deletion: Terminating, contents deleted first, then the namespace"
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: t\n  finalizers: ["example.com/hold"]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: loose\n  namespace: t\n' |
+    kc apply --server-side -f - >/dev/null
+kc delete ns t --wait=false >/dev/null
+kc get ns t -o json >"$work/t.json"
+json_check "$work/t.json" 'o["status"]["phase"] == "Terminating" and o["metadata"]["deletionTimestamp"] and o["spec"]["finalizers"] == ["kubernetes"]'
+expect_fail 'configmaps "loose" not found' kc get cm loose -n t
+meta_check keep 'o["metadata"]["deletionTimestamp"]' t
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n  namespace: t\n' >"$work/late.yaml"
+expect_fail 'configmaps "late" is forbidden: unable to create new content in namespace t because it is being terminated' \
+    kc apply --server-side -f "$work/late.yaml"
+expect_fail 'unable to create new content in namespace t because it is being terminated' kc create -f "$work/late.yaml"
+kc patch cm keep -n t --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+gone ns t
 
 echo "== cut: every open watch ends without its terminating chunk"
 raw "/api/v1/namespaces/w/configmaps?watch=true&timeoutSeconds=60" >"$work/raw10" &
