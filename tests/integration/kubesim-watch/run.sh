@@ -367,6 +367,19 @@ assert "finalizers" not in m and m["deletionTimestamp"], m
 PY
 expect_fail 'Unsupported value: "Sideways"' kc delete --raw "/api/v1/namespaces/w/configmaps/first?propagationPolicy=Sideways"
 
+echo "== DELETE answers: a Status when the object went, the object when it stays or is a pod"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone1\n  namespace: w\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held2\n  namespace: w\n  finalizers: ["example.com/x"]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod1\n  namespace: w\nspec:\n  containers:\n  - name: c\n    image: busybox\n' |
+    kc apply --server-side -f - >/dev/null
+uid1=$(kc get cm gone1 -n w -o jsonpath='{.metadata.uid}')
+kc delete --raw /api/v1/namespaces/w/configmaps/gone1 >"$work/d1.json"
+json_check "$work/d1.json" "o['kind'] == 'Status' and o['status'] == 'Success' and o['details'] == {'name': 'gone1', 'kind': 'configmaps', 'uid': '$uid1'}"
+kc delete --raw /api/v1/namespaces/w/configmaps/held2 >"$work/d2.json"
+json_check "$work/d2.json" 'o["kind"] == "ConfigMap" and o["metadata"]["deletionTimestamp"] and o["metadata"]["finalizers"] == ["example.com/x"]'
+kc patch cm held2 -n w --type=merge -p '{"metadata":{"finalizers":[]}}' >/dev/null
+expect_fail 'configmaps "held2" not found' kc get cm held2 -n w
+kc delete --raw /api/v1/namespaces/w/pods/pod1 >"$work/d3.json"
+json_check "$work/d3.json" 'o["kind"] == "Pod" and o["metadata"]["name"] == "pod1"'
+
 echo "== propagation: background deletes dependents once their owners are gone"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bg-o\n  namespace: w\n' | kc apply --server-side -f - >/dev/null
 { owned bg-d1 bg-o; echo ---; owned bg-d2 bg-o; } | kc apply --server-side -f - >/dev/null
