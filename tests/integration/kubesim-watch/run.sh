@@ -428,6 +428,11 @@ printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n---\napiVersion: 
 kc delete ns t --wait=false >/dev/null
 kc get ns t -o json >"$work/t.json"
 json_check "$work/t.json" 'o["status"]["phase"] == "Terminating" and o["metadata"]["deletionTimestamp"] and o["spec"]["finalizers"] == ["kubernetes"]'
+json_check "$work/t.json" '{c["type"]: (c["status"], c["message"]) for c in o["status"]["conditions"]}["NamespaceContentRemaining"] == ("True", "Some resources are remaining: configmaps. has 1 resource instances")'
+json_check "$work/t.json" '{c["type"]: (c["status"], c["message"]) for c in o["status"]["conditions"]}["NamespaceFinalizersRemaining"] == ("True", "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances")'
+kc label ns t touched=yes >/dev/null
+kc get ns t -o json >"$work/t2.json"
+json_check "$work/t2.json" 'o["status"]["phase"] == "Terminating" and len(o["status"]["conditions"]) == 5 and o["metadata"]["labels"]["touched"] == "yes"'
 expect_fail 'configmaps "loose" not found' kc get cm loose -n t
 meta_check keep 'o["metadata"]["deletionTimestamp"]' t
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n  namespace: t\n' >"$work/late.yaml"
