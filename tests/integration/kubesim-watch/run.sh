@@ -294,6 +294,12 @@ assert [e["type"] for e in ev[:3]] == ["ADDED", "ADDED", "BOOKMARK"], ev
 assert ev[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}, ev[2]
 PY
 
+echo "== concurrent watchers all see every write, in order"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stress\n  namespace: w\ndata:\n  n: "0"\n' |
+    kc apply --server-side -f - >/dev/null
+timeout 300 python3 "$here/stress.py" "$work/sim" w stress 20 30 >"$work/stress.out" 2>&1 ||
+    fail "concurrent watchers: $(cat "$work/stress.out")"
+
 echo "== a resourceVersion older than the history is 410 Expired"
 for i in $(seq $HISTORY); do
     kc annotate cm d -n w n="$i" --overwrite >/dev/null
