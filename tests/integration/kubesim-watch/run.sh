@@ -174,6 +174,17 @@ raw "/api/v1/configmaps?watch=true&timeoutSeconds=1&fieldSelector=spec.nope%3Dx"
 grep -qx 'STATUS 400' "$work/raw6" && grep -q 'field label not supported: spec.nope' "$work/raw6" ||
     fail "unknown field in a watch: $(cat "$work/raw6")"
 
+echo "== a resourceVersion the store has not reached: 504 after waiting, as the watch cache"
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=99999999&timeoutSeconds=30" >"$work/ahead"
+python3 - "$work/ahead" <<'PY' || fail "watch from the future: $(cat "$work/ahead")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert len(ev) == 1 and ev[0]["type"] == "ERROR", ev
+st = ev[0]["object"]
+assert st["code"] == 504 and st["reason"] == "Timeout" and st["message"].startswith("Too large resource version: 99999999, current: "), st
+assert st["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge", st
+PY
+
 echo "== list pagination: kubectl --chunk-size, limit and continue, remainingItemCount"
 printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: p\n' | kc apply --server-side -f - >/dev/null
 for n in p1 p2 p3 p4 p5; do
