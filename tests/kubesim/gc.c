@@ -13,6 +13,7 @@
 #include "gc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -205,7 +206,10 @@ int gc_check_write(const struct resource *r, const json_t *old, json_t *obj, con
     if (gc_is(r, "", "Namespace")) {
         json_t *spec = json_object_get(obj, "spec");
         const json_t *ospec_fins = json_object_get(json_object_get(old, "spec"), "finalizers");
-        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Terminating"));
+        json_t *ostatus = json_object_get(old, "status");
+        json_object_set_new(obj, "status",
+                            ostatus ? json_deep_copy(ostatus)
+                                    : json_pack("{s:s}", "phase", "Terminating"));
         if (!json_is_object(spec)) {
             spec = json_object();
             json_object_set_new(obj, "spec", spec);
@@ -309,15 +313,123 @@ static int gc_foreground(const struct resource *r, const json_t *obj,
     return 1;
 }
 
-/* A terminating namespace: delete what is in it; once it is empty, its
- * own finalizer goes and with it the namespace. */
+static int gc_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "k1 SEP n1 SUFFIX, k2 ..." for the counts in counts, keys sorted. */
+static void gc_counts_text(struct buf *out, const json_t *counts, const char *sep,
+                           const char *suffix)
+{
+    const char **keys = xcalloc(json_object_size(counts) + 1, sizeof(*keys));
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)counts, k, v) keys[n++] = k;
+    qsort(keys, n, sizeof(*keys), gc_cmp_str);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(out, "%s%s%s%lld%s", i ? ", " : "", keys[i], sep,
+                   (long long)json_integer_value(json_object_get(counts, keys[i])), suffix);
+    free(keys);
+}
+
+static void gc_count(json_t *counts, const char *key)
+{
+    json_object_set_new(counts, key,
+                        json_integer(json_integer_value(json_object_get(counts, key)) + 1));
+}
+
+/* One namespace condition; its lastTransitionTime stays from old when
+ * the status is the same. */
+static json_t *gc_condition(const json_t *old, const char *type, int on, const char *reason,
+                            const char *message)
+{
+    size_t i;
+    const json_t *c;
+    char now[21];
+    const char *status = on ? "True" : "False";
+    json_t *cond;
+    time_rfc3339(now);
+    cond = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status,
+                     "lastTransitionTime", now, "reason", reason, "message", message);
+    json_array_foreach(old, i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        const char *st = json_string_value(json_object_get(c, "status"));
+        if (t && st && strcmp(t, type) == 0 && strcmp(st, status) == 0 &&
+            json_object_get(c, "lastTransitionTime"))
+            json_object_set(cond, "lastTransitionTime", json_object_get(c, "lastTransitionTime"));
+    }
+    return cond;
+}
+
+/* The conditions a terminating namespace shows about the n objects still
+ * in it, as the real namespace controller words them. */
+static json_t *gc_ns_conditions(const json_t *old, const struct objects_ref *in, size_t n)
+{
+    json_t *kinds = json_object(), *fins = json_object(), *out;
+    struct buf rm = BUF_INIT, fm = BUF_INIT;
+    for (size_t j = 0; j < n; j++) {
+        const json_t *dobj = json_object_get(in[j].rec, "object");
+        char *key = xasprintf("%s.%s", in[j].r->plural, in[j].r->group);
+        size_t i;
+        const json_t *f;
+        gc_count(kinds, key);
+        free(key);
+        json_array_foreach(json_object_get(gc_meta(dobj), "finalizers"), i, f)
+        {
+            if (json_is_string(f))
+                gc_count(fins, json_string_value(f));
+        }
+    }
+    if (n) {
+        buf_puts(&rm, "Some resources are remaining: ");
+        gc_counts_text(&rm, kinds, " has ", " resource instances");
+    }
+    if (json_object_size(fins)) {
+        buf_puts(&fm, "Some content in the namespace has finalizers remaining: ");
+        gc_counts_text(&fm, fins, " in ", " resource instances");
+    }
+    out = json_array();
+    json_array_append_new(out, gc_condition(old, "NamespaceDeletionDiscoveryFailure", 0,
+                                            "ResourcesDiscovered",
+                                            "All resources successfully discovered"));
+    json_array_append_new(out, gc_condition(old, "NamespaceDeletionGroupVersionParsingFailure", 0,
+                                            "ParsedGroupVersions",
+                                            "All legacy kube types successfully parsed"));
+    json_array_append_new(out,
+                          gc_condition(old, "NamespaceDeletionContentFailure", 0, "ContentDeleted",
+                                       "All content successfully deleted, may be waiting "
+                                       "on finalization"));
+    json_array_append_new(out,
+                          gc_condition(old, "NamespaceContentRemaining", n > 0,
+                                       n ? "SomeResourcesRemain" : "ContentRemoved",
+                                       n ? buf_cstr(&rm) : "All content successfully removed"));
+    json_array_append_new(
+        out,
+        gc_condition(old, "NamespaceFinalizersRemaining", json_object_size(fins) > 0,
+                     json_object_size(fins) ? "SomeFinalizersRemain" : "ContentHasNoFinalizers",
+                     json_object_size(fins) ? buf_cstr(&fm)
+                                            : "All content-preserving finalizers finished"));
+    buf_dispose(&rm);
+    buf_dispose(&fm);
+    json_decref(kinds);
+    json_decref(fins);
+    return out;
+}
+
+/* A terminating namespace: delete what is in it, say in its conditions
+ * what is left; once it is empty, its own finalizer goes and with it the
+ * namespace. */
 static int gc_namespace(const struct resource *r, const json_t *obj)
 {
     const char *name = gc_meta_str(obj, "name");
     struct objects_ref *in = NULL;
     size_t n = objects_all(&in, name), nleft;
     int changed = 0;
-    json_t *rec, *next;
+    json_t *rec, *next, *conds;
+    const json_t *old_conds;
     for (size_t j = 0; j < n && !gc_kinds_changed; j++) {
         const json_t *dobj = json_object_get(in[j].rec, "object");
         json_t *drec;
@@ -327,17 +439,34 @@ static int gc_namespace(const struct resource *r, const json_t *obj)
         changed = 1;
     }
     objects_refs_free(in, n);
-    if (gc_kinds_changed)
+    if (gc_kinds_changed || !(rec = gc_current(r, obj)))
         return 1;
     nleft = objects_all(&in, name);
+    old_conds =
+        json_object_get(json_object_get(json_object_get(rec, "object"), "status"), "conditions");
+    conds = gc_ns_conditions(old_conds, in, nleft);
     objects_refs_free(in, nleft);
-    rec = gc_current(r, obj);
-    if (nleft > 0 || !rec ||
-        !gc_has(
-            json_object_get(json_object_get(json_object_get(rec, "object"), "spec"), "finalizers"),
-            "kubernetes"))
+    if (nleft > 0) {
+        if (!json_equal(conds, old_conds)) {
+            next = json_deep_copy(json_object_get(rec, "object"));
+            json_object_set_new(
+                next, "status",
+                json_pack("{s:s, s:o}", "phase", "Terminating", "conditions", conds));
+            gc_store(r, rec, next);
+            return 1;
+        }
+        json_decref(conds);
         return changed;
+    }
+    if (!gc_has(
+            json_object_get(json_object_get(json_object_get(rec, "object"), "spec"), "finalizers"),
+            "kubernetes")) {
+        json_decref(conds);
+        return changed;
+    }
     next = json_deep_copy(json_object_get(rec, "object"));
+    json_object_set_new(next, "status",
+                        json_pack("{s:s, s:o}", "phase", "Terminating", "conditions", conds));
     gc_drop(json_object_get(json_object_get(next, "spec"), "finalizers"), "kubernetes");
     gc_store(r, rec, next);
     return 1;

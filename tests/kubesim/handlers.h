@@ -3,7 +3,9 @@
  * URLs, and every verb on objects. One mutex (the API lock) serialises
  * whole requests, which keeps the store, the CRD-made kinds and
  * resourceVersions consistent without finer locking; kubesim's requests
- * are short and in memory, so that is not the bottleneck.
+ * are short and in memory, so that is not the bottleneck. A watch takes
+ * the lock only to start; its stream runs after the lock is released
+ * (watch.h).
  */
 #ifndef KUBESIM_HANDLERS_H
 #define KUBESIM_HANDLERS_H

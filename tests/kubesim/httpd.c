@@ -33,8 +33,8 @@ struct httpd_conn {
     httpd *server;
     pthread_t thread;
     int fd;
-    int used;          /* slot holds a thread not yet joined */
-    volatile int done; /* thread finished; join it */
+    int used; /* slot holds a thread not yet joined */
+    int done; /* thread finished; join it (atomic: set by the thread) */
 };
 
 struct httpd {
@@ -45,7 +45,7 @@ struct httpd {
     void *ctx;
     mbedtls_ssl_config conf;
     pthread_mutex_t lock; /* guards the slot table */
-    volatile sig_atomic_t stopping;
+    int stopping;         /* atomic */
     struct httpd_conn conns[HTTPD_MAX_CONN];
 };
 
@@ -53,8 +53,14 @@ struct httpd_stream {
     httpd *server;
     mbedtls_ssl_context *ssl;
     int fd;
-    volatile int cut;
+    int cut; /* atomic: httpd_stream_cut may run on another thread */
 };
+
+static int httpd_stream_over(httpd_stream *s)
+{
+    return __atomic_load_n(&s->cut, __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&s->server->stopping, __ATOMIC_ACQUIRE);
+}
 
 static int httpd_send_cb(void *ctx, const unsigned char *data, size_t len)
 {
@@ -167,7 +173,7 @@ int httpd_stream_write(httpd_stream *s, const void *data, size_t len)
 {
     char size[24];
     int n;
-    if (s->cut || s->server->stopping)
+    if (httpd_stream_over(s))
         return -1;
     if (len == 0)
         return 0; /* an empty chunk would end the response */
@@ -175,14 +181,14 @@ int httpd_stream_write(httpd_stream *s, const void *data, size_t len)
     if (httpd_write_all(s->ssl, size, (size_t)n) < 0 || httpd_write_all(s->ssl, data, len) < 0 ||
         httpd_write_all(s->ssl, "\r\n", 2) < 0)
         return -1;
-    return s->cut ? -1 : 0;
+    return __atomic_load_n(&s->cut, __ATOMIC_ACQUIRE) ? -1 : 0;
 }
 
 int httpd_stream_alive(httpd_stream *s)
 {
     struct pollfd pfd = {s->fd, POLLIN | POLLRDHUP, 0};
     char c;
-    if (s->cut || s->server->stopping)
+    if (httpd_stream_over(s))
         return 0;
     if (poll(&pfd, 1, 0) <= 0)
         return 1;
@@ -195,7 +201,7 @@ int httpd_stream_alive(httpd_stream *s)
 
 void httpd_stream_cut(httpd_stream *s)
 {
-    s->cut = 1;
+    __atomic_store_n(&s->cut, 1, __ATOMIC_RELEASE);
     shutdown(s->fd, SHUT_RDWR);
 }
 
@@ -217,9 +223,9 @@ static int httpd_respond_stream(httpd *h, mbedtls_ssl_context *ssl, int fd,
     buf_dispose(&head);
     if (rc == 0)
         rc = res->stream(res->stream_ctx, &s);
-    if (rc == 0 && !s.cut)
+    if (rc == 0 && !__atomic_load_n(&s.cut, __ATOMIC_ACQUIRE))
         rc = httpd_write_all(ssl, "0\r\n\r\n", 5);
-    return rc < 0 || s.cut ? -1 : 0;
+    return rc < 0 || __atomic_load_n(&s.cut, __ATOMIC_ACQUIRE) ? -1 : 0;
 }
 
 /* A response made here rather than by the handler, for requests that never
@@ -493,7 +499,7 @@ static void *httpd_conn_main(void *arg)
 done:
     mbedtls_ssl_free(&ssl);
     close(conn->fd);
-    conn->done = 1;
+    __atomic_store_n(&conn->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -589,9 +595,10 @@ static void httpd_reap(httpd *h, int all)
         struct httpd_conn *c = &h->conns[i];
         if (!c->used)
             continue;
-        if (all && !c->done)
+        int done = __atomic_load_n(&c->done, __ATOMIC_ACQUIRE);
+        if (all && !done)
             shutdown(c->fd, SHUT_RDWR);
-        if (all || c->done) {
+        if (all || done) {
             pthread_join(c->thread, NULL);
             c->used = 0;
             c->done = 0;
@@ -630,7 +637,7 @@ void httpd_run(httpd *h, volatile sig_atomic_t *stop)
             close(fd);
         }
     }
-    h->stopping = 1;
+    __atomic_store_n(&h->stopping, 1, __ATOMIC_RELEASE);
     httpd_reap(h, 1);
 }
 

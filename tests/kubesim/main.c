@@ -38,10 +38,11 @@
 #include "workload.h"
 
 static volatile sig_atomic_t main_stop;
+static int main_signals_stop; /* atomic: tells main_signals to end */
 
 /* SIGUSR1 is blocked in every thread and taken here with sigwait, so
  * watch_cut_all runs in an ordinary thread, not a signal handler. The
- * thread ends when it receives SIGUSR1 with main_stop set. */
+ * thread ends when it receives SIGUSR1 with main_signals_stop set. */
 static void *main_signals(void *arg)
 {
     sigset_t set;
@@ -49,7 +50,7 @@ static void *main_signals(void *arg)
     (void)arg;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
-    while (sigwait(&set, &sig) == 0 && !main_stop)
+    while (sigwait(&set, &sig) == 0 && !__atomic_load_n(&main_signals_stop, __ATOMIC_ACQUIRE))
         watch_cut_all();
     return NULL;
 }
@@ -241,7 +242,7 @@ out:
     mbedtls_entropy_free(&entropy);
     free(host);
     if (signals_started) {
-        main_stop = 1;
+        __atomic_store_n(&main_signals_stop, 1, __ATOMIC_RELEASE);
         pthread_kill(signals, SIGUSR1);
         pthread_join(signals, NULL);
     }

@@ -84,3 +84,16 @@ void status_success(struct httpd_response *res, const struct resource *r, const 
     res->status = 200;
     status_emit(res, st);
 }
+
+void status_deleted(struct httpd_response *res, const struct resource *r, const char *name,
+                    const char *uid)
+{
+    json_t *d = status_details(r, name, 0);
+    json_t *st;
+    if (uid)
+        json_object_set_new(d, "uid", json_string(uid));
+    st = json_pack("{s:s, s:s, s:{}, s:s, s:o}", "kind", "Status", "apiVersion", "v1", "metadata",
+                   "status", "Success", "details", d);
+    res->status = 200;
+    status_emit(res, st);
+}

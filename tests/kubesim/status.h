@@ -28,5 +28,9 @@ void status_invalid(struct httpd_response *res, const struct resource *r, const 
                     const char *field, const char *cause_reason, const char *detail);
 /* A Success Status (deletecollection and friends). */
 void status_success(struct httpd_response *res, const struct resource *r, const char *name);
+/* The Success Status a delete that removed the object at once answers
+ * with on most kinds: details name, group, kind (the plural) and uid. */
+void status_deleted(struct httpd_response *res, const struct resource *r, const char *name,
+                    const char *uid);
 
 #endif

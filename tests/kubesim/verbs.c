@@ -1127,6 +1127,16 @@ static int verbs_protected(struct verbs_call *c, const char *name)
     return 1;
 }
 
+/* The kinds whose immediate deletion answers with the deleted object
+ * rather than a Status (ReturnDeletedObject in the real registries). */
+static int verbs_returns_deleted(const struct resource *r)
+{
+    return !r->crd &&
+           ((!r->group[0] &&
+             (strcmp(r->plural, "pods") == 0 || strcmp(r->plural, "serviceaccounts") == 0)) ||
+            (strcmp(r->group, "storage.k8s.io") == 0 && strcmp(r->plural, "storageclasses") == 0));
+}
+
 void verbs_delete(struct verbs_call *c)
 {
     json_t *rec = objects_get(c->r, c->ns, c->name);
@@ -1169,7 +1179,12 @@ void verbs_delete(struct verbs_call *c)
         goto out;
     }
     shown = gc_delete(c->r, rec, policy);
-    verbs_reply(c, 200, shown);
+    if (gc_deleting(shown) || verbs_returns_deleted(c->r)) {
+        /* Marked for deletion, or a kind that answers with the object. */
+        verbs_reply(c, 200, shown);
+    } else {
+        status_deleted(c->res, c->r, c->name, verbs_meta_str(shown, "uid"));
+    }
     json_decref(shown);
     gc_collect();
 out:

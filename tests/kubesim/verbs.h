@@ -1,7 +1,9 @@
 /*
- * The verbs on resource URLs: get, list, create, update, patch (server-side
- * apply, merge and strategic-merge), delete and deletecollection. Each
- * fills the response, a Status on failure. Callers hold the API lock.
+ * The verbs on resource URLs: get, list (selectors, limit/continue),
+ * create, update, patch (server-side apply, JSON patch, merge and
+ * strategic-merge), delete and deletecollection (finalizers and
+ * propagation policies: gc.h). Each fills the response, a Status on
+ * failure. Callers hold the API lock. Watches are in watch.h.
  */
 #ifndef KUBESIM_VERBS_H
 #define KUBESIM_VERBS_H

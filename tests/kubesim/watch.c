@@ -33,6 +33,9 @@
  * --min-request-timeout default. */
 #define WATCH_DEFAULT_TIMEOUT 1800
 #define WATCH_TICK_MS 1000
+/* How long a watch from a resourceVersion the store has not reached yet
+ * waits for it, as the real watch cache does. */
+#define WATCH_FRESH_MS 3000
 
 struct watch_event {
     uint64_t rv;
@@ -66,6 +69,7 @@ struct watch_stream {
     int initial_end; /* sendInitialEvents: bookmark after the initial events */
     int bookmarks;
     int expired; /* the requested start is older than the history */
+    int ahead;   /* the requested start is newer than the store */
     struct timespec deadline;
 };
 
@@ -357,6 +361,27 @@ static int watch_run(void *ctx, httpd_stream *hs)
     watch_nstreams++;
     if (w->expired)
         watch_expired_line(&out, w->pos, watch_evicted);
+    if (w->ahead) {
+        /* As the real watch cache: wait a few seconds for the store to
+         * reach the requested resourceVersion, then give up with 504. */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until = watch_after(&until, WATCH_FRESH_MS);
+        while (watch_last < w->pos && !w->cut &&
+               pthread_cond_timedwait(&watch_cond, &watch_lock, &until) != ETIMEDOUT)
+            ;
+        if (watch_last < w->pos) {
+            w->expired = 1;
+            buf_printf(&out,
+                       "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":"
+                       "\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Too large "
+                       "resource version: %" PRIu64 ", current: %" PRIu64 "\",\"reason\":"
+                       "\"Timeout\",\"details\":{\"causes\":[{\"reason\":"
+                       "\"ResourceVersionTooLarge\",\"message\":\"Too large resource "
+                       "version\"}],\"retryAfterSeconds\":1},\"code\":504}}\n",
+                       w->pos, watch_last);
+        }
+    }
     pthread_mutex_unlock(&watch_lock);
 
     if (w->expired) {
@@ -553,6 +578,7 @@ void watch_serve(struct verbs_call *c)
             goto fail;
         }
         w->expired = !watch_covers(w->pos, NULL);
+        w->ahead = w->pos > objects_rv();
     }
     clock_gettime(CLOCK_MONOTONIC, &w->deadline);
     w->deadline = watch_after(&w->deadline, timeout * 1000);

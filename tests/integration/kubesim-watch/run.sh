@@ -174,6 +174,17 @@ raw "/api/v1/configmaps?watch=true&timeoutSeconds=1&fieldSelector=spec.nope%3Dx"
 grep -qx 'STATUS 400' "$work/raw6" && grep -q 'field label not supported: spec.nope' "$work/raw6" ||
     fail "unknown field in a watch: $(cat "$work/raw6")"
 
+echo "== a resourceVersion the store has not reached: 504 after waiting, as the watch cache"
+raw "/api/v1/namespaces/w/configmaps?watch=true&resourceVersion=99999999&timeoutSeconds=30" >"$work/ahead"
+python3 - "$work/ahead" <<'PY' || fail "watch from the future: $(cat "$work/ahead")"
+import json, sys
+ev = [json.loads(json.loads(l[6:])) for l in open(sys.argv[1]) if l.startswith("CHUNK ")]
+assert len(ev) == 1 and ev[0]["type"] == "ERROR", ev
+st = ev[0]["object"]
+assert st["code"] == 504 and st["reason"] == "Timeout" and st["message"].startswith("Too large resource version: 99999999, current: "), st
+assert st["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge", st
+PY
+
 echo "== list pagination: kubectl --chunk-size, limit and continue, remainingItemCount"
 printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: p\n' | kc apply --server-side -f - >/dev/null
 for n in p1 p2 p3 p4 p5; do
@@ -296,6 +307,12 @@ assert [e["type"] for e in ev[:3]] == ["ADDED", "ADDED", "BOOKMARK"], ev
 assert ev[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}, ev[2]
 PY
 
+echo "== concurrent watchers all see every write, in order"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stress\n  namespace: w\ndata:\n  n: "0"\n' |
+    kc apply --server-side -f - >/dev/null
+timeout 300 python3 "$here/stress.py" "$work/sim" w stress 20 30 >"$work/stress.out" 2>&1 ||
+    fail "concurrent watchers: $(cat "$work/stress.out")"
+
 echo "== a resourceVersion older than the history is 410 Expired"
 for i in $(seq $HISTORY); do
     kc annotate cm d -n w n="$i" --overwrite >/dev/null
@@ -369,6 +386,19 @@ assert "finalizers" not in m and m["deletionTimestamp"], m
 PY
 expect_fail 'Unsupported value: "Sideways"' kc delete --raw "/api/v1/namespaces/w/configmaps/first?propagationPolicy=Sideways"
 
+echo "== DELETE answers: a Status when the object went, the object when it stays or is a pod"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone1\n  namespace: w\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held2\n  namespace: w\n  finalizers: ["example.com/x"]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod1\n  namespace: w\nspec:\n  containers:\n  - name: c\n    image: busybox\n' |
+    kc apply --server-side -f - >/dev/null
+uid1=$(kc get cm gone1 -n w -o jsonpath='{.metadata.uid}')
+kc delete --raw /api/v1/namespaces/w/configmaps/gone1 >"$work/d1.json"
+json_check "$work/d1.json" "o['kind'] == 'Status' and o['status'] == 'Success' and o['details'] == {'name': 'gone1', 'kind': 'configmaps', 'uid': '$uid1'}"
+kc delete --raw /api/v1/namespaces/w/configmaps/held2 >"$work/d2.json"
+json_check "$work/d2.json" 'o["kind"] == "ConfigMap" and o["metadata"]["deletionTimestamp"] and o["metadata"]["finalizers"] == ["example.com/x"]'
+kc patch cm held2 -n w --type=merge -p '{"metadata":{"finalizers":[]}}' >/dev/null
+expect_fail 'configmaps "held2" not found' kc get cm held2 -n w
+kc delete --raw /api/v1/namespaces/w/pods/pod1 >"$work/d3.json"
+json_check "$work/d3.json" 'o["kind"] == "Pod" and o["metadata"]["name"] == "pod1"'
+
 echo "== propagation: background deletes dependents once their owners are gone"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bg-o\n  namespace: w\n' | kc apply --server-side -f - >/dev/null
 { owned bg-d1 bg-o; echo ---; owned bg-d2 bg-o; } | kc apply --server-side -f - >/dev/null
@@ -417,6 +447,11 @@ printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n---\napiVersion: 
 kc delete ns t --wait=false >/dev/null
 kc get ns t -o json >"$work/t.json"
 json_check "$work/t.json" 'o["status"]["phase"] == "Terminating" and o["metadata"]["deletionTimestamp"] and o["spec"]["finalizers"] == ["kubernetes"]'
+json_check "$work/t.json" '{c["type"]: (c["status"], c["message"]) for c in o["status"]["conditions"]}["NamespaceContentRemaining"] == ("True", "Some resources are remaining: configmaps. has 1 resource instances")'
+json_check "$work/t.json" '{c["type"]: (c["status"], c["message"]) for c in o["status"]["conditions"]}["NamespaceFinalizersRemaining"] == ("True", "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances")'
+kc label ns t touched=yes >/dev/null
+kc get ns t -o json >"$work/t2.json"
+json_check "$work/t2.json" 'o["status"]["phase"] == "Terminating" and len(o["status"]["conditions"]) == 5 and o["metadata"]["labels"]["touched"] == "yes"'
 expect_fail 'configmaps "loose" not found' kc get cm loose -n t
 meta_check keep 'o["metadata"]["deletionTimestamp"]' t
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: late\n  namespace: t\n' >"$work/late.yaml"
