@@ -1312,6 +1312,28 @@ static int kube_write(kube_client *c, struct kube_req *kr, const char *what, jso
 
 int kube_client_apply(kube_client *c, const json_t *obj, int dry_run, json_t **out_live)
 {
+    struct kube_apply_options o = KUBE_APPLY_OPTIONS_INIT;
+    o.dry_run = dry_run;
+    return kube_client_apply_opts(c, obj, &o, out_live);
+}
+
+/* A field manager name as the API server accepts it: 1-128 printable
+ * characters, so it can go into the query unescaped after escaping. */
+static int kube_manager_ok(const char *m)
+{
+    size_t n = strlen(m);
+    if (n == 0 || n > 128)
+        return 0;
+    for (; *m; m++)
+        if ((unsigned char)*m < 0x21 || (unsigned char)*m > 0x7e)
+            return 0;
+    return 1;
+}
+
+int kube_client_apply_opts(kube_client *c, const json_t *obj, const struct kube_apply_options *o,
+                           json_t **out_live)
+{
+    const char *manager = o->manager ? o->manager : "edgecd";
     const char *name, *ns;
     const struct kube_resource *r;
     struct buf path = BUF_INIT, body = BUF_INIT;
@@ -1323,9 +1345,17 @@ int kube_client_apply(kube_client *c, const json_t *obj, int dry_run, json_t **o
         *out_live = NULL;
     if ((rc = kube_obj_target(c, obj, "apply", 0, &r, &name, &ns, &what)) < 0)
         goto out;
+    if (!kube_manager_ok(manager)) {
+        rc = err_set(ERR_INVALID, "%s: field manager \"%s\" must be 1-128 printable characters",
+                     what, manager);
+        goto out;
+    }
     kube_path(&path, r, ns, name);
-    buf_puts(&path, "?fieldManager=edgecd&force=true");
-    if (dry_run)
+    buf_puts(&path, "?fieldManager=");
+    http_query_escape(&path, manager);
+    if (o->force)
+        buf_puts(&path, "&force=true");
+    if (o->dry_run)
         buf_puts(&path, "&dryRun=All");
     text = json_dumps(obj, JSON_COMPACT);
     if (!text) {
@@ -1338,11 +1368,12 @@ int kube_client_apply(kube_client *c, const json_t *obj, int dry_run, json_t **o
     kr.path = buf_cstr(&path);
     kr.content_type = "application/apply-patch+yaml";
     kr.body = &body;
-    /* Applying the same object with force again yields the same result. */
+    /* Applying the same object again yields the same result (without
+     * force, a retry after a success sees no conflict with itself). */
     kr.idempotent = 1;
     if ((rc = kube_write(c, &kr, what, out_live)) < 0)
         goto out;
-    if (!dry_run)
+    if (!o->dry_run)
         kube_note_api_change(c, r);
     rc = 0;
 out:

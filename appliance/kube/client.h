@@ -128,6 +128,22 @@ int kube_client_list_opts(kube_client *c, const char *api_version, const char *k
  * adds dryRun=All. *out_live (may be NULL) receives the server's answer. */
 int kube_client_apply(kube_client *c, const json_t *obj, int dry_run, json_t **out_live);
 
+/* Server-side apply with a chosen field manager (NULL = "edgecd") and
+ * force. Without force, a field another manager owns with a different
+ * value is a conflict: ERR_CONFLICT with the server's message naming the
+ * manager and the field. */
+struct kube_apply_options {
+    const char *manager;
+    int force;
+    int dry_run;
+};
+#define KUBE_APPLY_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        NULL, 1, 0                                                                                 \
+    }
+int kube_client_apply_opts(kube_client *c, const json_t *obj, const struct kube_apply_options *o,
+                           json_t **out_live);
+
 /* DELETE with propagationPolicy (NULL = server default, otherwise
  * "Foreground", "Background", "Orphan"). ERR_NOTFOUND if already gone. */
 int kube_client_delete(kube_client *c, const char *api_version, const char *kind, const char *ns,

@@ -63,12 +63,22 @@ kres() { # kubectl's name for a kind in a group/version: Kind.version.group
     esac
 }
 
-d_apply() {
-    local dry=
-    if [ "$1" = --dry-run ]; then dry=1; shift; fi
+d_apply() { # [--dry-run] [--manager M] [--force|--no-force] FILE
+    local dry= manager= force=
+    while [ $# -gt 1 ]; do
+        case $1 in
+        --dry-run) dry=1 ;;
+        --manager) manager=$2; shift ;;
+        --force) force=yes ;;
+        --no-force) force=no ;;
+        esac
+        shift
+    done
     case $client in
-    edgecd) "$kubeclient" "$work/sim/kubeconfig" apply ${dry:+--dry-run} "$1" ;;
-    *) kc apply --server-side ${dry:+--dry-run=server} -o json -f "$1" |
+    edgecd) "$kubeclient" "$work/sim/kubeconfig" apply ${dry:+--dry-run} \
+        ${manager:+--manager "$manager"} $([ "$force" = no ] && echo --no-force) "$1" ;;
+    *) kc apply --server-side ${dry:+--dry-run=server} ${manager:+--field-manager="$manager"} \
+        $([ "$force" = yes ] && echo --force-conflicts) -o json -f "$1" |
         python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' ;;
     esac
 }
@@ -94,6 +104,36 @@ d_delete() {
     esac
 }
 
+# d_watch APIVERSION KIND NS: stream events as JSON ({"type","object"})
+# until killed.
+d_watch() {
+    case $client in
+    edgecd) exec "$kubeclient" "$work/sim/kubeconfig" watch "$1" "$2" "$3" 600 ;;
+    *) exec "$kubectl_bin" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache-$client" \
+        get "$(kres "$1" "$2")" $(ns_flag "$3") -w --output-watch-events -o json ;;
+    esac
+}
+# The types of the events about NAME in a stream of JSON values.
+events_of() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+text, name, pos, out = open(sys.argv[1]).read(), sys.argv[2], 0, []
+dec = json.JSONDecoder()
+while True:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    if pos >= len(text):
+        break
+    try:
+        ev, pos = dec.raw_decode(text, pos)
+    except ValueError:
+        break  # a line cut when the watcher was stopped
+    if ev.get("object", {}).get("metadata", {}).get("name") == name:
+        out.append(ev["type"])
+print(" ".join(out))
+PY
+}
+
 # jq-like checks with python3: field EXPR of the JSON in $1 must print $3.
 expect() {
     local got
@@ -110,6 +150,18 @@ absent() { # APIVERSION KIND NS NAME: the object must be gone within 10 s
 }
 
 write() { cat >"$work/$1"; }
+# A ConfigMap NAME owned by the ConfigMap OWNER (by uid), applied with the
+# reference kubectl.
+make_dependent() {
+    local uid
+    uid=$(ref get configmap "$2" -n default -o jsonpath='{.metadata.uid}')
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: default\n  ownerReferences:\n  - {apiVersion: v1, kind: ConfigMap, name: %s, uid: %s, blockOwnerDeletion: true}\ndata: {k: v}\n' \
+        "$1" "$2" "$uid" | ref apply --server-side -f - >/dev/null
+}
+make_cm() {
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: default\ndata: {k: %s}\n' \
+        "$1" "${2:-v}" | ref apply --server-side --force-conflicts -f - >/dev/null
+}
 
 write cm.yaml <<'EOF'
 apiVersion: v1
@@ -193,6 +245,25 @@ metadata:
 data: {k: v}
 EOF
 
+write shared-other.yaml <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shared
+  namespace: default
+data:
+  a: theirs
+EOF
+write shared-mine.yaml <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shared
+  namespace: default
+data:
+  a: mine
+EOF
+
 # --- the scenarios ---------------------------------------------------------
 scenario_apply() {
     local o
@@ -266,8 +337,69 @@ scenario_namespace_deletion() {
     absent v1 ConfigMap doomed inside
 }
 
-scenarios=(apply reapply_unchanged apply_removed_field dry_run get_list crd_then_cr delete
-    namespace_deletion)
+scenario_conflicting_managers() {
+    local o err
+    ref apply --server-side --field-manager=other -f "$work/shared-other.yaml" >/dev/null
+    if err=$(d_apply --manager mine --no-force "$work/shared-mine.yaml" 2>&1 >/dev/null); then
+        fail "apply over another manager's field without force succeeded"
+    fi
+    case $err in
+    *conflict*'"other"'*) ;;
+    *) fail "conflict error does not name the other manager: $err" ;;
+    esac
+    o=$(d_get v1 ConfigMap default shared)
+    expect "$o" 'o["data"]["a"]' theirs
+    o=$(d_apply --manager mine --force "$work/shared-mine.yaml") || fail "forced apply failed"
+    expect "$o" 'o["data"]["a"]' mine
+    o=$(ref get configmap shared -n default -o json --show-managed-fields)
+    expect "$o" '[m["manager"] for m in o["metadata"]["managedFields"] if "f:a" in m.get("fieldsV1", {}).get("f:data", {})]' '["mine"]'
+}
+
+scenario_watch() {
+    local out=$work/watch-$client.out pid types
+    make_cm watched one
+    : >"$out"
+    d_watch v1 ConfigMap default >"$out" 2>"$work/watch-$client.err" &
+    pid=$!
+    for _ in $(seq 100); do
+        [ "$(events_of "$out" watched)" = ADDED ] && break
+        sleep 0.1
+    done
+    make_cm watched two
+    ref delete configmap watched -n default >/dev/null
+    for _ in $(seq 100); do
+        types=$(events_of "$out" watched)
+        [ "$types" = "ADDED MODIFIED DELETED" ] && break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    [ "$types" = "ADDED MODIFIED DELETED" ] ||
+        fail "watch saw '$types' for the object, expected ADDED MODIFIED DELETED ($(cat "$work/watch-$client.err"))"
+}
+
+scenario_delete_propagation() {
+    local o
+    make_cm owner-bg && make_dependent dep-bg owner-bg
+    d_delete v1 ConfigMap default owner-bg Background || fail "background delete failed"
+    absent v1 ConfigMap default owner-bg
+    absent v1 ConfigMap default dep-bg
+
+    make_cm owner-fg && make_dependent dep-fg owner-fg
+    d_delete v1 ConfigMap default owner-fg Foreground || fail "foreground delete failed"
+    absent v1 ConfigMap default owner-fg
+    absent v1 ConfigMap default dep-fg
+
+    make_cm owner-or && make_dependent dep-or owner-or
+    d_delete v1 ConfigMap default owner-or Orphan || fail "orphan delete failed"
+    absent v1 ConfigMap default owner-or
+    sleep 0.5
+    o=$(d_get v1 ConfigMap default dep-or) || fail "the orphaned dependent was deleted"
+    expect "$o" 'o["metadata"].get("ownerReferences", [])' '[]'
+}
+
+scenarios=(apply reapply_unchanged apply_removed_field dry_run get_list conflicting_managers watch
+    crd_then_cr delete delete_propagation namespace_deletion)
 
 for client in "${clients[@]}"; do
     case $client in
