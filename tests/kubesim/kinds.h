@@ -1,6 +1,5 @@
 /*
- * What differs per kind: name rules, the little defaulting kubesim does
- * (Service cluster IPs, Deployment replicas) and the status it fills in at
+ * What differs per kind: name rules, validation and the status it fills in at
  * once where a real cluster's controllers would (Deployment ready,
  * Namespace Active, CRD Established). A workload simulator with real
  * delays is later work; clients must already cope with status arriving in
@@ -22,9 +21,6 @@ const char *kinds_check_name(const struct resource *r, const char *name);
 /* Kind-specific validation of a whole object; 0 or ERR_INVALID with
  * *field and the message in err_last(). */
 int kinds_validate(const struct resource *r, const json_t *obj, const char **field);
-
-/* Fill defaults into obj (a create or an update's result). */
-void kinds_default(const struct resource *r, json_t *obj);
 
 /* Set the status a controller would, from obj's spec and generation. */
 void kinds_status(const struct resource *r, json_t *obj);
