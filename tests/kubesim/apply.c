@@ -23,6 +23,7 @@
 #include "core/mem.h"
 
 #define APPLY_MAX_DEPTH 64
+#define APPLY_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 
 /* ---- the schema table ------------------------------------------------- */
 
@@ -1051,15 +1052,36 @@ static int apply_conflict_error(struct apply_conflict *cs, size_t n, json_t **ou
  * client-side apply without a conflict. */
 static json_t *apply_last_applied_set(const struct resource *r, const json_t *live)
 {
-    const char *text = json_string_value(
-        json_object_get(json_object_get(json_object_get(live, "metadata"), "annotations"),
-                        "kubectl.kubernetes.io/last-applied-configuration"));
+    const char *text = json_string_value(json_object_get(
+        json_object_get(json_object_get(live, "metadata"), "annotations"), APPLY_LAST_APPLIED));
     json_t *cfg, *set;
     if (!text || !(cfg = json_loads(text, 0, NULL)))
         return NULL;
     set = apply_fieldset_expanded(r, cfg);
     json_decref(cfg);
     return set;
+}
+
+/* kubectl's server-side applies keep a client-side apply annotation the
+ * object already has in step with what was applied, so that a later
+ * client-side apply still diffs against the right thing. */
+static void apply_sync_last_applied(json_t *obj, const json_t *config)
+{
+    json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+    const char *have = json_string_value(json_object_get(ann, APPLY_LAST_APPLIED));
+    json_t *copy;
+    char *text, *value;
+    if (!have || !have[0])
+        return;
+    copy = json_deep_copy(config);
+    json_object_del(json_object_get(json_object_get(copy, "metadata"), "annotations"),
+                    APPLY_LAST_APPLIED);
+    text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    value = xasprintf("%s\n", text);
+    json_object_set_new(ann, APPLY_LAST_APPLIED, json_string(value));
+    free(value);
+    free(text);
+    json_decref(copy);
 }
 
 static void apply_clean_config(const struct resource *r, json_t *cfg)
@@ -1188,6 +1210,8 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     }
     managers_sort(mgrs);
 
+    if (strcmp(manager, "kubectl") == 0)
+        apply_sync_last_applied(merged, config);
     if (r && r->has_status && live && json_object_get(live, "status"))
         json_object_set(merged, "status", json_object_get(live, "status"));
     *out_obj = merged;
@@ -1303,6 +1327,193 @@ void apply_merge_patch(json_t *target, const json_t *patch)
             json_object_set_new(target, k, json_deep_copy(v));
         }
     }
+}
+
+/* One JSON pointer step, unescaped (~1 is '/', ~0 is '~'); new string. */
+static char *jp_token(const char *s, size_t n)
+{
+    struct buf b = BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1')) {
+            buf_putc(&b, s[i + 1] == '0' ? '~' : '/');
+            i++;
+        } else {
+            buf_putc(&b, s[i]);
+        }
+    }
+    return buf_detach(&b);
+}
+
+/* An array index token: digits only, or "-" (one past the end) when
+ * allow_end. -1 if not an index in [0, size] ([0, size) without end). */
+static long jp_index(const char *tok, size_t size, int allow_end)
+{
+    char *end;
+    long i;
+    if (strcmp(tok, "-") == 0)
+        return allow_end ? (long)size : -1;
+    if (!tok[0] || (tok[0] == '0' && tok[1]) || tok[strspn(tok, "0123456789")])
+        return -1;
+    i = strtol(tok, &end, 10);
+    if (i < 0 || (size_t)i > size || (!allow_end && (size_t)i == size))
+        return -1;
+    return i;
+}
+
+/* Resolve path in doc to the parent container and the last token (new
+ * string in *last). The root path "" gives *parent NULL. ERR_INVALID. */
+static int jp_parent(json_t *doc, const char *path, json_t **parent, char **last)
+{
+    json_t *cur = doc;
+    const char *p = path;
+    *parent = NULL;
+    *last = NULL;
+    if (!path[0])
+        return 0;
+    if (path[0] != '/')
+        return err_set(ERR_INVALID, "JSON pointer %s does not start with /", path);
+    for (;;) {
+        const char *next = strchr(p + 1, '/');
+        size_t n = next ? (size_t)(next - p - 1) : strlen(p + 1);
+        char *tok = jp_token(p + 1, n);
+        if (!next) {
+            *parent = cur;
+            *last = tok;
+            return 0;
+        }
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, tok);
+        } else if (json_is_array(cur)) {
+            long i = jp_index(tok, json_array_size(cur), 0);
+            cur = i >= 0 ? json_array_get(cur, (size_t)i) : NULL;
+        } else {
+            cur = NULL;
+        }
+        free(tok);
+        if (!cur)
+            return err_set(ERR_INVALID, "doc is missing path: %s", path);
+        p = next;
+    }
+}
+
+static json_t *jp_get(json_t *doc, const char *path)
+{
+    json_t *parent, *v = NULL;
+    char *last;
+    if (jp_parent(doc, path, &parent, &last) < 0)
+        return NULL;
+    if (!parent)
+        v = doc;
+    else if (json_is_object(parent))
+        v = json_object_get(parent, last);
+    else if (json_is_array(parent)) {
+        long i = jp_index(last, json_array_size(parent), 0);
+        v = i >= 0 ? json_array_get(parent, (size_t)i) : NULL;
+    }
+    free(last);
+    if (!v)
+        err_set(ERR_INVALID, "doc is missing path: %s", path);
+    return v;
+}
+
+/* Remove the value at path; its reference goes to *out if not NULL. */
+static int jp_remove(json_t *doc, const char *path, json_t **out)
+{
+    json_t *parent, *v = NULL;
+    char *last;
+    int rc = jp_parent(doc, path, &parent, &last);
+    if (rc < 0)
+        return rc;
+    if (json_is_object(parent) && (v = json_object_get(parent, last)) != NULL) {
+        json_incref(v);
+        json_object_del(parent, last);
+    } else if (json_is_array(parent)) {
+        long i = jp_index(last, json_array_size(parent), 0);
+        if (i >= 0) {
+            v = json_incref(json_array_get(parent, (size_t)i));
+            json_array_remove(parent, (size_t)i);
+        }
+    }
+    free(last);
+    if (!v)
+        return err_set(ERR_INVALID, "doc is missing path: %s", path);
+    if (out)
+        *out = v;
+    else
+        json_decref(v);
+    return 0;
+}
+
+/* Add value (stolen) at path: replaces in objects, inserts in arrays. */
+static int jp_add(json_t *doc, const char *path, json_t *value)
+{
+    json_t *parent;
+    char *last;
+    int rc = jp_parent(doc, path, &parent, &last);
+    if (rc == 0 && !parent)
+        rc = err_set(ERR_INVALID, "the whole object cannot be replaced by a patch");
+    else if (rc == 0 && json_is_object(parent))
+        json_object_set(parent, last, value);
+    else if (rc == 0 && json_is_array(parent)) {
+        long i = jp_index(last, json_array_size(parent), 1);
+        if (i < 0)
+            rc =
+                err_set(ERR_INVALID, "add operation does not apply: index out of bounds: %s", path);
+        else
+            json_array_insert(parent, (size_t)i, value);
+    } else if (rc == 0) {
+        rc = err_set(ERR_INVALID, "doc is missing path: %s", path);
+    }
+    free(last);
+    json_decref(value);
+    return rc;
+}
+
+int apply_json_patch(json_t *target, const json_t *ops)
+{
+    size_t i;
+    json_t *op;
+    if (!json_is_array(ops))
+        return err_set(ERR_INVALID, "a JSON patch is a list of operations");
+    json_array_foreach(ops, i, op)
+    {
+        const char *name = entry_str(op, "op"), *path = entry_str(op, "path");
+        const char *from = entry_str(op, "from");
+        json_t *value = json_object_get(op, "value"), *v = NULL;
+        int rc;
+        if (!name || !path)
+            return err_set(ERR_INVALID, "JSON patch operation %zu: op and path are required", i);
+        if (strcmp(name, "add") == 0 || strcmp(name, "replace") == 0) {
+            if (!value)
+                return err_set(ERR_INVALID, "JSON patch operation %zu: missing value", i);
+            if (strcmp(name, "replace") == 0 && (rc = jp_remove(target, path, NULL)) < 0)
+                return rc;
+            rc = jp_add(target, path, json_deep_copy(value));
+        } else if (strcmp(name, "remove") == 0) {
+            rc = jp_remove(target, path, NULL);
+        } else if (strcmp(name, "move") == 0 || strcmp(name, "copy") == 0) {
+            if (!from)
+                return err_set(ERR_INVALID, "JSON patch operation %zu: missing from", i);
+            if (strcmp(name, "move") == 0) {
+                rc = jp_remove(target, from, &v);
+            } else {
+                v = jp_get(target, from);
+                rc = v ? 0 : -1;
+                v = json_deep_copy(v);
+            }
+            rc = rc < 0 ? err_last_code() : jp_add(target, path, v);
+        } else if (strcmp(name, "test") == 0) {
+            v = jp_get(target, path);
+            rc = v && value && json_equal(v, value)
+                     ? 0
+                     : err_set(ERR_INVALID, "testing value %s failed: test failed", path);
+        } else {
+            return err_set(ERR_INVALID, "Unexpected kind: %s", name);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int smp_map(struct apply_walk *w, json_t *target, const json_t *patch);

@@ -30,6 +30,11 @@
 /* RFC 7386 JSON merge patch of target by patch (null deletes). */
 void apply_merge_patch(json_t *target, const json_t *patch);
 
+/* RFC 6902 JSON patch of target by ops (add, remove, replace, move, copy,
+ * test). 0, or ERR_INVALID with the message in err_last (target may then
+ * be half patched: patch a copy). */
+int apply_json_patch(json_t *target, const json_t *ops);
+
 /* Strategic merge patch of target by patch for r's kind: like a merge
  * patch, but lists that merge by key (see above) merge item by item, and
  * the directives kubectl sends ($patch: delete/replace on items and maps,

@@ -107,7 +107,9 @@ static json_t *verbs_body(struct verbs_call *c)
                      jerr.text);
         return NULL;
     }
-    if (!json_is_object(v)) {
+    if (!json_is_object(v) &&
+        !(json_is_array(v) && c->req->content_type &&
+          str_has_prefix(c->req->content_type, "application/json-patch+json"))) {
         json_decref(v);
         status_reply(c->res, 400, "BadRequest", NULL,
                      "the body of the request was in an unknown format - accepted media types "
@@ -601,12 +603,14 @@ void verbs_patch(struct verbs_call *c)
     json_t *patch, *next, *managers;
     int apply = str_has_prefix(ct, "application/apply-patch");
     int strategic = str_has_prefix(ct, "application/strategic-merge-patch+json");
+    int json_patch = str_has_prefix(ct, "application/json-patch+json");
 
-    if (!apply && !strategic && !str_has_prefix(ct, "application/merge-patch+json")) {
+    if (!apply && !strategic && !json_patch &&
+        !str_has_prefix(ct, "application/merge-patch+json")) {
         status_reply(c->res, 415, "UnsupportedMediaType", NULL,
                      "the body of the request was in an unknown format - accepted media types "
-                     "include: application/merge-patch+json, "
-                     "application/strategic-merge-patch+json, application/apply-patch+yaml");
+                     "include: application/json-patch+json, application/merge-patch+json, "
+                     "application/apply-patch+yaml, application/strategic-merge-patch+json");
         return;
     }
     if (!rec && !apply) {
@@ -628,7 +632,27 @@ void verbs_patch(struct verbs_call *c)
         return;
     }
     next = json_deep_copy(live);
-    if (c->sub) {
+    if (json_patch) {
+        /* Applied to the whole object, then held to what the endpoint may
+         * change like the other patch types. */
+        if (apply_json_patch(next, patch) < 0) {
+            status_reply(c->res, 422, "Invalid", NULL, "%s", err_last());
+            json_decref(patch);
+            json_decref(next);
+            return;
+        }
+        if (c->sub) {
+            json_t *st = json_incref(json_object_get(next, "status"));
+            json_decref(next);
+            next = json_deep_copy(live);
+            if (st)
+                json_object_set_new(next, "status", st);
+            else
+                json_object_del(next, "status");
+        } else {
+            verbs_keep_status(c, next, live);
+        }
+    } else if (c->sub) {
         json_t *p = json_pack("{s:O?}", "status", json_object_get(patch, "status"));
         apply_merge_patch(next, p);
         json_decref(p);
