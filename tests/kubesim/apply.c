@@ -1098,8 +1098,8 @@ static void apply_clean_config(const struct resource *r, json_t *cfg)
 
 int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_causes,
                       const struct resource *r, const json_t *live, const json_t *managers,
-                      const json_t *config, const char *manager, const char *api_version, int force,
-                      const char *now)
+                      const json_t *config, const char *manager, const char *api_version,
+                      const char *subresource, int force, const char *now)
 {
     struct apply_walk w = {r, {NULL}, 0};
     json_t *live_v = live ? apply_value(r, live) : json_object();
@@ -1121,11 +1121,11 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     ma = json_deep_copy(cmp.added);
     set_union(ma, cmp.modified);
 
-    own = entry_find(mgrs, manager, "Apply", NULL, NULL);
+    own = entry_find(mgrs, manager, "Apply", NULL, subresource);
     json_array_foreach(mgrs, i, e)
     {
         json_t *ex, *c;
-        if ((long)i == own || entry_str(e, "subresource"))
+        if ((long)i == own || !str_eq_null(entry_str(e, "subresource"), subresource))
             continue;
         ex = set_expand(json_object_get(e, "fieldsV1"));
         c = set_inter(ex, ma);
@@ -1168,7 +1168,8 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     /* Forced or no conflicts: others lose what changes and what goes. */
     for (i = json_array_size(mgrs); i-- > 0;) {
         json_t *take;
-        if ((long)i == own || entry_str(json_array_get(mgrs, i), "subresource"))
+        if ((long)i == own ||
+            !str_eq_null(entry_str(json_array_get(mgrs, i), "subresource"), subresource))
             continue;
         take = json_deep_copy(ma);
         set_union(take, cmp.removed);
@@ -1180,7 +1181,7 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     managed = json_deep_copy(newset);
     json_array_foreach(mgrs, i, e)
     {
-        if ((long)i != own) {
+        if ((long)i != own && str_eq_null(entry_str(e, "subresource"), subresource)) {
             json_t *ex = set_expand(json_object_get(e, "fieldsV1"));
             set_union(managed, ex);
             json_decref(ex);
@@ -1206,7 +1207,8 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
                 json_object_set_new(oe, "time", json_string(now));
         }
     } else if (!set_empty(own_set)) {
-        json_array_append_new(mgrs, entry_new(manager, "Apply", api_version, now, own_set, NULL));
+        json_array_append_new(mgrs,
+                              entry_new(manager, "Apply", api_version, now, own_set, subresource));
     }
     managers_sort(mgrs);
 

@@ -68,15 +68,18 @@ void apply_set_paths(const json_t *set, const char *prefix, struct buf *out);
  * managedFields array managers. On success *out_obj gets the new object
  * (no managedFields, status as live had it, not defaulted) and
  * *out_managers the new managedFields array; both new references. now is
- * the RFC 3339 time of the request, api_version the request's.
+ * the RFC 3339 time of the request, api_version the request's;
+ * subresource NULL for the main resource, or "status" (live and config are
+ * then views holding only the status, and only managers of that
+ * subresource take part).
  * ERR_CONFLICT when other managers own fields config changes and force is
  * 0: err_last() is then the real server's message ("Apply failed with 1
  * conflict: conflict with \"a\": .data.key") and *out_causes (new
  * reference) the Status causes. */
 int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_causes,
                       const struct resource *r, const json_t *live, const json_t *managers,
-                      const json_t *config, const char *manager, const char *api_version, int force,
-                      const char *now);
+                      const json_t *config, const char *manager, const char *api_version,
+                      const char *subresource, int force, const char *now);
 
 /* Record a non-apply write (create, update, merge patch) from live (NULL
  * for a create) to now_obj by manager: the fields it changed become its

@@ -562,23 +562,45 @@ static void verbs_apply(struct verbs_call *c, json_t *rec, json_t *body)
     }
     if (verbs_check_body(c, body, 1) < 0)
         goto out;
+    if (json_array_size(json_object_get(json_object_get(body, "metadata"), "managedFields"))) {
+        status_reply(c->res, 400, "BadRequest", NULL, "metadata.managedFields must be nil");
+        goto out;
+    }
     if (c->sub) {
-        /* Apply to .../status: the status merges in; the managers stay. */
-        json_t *st;
-        next = json_deep_copy(live);
-        if (json_object_get(body, "status")) {
-            st =
-                apply_merge(c->r, json_object_get(live, "status"), json_object_get(body, "status"));
-            json_object_set_new(next, "status", st);
+        /* Apply to .../status: the same machinery on views holding only
+         * the status, among the managers of the status. */
+        struct resource view_r = *c->r;
+        json_t *lv = json_pack("{s:O?}", "status", json_object_get(live, "status"));
+        json_t *cv = json_pack("{s:O?}", "status", json_object_get(body, "status"));
+        json_t *nv = NULL;
+        int rc;
+        view_r.has_status = 0;
+        rc = apply_server_side(&nv, &managers, &causes, &view_r, lv,
+                               json_object_get(rec, "managers"), cv, manager, av, c->sub,
+                               verbs_query_is(c, "force", "true"), now);
+        json_decref(lv);
+        json_decref(cv);
+        if (rc < 0) {
+            status_reply(c->res, 409, "Conflict", json_pack("{s:o}", "causes", causes), "%s",
+                         err_last());
+            causes = NULL;
+            goto out;
         }
-        verbs_commit(c, rec, next, json_deep_copy(json_object_get(rec, "managers")), 200, dry_run);
-        next = NULL;
+        next = json_deep_copy(live);
+        if (json_object_get(nv, "status"))
+            json_object_set(next, "status", json_object_get(nv, "status"));
+        else
+            json_object_del(next, "status");
+        json_decref(nv);
+        verbs_prepare(c, live, next);
+        verbs_commit(c, rec, next, managers, 200, dry_run);
+        next = managers = NULL;
         goto out;
     }
     if (!rec && verbs_check_new(c, body) < 0)
         goto out;
     if (apply_server_side(&next, &managers, &causes, c->r, live, json_object_get(rec, "managers"),
-                          body, manager, av, verbs_query_is(c, "force", "true"), now) < 0) {
+                          body, manager, av, NULL, verbs_query_is(c, "force", "true"), now) < 0) {
         status_reply(c->res, 409, "Conflict", json_pack("{s:o}", "causes", causes), "%s",
                      err_last());
         causes = NULL;

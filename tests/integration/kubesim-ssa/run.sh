@@ -344,6 +344,22 @@ get_json csa1 cm csa
 json_check csa1 'o["data"] == {"key": "two"} and mf("kubectl-client-side-apply") is None'
 json_check csa1 'json.loads(o["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])["data"] == {"key": "two"}'
 
+echo "== status applies through the status subresource, with their own manager"
+expect_fail 'Apply failed with 1 conflict: conflict with "kubectl-patch" with subresource "status" using v1: .status.loadBalancer.ingress' \
+    kc apply --server-side --subresource=status --field-manager=lb -f "$work/svc-status.yaml"
+kc apply --server-side --subresource=status --field-manager=lb --force-conflicts -f "$work/svc-status.yaml" >/dev/null ||
+    fail "status apply"
+get_json st2 svc web
+json_check st2 'o["status"]["loadBalancer"]["ingress"] == [{"ip": "198.51.100.1"}]'
+json_check st2 'mf("lb")["subresource"] == "status" and mf("lb")["operation"] == "Apply" and mf("lb")["fieldsV1"] == {"f:status": {"f:loadBalancer": {"f:ingress": {}}}}'
+json_check st2 'o["spec"] == json.load(open(sys.argv[1].replace("st2", "st1")))["spec"]'
+
+echo "== clean exit on SIGTERM"
+kill -TERM "$sim"
+rc=0
+wait "$sim" || rc=$?
+sim=
+[ "$rc" = 0 ] || fail "kubesim exited with $rc after SIGTERM"
 if grep -qE 'Sanitizer|runtime error' "$work/kubesim.log"; then
     fail "sanitizer report in the kubesim log"
 fi

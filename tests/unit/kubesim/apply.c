@@ -100,7 +100,7 @@ static int do_apply(const struct resource *r, json_t **obj, json_t **mgrs, const
 {
     json_t *cfg = load(config), *o = NULL, *m = NULL, *causes = NULL;
     int rc = apply_server_side(&o, &m, &causes, r, *obj, *mgrs, cfg, manager,
-                               r->group[0] ? "apps/v1" : "v1", force, now);
+                               r->group[0] ? "apps/v1" : "v1", NULL, force, now);
     json_decref(cfg);
     json_decref(causes);
     if (rc < 0)
@@ -182,9 +182,9 @@ TEST(apply_conflict_with_update_manager)
                      "\"apiVersion\":\"v1\",\"time\":\"2026-01-01T00:00:00Z\","
                      "\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:data\":{\".\":{},"
                      "\"f:a\":{}}}}]"));
-    CHECK_ERR(
-        apply_server_side(&o, &m, &causes, &configmaps, obj, mgrs, cfg, "mine", "v1", 0, now2),
-        ERR_CONFLICT);
+    CHECK_ERR(apply_server_side(&o, &m, &causes, &configmaps, obj, mgrs, cfg, "mine", "v1", NULL, 0,
+                                now2),
+              ERR_CONFLICT);
     CHECK_STR(err_last(),
               "Apply failed with 1 conflict: conflict with \"kubectl-create\" using v1: .data.a");
     CHECK(same(causes, "[{\"reason\":\"FieldManagerConflict\",\"message\":\"conflict with "
