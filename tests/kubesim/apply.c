@@ -107,6 +107,23 @@ static int apply_is_map(const struct apply_walk *w)
     return 0;
 }
 
+/* 1 if the current value is a struct the schema marks atomic
+ * (+structType=atomic: label selectors, key references): owned, merged
+ * and replaced whole. */
+static int apply_is_atomic(const struct apply_walk *w)
+{
+    static const char *const atomic[] = {"selector",      "podSelector",     "namespaceSelector",
+                                         "labelSelector", "configMapKeyRef", "secretKeyRef",
+                                         "fieldRef",      "resourceFieldRef"};
+    const char *name = walk_name(w, 0);
+    if (!name || w->depth == 0 || walk_deduced(w) || apply_is_map(w))
+        return 0;
+    for (size_t i = 0; i < sizeof(atomic) / sizeof(atomic[0]); i++)
+        if (strcmp(name, atomic[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int apply_in_container(const struct apply_walk *w)
 {
     /* .../containers[i]/<current>: the item is one level up, its list two. */
@@ -224,7 +241,7 @@ static char **apply_list_pes(const struct apply_list *l, const json_t *arr)
 {
     size_t n = json_array_size(arr);
     char **pes;
-    if (l->kind == APPLY_ATOMIC || (arr && !json_is_array(arr)))
+    if (l->kind == APPLY_ATOMIC || (arr && !json_is_array(arr) && !json_is_null(arr)))
         return NULL;
     pes = xcalloc(n + 1, sizeof(*pes));
     for (size_t i = 0; i < n; i++) {
@@ -520,7 +537,7 @@ void apply_set_paths(const json_t *set, const char *prefix, struct buf *out)
 
 static void fs_walk(struct apply_walk *w, const json_t *v, json_t *node)
 {
-    if (json_is_object(v)) {
+    if (json_is_object(v) && !apply_is_atomic(w)) {
         int map = apply_is_map(w);
         const char *k;
         json_t *c;
@@ -619,7 +636,10 @@ static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, jso
 {
     const char *k;
     json_t *v;
-    if ((!o || json_is_object(o)) && (!n || json_is_object(n))) {
+    /* null is an empty map or list that exists (an empty Go struct's
+     * nil slice): its items are added, it is not. */
+    if ((!o || json_is_null(o) || json_is_object(o)) &&
+        (!n || json_is_null(n) || json_is_object(n)) && !apply_is_atomic(w)) {
         json_object_foreach((json_t *)n, k, v)
         {
             char *pe = xasprintf("f:%s", k);
@@ -638,7 +658,8 @@ static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, jso
         }
         return;
     }
-    if ((!o || json_is_array(o)) && (!n || json_is_array(n))) {
+    if ((!o || json_is_null(o) || json_is_array(o)) &&
+        (!n || json_is_null(n) || json_is_array(n))) {
         struct apply_list l;
         char **po, **pn;
         size_t no = json_array_size(o), nn = json_array_size(n);
@@ -745,7 +766,7 @@ static json_t *merge_list(struct apply_walk *w, const json_t *l, const json_t *c
 
 static json_t *merge_walk(struct apply_walk *w, const json_t *l, const json_t *c)
 {
-    if (json_is_object(l) && json_is_object(c)) {
+    if (json_is_object(l) && json_is_object(c) && !apply_is_atomic(w)) {
         json_t *out = json_deep_copy(l);
         const char *k;
         json_t *v;
@@ -785,7 +806,7 @@ json_t *apply_merge(const struct resource *r, const json_t *live, const json_t *
  * (SMD's EnsureNamedFieldsAreMembers). */
 static void prune_walk(struct apply_walk *w, json_t *v, const json_t *last, const json_t *managed)
 {
-    if (json_is_object(v)) {
+    if (json_is_object(v) && !apply_is_atomic(w)) {
         int named = !apply_is_map(w);
         const char *k;
         json_t *c;
@@ -1251,11 +1272,60 @@ static json_t *apply_update_view(const struct resource *r, const json_t *obj,
     return apply_value(r, obj);
 }
 
+/* What an empty object of r's kind holds when the server serializes it:
+ * its non-pointer structs and the lists it writes as null (a pod spec's
+ * containers). A create is compared with this, not with
+ * nothing, which is why the real server's Update entries for a create
+ * have no "." on f:spec, f:template and the like. */
+static json_t *apply_skeleton(const struct resource *r)
+{
+    static const struct {
+        const char *group, *kind, *json;
+    } skeletons[] = {
+        {"apps", "Deployment",
+         "{\"spec\":{\"strategy\":{},\"template\":{\"metadata\":{},\"spec\":{\"containers\":null}}}"
+         "}"},
+        {"apps", "StatefulSet",
+         "{\"spec\":{\"updateStrategy\":{},\"template\":{\"metadata\":{},\"spec\":{\"containers\":"
+         "null}}}}"},
+        {"apps", "DaemonSet",
+         "{\"spec\":{\"updateStrategy\":{},\"template\":{\"metadata\":{},\"spec\":{\"containers\":"
+         "null}}}}"},
+        {"apps", "ReplicaSet",
+         "{\"spec\":{\"template\":{\"metadata\":{},\"spec\":{\"containers\":null}}}}"},
+        {"batch", "Job",
+         "{\"spec\":{\"template\":{\"metadata\":{},\"spec\":{\"containers\":null}}}}"},
+        {"batch", "CronJob",
+         "{\"spec\":{\"jobTemplate\":{\"metadata\":{},\"spec\":{\"template\":{"
+         "\"metadata\":{},\"spec\":{\"containers\":null}}}}}}"},
+        {"", "Pod", "{\"spec\":{\"containers\":null}}"},
+        {"", "Service", "{\"spec\":{}}"},
+        {"", "Namespace", "{\"spec\":{}}"},
+        {"", "PersistentVolumeClaim", "{\"spec\":{\"resources\":{}}}"},
+        {"networking.k8s.io", "Ingress", "{\"spec\":{}}"},
+        {"policy", "PodDisruptionBudget", "{\"spec\":{}}"},
+        {"autoscaling", "HorizontalPodAutoscaler", "{\"spec\":{\"scaleTargetRef\":{}}}"},
+        {"apiextensions.k8s.io", "CustomResourceDefinition", "{\"spec\":{\"names\":{}}}"},
+    };
+    json_t *out = NULL;
+    if (r && !r->crd) {
+        for (size_t i = 0; i < sizeof(skeletons) / sizeof(skeletons[0]) && !out; i++)
+            if (strcmp(r->group, skeletons[i].group) == 0 &&
+                strcmp(r->kind, skeletons[i].kind) == 0)
+                out = json_loads(skeletons[i].json, 0, NULL);
+    }
+    if (!out)
+        out = json_object();
+    json_object_set_new(out, "metadata", json_object());
+    return out;
+}
+
 void apply_record_update(json_t *managers, const struct resource *r, const json_t *live,
                          const json_t *now_obj, const char *manager, const char *api_version,
                          const char *subresource, const char *now)
 {
-    json_t *o = apply_update_view(r, live, subresource);
+    json_t *o = live ? apply_update_view(r, live, subresource)
+                     : (subresource ? json_object() : apply_skeleton(r));
     json_t *n = apply_update_view(r, now_obj, subresource);
     struct cmp_out cmp;
     json_t *ma, *took, *mine, *prev;

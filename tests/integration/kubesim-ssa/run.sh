@@ -147,6 +147,16 @@ json_check d1 'all(o["spec"]["template"]["spec"][k] == v for k, v in {"restartPo
 json_check d1 '[(c["name"], c["imagePullPolicy"], c["terminationMessagePath"], c["terminationMessagePolicy"]) for c in o["spec"]["template"]["spec"]["containers"]] == [("web", "IfNotPresent", "/dev/termination-log", "File"), ("side", "Always", "/dev/termination-log", "File")]'
 json_check d1 'o["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]'
 
+echo "== a create's manager owns what it sent and the defaults it got"
+sed -e '0,/name: web$/s//name: made-web/' "$work/web.yaml" | python3 -c 'import sys; print(sys.stdin.read().split("---")[0])' >"$work/made-web.yaml"
+kc create -f "$work/made-web.yaml" >/dev/null || fail "create deployment"
+get_json mw deploy made-web
+json_check mw '[(e["manager"], e["operation"]) for e in o["metadata"]["managedFields"]] == [("kubectl-create", "Update")]'
+json_check mw 'mf("kubectl-create")["fieldsV1"]["f:spec"]["f:selector"] == {} and "." not in mf("kubectl-create")["fieldsV1"]["f:spec"]'
+json_check mw 'mf("kubectl-create")["fieldsV1"]["f:spec"]["f:strategy"] == {"f:rollingUpdate": {".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}}, "f:type": {}}'
+json_check mw 'set(mf("kubectl-create")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"]) >= {".", "f:imagePullPolicy", "f:terminationMessagePath", "f:resources"}'
+json_check d1 'mf("kubectl")["fieldsV1"]["f:spec"]["f:selector"] == {}'
+
 echo "== defaults: Service"
 get_json s1 svc web
 json_check s1 'o["spec"]["type"] == "ClusterIP" and o["spec"]["sessionAffinity"] == "None"'

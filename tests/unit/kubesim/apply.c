@@ -266,6 +266,48 @@ TEST(update_takes_fields_from_others)
     json_decref(mgrs);
 }
 
+TEST(update_on_create_matches_the_server)
+{
+    json_t *obj = load("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
+                       "{\"name\":\"d\",\"uid\":\"u\"},\"spec\":{\"replicas\":1,\"selector\":"
+                       "{\"matchLabels\":{\"a\":\"b\"}},\"strategy\":{\"type\":\"Recreate\"},"
+                       "\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"env\":[{"
+                       "\"name\":\"E\"}]}]}}}}");
+    json_t *mgrs = json_array();
+    apply_record_update(mgrs, &deployments, NULL, obj, "kubectl-create", "apps/v1", NULL, now1);
+    /* Structs an empty Deployment already has (spec, strategy, template,
+     * its spec, the nil containers list) are not added; the selector is
+     * an atomic struct: one leaf. */
+    CHECK(same(json_object_get(json_array_get(mgrs, 0), "fieldsV1"),
+               "{\"f:spec\":{\"f:replicas\":{},\"f:selector\":{},\"f:strategy\":{\"f:type\":{}},"
+               "\"f:template\":{\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":\\\"c\\\"}\":{"
+               "\".\":{},\"f:name\":{},\"f:env\":{\".\":{},\"k:{\\\"name\\\":\\\"E\\\"}\":{"
+               "\".\":{},\"f:name\":{}}}}}}}}}"));
+    json_decref(mgrs);
+    json_decref(obj);
+}
+
+TEST(apply_replaces_atomic_selector)
+{
+    json_t *obj = NULL, *mgrs = NULL;
+    CHECK_OK(do_apply(&deployments, &obj, &mgrs,
+                      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+                      "\"name\":\"d\"},\"spec\":{\"selector\":{\"matchLabels\":{\"a\":\"1\","
+                      "\"b\":\"2\"}}}}",
+                      "m", 0, now1));
+    CHECK(
+        same(json_object_get(entry_of(mgrs, "m"), "fieldsV1"), "{\"f:spec\":{\"f:selector\":{}}}"));
+    CHECK_OK(do_apply(&deployments, &obj, &mgrs,
+                      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+                      "\"name\":\"d\"},\"spec\":{\"selector\":{\"matchLabels\":{\"c\":\"3\"}}}}",
+                      "other", 1, now1));
+    CHECK(same(json_object_get(json_object_get(obj, "spec"), "selector"),
+               "{\"matchLabels\":{\"c\":\"3\"}}"));
+    CHECK(entry_of(mgrs, "m") == NULL);
+    json_decref(obj);
+    json_decref(mgrs);
+}
+
 TEST(managers_from_written_object)
 {
     json_t *live = load("[{\"manager\":\"x\",\"operation\":\"Apply\",\"fieldsV1\":{}}]");
@@ -346,6 +388,8 @@ int main(void)
     RUN(apply_merges_containers_by_name);
     RUN(apply_keeps_status_of_status_subresource);
     RUN(update_takes_fields_from_others);
+    RUN(update_on_create_matches_the_server);
+    RUN(apply_replaces_atomic_selector);
     RUN(managers_from_written_object);
     RUN(strategic_patch_merges_by_key);
     RUN(json_patch_operations);
