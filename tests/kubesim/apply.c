@@ -1,6 +1,6 @@
 /*
  * Field sets are handled in an "expanded" form inside this file: every
- * member node carries a "." key, even a leaf ({".":{}}), so membership is
+ * member node carries a "." key, even a leaf ({".":true}), so membership is
  * one lookup and set algebra is plain recursion over keys. The fieldsV1
  * form the server shows (a leaf member is {}, "." only where a member also
  * has children, keys sorted) exists only at the edges: set_expand on the
@@ -191,38 +191,62 @@ static void apply_list_of(const struct apply_walk *w, struct apply_list *l)
 /* The path element of a list item: "k:{...}" (key fields sorted, protocol
  * defaulting to TCP as the schema says) or "v:<json>"; NULL if the item
  * has no usable key. */
+/* Append v (a string or integer) as JSON. Plain strings are written
+ * directly: this runs for every item of every keyed list of every write. */
+static void apply_put_scalar(struct buf *b, const json_t *v)
+{
+    const char *str = json_string_value(v);
+    char *text;
+    if (json_is_integer(v)) {
+        buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return;
+    }
+    if (str) {
+        const unsigned char *p = (const unsigned char *)str;
+        while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (!*p) {
+            buf_putc(b, '"');
+            buf_puts(b, str);
+            buf_putc(b, '"');
+            return;
+        }
+    }
+    text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    buf_puts(b, text ? text : "null");
+    free(text);
+}
+
 static char *apply_item_pe(const struct apply_list *l, const json_t *item)
 {
-    char *text, *pe;
-    json_t *key;
+    struct buf b = BUF_INIT;
     if (l->kind == APPLY_SET) {
-        if (!json_is_string(item) && !json_is_number(item) && !json_is_boolean(item))
+        if (!json_is_string(item) && !json_is_integer(item))
             return NULL;
-        text = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
-        pe = xasprintf("v:%s", text);
-        free(text);
-        return pe;
+        buf_puts(&b, "v:");
+        apply_put_scalar(&b, item);
+        return buf_detach(&b);
     }
     if (!json_is_object(item))
         return NULL;
-    key = json_object();
+    /* The key fields are listed sorted in the table, as SMD sorts them. */
+    buf_puts(&b, "k:{");
     for (size_t i = 0; i < l->nkeys; i++) {
         json_t *v = json_object_get(item, l->keys[i]);
+        if (i > 0)
+            buf_putc(&b, ',');
+        buf_printf(&b, "\"%s\":", l->keys[i]);
         if (!v && strcmp(l->keys[i], "protocol") == 0) {
-            json_object_set_new(key, l->keys[i], json_string("TCP"));
-            continue;
-        }
-        if (!json_is_string(v) && !json_is_integer(v)) {
-            json_decref(key);
+            buf_puts(&b, "\"TCP\"");
+        } else if (json_is_string(v) || json_is_integer(v)) {
+            apply_put_scalar(&b, v);
+        } else {
+            buf_dispose(&b);
             return NULL;
         }
-        json_object_set(key, l->keys[i], v);
     }
-    text = json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS);
-    pe = xasprintf("k:%s", text);
-    free(text);
-    json_decref(key);
-    return pe;
+    buf_putc(&b, '}');
+    return buf_detach(&b);
 }
 
 static void apply_pes_free(char **pes, size_t n)
@@ -270,6 +294,31 @@ static long apply_pes_find(char **pes, size_t n, const char *pe)
 
 /* ---- field sets -------------------------------------------------------- */
 
+/* The "f:<name>" path element of a field, in b when it fits (most do:
+ * this runs for every field of every write). */
+struct pe_buf {
+    char small[128];
+    char *big;
+};
+
+static const char *pe_field(struct pe_buf *b, const char *name)
+{
+    size_t n = strlen(name);
+    b->big = NULL;
+    if (n + 3 > sizeof(b->small))
+        return b->big = xasprintf("f:%s", name);
+    b->small[0] = 'f';
+    b->small[1] = ':';
+    memcpy(b->small + 2, name, n + 1);
+    return b->small;
+}
+
+static void pe_done(struct pe_buf *b)
+{
+    free(b->big);
+    b->big = NULL;
+}
+
 static json_t *set_child(json_t *node, const char *pe)
 {
     json_t *c = json_object_get(node, pe);
@@ -280,9 +329,11 @@ static json_t *set_child(json_t *node, const char *pe)
     return c;
 }
 
+/* In the expanded form the marker's value is the json_true() singleton:
+ * members are most nodes, and this saves an object for each. */
 static void set_mark(json_t *node)
 {
-    json_object_set_new(node, ".", json_object());
+    json_object_set_new(node, ".", json_true());
 }
 
 static int set_member(const json_t *node)
@@ -364,7 +415,7 @@ static json_t *set_compact(const json_t *node)
     const char **keys = set_sorted_keys(node, &n);
     int member = set_member(node);
     if (member && n > 1)
-        set_mark(out);
+        json_object_set_new(out, ".", json_object());
     for (size_t i = 0; i < n; i++) {
         if (strcmp(keys[i], ".") != 0)
             json_object_set_new(out, keys[i], set_compact(json_object_get(node, keys[i])));
@@ -432,30 +483,34 @@ static json_t *set_inter(const json_t *a, const json_t *b)
     return out;
 }
 
-/* What the server never records as anyone's (stripMetaManager). */
-static json_t *set_server_owned(void)
+/* Take the member mark off node[pe] and drop it if nothing is left. */
+static void set_unmark(json_t *node, const char *pe)
 {
-    static const char *const meta[] = {"name",       "namespace",     "creationTimestamp",
-                                       "selfLink",   "uid",           "clusterName",
-                                       "generation", "managedFields", "resourceVersion"};
-    json_t *s = json_object(), *m;
-    set_mark(set_child(s, "f:apiVersion"));
-    set_mark(set_child(s, "f:kind"));
-    m = set_child(s, "f:metadata");
-    set_mark(m);
-    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
-        char *pe = xasprintf("f:%s", meta[i]);
-        set_mark(set_child(m, pe));
-        free(pe);
-    }
-    return s;
+    json_t *c = json_object_get(node, pe);
+    if (!c)
+        return;
+    json_object_del(c, ".");
+    if (json_object_size(c) == 0)
+        json_object_del(node, pe);
 }
 
+/* s without what the server never records as anyone's
+ * (stripMetaManager): apiVersion, kind, metadata itself and its
+ * server-set fields. New reference. */
 static json_t *set_strip_server_owned(const json_t *s)
 {
-    json_t *strip = set_server_owned();
-    json_t *out = set_diff(s, strip);
-    json_decref(strip);
+    static const char *const meta[] = {"f:name",       "f:namespace",     "f:creationTimestamp",
+                                       "f:selfLink",   "f:uid",           "f:clusterName",
+                                       "f:generation", "f:managedFields", "f:resourceVersion"};
+    json_t *out = json_deep_copy(s);
+    json_t *m = json_object_get(out, "f:metadata");
+    set_unmark(out, "f:apiVersion");
+    set_unmark(out, "f:kind");
+    if (m) {
+        for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+            set_unmark(m, meta[i]);
+        set_unmark(out, "f:metadata");
+    }
     return out;
 }
 
@@ -543,9 +598,10 @@ static void fs_walk(struct apply_walk *w, const json_t *v, json_t *node)
         json_t *c;
         json_object_foreach((json_t *)v, k, c)
         {
-            char *pe = xasprintf("f:%s", k);
+            struct pe_buf pb;
+            const char *pe = pe_field(&pb, k);
             json_t *child = set_child(node, pe);
-            free(pe);
+            pe_done(&pb);
             walk_push(w, k);
             fs_walk(w, c, child);
             walk_pop(w);
@@ -586,15 +642,44 @@ static json_t *apply_fieldset_expanded(const struct resource *r, const json_t *o
     return s;
 }
 
-/* A copy of obj as apply and compare see it: no managedFields, and no
- * status where status is a subresource. */
+/* obj as apply and compare see it: without metadata's drop keys and,
+ * where status is a subresource, without status. A read-only view: the
+ * top level and metadata are new objects, everything below is shared with
+ * obj (copying whole objects for every write was most of apply's cost). */
+static json_t *apply_view(const struct resource *r, const json_t *obj, const char *const *drop,
+                          size_t ndrop)
+{
+    json_t *v = json_object();
+    const char *k;
+    json_t *c;
+    json_object_foreach((json_t *)obj, k, c)
+    {
+        if (strcmp(k, "status") == 0 && r && r->has_status)
+            continue;
+        if (strcmp(k, "metadata") == 0 && json_is_object(c)) {
+            json_t *m = json_object();
+            const char *mk;
+            json_t *mc;
+            json_object_foreach(c, mk, mc)
+            {
+                size_t i;
+                for (i = 0; i < ndrop && strcmp(mk, drop[i]) != 0; i++)
+                    ;
+                if (i == ndrop)
+                    json_object_set(m, mk, mc);
+            }
+            json_object_set_new(v, k, m);
+        } else {
+            json_object_set(v, k, c);
+        }
+    }
+    return v;
+}
+
 static json_t *apply_value(const struct resource *r, const json_t *obj)
 {
-    json_t *v = json_deep_copy(obj);
-    json_object_del(json_object_get(v, "metadata"), "managedFields");
-    if (r && r->has_status)
-        json_object_del(v, "status");
-    return v;
+    static const char *const drop[] = {"managedFields"};
+    return apply_view(r, obj, drop, 1);
 }
 
 json_t *apply_fieldset(const struct resource *r, const json_t *obj)
@@ -615,24 +700,44 @@ struct cmp_out {
     json_t *added, *modified, *removed;
 };
 
-static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, json_t *na, json_t *nm,
-                     json_t *nr);
+/* A node of an output set made only when something below it is marked,
+ * so unchanged parts of an object cost no allocations. */
+struct lazy {
+    struct lazy *parent;
+    const char *pe; /* borrowed for the walk's duration */
+    json_t *node;
+};
 
-static void cmp_item(struct apply_walk *w, const char *name, const char *pe, const json_t *o,
-                     const json_t *n, json_t *na, json_t *nm, json_t *nr)
+static json_t *lazy_node(struct lazy *l)
 {
-    json_t *ca = set_child(na, pe), *cm = set_child(nm, pe), *cr = set_child(nr, pe);
-    walk_push(w, name);
-    cmp_walk(w, o, n, ca, cm, cr);
-    walk_pop(w);
-    if (!o)
-        set_mark(ca);
-    else if (!n)
-        set_mark(cr);
+    if (!l->node)
+        l->node = set_child(lazy_node(l->parent), l->pe);
+    return l->node;
 }
 
-static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, json_t *na, json_t *nm,
-                     json_t *nr)
+/* The current path in the added, modified and removed sets. */
+struct cmp_at {
+    struct lazy a, m, r;
+};
+
+static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, struct cmp_at *at);
+
+static void cmp_item(struct apply_walk *w, const char *name, const char *pe, const json_t *o,
+                     const json_t *n, struct cmp_at *parent)
+{
+    struct cmp_at here = {{&parent->a, pe, NULL}, {&parent->m, pe, NULL}, {&parent->r, pe, NULL}};
+    if (o && n && json_equal((json_t *)o, (json_t *)n))
+        return;
+    walk_push(w, name);
+    cmp_walk(w, o, n, &here);
+    walk_pop(w);
+    if (!o)
+        set_mark(lazy_node(&here.a));
+    else if (!n)
+        set_mark(lazy_node(&here.r));
+}
+
+static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, struct cmp_at *at)
 {
     const char *k;
     json_t *v;
@@ -642,18 +747,20 @@ static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, jso
         (!n || json_is_null(n) || json_is_object(n)) && !apply_is_atomic(w)) {
         json_object_foreach((json_t *)n, k, v)
         {
-            char *pe = xasprintf("f:%s", k);
-            cmp_item(w, k, pe, o ? json_object_get(o, k) : NULL, v, na, nm, nr);
-            free(pe);
+            struct pe_buf pb;
+            const char *pe = pe_field(&pb, k);
+            cmp_item(w, k, pe, o ? json_object_get(o, k) : NULL, v, at);
+            pe_done(&pb);
         }
         json_object_foreach((json_t *)o, k, v)
         {
             if (n && json_object_get(n, k))
                 continue;
             {
-                char *pe = xasprintf("f:%s", k);
-                cmp_item(w, k, pe, v, NULL, na, nm, nr);
-                free(pe);
+                struct pe_buf pb;
+                const char *pe = pe_field(&pb, k);
+                cmp_item(w, k, pe, v, NULL, at);
+                pe_done(&pb);
             }
         }
         return;
@@ -670,11 +777,11 @@ static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, jso
             for (size_t i = 0; i < nn; i++) {
                 long j = apply_pes_find(po, no, pn[i]);
                 cmp_item(w, NULL, pn[i], j >= 0 ? json_array_get(o, (size_t)j) : NULL,
-                         json_array_get(n, i), na, nm, nr);
+                         json_array_get(n, i), at);
             }
             for (size_t i = 0; i < no; i++) {
                 if (apply_pes_find(pn, nn, po[i]) < 0)
-                    cmp_item(w, NULL, po[i], json_array_get(o, i), NULL, na, nm, nr);
+                    cmp_item(w, NULL, po[i], json_array_get(o, i), NULL, at);
             }
             apply_pes_free(po, no);
             apply_pes_free(pn, nn);
@@ -685,11 +792,11 @@ static void cmp_walk(struct apply_walk *w, const json_t *o, const json_t *n, jso
     }
     /* A leaf, an atomic list or a change of type. */
     if (!o && n)
-        set_mark(na);
+        set_mark(lazy_node(&at->a));
     else if (o && !n)
-        set_mark(nr);
+        set_mark(lazy_node(&at->r));
     else if (o && n && !json_equal((json_t *)o, (json_t *)n))
-        set_mark(nm);
+        set_mark(lazy_node(&at->m));
 }
 
 /* Expanded, tidy outputs. */
@@ -697,13 +804,14 @@ static void apply_compare_expanded(const struct resource *r, const json_t *o, co
                                    struct cmp_out *out)
 {
     struct apply_walk w = {r, {NULL}, 0};
+    struct cmp_at root;
     out->added = json_object();
     out->modified = json_object();
     out->removed = json_object();
-    cmp_walk(&w, o, n, out->added, out->modified, out->removed);
-    set_tidy(out->added);
-    set_tidy(out->modified);
-    set_tidy(out->removed);
+    root.a = (struct lazy){NULL, NULL, out->added};
+    root.m = (struct lazy){NULL, NULL, out->modified};
+    root.r = (struct lazy){NULL, NULL, out->removed};
+    cmp_walk(&w, o, n, &root);
 }
 
 static void cmp_out_dispose(struct cmp_out *c)
@@ -767,13 +875,24 @@ static json_t *merge_list(struct apply_walk *w, const json_t *l, const json_t *c
 static json_t *merge_walk(struct apply_walk *w, const json_t *l, const json_t *c)
 {
     if (json_is_object(l) && json_is_object(c) && !apply_is_atomic(w)) {
-        json_t *out = json_deep_copy(l);
+        /* Live's keys in live's order, then the config's new ones; each
+         * value copied once. */
+        json_t *out = json_object();
         const char *k;
         json_t *v;
+        json_object_foreach((json_t *)l, k, v)
+        {
+            json_t *cv = json_object_get(c, k);
+            walk_push(w, k);
+            json_object_set_new(out, k, cv ? merge_walk(w, v, cv) : json_deep_copy(v));
+            walk_pop(w);
+        }
         json_object_foreach((json_t *)c, k, v)
         {
+            if (json_object_get(l, k))
+                continue;
             walk_push(w, k);
-            json_object_set_new(out, k, merge_walk(w, json_object_get(l, k), v));
+            json_object_set_new(out, k, json_deep_copy(v));
             walk_pop(w);
         }
         return out;
@@ -813,10 +932,11 @@ static void prune_walk(struct apply_walk *w, json_t *v, const json_t *last, cons
         void *tmp;
         json_object_foreach_safe(v, tmp, k, c)
         {
-            char *pe = xasprintf("f:%s", k);
+            struct pe_buf pb;
+            const char *pe = pe_field(&pb, k);
             json_t *lc = json_object_get(last, pe);
             json_t *mc = managed ? json_object_get(managed, pe) : NULL;
-            free(pe);
+            pe_done(&pb);
             if (!lc)
                 continue;
             if ((set_member(lc) || (named && json_object_size(lc) > 0)) &&
@@ -970,15 +1090,26 @@ static int managers_take(json_t *managers, size_t i, const json_t *sub)
 
 int apply_managers_equal(const json_t *a, const json_t *b)
 {
-    json_t *ca = json_deep_copy(a), *cb = json_deep_copy(b), *e;
-    size_t i;
-    int eq;
-    json_array_foreach(ca, i, e) json_object_del(e, "time");
-    json_array_foreach(cb, i, e) json_object_del(e, "time");
-    eq = json_equal(ca, cb);
-    json_decref(ca);
-    json_decref(cb);
-    return eq;
+    size_t n = json_array_size(a);
+    if (n != json_array_size(b))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
+        const char *k;
+        json_t *v;
+        size_t seen = 0;
+        json_object_foreach((json_t *)y, k, v)
+        {
+            if (strcmp(k, "time") == 0)
+                continue;
+            if (!json_equal(json_object_get(x, k), v))
+                return 0;
+            seen++;
+        }
+        if (seen != json_object_size(x) - (json_object_get(x, "time") != NULL))
+            return 0;
+    }
+    return 1;
 }
 
 json_t *apply_managers_from(const json_t *written, const json_t *live_managers)
@@ -1105,16 +1236,13 @@ static void apply_sync_last_applied(json_t *obj, const json_t *config)
     json_decref(copy);
 }
 
-static void apply_clean_config(const struct resource *r, json_t *cfg)
+/* An applied config without what only the server sets; a view. */
+static json_t *apply_config_view(const struct resource *r, const json_t *config)
 {
     static const char *const server[] = {"managedFields",    "resourceVersion",   "uid",
                                          "generation",       "creationTimestamp", "selfLink",
                                          "deletionTimestamp"};
-    json_t *m = json_object_get(cfg, "metadata");
-    for (size_t i = 0; i < sizeof(server) / sizeof(server[0]); i++)
-        json_object_del(m, server[i]);
-    if (r && r->has_status)
-        json_object_del(cfg, "status");
+    return apply_view(r, config, server, sizeof(server) / sizeof(server[0]));
 }
 
 int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_causes,
@@ -1124,7 +1252,7 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
 {
     struct apply_walk w = {r, {NULL}, 0};
     json_t *live_v = live ? apply_value(r, live) : json_object();
-    json_t *cfg = json_deep_copy(config);
+    json_t *cfg = apply_config_view(r, config);
     json_t *mgrs = managers ? json_deep_copy(managers) : json_array();
     json_t *merged = NULL, *newset = NULL, *ma = NULL, *managed = NULL, *own_set = NULL;
     struct apply_conflict cs[64];
@@ -1135,11 +1263,10 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     int rc = 0, changed;
 
     *out_obj = *out_managers = *out_causes = NULL;
-    apply_clean_config(r, cfg);
     merged = apply_merge(r, live_v, cfg);
     newset = apply_fieldset_expanded(r, cfg);
     apply_compare_expanded(r, live_v, merged, &cmp);
-    ma = json_deep_copy(cmp.added);
+    ma = json_incref(cmp.added);
     set_union(ma, cmp.modified);
 
     own = entry_find(mgrs, manager, "Apply", NULL, subresource);
@@ -1187,19 +1314,17 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     }
 
     /* Forced or no conflicts: others lose what changes and what goes. */
+    set_union(cmp.removed, ma);
     for (i = json_array_size(mgrs); i-- > 0;) {
-        json_t *take;
         if ((long)i == own ||
             !str_eq_null(entry_str(json_array_get(mgrs, i), "subresource"), subresource))
             continue;
-        take = json_deep_copy(ma);
-        set_union(take, cmp.removed);
-        if (managers_take(mgrs, i, take) && (long)i < own)
+        if (managers_take(mgrs, i, cmp.removed) && (long)i < own)
             own--;
-        json_decref(take);
     }
 
-    managed = json_deep_copy(newset);
+    own_set = set_strip_server_owned(newset);
+    managed = json_incref(newset); /* newset is not needed on its own below */
     json_array_foreach(mgrs, i, e)
     {
         if ((long)i != own && str_eq_null(entry_str(e, "subresource"), subresource)) {
@@ -1216,7 +1341,6 @@ int apply_server_side(json_t **out_obj, json_t **out_managers, json_t **out_caus
     apply_drop_nulls(merged);
     changed = !json_equal(live_v, merged);
 
-    own_set = set_strip_server_owned(newset);
     if (own >= 0) {
         json_t *oe = json_array_get(mgrs, (size_t)own);
         if (set_empty(own_set)) {
@@ -1333,18 +1457,15 @@ void apply_record_update(json_t *managers, const struct resource *r, const json_
     size_t i;
 
     apply_compare_expanded(r, o, n, &cmp);
-    ma = json_deep_copy(cmp.added);
+    ma = json_incref(cmp.added);
     set_union(ma, cmp.modified);
+    /* Others lose what changed and what went; so does the writer's own
+     * earlier set, which then gets ma back: (prev - removed) + ma. */
+    set_union(cmp.removed, ma);
     self = entry_find(managers, manager, "Update", api_version, subresource);
     for (i = json_array_size(managers); i-- > 0;) {
-        json_t *take;
-        if ((long)i == self)
-            continue;
-        take = json_deep_copy(ma);
-        set_union(take, cmp.removed);
-        if (managers_take(managers, i, take) && (long)i < self)
+        if ((long)i != self && managers_take(managers, i, cmp.removed) && (long)i < self)
             self--;
-        json_decref(take);
     }
     prev = self >= 0
                ? set_expand(json_object_get(json_array_get(managers, (size_t)self), "fieldsV1"))

@@ -201,15 +201,36 @@ static int verbs_check_new(struct verbs_call *c, const json_t *obj)
     return 0;
 }
 
-/* Copy without the fields that change on every write, for comparing. */
-static json_t *verbs_comparable(const json_t *obj)
+/* 1 if b's keys and values equal a's, the keys in skip aside. */
+static int verbs_equal_but(const json_t *a, const json_t *b, const char *const *skip, size_t n)
 {
-    json_t *c = json_deep_copy(obj);
-    json_t *m = json_object_get(c, "metadata");
-    json_object_del(m, "resourceVersion");
-    json_object_del(m, "managedFields");
-    json_object_del(c, "apiVersion");
-    return c;
+    const char *k;
+    json_t *v;
+    size_t seen = 0, skipped_a = 0;
+    for (size_t i = 0; i < n; i++)
+        skipped_a += json_object_get(a, skip[i]) != NULL;
+    json_object_foreach((json_t *)b, k, v)
+    {
+        size_t i;
+        for (i = 0; i < n && strcmp(k, skip[i]) != 0; i++)
+            ;
+        if (i < n)
+            continue;
+        if (!json_equal(json_object_get(a, k), v))
+            return 0;
+        seen++;
+    }
+    return seen == json_object_size(a) - skipped_a;
+}
+
+/* 1 if two versions of an object are the same but for the fields that
+ * change on every write. */
+static int verbs_same_object(const json_t *a, const json_t *b)
+{
+    static const char *const top[] = {"apiVersion", "metadata"};
+    static const char *const meta[] = {"resourceVersion", "managedFields"};
+    return verbs_equal_but(a, b, top, 2) &&
+           verbs_equal_but(json_object_get(a, "metadata"), json_object_get(b, "metadata"), meta, 2);
 }
 
 static void verbs_uuid(char out[37])
@@ -291,18 +312,18 @@ static void verbs_commit(struct verbs_call *c, json_t *old, json_t *obj, json_t 
     if (!c->sub)
         kinds_status(c->r, obj);
     if (old_obj) {
-        json_t *a = verbs_comparable(old_obj), *b = verbs_comparable(obj);
         const json_t *om = json_object_get(old, "managers");
-        int same = json_equal(a, b) && apply_managers_equal(om ? om : json_array(), managers);
-        json_decref(a);
-        json_decref(b);
+        json_t *none = json_array();
+        int same =
+            verbs_same_object(old_obj, obj) && apply_managers_equal(om ? om : none, managers);
+        json_decref(none);
         if (same) {
             verbs_reply(c, 200, old_obj);
             goto out;
         }
     }
     if (json_array_size(managers) > 0)
-        json_object_set_new(meta, "managedFields", json_deep_copy(managers));
+        json_object_set(meta, "managedFields", managers); /* shared: neither is changed */
     else
         json_object_del(meta, "managedFields");
     if (dry_run) {
