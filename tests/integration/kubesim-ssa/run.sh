@@ -171,6 +171,133 @@ PY
 json_check s1 'mf("kubectl")["fieldsV1"]["f:spec"]["f:ports"] == {"k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:name": {}, "f:port": {}}}'
 json_check s1 '"generation" not in o["metadata"]'
 
+echo "== defaults: other kinds"
+cat >"$work/kinds.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: extra
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+  namespace: extra
+stringData:
+  k: v
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+  namespace: extra
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: extra
+spec:
+  serviceName: db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+        - name: db
+          image: postgres:16
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+  namespace: extra
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+        - name: agent
+          image: agent:latest
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: extra
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: run
+          image: busybox:1.36
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+  namespace: extra
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: run
+              image: busybox:1.36
+YAML
+kc apply --server-side -f "$work/kinds.yaml" >/dev/null || fail "apply kinds"
+get_json ns ns extra
+json_check ns 'o["spec"]["finalizers"] == ["kubernetes"] and o["status"]["phase"] == "Active" and o["metadata"]["labels"]["kubernetes.io/metadata.name"] == "extra"'
+# Only server-owned fields applied: nothing is recorded.
+json_check ns 'mf("kubectl") is None'
+get_json sec secret s -n extra
+json_check sec 'o["type"] == "Opaque"'
+get_json pvc pvc data -n extra
+json_check pvc 'o["spec"]["volumeMode"] == "Filesystem" and o["status"]["phase"] == "Pending"'
+get_json sts sts db -n extra
+json_check sts 'o["spec"]["replicas"] == 1 and o["spec"]["podManagementPolicy"] == "OrderedReady" and o["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}} and o["spec"]["revisionHistoryLimit"] == 10'
+get_json ds ds agent -n extra
+json_check ds 'o["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}} and o["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"'
+get_json job job once -n extra
+json_check job 'all(o["spec"][k] == v for k, v in {"backoffLimit": 6, "completions": 1, "parallelism": 1, "completionMode": "NonIndexed", "suspend": False}.items())'
+json_check job 'o["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == o["metadata"]["uid"]'
+json_check job '"f:selector" not in mf("kubectl")["fieldsV1"]["f:spec"]'
+get_json cj cronjob nightly -n extra
+json_check cj 'o["spec"]["concurrencyPolicy"] == "Allow" and o["spec"]["successfulJobsHistoryLimit"] == 3 and o["spec"]["failedJobsHistoryLimit"] == 1 and o["spec"]["suspend"] is False'
+json_check cj 'o["spec"]["jobTemplate"]["spec"]["template"]["spec"]["schedulerName"] == "default-scheduler"'
+
+echo "== a write without fieldManager is recorded under the client's program name"
+python3 - "$work/sim" <<'PY' || fail "POST without fieldManager"
+import http.client, json, re, ssl, sys
+d = sys.argv[1]
+kc = open(d + "/kubeconfig").read()
+port = int(re.search(r"127\.0\.0\.1:(\d+)", kc).group(1))
+token = re.search(r"token: (\S+)", kc).group(1)
+c = http.client.HTTPSConnection("127.0.0.1", port, context=ssl.create_default_context(cafile=d + "/ca.crt"))
+body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "raw"}, "data": {"a": "b"}})
+c.request("POST", "/api/v1/namespaces/default/configmaps", body,
+          {"Authorization": "Bearer " + token, "Content-Type": "application/json",
+           "User-Agent": "site-tool/2.1 (linux/amd64) build/abc"})
+r = c.getresponse()
+sys.exit(0 if r.status == 201 else 1)
+PY
+get_json raw cm raw
+json_check raw '[(e["manager"], e["operation"]) for e in o["metadata"]["managedFields"]] == [("site-tool", "Update")]'
+
 echo "== re-apply unchanged: same resourceVersion, same managedFields time"
 sleep 1.1
 kc apply --server-side -f "$work/web.yaml" >/dev/null
