@@ -486,13 +486,25 @@ int defaults_has_generation(const struct resource *r)
     return 0;
 }
 
+/* json_equal that counts two absent values as equal. */
+static int defaults_same(const json_t *a, const json_t *b)
+{
+    return (!a && !b) || json_equal((json_t *)a, (json_t *)b);
+}
+
 int defaults_generation_changed(const struct resource *r, const json_t *old, const json_t *now)
 {
     json_t *a, *b;
     int changed;
-    if (!r->crd)
-        return !json_equal(json_object_get(old, "spec"), json_object_get(now, "spec")) &&
-               (json_object_get(old, "spec") || json_object_get(now, "spec"));
+    if (!r->crd) {
+        /* Deployments count annotations too: they are copied to the
+         * ReplicaSets the generation tells apart. */
+        if (defaults_is(r, "apps", "Deployment") &&
+            !defaults_same(json_object_get(json_object_get(old, "metadata"), "annotations"),
+                           json_object_get(json_object_get(now, "metadata"), "annotations")))
+            return 1;
+        return !defaults_same(json_object_get(old, "spec"), json_object_get(now, "spec"));
+    }
     a = json_deep_copy(old);
     b = json_deep_copy(now);
     for (int i = 0; i < 4; i++) {

@@ -36,7 +36,8 @@ const char *defaults_pull_policy(const char *image);
 int defaults_has_generation(const struct resource *r);
 
 /* 1 if a write from old to now moves the generation: spec changed (for
- * custom resources: anything outside metadata and status). */
+ * Deployments also annotations; for custom resources anything outside
+ * metadata and status). */
 int defaults_generation_changed(const struct resource *r, const json_t *old, const json_t *now);
 
 #endif

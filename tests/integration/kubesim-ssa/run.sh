@@ -463,11 +463,13 @@ json_check st1 'o["status"] == {"loadBalancer": {"ingress": [{"ip": "192.0.2.7"}
 json_check st1 '"f:status" not in mf("kubectl")["fieldsV1"]'
 json_check st1 'o["spec"]["clusterIP"] == "'"$(field s1 'o["spec"]["clusterIP"]')"'"'
 
-echo "== uid and creationTimestamp never change"
+echo "== uid and creationTimestamp never change; a Deployment's annotations move its generation"
 sleep 1.1
+get_json id0 deploy web
 kc annotate deploy web -n default note=later >/dev/null
 get_json id1 deploy web
 json_check id1 'o["metadata"]["uid"] == "'"$uid"'" and o["metadata"]["creationTimestamp"] == "'"$created"'"'
+json_check id1 "o['metadata']['generation'] == $(field id0 'o["metadata"]["generation"]') + 1"
 
 echo "== client-side apply moves to server-side apply without conflicts"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\n  namespace: default\ndata:\n  key: one\n  old: x\n' >"$work/csa.yaml"

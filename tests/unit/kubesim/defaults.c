@@ -178,6 +178,10 @@ TEST(generation_rules)
     CHECK(!defaults_generation_changed(&deployments, a, b));
     CHECK(defaults_generation_changed(&deployments, a, c));
     CHECK(defaults_generation_changed(&widgets, w1, w2));
+    json_object_set_new(json_object_get(b, "metadata"), "annotations",
+                        json_pack("{s:s}", "x", "y"));
+    CHECK(defaults_generation_changed(&deployments, a, b));
+    CHECK(!defaults_generation_changed(&jobs, a, b));
     json_object_set_new(w2, "data", json_integer(1));
     CHECK(!defaults_generation_changed(&widgets, w1, w2));
     json_decref(w2);
