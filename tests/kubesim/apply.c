@@ -153,6 +153,7 @@ static void apply_list_of(const struct apply_walk *w, struct apply_list *l)
         {"schedulingGates", {"name", NULL}},
         {"conditions", {"type", NULL}},
         {"ownerReferences", {"uid", NULL}},
+        {"resizePolicy", {"resourceName", NULL}},
     };
     const char *name = walk_name(w, 0);
     memset(l, 0, sizeof(*l));
@@ -174,6 +175,15 @@ static void apply_list_of(const struct apply_walk *w, struct apply_list *l)
             l->keys[0] = "containerPort";
             l->keys[1] = "protocol";
             l->nkeys = 2;
+        }
+        return;
+    }
+    if (strcmp(name, "versions") == 0) {
+        if (w->depth == 2 && walk_name_is(w, 1, "spec") &&
+            walk_kind_is(w, "apiextensions.k8s.io", "CustomResourceDefinition")) {
+            l->kind = APPLY_KEYED;
+            l->keys[0] = "name";
+            l->nkeys = 1;
         }
         return;
     }
