@@ -349,6 +349,56 @@ static void defaults_service(json_t *obj)
     defaults_empty(defaults_obj(obj, "status"), "loadBalancer");
 }
 
+static int defaults_needs_node_ports(const char *type)
+{
+    return strcmp(type, "NodePort") == 0 || strcmp(type, "LoadBalancer") == 0;
+}
+
+/* Delete key from spec if it holds what ospec holds (the writer did not
+ * touch it). */
+static void defaults_drop_same(json_t *spec, const json_t *ospec, const char *key)
+{
+    json_t *v = json_object_get(spec, key);
+    if (v && json_equal(v, json_object_get(ospec, key)))
+        json_object_del(spec, key);
+}
+
+/* When a Service changes type, the fields the old type needed and the
+ * server filled in go, unless the writer changed them too (the service
+ * strategy's dropTypeDependentFields). */
+static void defaults_service_drop(const json_t *old, json_t *obj)
+{
+    const json_t *ospec = json_object_get(old, "spec");
+    json_t *spec = defaults_obj(obj, "spec");
+    const char *otype = defaults_strval(ospec, "type"), *type = defaults_strval(spec, "type");
+    json_t *ports = json_object_get(spec, "ports"), *oports = json_object_get(ospec, "ports");
+    if (strcmp(otype, "ExternalName") != 0 && strcmp(type, "ExternalName") == 0) {
+        defaults_drop_same(spec, ospec, "clusterIP");
+        defaults_drop_same(spec, ospec, "clusterIPs");
+        defaults_drop_same(spec, ospec, "ipFamilies");
+        defaults_drop_same(spec, ospec, "ipFamilyPolicy");
+    }
+    if (defaults_needs_node_ports(otype) && !defaults_needs_node_ports(type)) {
+        int same = json_array_size(ports) == json_array_size(oports);
+        for (size_t i = 0; same && i < json_array_size(ports); i++)
+            same = json_equal(json_object_get(json_array_get(ports, i), "nodePort"),
+                              json_object_get(json_array_get(oports, i), "nodePort")) ||
+                   (!json_object_get(json_array_get(ports, i), "nodePort") &&
+                    !json_object_get(json_array_get(oports, i), "nodePort"));
+        for (size_t i = 0; same && i < json_array_size(ports); i++)
+            json_object_del(json_array_get(ports, i), "nodePort");
+        defaults_drop_same(spec, ospec, "externalTrafficPolicy");
+    }
+    if (strcmp(otype, "LoadBalancer") == 0 && strcmp(type, "LoadBalancer") != 0) {
+        defaults_drop_same(spec, ospec, "allocateLoadBalancerNodePorts");
+        defaults_drop_same(spec, ospec, "loadBalancerClass");
+        defaults_drop_same(spec, ospec, "healthCheckNodePort");
+    }
+    /* Only a LoadBalancer has a load balancer to report. */
+    if (strcmp(type, "LoadBalancer") != 0 && json_is_object(json_object_get(obj, "status")))
+        json_object_set_new(json_object_get(obj, "status"), "loadBalancer", json_object());
+}
+
 /* The Service registry's part: cluster IPs, IP families and node ports,
  * kept from old (the previous object, may be NULL) when a write omits
  * them. */
@@ -358,9 +408,11 @@ static void defaults_service_allocate(const json_t *old, json_t *obj)
     json_t *spec = defaults_obj(obj, "spec");
     const char *type = defaults_strval(spec, "type");
     const char *ip;
-    int node_ports = strcmp(type, "NodePort") == 0 || strcmp(type, "LoadBalancer") == 0;
+    int node_ports = defaults_needs_node_ports(type);
     size_t i;
     json_t *p;
+    if (old)
+        defaults_service_drop(old, obj);
     if (node_ports) {
         json_array_foreach(json_object_get(spec, "ports"), i, p)
         {

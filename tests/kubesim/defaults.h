@@ -22,7 +22,9 @@ void defaults_apply(const struct resource *r, json_t *obj);
 
 /* What the registry fills in after the field managers are worked out,
  * so nobody owns it: Service cluster IPs, IP families and node ports
- * (kept from old, the previous object or NULL, when a write omits them),
+ * (kept from old, the previous object or NULL, when a write omits them;
+ * dropped with other type-specific fields when the type no longer needs
+ * them, and so is the load balancer status of a non-LoadBalancer),
  * Namespace spec.finalizers, a Job's generated selector and pod labels
  * (from metadata.uid and name). Idempotent. */
 void defaults_allocate(const struct resource *r, const json_t *old, json_t *obj);

@@ -437,31 +437,38 @@ expect_fail 'conflict with "kubectl-patch" using apps/v1: .spec.template.spec.co
     kc apply --server-side --field-manager=sidecar -f "$work/extra.yaml"
 
 echo "== status is not written through the main resource"
-kc patch svc web -n default --subresource=status --type=merge \
-    -p '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}' >/dev/null || fail "status patch"
-cat >"$work/svc-status.yaml" <<'YAML'
+cat >"$work/edge.yaml" <<'YAML'
 apiVersion: v1
 kind: Service
 metadata:
-  name: web
+  name: edge
   namespace: default
 spec:
+  type: LoadBalancer
   selector:
     app: web
   ports:
     - name: http
       port: 80
+YAML
+kc apply --server-side -f "$work/edge.yaml" >/dev/null || fail "apply LoadBalancer"
+get_json st0 svc edge
+json_check st0 'o["spec"]["externalTrafficPolicy"] == "Cluster" and o["spec"]["allocateLoadBalancerNodePorts"] is True and 30000 <= o["spec"]["ports"][0]["nodePort"] <= 32767'
+kc patch svc edge -n default --subresource=status --type=merge \
+    -p '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}' >/dev/null || fail "status patch"
+cp "$work/edge.yaml" "$work/svc-status.yaml"
+cat >>"$work/svc-status.yaml" <<'YAML'
 status:
   loadBalancer:
     ingress:
       - ip: 198.51.100.1
 YAML
 kc apply --server-side -f "$work/svc-status.yaml" >/dev/null || fail "apply with status"
-kc label svc web -n default x=y >/dev/null
-get_json st1 svc web
+kc label svc edge -n default x=y >/dev/null
+get_json st1 svc edge
 json_check st1 'o["status"] == {"loadBalancer": {"ingress": [{"ip": "192.0.2.7"}]}}'
 json_check st1 '"f:status" not in mf("kubectl")["fieldsV1"]'
-json_check st1 'o["spec"]["clusterIP"] == "'"$(field s1 'o["spec"]["clusterIP"]')"'"'
+json_check st1 'o["spec"]["clusterIP"] == "'"$(field st0 'o["spec"]["clusterIP"]')"'" and o["spec"]["ports"] == json.load(open(sys.argv[1].replace("st1", "st0")))["spec"]["ports"]'
 
 echo "== uid and creationTimestamp never change; a Deployment's annotations move its generation"
 sleep 1.1
@@ -488,10 +495,17 @@ expect_fail 'Apply failed with 1 conflict: conflict with "kubectl-patch" with su
     kc apply --server-side --subresource=status --field-manager=lb -f "$work/svc-status.yaml"
 kc apply --server-side --subresource=status --field-manager=lb --force-conflicts -f "$work/svc-status.yaml" >/dev/null ||
     fail "status apply"
-get_json st2 svc web
+get_json st2 svc edge
 json_check st2 'o["status"]["loadBalancer"]["ingress"] == [{"ip": "198.51.100.1"}]'
 json_check st2 'mf("lb")["subresource"] == "status" and mf("lb")["operation"] == "Apply" and mf("lb")["fieldsV1"] == {"f:status": {"f:loadBalancer": {"f:ingress": {}}}}'
 json_check st2 'o["spec"] == json.load(open(sys.argv[1].replace("st2", "st1")))["spec"]'
+
+echo "== a Service that is no longer a LoadBalancer loses what only that type needed"
+grep -v '  type: LoadBalancer' "$work/edge.yaml" >"$work/edge2.yaml"
+kc apply --server-side -f "$work/edge2.yaml" >/dev/null || fail "apply ClusterIP"
+get_json st3 svc edge
+json_check st3 'o["spec"]["type"] == "ClusterIP" and "nodePort" not in o["spec"]["ports"][0] and "externalTrafficPolicy" not in o["spec"] and "allocateLoadBalancerNodePorts" not in o["spec"]'
+json_check st3 'o["status"] == {"loadBalancer": {}} and o["spec"]["clusterIP"] == "'"$(field st0 'o["spec"]["clusterIP"]')"'"'
 
 echo "== clean exit on SIGTERM"
 kill -TERM "$sim"

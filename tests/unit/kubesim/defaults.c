@@ -131,6 +131,29 @@ TEST(service_defaults_and_addresses)
     json_decref(s);
 }
 
+TEST(service_type_change_drops_what_the_old_type_needed)
+{
+    json_t *lb = load("{\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"port\":80}]},"
+                      "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.1\"}]}}}");
+    json_t *next;
+    defaults_apply(&services, lb);
+    defaults_allocate(&services, NULL, lb);
+    CHECK(json_integer_value(at(lb, "spec.ports.0.nodePort")) >= 30000);
+    CHECK(json_is_true(at(lb, "spec.allocateLoadBalancerNodePorts")));
+    next = json_deep_copy(lb);
+    json_object_set_new(json_object_get(next, "spec"), "type", json_string("ClusterIP"));
+    defaults_apply(&services, next);
+    defaults_allocate(&services, lb, next);
+    CHECK(at(next, "spec.ports.0.nodePort") == NULL);
+    CHECK(at(next, "spec.externalTrafficPolicy") == NULL);
+    CHECK(at(next, "spec.allocateLoadBalancerNodePorts") == NULL);
+    CHECK(json_object_size(at(next, "status.loadBalancer")) == 0);
+    CHECK_STR(json_string_value(at(next, "spec.clusterIP")),
+              json_string_value(at(lb, "spec.clusterIP")));
+    json_decref(next);
+    json_decref(lb);
+}
+
 TEST(job_defaults_and_selector)
 {
     json_t *j = load("{\"metadata\":{\"name\":\"j\",\"uid\":\"u-1\"},\"spec\":{\"template\":"
@@ -197,6 +220,7 @@ int main(void)
     RUN(deployment_defaults);
     RUN(deployment_keeps_what_is_set);
     RUN(service_defaults_and_addresses);
+    RUN(service_type_change_drops_what_the_old_type_needed);
     RUN(job_defaults_and_selector);
     RUN(small_kinds);
     RUN(generation_rules);
