@@ -1801,6 +1801,8 @@ static int smp_list(struct apply_walk *w, json_t *target, const char *k, const j
         size_t n = json_array_size(t);
         long j = pe && pes ? apply_pes_find(pes, n, pe) : -1;
         const char *directive = json_is_object(item) ? entry_str(item, "$patch") : NULL;
+        if (directive && strcmp(directive, "merge") == 0)
+            directive = NULL; /* the default */
         apply_pes_free(pes, n);
         free(pe);
         if (directive && strcmp(directive, "delete") == 0) {
@@ -1839,7 +1841,7 @@ static int smp_map(struct apply_walk *w, json_t *target, const json_t *patch)
         json_decref(clean);
         return 0;
     }
-    if (directive)
+    if (directive && strcmp(directive, "merge") != 0)
         return err_set(ERR_INVALID, "Unknown patch type: %s", directive);
     json_object_foreach((json_t *)patch, k, v)
     {
