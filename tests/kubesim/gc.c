@@ -126,7 +126,7 @@ static void gc_store(const struct resource *r, const json_t *rec, json_t *obj)
     json_object_set_new(gc_meta(obj), "resourceVersion", json_string(rv));
     objects_put(r, gc_meta_str(obj, "namespace"), gc_meta_str(obj, "name"),
                 json_pack("{s:o, s:o}", "object", obj, "managers",
-                          managers ? json_deep_copy(managers) : json_object()));
+                          json_is_array(managers) ? json_deep_copy(managers) : json_array()));
 }
 
 json_t *gc_delete(const struct resource *r, const json_t *rec, enum gc_policy policy)

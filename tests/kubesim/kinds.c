@@ -111,8 +111,6 @@ int kinds_validate(const struct resource *r, const json_t *obj, const char **fie
     return 0;
 }
 
-static unsigned kinds_next_ip = 10;
-
 static json_t *kinds_obj(json_t *parent, const char *key)
 {
     json_t *o = json_object_get(parent, key);
@@ -121,53 +119,6 @@ static json_t *kinds_obj(json_t *parent, const char *key)
         json_object_set_new(parent, key, o);
     }
     return o;
-}
-
-static void kinds_default_service(json_t *obj)
-{
-    json_t *spec = kinds_obj(obj, "spec");
-    json_t *ports = json_object_get(spec, "ports");
-    const char *type = json_string_value(json_object_get(spec, "type"));
-    size_t i;
-    json_t *p;
-    if (!type) {
-        json_object_set_new(spec, "type", json_string("ClusterIP"));
-        type = "ClusterIP";
-    }
-    if (strcmp(type, "ExternalName") != 0 && !json_object_get(spec, "clusterIP")) {
-        char ip[32];
-        snprintf(ip, sizeof(ip), "10.43.%u.%u", (kinds_next_ip / 254) % 256,
-                 kinds_next_ip % 254 + 1);
-        kinds_next_ip++;
-        json_object_set_new(spec, "clusterIP", json_string(ip));
-        json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
-    }
-    if (!json_object_get(spec, "sessionAffinity"))
-        json_object_set_new(spec, "sessionAffinity", json_string("None"));
-    json_array_foreach(ports, i, p)
-    {
-        if (!json_object_get(p, "protocol"))
-            json_object_set_new(p, "protocol", json_string("TCP"));
-        if (!json_object_get(p, "targetPort") && json_object_get(p, "port"))
-            json_object_set(p, "targetPort", json_object_get(p, "port"));
-    }
-}
-
-void kinds_default(const struct resource *r, json_t *obj)
-{
-    if (kinds_is(r, "", "Namespace")) {
-        /* The real server labels every namespace with its own name. */
-        json_t *labels = kinds_obj(kinds_obj(obj, "metadata"), "labels");
-        json_object_set(labels, "kubernetes.io/metadata.name",
-                        json_object_get(json_object_get(obj, "metadata"), "name"));
-    } else if (kinds_is(r, "", "Service"))
-        kinds_default_service(obj);
-    else if (kinds_is(r, "apps", "Deployment") || kinds_is(r, "apps", "StatefulSet") ||
-             kinds_is(r, "apps", "ReplicaSet")) {
-        json_t *spec = kinds_obj(obj, "spec");
-        if (!json_object_get(spec, "replicas"))
-            json_object_set_new(spec, "replicas", json_integer(1));
-    }
 }
 
 void kinds_status(const struct resource *r, json_t *obj)

@@ -2,8 +2,8 @@
  * The object store: every object kubesim holds, in memory, keyed by
  * group/resource (not version: all served versions of a CRD share one set
  * of objects, as they do in etcd), then namespace/name. Each entry is a
- * record {"object": <the live object>, "managers": {<key>: <fieldset>}}
- * where the managers part is what server-side apply needs to remember.
+ * record {"object": <the live object>, "managers": <its managedFields
+ * array>} where the managers part is what server-side apply works from.
  * One counter gives every write its resourceVersion. Every change goes
  * through objects_put or objects_remove, which feed the watch history
  * (watch.h): ADDED, MODIFIED, DELETED.

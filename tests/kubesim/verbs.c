@@ -1,10 +1,10 @@
 /*
- * Every write goes through verbs_commit, which decides the three things
- * clients watch most closely: whether anything changed at all (if not,
- * resourceVersion and generation stay, so a client that re-applies the
- * same config every poll sees no churn), whether the generation moves
- * (only when something outside metadata and status changed), and what
- * managedFields says.
+ * Every write goes through verbs_prepare (identity and defaults), then
+ * apply.c for who owns what (managedFields), then verbs_commit, which
+ * decides what clients watch most closely: whether anything changed at
+ * all (if not, resourceVersion and managedFields times stay, so a client
+ * that re-applies the same config every poll sees no churn) and whether
+ * the generation moves (only when the spec changed; see defaults.h).
  */
 #include "verbs.h"
 
@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "defaults.h"
 #include "gc.h"
 #include "jsonpatch.h"
 #include "kinds.h"
@@ -113,7 +114,9 @@ static json_t *verbs_body(struct verbs_call *c)
                      jerr.text);
         return NULL;
     }
-    if (!json_is_object(v)) {
+    if (!json_is_object(v) &&
+        !(json_is_array(v) && c->req->content_type &&
+          str_has_prefix(c->req->content_type, "application/json-patch+json"))) {
         json_decref(v);
         status_reply(c->res, 400, "BadRequest", NULL,
                      "the body of the request was in an unknown format - accepted media types "
@@ -221,80 +224,36 @@ static int verbs_check_new(struct verbs_call *c, const json_t *obj)
     return 0;
 }
 
-/* A copy of obj holding only what a client sets: the fieldset of a write. */
-static json_t *verbs_fields(const struct resource *r, const json_t *obj)
+/* 1 if b's keys and values equal a's, the keys in skip aside. */
+static int verbs_equal_but(const json_t *a, const json_t *b, const char *const *skip, size_t n)
 {
-    static const char *const server[] = {"name",
-                                         "namespace",
-                                         "uid",
-                                         "resourceVersion",
-                                         "generation",
-                                         "creationTimestamp",
-                                         "managedFields",
-                                         "selfLink",
-                                         "deletionTimestamp"};
-    json_t *f = json_deep_copy(obj);
-    json_t *m = json_object_get(f, "metadata");
-    json_object_del(f, "apiVersion");
-    json_object_del(f, "kind");
-    if (r->has_status)
-        json_object_del(f, "status");
-    for (size_t i = 0; i < sizeof(server) / sizeof(server[0]); i++)
-        json_object_del(m, server[i]);
-    if (m && json_object_size(m) == 0)
-        json_object_del(f, "metadata");
-    return f;
-}
-
-/* Copy without the fields that change on every write, for comparing. */
-static json_t *verbs_comparable(const json_t *obj, int drop_meta_status)
-{
-    json_t *c = json_deep_copy(obj);
-    if (drop_meta_status) {
-        json_object_del(c, "metadata");
-        json_object_del(c, "status");
-        json_object_del(c, "apiVersion");
-        json_object_del(c, "kind");
-    } else {
-        json_t *m = json_object_get(c, "metadata");
-        json_object_del(m, "resourceVersion");
-        json_object_del(m, "managedFields");
-        json_object_del(m, "generation");
-        json_object_del(c, "apiVersion");
-    }
-    return c;
-}
-
-static int verbs_managers_equal(const json_t *a, const json_t *b)
-{
-    json_t *ca = json_deep_copy(a), *cb = json_deep_copy(b);
     const char *k;
     json_t *v;
-    int eq;
-    json_object_foreach(ca, k, v) json_object_del(v, "time");
-    json_object_foreach(cb, k, v) json_object_del(v, "time");
-    eq = json_equal(ca, cb);
-    json_decref(ca);
-    json_decref(cb);
-    return eq;
+    size_t seen = 0, skipped_a = 0;
+    for (size_t i = 0; i < n; i++)
+        skipped_a += json_object_get(a, skip[i]) != NULL;
+    json_object_foreach((json_t *)b, k, v)
+    {
+        size_t i;
+        for (i = 0; i < n && strcmp(k, skip[i]) != 0; i++)
+            ;
+        if (i < n)
+            continue;
+        if (!json_equal(json_object_get(a, k), v))
+            return 0;
+        seen++;
+    }
+    return seen == json_object_size(a) - skipped_a;
 }
 
-static json_t *verbs_managed_fields(const json_t *managers)
+/* 1 if two versions of an object are the same but for the fields that
+ * change on every write. */
+static int verbs_same_object(const json_t *a, const json_t *b)
 {
-    json_t *out = json_array();
-    const char *k;
-    json_t *m;
-    json_object_foreach((json_t *)managers, k, m)
-    {
-        json_array_append_new(out,
-                              json_pack("{s:O, s:O, s:O, s:O, s:s, s:o}", "manager",
-                                        json_object_get(m, "manager"), "operation",
-                                        json_object_get(m, "operation"), "apiVersion",
-                                        json_object_get(m, "apiVersion"), "time",
-                                        json_object_get(m, "time"), "fieldsType", "FieldsV1",
-                                        "fieldsV1", apply_fields_v1(json_object_get(m, "fields"))));
-    }
-    return out;
+    static const char *const top[] = {"apiVersion", "metadata"};
+    static const char *const meta[] = {"resourceVersion", "managedFields"};
+    return verbs_equal_but(a, b, top, 2) &&
+           verbs_equal_but(json_object_get(a, "metadata"), json_object_get(b, "metadata"), meta, 2);
 }
 
 static void verbs_uuid(char out[37])
@@ -308,11 +267,40 @@ static void verbs_uuid(char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
+/* Before a write's managers are worked out: identity from the old object
+ * (old_obj NULL: a new uid and creationTimestamp) and, for the main
+ * resource, the kind's defaults, so that a create's manager owns the
+ * defaults it got and later writes see them as unchanged. */
+static void verbs_prepare(struct verbs_call *c, const json_t *old_obj, json_t *obj)
+{
+    json_t *meta = verbs_meta(obj);
+    json_object_del(meta, "managedFields");
+    if (old_obj) {
+        const json_t *om = json_object_get(old_obj, "metadata");
+        json_object_set(meta, "uid", json_object_get(om, "uid"));
+        json_object_set(meta, "creationTimestamp", json_object_get(om, "creationTimestamp"));
+        if (json_object_get(om, "generation"))
+            json_object_set(meta, "generation", json_object_get(om, "generation"));
+        else
+            json_object_del(meta, "generation");
+    } else {
+        char uid[37], now[21];
+        verbs_uuid(uid);
+        time_rfc3339(now);
+        json_object_set_new(meta, "uid", json_string(uid));
+        json_object_set_new(meta, "creationTimestamp", json_string(now));
+        json_object_del(meta, "generation");
+    }
+    if (!c->sub)
+        defaults_apply(c->r, obj);
+}
+
 /*
- * Store obj (stolen) with managers (stolen) as the new state of the object
- * whose previous record is old (NULL: a create), and answer. Main-resource
- * writes keep the old status of kinds with a status subresource and get
- * kind defaults and controller status.
+ * Store obj (stolen, prepared by verbs_prepare) with managers (stolen, its
+ * managedFields array) as the new state of the object whose previous
+ * record is old (NULL: a create), and answer. A write that changes
+ * nothing, managers' times aside, stores nothing and keeps the
+ * resourceVersion.
  */
 static void verbs_commit(struct verbs_call *c, json_t *old, json_t *obj, json_t *managers, int code,
                          int dry_run)
@@ -320,29 +308,24 @@ static void verbs_commit(struct verbs_call *c, json_t *old, json_t *obj, json_t 
     const json_t *old_obj = json_object_get(old, "object");
     json_t *meta = verbs_meta(obj);
     const char *name = json_string_value(json_object_get(meta, "name"));
-    json_int_t gen = 1;
     char rv[32];
 
     if (!c->sub)
-        kinds_default(c->r, obj);
-    if (old_obj) {
-        json_t *a = verbs_comparable(old_obj, 1), *b = verbs_comparable(obj, 1);
-        const json_t *om = json_object_get(old_obj, "metadata");
-        gen = json_integer_value(json_object_get(om, "generation"));
-        if (!json_equal(a, b))
-            gen++;
-        json_decref(a);
-        json_decref(b);
-        json_object_set(meta, "uid", json_object_get(om, "uid"));
-        json_object_set(meta, "creationTimestamp", json_object_get(om, "creationTimestamp"));
+        defaults_allocate(c->r, old_obj, obj);
+    if (defaults_has_generation(c->r)) {
+        json_int_t gen = 1;
+        if (old_obj) {
+            gen = json_integer_value(
+                json_object_get(json_object_get(old_obj, "metadata"), "generation"));
+            if (gen < 1)
+                gen = 1;
+            else if (defaults_generation_changed(c->r, old_obj, obj))
+                gen++;
+        }
+        json_object_set_new(meta, "generation", json_integer(gen));
     } else {
-        char uid[37], now[21];
-        verbs_uuid(uid);
-        time_rfc3339(now);
-        json_object_set_new(meta, "uid", json_string(uid));
-        json_object_set_new(meta, "creationTimestamp", json_string(now));
+        json_object_del(meta, "generation");
     }
-    json_object_set_new(meta, "generation", json_integer(gen));
     if (!c->sub)
         kinds_status(c->r, obj);
     {
@@ -353,18 +336,18 @@ static void verbs_commit(struct verbs_call *c, json_t *old, json_t *obj, json_t 
         }
     }
     if (old_obj) {
-        json_t *a = verbs_comparable(old_obj, 0), *b = verbs_comparable(obj, 0);
+        const json_t *om = json_object_get(old, "managers");
+        json_t *none = json_array();
         int same =
-            json_equal(a, b) && verbs_managers_equal(json_object_get(old, "managers"), managers);
-        json_decref(a);
-        json_decref(b);
+            verbs_same_object(old_obj, obj) && apply_managers_equal(om ? om : none, managers);
+        json_decref(none);
         if (same) {
             verbs_reply(c, 200, old_obj);
             goto out;
         }
     }
-    if (json_object_size(managers) > 0)
-        json_object_set_new(meta, "managedFields", verbs_managed_fields(managers));
+    if (json_array_size(managers) > 0)
+        json_object_set(meta, "managedFields", managers); /* shared: neither is changed */
     else
         json_object_del(meta, "managedFields");
     if (dry_run) {
@@ -401,62 +384,40 @@ out:
 }
 
 /* The field manager of a write: ?fieldManager=, else the user agent's
- * program name as the real server does ("kubectl/v1.35 (...)" -> kubectl). */
+ * program name as the real server does ("kubectl/v1.35 (...)" -> kubectl:
+ * up to the first '/', printable characters, at most 128 bytes). */
 static char *verbs_manager(const struct verbs_call *c)
 {
     char *m = httpd_query_get(c->req, "fieldManager");
-    const char *ua = c->req->user_agent;
+    const char *ua = c->req->user_agent ? c->req->user_agent : "";
+    struct buf b = BUF_INIT;
     if (m && m[0])
         return m;
     free(m);
-    if (!ua || !ua[0])
-        return xstrdup("unknown");
-    return xstrndup(ua, strcspn(ua, "/ "));
+    for (const char *p = ua; *p && *p != '/' && b.len < 128; p++)
+        if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+            buf_putc(&b, *p);
+    return buf_detach(&b);
 }
 
-static json_t *verbs_manager_entry(const struct verbs_call *c, const char *manager, const char *op,
-                                   json_t *fields)
+/* Record c's non-apply write from live (NULL: a create) to obj in
+ * managers. */
+static void verbs_record_update(const struct verbs_call *c, json_t *managers, const json_t *live,
+                                const json_t *obj)
 {
-    char now[21];
+    char *manager = verbs_manager(c);
     char *av = verbs_api_version(c->r);
-    json_t *e;
+    char now[21];
     time_rfc3339(now);
-    e = json_pack("{s:s, s:s, s:s, s:s, s:o}", "manager", manager, "operation", op, "apiVersion",
-                  av, "time", now, "fields", fields);
+    apply_record_update(managers, c->r, live, obj, manager, av, c->sub, now);
     free(av);
-    return e;
+    free(manager);
 }
 
-/* Record that manager's Update changed the leaves in changed (stolen):
- * they become its own, and no longer anyone else's. */
-static void verbs_record_update(const struct verbs_call *c, json_t *managers, const char *manager,
-                                json_t *changed, const json_t *new_obj)
+/* The managers a write by a client starts from (see apply_managers_from). */
+static json_t *verbs_managers_for(const json_t *written, const json_t *rec)
 {
-    char *key = xasprintf("Update:%s", manager);
-    json_t *e = json_object_get(managers, key);
-    const char *k;
-    json_t *m;
-    void *tmp;
-    if (json_object_size(changed) == 0) {
-        json_decref(changed);
-        free(key);
-        return;
-    }
-    json_object_foreach_safe(managers, tmp, k, m)
-    {
-        if (strcmp(k, key) == 0)
-            continue;
-        apply_disown(json_object_get(m, "fields"), changed, new_obj);
-        if (json_object_size(json_object_get(m, "fields")) == 0)
-            json_object_del(managers, k);
-    }
-    if (e) {
-        apply_merge(json_object_get(e, "fields"), changed);
-        json_decref(changed);
-        changed = json_deep_copy(json_object_get(e, "fields"));
-    }
-    json_object_set_new(managers, key, verbs_manager_entry(c, manager, "Update", changed));
-    free(key);
+    return apply_managers_from(written, json_object_get(rec, "managers"));
 }
 
 void verbs_get(struct verbs_call *c)
@@ -715,7 +676,6 @@ void verbs_create(struct verbs_call *c)
 {
     json_t *obj = verbs_body(c), *meta, *managers;
     const char *name, *gen_name;
-    char *manager;
     if (!obj)
         return;
     if (verbs_check_body(c, obj, 0) < 0) {
@@ -752,10 +712,9 @@ void verbs_create(struct verbs_call *c)
     if (c->r->has_status)
         json_object_del(obj, "status");
     c->name = name;
-    manager = verbs_manager(c);
-    managers = json_object();
-    verbs_record_update(c, managers, manager, verbs_fields(c->r, obj), obj);
-    free(manager);
+    managers = verbs_managers_for(obj, NULL);
+    verbs_prepare(c, NULL, obj);
+    verbs_record_update(c, managers, NULL, obj);
     verbs_commit(c, NULL, obj, managers, 201, verbs_query_is(c, "dryRun", "All"));
 }
 
@@ -772,12 +731,23 @@ static int verbs_precondition(struct verbs_call *c, const json_t *body, const js
     return 0;
 }
 
+/* Main-resource writes never change the status of kinds whose status is
+ * a subresource: obj gets live's back. */
+static void verbs_keep_status(const struct verbs_call *c, json_t *obj, const json_t *live)
+{
+    if (!c->r->has_status)
+        return;
+    if (json_object_get(live, "status"))
+        json_object_set(obj, "status", json_object_get(live, "status"));
+    else
+        json_object_del(obj, "status");
+}
+
 void verbs_update(struct verbs_call *c)
 {
     json_t *rec = objects_get(c->r, c->ns, c->name);
     json_t *live = json_object_get(rec, "object");
     json_t *obj, *managers;
-    char *manager;
     if (!rec) {
         status_not_found(c->res, c->r, c->name);
         return;
@@ -797,42 +767,26 @@ void verbs_update(struct verbs_call *c)
         else
             json_object_del(next, "status");
         json_decref(obj);
-        verbs_commit(c, rec, next, json_deep_copy(json_object_get(rec, "managers")), 200,
-                     verbs_query_is(c, "dryRun", "All"));
-        return;
+        obj = next;
+    } else {
+        verbs_keep_status(c, obj, live);
     }
-    if (c->r->has_status) {
-        if (json_object_get(live, "status"))
-            json_object_set(obj, "status", json_object_get(live, "status"));
-        else
-            json_object_del(obj, "status");
-    }
-    manager = verbs_manager(c);
-    managers = json_deep_copy(json_object_get(rec, "managers"));
-    {
-        json_t *a = verbs_fields(c->r, live), *b = verbs_fields(c->r, obj);
-        verbs_record_update(c, managers, manager, apply_changed(a, b), obj);
-        json_decref(a);
-        json_decref(b);
-    }
-    free(manager);
+    managers = verbs_managers_for(c->sub ? live : obj, rec);
+    verbs_prepare(c, live, obj);
+    verbs_record_update(c, managers, live, obj);
     verbs_commit(c, rec, obj, managers, 200, verbs_query_is(c, "dryRun", "All"));
 }
 
 static void verbs_apply(struct verbs_call *c, json_t *rec, json_t *body)
 {
     char *manager = httpd_query_get(c->req, "fieldManager");
-    int force = verbs_query_is(c, "force", "true");
     int dry_run = verbs_query_is(c, "dryRun", "All");
     json_t *live = json_object_get(rec, "object");
-    json_t *fields = NULL, *managers = NULL, *next = NULL;
-    const json_t *others[APPLY_MAX_MANAGERS];
-    const char *names[APPLY_MAX_MANAGERS];
-    size_t n = 0;
-    char *key = NULL;
-    const char *k;
-    json_t *m, *own;
+    json_t *next = NULL, *managers = NULL, *causes = NULL;
+    char *av = verbs_api_version(c->r);
+    char now[21];
 
+    time_rfc3339(now);
     if (!manager || !manager[0]) {
         status_reply(c->res, 400, "BadRequest", NULL,
                      "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
@@ -841,87 +795,59 @@ static void verbs_apply(struct verbs_call *c, json_t *rec, json_t *body)
     }
     if (verbs_check_body(c, body, 1) < 0)
         goto out;
-    key = xasprintf("Apply:%s", manager);
-    if (c->sub) {
-        /* Apply to .../status: only the status counts. */
-        next = json_deep_copy(live);
-        if (json_object_get(body, "status")) {
-            json_t *st = json_object_get(next, "status");
-            if (!json_is_object(st)) {
-                st = json_object();
-                json_object_set_new(next, "status", st);
-            }
-            apply_merge(st, json_object_get(body, "status"));
-        }
-        verbs_commit(c, rec, next, json_deep_copy(json_object_get(rec, "managers")), 200, dry_run);
-        next = NULL;
+    if (json_array_size(json_object_get(json_object_get(body, "metadata"), "managedFields"))) {
+        status_reply(c->res, 400, "BadRequest", NULL, "metadata.managedFields must be nil");
         goto out;
     }
-    fields = verbs_fields(c->r, body);
-    if (!rec) {
-        if (verbs_check_new(c, body) < 0)
+    if (c->sub) {
+        /* Apply to .../status: the same machinery on views holding only
+         * the status, among the managers of the status. */
+        struct resource view_r = *c->r;
+        json_t *lv = json_pack("{s:O?}", "status", json_object_get(live, "status"));
+        json_t *cv = json_pack("{s:O?}", "status", json_object_get(body, "status"));
+        json_t *nv = NULL;
+        int rc;
+        view_r.has_status = 0;
+        rc = apply_server_side(&nv, &managers, &causes, &view_r, lv,
+                               json_object_get(rec, "managers"), cv, manager, av, c->sub,
+                               verbs_query_is(c, "force", "true"), now);
+        json_decref(lv);
+        json_decref(cv);
+        if (rc < 0) {
+            status_reply(c->res, 409, "Conflict", json_pack("{s:o}", "causes", causes), "%s",
+                         err_last());
+            causes = NULL;
             goto out;
-        next = json_deep_copy(body);
-        if (c->r->has_status)
+        }
+        next = json_deep_copy(live);
+        if (json_object_get(nv, "status"))
+            json_object_set(next, "status", json_object_get(nv, "status"));
+        else
             json_object_del(next, "status");
-        managers = json_object();
-        json_object_set_new(managers, key, verbs_manager_entry(c, manager, "Apply", fields));
-        fields = NULL;
-        verbs_commit(c, NULL, next, managers, 201, dry_run);
+        json_decref(nv);
+        verbs_prepare(c, live, next);
+        verbs_commit(c, rec, next, managers, 200, dry_run);
         next = managers = NULL;
         goto out;
     }
-    managers = json_deep_copy(json_object_get(rec, "managers"));
-    json_object_foreach(managers, k, m)
-    {
-        if (strcmp(k, key) != 0 && n < APPLY_MAX_MANAGERS) {
-            others[n] = json_object_get(m, "fields");
-            names[n++] = json_string_value(json_object_get(m, "manager"));
-        }
+    if (!rec && verbs_check_new(c, body) < 0)
+        goto out;
+    if (apply_server_side(&next, &managers, &causes, c->r, live, json_object_get(rec, "managers"),
+                          body, manager, av, NULL, verbs_query_is(c, "force", "true"), now) < 0) {
+        status_reply(c->res, 409, "Conflict", json_pack("{s:o}", "causes", causes), "%s",
+                     err_last());
+        causes = NULL;
+        goto out;
     }
-    if (!force) {
-        struct buf msg = BUF_INIT;
-        int found = apply_conflicts(live, fields, others, names, n, &msg);
-        if (found > 0) {
-            status_reply(c->res, 409, "Conflict",
-                         json_pack("{s:s, s:s, s:s}", "name", c->name, "group", c->r->group, "kind",
-                                   c->r->plural),
-                         "Apply failed with %d conflict%s: %s", found, found == 1 ? "" : "s",
-                         buf_cstr(&msg));
-            buf_dispose(&msg);
-            goto out;
-        }
-        buf_dispose(&msg);
-    }
-    next = json_deep_copy(live);
-    own = json_object_get(managers, key);
-    {
-        json_t *empty = json_object();
-        apply_prune(next, own ? json_object_get(own, "fields") : empty, fields, others, n);
-        json_decref(empty);
-    }
-    apply_merge(next, fields);
-    {
-        void *tmp;
-        json_object_foreach_safe(managers, tmp, k, m)
-        {
-            if (strcmp(k, key) == 0)
-                continue;
-            apply_disown(json_object_get(m, "fields"), fields, live);
-            if (json_object_size(json_object_get(m, "fields")) == 0)
-                json_object_del(managers, k);
-        }
-    }
-    json_object_set_new(managers, key, verbs_manager_entry(c, manager, "Apply", fields));
-    fields = NULL;
-    verbs_commit(c, rec, next, managers, 200, dry_run);
+    verbs_prepare(c, live, next);
+    verbs_commit(c, rec, next, managers, rec ? 200 : 201, dry_run);
     next = managers = NULL;
 out:
-    json_decref(fields);
+    json_decref(causes);
     json_decref(managers);
     json_decref(next);
     free(manager);
-    free(key);
+    free(av);
 }
 
 /* The result of a JSON patch (RFC 6902) of live, or NULL with the Status
@@ -972,16 +898,16 @@ void verbs_patch(struct verbs_call *c)
     json_t *rec = objects_get(c->r, c->ns, c->name);
     json_t *live = json_object_get(rec, "object");
     json_t *patch, *next, *managers;
-    char *manager;
     int apply = str_has_prefix(ct, "application/apply-patch");
+    int strategic = str_has_prefix(ct, "application/strategic-merge-patch+json");
     int json_patch = str_has_prefix(ct, "application/json-patch+json");
 
-    if (!apply && !json_patch && !str_has_prefix(ct, "application/merge-patch+json") &&
-        !str_has_prefix(ct, "application/strategic-merge-patch+json")) {
+    if (!apply && !strategic && !json_patch &&
+        !str_has_prefix(ct, "application/merge-patch+json")) {
         status_reply(c->res, 415, "UnsupportedMediaType", NULL,
                      "the body of the request was in an unknown format - accepted media types "
                      "include: application/json-patch+json, application/merge-patch+json, "
-                     "application/strategic-merge-patch+json, application/apply-patch+yaml");
+                     "application/apply-patch+yaml, application/strategic-merge-patch+json");
         return;
     }
     if (!rec && !apply) {
@@ -1025,8 +951,6 @@ void verbs_patch(struct verbs_call *c)
         json_decref(patch);
         return;
     }
-    /* Merge patch; strategic merge is treated the same, which differs
-     * only for lists (kubesim replaces them whole). */
     if (verbs_precondition(c, patch, live) < 0) {
         json_decref(patch);
         return;
@@ -1037,13 +961,17 @@ void verbs_patch(struct verbs_call *c)
         apply_merge_patch(next, p);
         json_decref(p);
     } else {
-        apply_merge_patch(next, patch);
-        if (c->r->has_status) {
-            if (json_object_get(live, "status"))
-                json_object_set(next, "status", json_object_get(live, "status"));
-            else
-                json_object_del(next, "status");
+        if (strategic) {
+            if (apply_strategic_patch(c->r, next, patch) < 0) {
+                status_reply(c->res, 400, "BadRequest", NULL, "%s", err_last());
+                json_decref(patch);
+                json_decref(next);
+                return;
+            }
+        } else {
+            apply_merge_patch(next, patch);
         }
+        verbs_keep_status(c, next, live);
     }
     json_decref(patch);
 commit:
@@ -1051,15 +979,9 @@ commit:
         json_decref(next);
         return;
     }
-    managers = json_deep_copy(json_object_get(rec, "managers"));
-    if (!c->sub) {
-        json_t *a = verbs_fields(c->r, live), *b = verbs_fields(c->r, next);
-        manager = verbs_manager(c);
-        verbs_record_update(c, managers, manager, apply_changed(a, b), next);
-        free(manager);
-        json_decref(a);
-        json_decref(b);
-    }
+    managers = verbs_managers_for(c->sub ? live : next, rec);
+    verbs_prepare(c, live, next);
+    verbs_record_update(c, managers, live, next);
     verbs_commit(c, rec, next, managers, 200, verbs_query_is(c, "dryRun", "All"));
 }
 
@@ -1240,6 +1162,7 @@ void verbs_bootstrap_namespace(const char *name)
     struct httpd_request req;
     struct httpd_response res = {.status = 200};
     struct verbs_call c;
+    json_t *managers;
     json_t *obj =
         json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",
                   "metadata", "name", name, "labels", "kubernetes.io/metadata.name", name);
@@ -1252,6 +1175,9 @@ void verbs_bootstrap_namespace(const char *name)
     c.ns = NULL;
     c.name = name;
     c.sub = NULL;
-    verbs_commit(&c, NULL, obj, json_object(), 201, 0);
+    managers = json_array();
+    verbs_prepare(&c, NULL, obj);
+    verbs_record_update(&c, managers, NULL, obj);
+    verbs_commit(&c, NULL, obj, managers, 201, 0);
     buf_dispose(&res.body);
 }

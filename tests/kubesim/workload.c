@@ -132,10 +132,11 @@ static void wl_put(const struct resource *r, const json_t *old_rec, json_t *obj)
     meta = wl_obj(obj, "metadata");
     snprintf(rv, sizeof(rv), "%llu", (unsigned long long)objects_next_rv());
     json_object_set_new(meta, "resourceVersion", json_string(rv));
+    /* The managedFields array server-side apply keeps (objects.h). */
     managers = old_rec ? json_deep_copy(json_object_get(old_rec, "managers")) : NULL;
-    if (!json_is_object(managers)) {
+    if (!json_is_array(managers)) {
         json_decref(managers);
-        managers = json_object();
+        managers = json_array();
     }
     objects_put(r, wl_ns(obj), wl_name(obj),
                 json_pack("{s:o, s:o}", "object", obj, "managers", managers));

@@ -131,7 +131,7 @@ kc get deploy web -n shop -o json >"$work/deploy.json"
 json_check "$work/deploy.json" 'o["spec"]["replicas"] == 1 and o["metadata"]["generation"] == 1'
 json_check "$work/deploy.json" 'o["status"]["readyReplicas"] == 1 and o["status"]["observedGeneration"] == 1'
 kc get svc web -n shop -o json >"$work/svc.json"
-json_check "$work/svc.json" 'o["spec"]["clusterIP"].startswith("10.43.") and o["spec"]["type"] == "ClusterIP"'
+json_check "$work/svc.json" 'o["spec"]["clusterIP"].startswith("10.") and o["spec"]["clusterIPs"] == [o["spec"]["clusterIP"]] and o["spec"]["type"] == "ClusterIP"'
 json_check "$work/svc.json" 'o["spec"]["ports"][0]["protocol"] == "TCP"'
 kc get cm settings -n shop -o json --show-managed-fields >"$work/cm-mf.json"
 json_check "$work/cm-mf.json" '[m["manager"] for m in o["metadata"]["managedFields"]] == ["kubectl"] and o["metadata"]["managedFields"][0]["operation"] == "Apply"'
