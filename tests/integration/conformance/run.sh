@@ -141,8 +141,8 @@ expect() {
         fail "cannot evaluate $2 on: $1"
     [ "$got" = "$3" ] || fail "$2 is '$got', expected '$3'"
 }
-absent() { # APIVERSION KIND NS NAME: the object must be gone within 10 s
-    for _ in $(seq 50); do
+absent() { # APIVERSION KIND NS NAME: the object must be gone within 20 s
+    for _ in $(seq 100); do
         d_get "$@" >/dev/null 2>&1 || return 0
         sleep 0.2
     done
@@ -361,13 +361,13 @@ scenario_watch() {
     : >"$out"
     d_watch v1 ConfigMap default >"$out" 2>"$work/watch-$client.err" &
     pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         [ "$(events_of "$out" watched)" = ADDED ] && break
         sleep 0.1
     done
     make_cm watched two
     ref delete configmap watched -n default >/dev/null
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         types=$(events_of "$out" watched)
         [ "$types" = "ADDED MODIFIED DELETED" ] && break
         sleep 0.1
