@@ -41,8 +41,8 @@ check_json() {
     [ "$got" = "$3" ] || fail "$2 is \"$got\", expected \"$3\""
 }
 
-e2e_start_kubesim() {
-    "$EDGECD_KUBESIM" --listen 127.0.0.1:0 --dir "$work/sim" >"$work/kubesim.log" 2>&1 &
+e2e_start_kubesim() { # [kubesim flags...]
+    "$EDGECD_KUBESIM" --listen 127.0.0.1:0 --dir "$work/sim" "$@" >"$work/kubesim.log" 2>&1 &
     pids+=($!)
     local i=0
     until [ -f "$work/sim/kubeconfig" ]; do

@@ -2,11 +2,13 @@
  * kubesim: a Kubernetes API server double for tests and the demo.
  *
  *   kubesim --listen HOST:PORT --dir DIR [--token TOKEN] [--watch-history N]
- *           [--ready-delay-ms N]
+ *           [--ready-delay-ms N] [--no-workloads]
  *
  * --watch-history: how many events the watch history keeps (default
  * 10000); a small number lets a test reach 410 Expired quickly.
  * --ready-delay-ms: how long pods take to become ready (workload.h).
+ * --no-workloads: no workload simulator: objects are stored and served
+ * but nothing acts on them (benchmarks of the API path alone).
  * SIGUSR1 cuts every open watch stream (watch_cut_all), for tests of
  * clients that must survive a dropped watch.
  *
@@ -112,7 +114,7 @@ static int main_kubeconfig(const char *dir, const char *file, int port, const st
 static void main_usage(void)
 {
     fprintf(stderr, "usage: kubesim --listen HOST:PORT --dir DIR [--token TOKEN] "
-                    "[--watch-history N] [--ready-delay-ms N]\n");
+                    "[--watch-history N] [--ready-delay-ms N] [--no-workloads]\n");
 }
 
 int main(int argc, char **argv)
@@ -129,7 +131,7 @@ int main(int argc, char **argv)
     struct certs certs;
     httpd *server = NULL;
     struct sigaction sa;
-    int rc = 1, certs_ok = 0;
+    int rc = 1, certs_ok = 0, workloads = 1;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
@@ -138,6 +140,8 @@ int main(int argc, char **argv)
             dir = argv[++i];
         else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
             token_arg = argv[++i];
+        else if (strcmp(argv[i], "--no-workloads") == 0)
+            workloads = 0;
         else if (strcmp(argv[i], "--ready-delay-ms") == 0 && i + 1 < argc) {
             if (str_to_long(argv[++i], 0, 3600000, "--ready-delay-ms", &wopts.ready_delay_ms) < 0) {
                 fprintf(stderr, "kubesim: %s\n", err_last());
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
     watch_init((size_t)history, objects_rv());
     handlers_init(token);
     faults_init();
-    if (workload_start(&wopts) < 0) {
+    if (workloads && workload_start(&wopts) < 0) {
         fprintf(stderr, "kubesim: %s\n", err_last());
         goto out_handlers;
     }

@@ -3,7 +3,8 @@
  * conformance scenarios can run the same steps through it and through
  * real kubectl. Prints objects as compact JSON, one per line.
  *
- *   kubeclient KUBECONFIG apply [--dry-run] [--manager M] [--no-force] FILE
+ *   kubeclient KUBECONFIG apply [--dry-run] [--manager M] [--no-force]
+ *                               [--parallel N] FILE
  *   kubeclient KUBECONFIG get APIVERSION KIND NS NAME
  *   kubeclient KUBECONFIG list APIVERSION KIND NS [SELECTOR]
  *   kubeclient KUBECONFIG delete APIVERSION KIND NS NAME [POLICY [--wait]]
@@ -12,6 +13,10 @@
  * watch prints {"type":..., "object":...} lines as kubectl's
  * --output-watch-events does; the objects of the first listing come as
  * ADDED, as a watch from resourceVersion "" sends them.
+ *
+ * apply --parallel N sends N applies at once over the client's connection
+ * pool (order between objects is then not kept: for objects that do not
+ * depend on each other); the answers still print in file order.
  *
  * NS "-" means none (cluster-scoped kinds, or all namespaces for list).
  * Exit 0 on success, 3 when the object does not exist, 1 on other errors
@@ -27,6 +32,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/fs.h"
+#include "core/mem.h"
 #include "core/util.h"
 #include "doc/doc.h"
 #include "kube/client.h"
@@ -52,6 +58,80 @@ static const char *kubeclient_ns(const char *arg)
     return strcmp(arg, "-") == 0 ? NULL : arg;
 }
 
+/* Concurrent applies: threads take the next document until none is left
+ * or one failed; the first failure's message is kept (err_last is per
+ * thread). */
+struct kubeclient_batch {
+    kube_client *c;
+    const struct kube_apply_options *o;
+    json_t *docs;
+    json_t **live;
+    size_t next;
+    int rc;
+    char err[1024];
+    pthread_mutex_t mu;
+};
+
+static void *kubeclient_batch_worker(void *arg)
+{
+    struct kubeclient_batch *b = arg;
+    for (;;) {
+        size_t i;
+        int rc;
+        pthread_mutex_lock(&b->mu);
+        i = b->next++;
+        if (b->rc < 0 || i >= json_array_size(b->docs)) {
+            pthread_mutex_unlock(&b->mu);
+            return NULL;
+        }
+        pthread_mutex_unlock(&b->mu);
+        rc = kube_client_apply_opts(b->c, json_array_get(b->docs, i), b->o, &b->live[i]);
+        if (rc < 0) {
+            pthread_mutex_lock(&b->mu);
+            if (b->rc == 0) {
+                b->rc = rc;
+                snprintf(b->err, sizeof(b->err), "%s", err_last());
+            }
+            pthread_mutex_unlock(&b->mu);
+        }
+    }
+}
+
+static int kubeclient_apply_parallel(kube_client *c, const struct kube_apply_options *o,
+                                     json_t *docs, long threads)
+{
+    struct kubeclient_batch b;
+    pthread_t th[16];
+    size_t n = json_array_size(docs);
+    long started = 0;
+
+    memset(&b, 0, sizeof(b));
+    b.c = c;
+    b.o = o;
+    b.docs = docs;
+    b.live = xcalloc(n ? n : 1, sizeof(*b.live));
+    pthread_mutex_init(&b.mu, NULL);
+    for (; started < threads; started++)
+        if (pthread_create(&th[started], NULL, kubeclient_batch_worker, &b) != 0)
+            break;
+    if (started == 0)
+        kubeclient_batch_worker(&b);
+    for (long t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (b.rc == 0)
+            kubeclient_print(b.live[i]);
+        json_decref(b.live[i]);
+    }
+    free(b.live);
+    pthread_mutex_destroy(&b.mu);
+    if (b.rc < 0) {
+        fprintf(stderr, "kubeclient: %s\n", b.err);
+        return b.rc == ERR_NOTFOUND ? 3 : 1;
+    }
+    return 0;
+}
+
 static int kubeclient_apply(kube_client *c, int argc, char **argv)
 {
     struct kube_apply_options o = KUBE_APPLY_OPTIONS_INIT;
@@ -59,10 +139,16 @@ static int kubeclient_apply(kube_client *c, int argc, char **argv)
     json_t *docs = NULL;
     size_t i;
     json_t *obj;
+    long parallel = 1;
     int rc;
 
     for (; argc > 1; argc--, argv++) {
-        if (strcmp(argv[0], "--dry-run") == 0)
+        if (strcmp(argv[0], "--parallel") == 0 && argc > 2) {
+            if (str_to_long(argv[1], 1, 16, "--parallel", &parallel) < 0)
+                return kubeclient_fail(ERR_INVALID);
+            argc--;
+            argv++;
+        } else if (strcmp(argv[0], "--dry-run") == 0)
             o.dry_run = 1;
         else if (strcmp(argv[0], "--no-force") == 0)
             o.force = 0;
@@ -75,7 +161,7 @@ static int kubeclient_apply(kube_client *c, int argc, char **argv)
     }
     if (argc != 1) {
         fprintf(stderr, "usage: kubeclient KUBECONFIG apply [--dry-run] [--manager M] "
-                        "[--no-force] FILE\n");
+                        "[--no-force] [--parallel N] FILE\n");
         return 2;
     }
     if ((rc = fs_read_file(argv[0], 8u << 20, &data)) < 0 ||
@@ -84,6 +170,11 @@ static int kubeclient_apply(kube_client *c, int argc, char **argv)
         return kubeclient_fail(rc);
     }
     buf_dispose(&data);
+    if (parallel > 1) {
+        rc = kubeclient_apply_parallel(c, &o, docs, parallel);
+        json_decref(docs);
+        return rc;
+    }
     json_array_foreach(docs, i, obj)
     {
         json_t *live = NULL;
