@@ -178,7 +178,9 @@ static int engine_cluster_client(engine *e, const struct app *app, kube_client *
         if (ec->cfg != cc)
             continue;
         if (!ec->kc) {
-            if ((rc = kubeconfig_load(&kc, cc->kubeconfig, cc->context)) < 0)
+            rc = cc->kubeconfig ? kubeconfig_load(&kc, cc->kubeconfig, cc->context)
+                                : kubeconfig_in_cluster(&kc, NULL);
+            if (rc < 0)
                 return err_prefix(rc, "cluster %s", cc->name);
             copts.label_key = ENGINE_LABEL_APP;
             copts.on_change = engine_on_change;

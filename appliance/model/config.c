@@ -120,11 +120,15 @@ static int config_parse_clusters(struct config *cfg, const json_t *list, const c
         context = config_opt_str(c, "context", path, i, &rc);
         if (rc)
             return rc;
-        if (!kubeconfig)
-            return err_set(ERR_INVALID, "%s: clusters[%zu].kubeconfig: missing", path, i);
+        /* No kubeconfig: the pod's own service account (in-cluster). */
+        if (!kubeconfig && context)
+            return err_set(ERR_INVALID,
+                           "%s: clusters[%zu].context: needs a kubeconfig (without one, the "
+                           "in-cluster service account is used)",
+                           path, i);
         cl->name = xstrdup(name ? name : config_default_cluster_name);
         cl->server = xstrdup(server ? server : config_default_cluster_server);
-        cl->kubeconfig = config_resolve_path(path, kubeconfig);
+        cl->kubeconfig = kubeconfig ? config_resolve_path(path, kubeconfig) : NULL;
         cl->context = xstrdup(context);
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->clusters[j].name, cl->name) == 0 ||
@@ -258,8 +262,10 @@ void config_describe(struct buf *out)
     for (size_t i = 0; i < CONFIG_NKEYS; i++)
         buf_printf(out, "  %-12s %s (default %s)\n", config_keys[i].name, config_keys[i].help,
                    config_keys[i].def);
-    buf_puts(out, "  clusters     list of {name, server, kubeconfig, context}: the clusters "
-                  "Applications name in spec.destination (name defaults to in-cluster, server to "
-                  "https://kubernetes.default.svc)\n"
-                  "Further documents: argoproj.io/v1alpha1 Applications registered at start.\n");
+    buf_puts(out,
+             "  clusters     list of {name, server, kubeconfig, context}: the clusters "
+             "Applications name in spec.destination (name defaults to in-cluster, server to "
+             "https://kubernetes.default.svc; without kubeconfig, edgecd running in a pod uses its "
+             "service account)\n"
+             "Further documents: argoproj.io/v1alpha1 Applications registered at start.\n");
 }

@@ -31,7 +31,8 @@ struct config_cluster {
     char *name;       /* what destination.name matches; default "in-cluster" */
     char *server;     /* what destination.server matches; default
                          "https://kubernetes.default.svc" */
-    char *kubeconfig; /* how edgecd reaches it; relative to the config file */
+    char *kubeconfig; /* how edgecd reaches it (resolved against the config
+                       * file's folder); NULL: the in-cluster service account */
     char *context;    /* NULL = the kubeconfig's current context */
 };
 
@@ -45,7 +46,7 @@ struct config {
 };
 
 /* Load and validate path. Errors are ERR_INVALID/ERR_NOTFOUND naming the
- * file and field ("site.yaml: clusters[0].kubeconfig: missing"). out is
+ * file and field ("site.yaml: clusters[0].context: needs a kubeconfig"). out is
  * caller-owned; config_dispose also after a failure. */
 int config_load(struct config *out, const char *path);
 void config_dispose(struct config *cfg);

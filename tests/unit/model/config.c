@@ -47,6 +47,23 @@ TEST(defaults_clusters_and_apps)
     free(path);
 }
 
+/* A cluster without a kubeconfig is the one edgecd runs in. */
+TEST(cluster_without_kubeconfig_is_in_cluster)
+{
+    struct config cfg;
+    char *path;
+    CHECK_OK(write_config("incluster.yaml",
+                          "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                          "clusters: [{name: here}]\n",
+                          &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK(cfg.n_clusters == 1);
+    CHECK_STR(cfg.clusters[0].name, "here");
+    CHECK(cfg.clusters[0].kubeconfig == NULL);
+    config_dispose(&cfg);
+    free(path);
+}
+
 /* Each bad config is refused with a message naming the field. */
 TEST(errors_name_the_field)
 {
@@ -60,8 +77,8 @@ TEST(errors_name_the_field)
         {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\npollSeconds: 0\n"
          "clusters: [{kubeconfig: k}]\n",
          "pollSeconds: must be a whole number from 1 to 86400"},
-        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{name: a}]\n",
-         "clusters[0].kubeconfig: missing"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{name: a, context: x}]\n",
+         "clusters[0].context: needs a kubeconfig"},
         {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n", "clusters: missing"},
         {"apiVersion: v1\nkind: ConfigMap\n", "SiteConfig"},
         {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nlogLevel: loud\n"
@@ -111,6 +128,7 @@ int main(void)
 {
     dir = test_tmpdir("model-config");
     RUN(defaults_clusters_and_apps);
+    RUN(cluster_without_kubeconfig_is_in_cluster);
     RUN(errors_name_the_field);
     RUN(missing_file);
     RUN(describe_lists_every_setting);
