@@ -32,7 +32,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -f "$work/sim/kubeconfig" ] || fail "kubesim did not start"
-url=$(grep -o 'https://127.0.0.1:[0-9]*' "$work/kubesim.log" | head -n 1)
+url=$(grep -m 1 -o 'https://127.0.0.1:[0-9]*' "$work/kubesim.log")
 admin() { curl -sS --fail --cacert "$work/sim/ca.crt" -H "Authorization: Bearer $token" "$@"; }
 kcl() { "$kubeclient" "$work/sim/kubeconfig" "$@"; }
 

@@ -410,7 +410,7 @@ for client in "${clients[@]}"; do
     esac
     if [ "$client" != edgecd ]; then
         [ -x "$kubectl_bin" ] || fail "no $client at $kubectl_bin"
-        "$kubectl_bin" version --client 2>/dev/null | head -n 1
+        "$kubectl_bin" version --client 2>/dev/null | sed -n 1p
     fi
     start_kubesim
     for s in "${scenarios[@]}"; do

@@ -35,7 +35,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -f "$work/sim/kubeconfig" ] || fail "kubesim wrote no kubeconfig"
-url=$(grep -o 'https://127.0.0.1:[0-9]*' "$work/kubesim.log" | head -1)
+url=$(grep -m 1 -o 'https://127.0.0.1:[0-9]*' "$work/kubesim.log")
 
 kc() { "$EDGECD_KUBECTL" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache" "$@"; }
 # curl against kubesim with the API's credentials; extra args follow.
