@@ -830,35 +830,47 @@ static int http_read_to_eof(http_conn *c, struct buf *body, size_t max)
     }
 }
 
+/* The size of a chunk from its size line ("1a3f" with optional
+ * extensions after ';'). 0, or ERR_INVALID naming the connection. */
+static int http_chunk_size(const http_conn *c, const char *line, unsigned long long *out)
+{
+    unsigned long long size = 0;
+    const char *p;
+    int digits = 0;
+    for (p = line; *p; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            break;
+        if (size > (SIZE_MAX >> 4))
+            return err_set(ERR_INVALID, "%s: chunk size too large", c->url);
+        size = size * 16 + (unsigned)d;
+        digits++;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (digits == 0 || (*p && *p != ';'))
+        return err_set(ERR_INVALID, "%s: bad chunk size line \"%.40s\"", c->url, line);
+    *out = size;
+    return 0;
+}
+
 static int http_read_chunked(http_conn *c, struct buf *body, size_t max, struct buf *line)
 {
     size_t total = 0;
     for (;;) {
         unsigned long long size = 0;
-        const char *p;
-        int rc, digits = 0;
+        int rc;
         if ((rc = http_read_line(c, line, &total)) < 0)
             return rc;
         total = 0; /* chunk-size lines are bounded one by one */
-        for (p = line->ptr; *p; p++) {
-            int d;
-            if (*p >= '0' && *p <= '9')
-                d = *p - '0';
-            else if (*p >= 'a' && *p <= 'f')
-                d = *p - 'a' + 10;
-            else if (*p >= 'A' && *p <= 'F')
-                d = *p - 'A' + 10;
-            else
-                break;
-            if (size > (SIZE_MAX >> 4))
-                return err_set(ERR_INVALID, "%s: chunk size too large", c->url);
-            size = size * 16 + (unsigned)d;
-            digits++;
-        }
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (digits == 0 || (*p && *p != ';'))
-            return err_set(ERR_INVALID, "%s: bad chunk size line \"%.40s\"", c->url, line->ptr);
+        if ((rc = http_chunk_size(c, line->ptr, &size)) < 0)
+            return rc;
         if (size == 0)
             break;
         if ((rc = http_read_body_n(c, body, (size_t)size, max)) < 0)
@@ -1393,8 +1405,7 @@ static int http_stream_chunk_head(http_stream *s)
     http_conn *c = s->c;
     unsigned long long size = 0;
     size_t total = 0;
-    const char *p;
-    int rc, digits = 0;
+    int rc;
 
     if (s->in_chunk) {
         if ((rc = http_read_line(c, &s->line, &total)) < 0)
@@ -1408,25 +1419,8 @@ static int http_stream_chunk_head(http_stream *s)
         return rc == ERR_IO && c->fd >= 0 && !c->timed_out
                    ? err_set(ERR_IO, "%s: connection closed in the response body", c->url)
                    : rc;
-    for (p = s->line.ptr; *p; p++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            d = *p - 'A' + 10;
-        else
-            break;
-        if (size > (SIZE_MAX >> 4))
-            return err_set(ERR_INVALID, "%s: chunk size too large", c->url);
-        size = size * 16 + (unsigned)d;
-        digits++;
-    }
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (digits == 0 || (*p && *p != ';'))
-        return err_set(ERR_INVALID, "%s: bad chunk size line \"%.40s\"", c->url, s->line.ptr);
+    if ((rc = http_chunk_size(c, s->line.ptr, &size)) < 0)
+        return rc;
     s->left = size;
     if (size > 0) {
         s->in_chunk = 1;
