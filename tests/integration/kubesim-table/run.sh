@@ -250,6 +250,52 @@ names = sorted(e["object"]["rows"][0]["cells"][0] for e in ev)
 assert "settings" in names, names
 PY
 
+# Pod status from the waiting reason, restarts, and a Job's row.
+cat >"$work/more.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: crash
+  namespace: shop
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: crash
+  template:
+    metadata:
+      labels:
+        app: crash
+    spec:
+      containers:
+        - name: main
+          image: busybox:crashloop
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: shop
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: main
+          image: busybox:1.36
+YAML
+kc apply -f "$work/more.yaml" >/dev/null
+kc -n shop wait --for=condition=complete job/once --timeout=30s >/dev/null || fail "job did not complete"
+kc -n shop get job once >"$work/job" || fail "kubectl get job"
+has "$work/job" 'NAME|STATUS|COMPLETIONS|DURATION|AGE'
+has "$work/job" "once\|Complete\|1/1\|$AGE\|$AGE"
+for i in $(seq 100); do
+    kc -n shop get pods -l app=crash >"$work/crash" 2>&1 || true
+    cells "$work/crash" | grep -qE '\|CrashLoopBackOff\|[1-9]' && break
+    sleep 0.2
+done
+has "$work/crash" "crash-[a-z0-9]+-[a-z0-9]+\|0/1\|CrashLoopBackOff\|[1-9][0-9]*\|$AGE"
+
 # CRDs print Name and Created At; their custom resources Name and Age.
 cat >"$work/crd.yaml" <<'YAML'
 apiVersion: apiextensions.k8s.io/v1
