@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "objects.h"
 
 struct table_column {
     const char *name;
@@ -810,33 +811,146 @@ enum table_include table_include_of(const struct httpd_request *req)
     return inc;
 }
 
-json_t *table_new(const char *api_version, const char *group, const char *kind, int custom,
-                  int headers)
+json_t *table_custom_columns(const struct resource *r)
 {
-    const struct table_printer *p = table_find(group, kind, custom);
+    const struct resource *crds;
+    json_t *rec, *v;
+    size_t i;
+    if (!r->crd)
+        return NULL;
+    crds = resources_find_kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition");
+    rec = crds ? objects_get(crds, NULL, r->crd) : NULL;
+    json_array_foreach(table_at(json_object_get(rec, "object"), "spec", "versions", NULL), i, v)
+    {
+        const json_t *cols = json_object_get(v, "additionalPrinterColumns");
+        if (strcmp(table_str(json_object_get(v, "name"), ""), r->version) == 0 &&
+            json_is_array(cols))
+            return json_deep_copy(cols);
+    }
+    return json_array();
+}
+
+/* A simple JSONPath (".a.b[0].c", braces allowed) over obj; NULL when it
+ * does not resolve, or uses filters or wildcards, which kubesim does not
+ * evaluate. */
+static const json_t *table_path(const json_t *obj, const char *path)
+{
+    const json_t *v = obj;
+    const char *p = path;
+    size_t len = strlen(path);
+    if (len && p[0] == '{' && p[len - 1] == '}') {
+        p++;
+        len -= 2;
+    }
+    while (len) {
+        size_t n = 0;
+        if (*p != '.')
+            return NULL;
+        p++;
+        len--;
+        while (n < len && p[n] != '.' && p[n] != '[')
+            n++;
+        if (n == 0 || memchr(p, '*', n))
+            return NULL;
+        {
+            char *key = xstrndup(p, n);
+            v = json_object_get(v, key);
+            free(key);
+        }
+        p += n;
+        len -= n;
+        while (len && *p == '[') {
+            char *end;
+            long idx = strtol(p + 1, &end, 10);
+            if (end == p + 1 || *end != ']' || idx < 0)
+                return NULL;
+            v = json_array_get(v, (size_t)idx);
+            len -= (size_t)(end + 1 - p);
+            p = end + 1;
+        }
+        if (!v)
+            return NULL;
+    }
+    return v;
+}
+
+/* A custom column's cell from the value its path found, by its type. */
+static json_t *table_custom_cell(const char *type, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return json_null();
+    if (strcmp(type, "integer") == 0)
+        return json_is_number(v) ? json_integer((json_int_t)json_number_value(v)) : json_null();
+    if (strcmp(type, "number") == 0 || strcmp(type, "boolean") == 0)
+        return json_is_number(v) || json_is_boolean(v) ? json_deep_copy(v) : json_null();
+    if (strcmp(type, "date") == 0) {
+        char *age = table_since(v);
+        json_t *cell = json_string(age);
+        free(age);
+        return cell;
+    }
+    if (json_is_string(v))
+        return json_deep_copy(v);
+    {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_t *cell = json_string(text ? text : "");
+        free(text);
+        return cell;
+    }
+}
+
+json_t *table_new(const char *api_version, const char *group, const char *kind,
+                  const json_t *custom, int headers)
+{
+    const struct table_printer *p = table_find(group, kind, custom != NULL);
     json_t *cols = json_array();
     if (headers) {
+        const json_t *c;
+        size_t i;
         json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", "Name", "type",
                                               "string", "format", "name", "description",
                                               table_name_desc, "priority", 0));
-        for (const struct table_column *c = p->columns; c->name; c++)
+        json_array_foreach(json_array_size(custom) ? custom : NULL, i, c)
+        {
+            json_array_append_new(
+                cols, json_pack("{s:s, s:s, s:s, s:s, s:I}", "name",
+                                table_str(json_object_get(c, "name"), ""), "type",
+                                table_str(json_object_get(c, "type"), "string"), "format",
+                                table_str(json_object_get(c, "format"), ""), "description",
+                                table_str(json_object_get(c, "description"), ""), "priority",
+                                (json_int_t)table_int(json_object_get(c, "priority"))));
+        }
+        for (const struct table_column *col = json_array_size(custom) ? NULL : p->columns;
+             col && col->name; col++)
             json_array_append_new(cols,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", c->name, "type",
-                                            c->type, "format", c->format, "description",
-                                            c->description, "priority", c->priority));
+                                  json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", col->name, "type",
+                                            col->type, "format", col->format, "description",
+                                            col->description, "priority", col->priority));
     }
     return json_pack("{s:s, s:s, s:{}, s:o, s:[]}", "kind", "Table", "apiVersion", api_version,
                      "metadata", "columnDefinitions", cols, "rows");
 }
 
-void table_add_row(json_t *table, const char *group, const char *kind, int custom,
+void table_add_row(json_t *table, const char *group, const char *kind, const json_t *custom,
                    const json_t *obj, enum table_include inc)
 {
-    const struct table_printer *p = table_find(group, kind, custom);
+    const struct table_printer *p = table_find(group, kind, custom != NULL);
     json_t *cells = json_array();
     json_t *row;
     table_add_str(cells, table_str(table_at(obj, "metadata", "name", NULL), ""));
-    p->row(obj, cells);
+    if (json_array_size(custom)) {
+        const json_t *c;
+        size_t i;
+        json_array_foreach(custom, i, c)
+        {
+            json_array_append_new(
+                cells,
+                table_custom_cell(table_str(json_object_get(c, "type"), "string"),
+                                  table_path(obj, table_str(json_object_get(c, "jsonPath"), ""))));
+        }
+    } else {
+        p->row(obj, cells);
+    }
     row = json_pack("{s:o}", "cells", cells);
     if (inc == TABLE_INCLUDE_OBJECT)
         json_object_set_new(row, "object", json_deep_copy(obj));

@@ -79,14 +79,15 @@ static void verbs_reply_table(struct verbs_call *c, const json_t *obj, json_t *m
 {
     const char *api = table_wanted(c->req);
     enum table_include inc = table_include_of(c->req);
-    json_t *t = table_new(api, c->r->group, c->r->kind, c->r->crd != NULL, 1);
+    json_t *custom = table_custom_columns(c->r);
+    json_t *t = table_new(api, c->r->group, c->r->kind, custom, 1);
     char *text;
     if (meta) {
         const json_t *item;
         size_t i;
         json_array_foreach(obj, i, item)
         {
-            table_add_row(t, c->r->group, c->r->kind, c->r->crd != NULL, item, inc);
+            table_add_row(t, c->r->group, c->r->kind, custom, item, inc);
         }
         json_object_set(t, "metadata", meta);
     } else {
@@ -96,7 +97,7 @@ static void verbs_reply_table(struct verbs_call *c, const json_t *obj, json_t *m
         json_object_set_new(copy, "kind", json_string(c->r->kind));
         json_object_set(json_object_get(t, "metadata"), "resourceVersion",
                         json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-        table_add_row(t, c->r->group, c->r->kind, c->r->crd != NULL, copy, inc);
+        table_add_row(t, c->r->group, c->r->kind, custom, copy, inc);
         json_decref(copy);
         free(av);
     }
@@ -107,6 +108,7 @@ static void verbs_reply_table(struct verbs_call *c, const json_t *obj, json_t *m
     buf_putc(&c->res->body, '\n');
     free(text);
     json_decref(t);
+    json_decref(custom);
 }
 
 static int verbs_query_is(const struct verbs_call *c, const char *name, const char *value)

@@ -76,7 +76,7 @@ struct watch_stream {
      * as the real server saves them. table_api NULL: plain objects. */
     const char *table_api;
     char *group;
-    int custom;
+    json_t *custom; /* table_custom_columns */
     enum table_include include;
     int table_headers_sent;
     struct timespec deadline;
@@ -506,6 +506,7 @@ static void watch_stream_free(void *ctx)
     free(w->api_version);
     free(w->kind);
     free(w->group);
+    json_decref(w->custom);
     selector_free(w->lsel);
     selector_free(w->fsel);
     buf_dispose(&w->initial);
@@ -565,7 +566,7 @@ void watch_serve(struct verbs_call *c)
         c->r->group[0] ? xasprintf("%s/%s", c->r->group, c->r->version) : xstrdup(c->r->version);
     w->kind = xstrdup(c->r->kind);
     w->group = xstrdup(c->r->group);
-    w->custom = c->r->crd != NULL;
+    w->custom = table_custom_columns(c->r);
     w->table_api = table_wanted(c->req);
     w->include = table_include_of(c->req);
     w->bookmarks = watch_flag(c, "allowWatchBookmarks");

@@ -328,4 +328,50 @@ kc -n shop get widgets >"$work/widgets" || fail "kubectl get widgets"
 has "$work/widgets" 'NAME|AGE'
 has "$work/widgets" "w1\|$AGE"
 
+# A CRD's additionalPrinterColumns (simple JSONPaths) replace Name/Age.
+cat >"$work/crd2.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    plural: gadgets
+    singular: gadget
+    kind: Gadget
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      additionalPrinterColumns:
+        - name: Size
+          type: integer
+          jsonPath: .spec.size
+        - name: Color
+          type: string
+          jsonPath: .spec.colors[0]
+        - name: Age
+          type: date
+          jsonPath: .metadata.creationTimestamp
+        - name: Owner
+          type: string
+          priority: 1
+          jsonPath: .spec.owner
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+YAML
+kc apply -f "$work/crd2.yaml" >/dev/null
+printf 'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: shop\nspec:\n  size: 7\n  colors: [red, blue]\n' |
+    kc apply -f - >/dev/null
+kc -n shop get gadgets >"$work/gadgets" || fail "kubectl get gadgets"
+has "$work/gadgets" 'NAME|SIZE|COLOR|AGE'
+has "$work/gadgets" "g1\|7\|red\|$AGE"
+kc -n shop get gadgets -o wide >"$work/gadgets-wide" || fail "kubectl get gadgets -o wide"
+has "$work/gadgets-wide" 'NAME|SIZE|COLOR|AGE|OWNER'
+has "$work/gadgets-wide" "g1\|7\|red\|$AGE\|?" # no owner: a null cell
+
 echo "kubesim-table: ok"
