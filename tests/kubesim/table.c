@@ -242,11 +242,19 @@ static void table_add_template(json_t *cells, const json_t *tpl)
 
 /* ---- rows, one function per printer ---- */
 
+/* The later of last and when container status cs last terminated. */
+static long long table_last_restart(const json_t *cs, long long last)
+{
+    long long t =
+        table_time(json_string_value(table_at(cs, "lastState", "terminated", "finishedAt")));
+    return t > last ? t : last;
+}
+
 static void table_row_pod(const json_t *obj, json_t *cells)
 {
     const json_t *st = json_object_get(obj, "status"), *cs, *gates;
     const char *reason = table_str(json_object_get(st, "phase"), "");
-    long long restarts = 0, ready = 0, total;
+    long long restarts = 0, ready = 0, total, last_restart = -1;
     size_t i, n;
     char *buf = NULL;
 
@@ -258,6 +266,7 @@ static void table_row_pod(const json_t *obj, json_t *cells)
     for (i = 0; i < n; i++) {
         cs = json_array_get(json_object_get(st, "initContainerStatuses"), i);
         restarts += table_int(json_object_get(cs, "restartCount"));
+        last_restart = table_last_restart(cs, last_restart);
         const json_t *term = table_at(cs, "state", "terminated", NULL);
         const char *wr = table_str(table_at(cs, "state", "waiting", "reason"), NULL);
         if (term && table_int(json_object_get(term, "exitCode")) == 0)
@@ -280,6 +289,7 @@ static void table_row_pod(const json_t *obj, json_t *cells)
             const json_t *term = table_at(cs, "state", "terminated", NULL);
             const char *wr = table_str(table_at(cs, "state", "waiting", "reason"), NULL);
             restarts += table_int(json_object_get(cs, "restartCount"));
+            last_restart = table_last_restart(cs, last_restart);
             if (wr) {
                 reason = wr;
             } else if (term && table_str(json_object_get(term, "reason"), NULL)) {
@@ -306,7 +316,13 @@ static void table_row_pod(const json_t *obj, json_t *cells)
                      : "Terminating";
     table_add_own(cells, xasprintf("%lld/%lld", ready, total));
     table_add_str(cells, reason);
-    table_add_own(cells, xasprintf("%lld", restarts));
+    if (restarts && last_restart >= 0) {
+        char *ago = table_human((long long)time(NULL) - last_restart);
+        table_add_own(cells, xasprintf("%lld (%s ago)", restarts, ago));
+        free(ago);
+    } else {
+        table_add_own(cells, xasprintf("%lld", restarts));
+    }
     free(buf);
     table_add_age(cells, obj);
     table_add_str(cells, table_str(json_object_get(st, "podIP"), "<none>"));

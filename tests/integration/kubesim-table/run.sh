@@ -294,7 +294,7 @@ for i in $(seq 100); do
     cells "$work/crash" | grep -qE '\|CrashLoopBackOff\|[1-9]' && break
     sleep 0.2
 done
-has "$work/crash" "crash-[a-z0-9]+-[a-z0-9]+\|0/1\|CrashLoopBackOff\|[1-9][0-9]*\|$AGE"
+has "$work/crash" "crash-[a-z0-9]+-[a-z0-9]+\|0/1\|CrashLoopBackOff\|[1-9][0-9]* \($AGE ago\)\|$AGE"
 
 # CRDs print Name and Created At; their custom resources Name and Age.
 cat >"$work/crd.yaml" <<'YAML'
