@@ -4,7 +4,9 @@
  * the real printer puts it). Ages are strings made here from
  * creationTimestamp with the API server's HumanDuration, as its built-in
  * printers do; custom resources get a "date" column whose cell is the
- * same human duration, and CRDs the default convertor's RFC 3339 time.
+ * same human duration (the CRD convertor's ConvertToHumanReadableDateType,
+ * which is why kubectl shows AGE 5m for them), and CRDs the default
+ * convertor's raw RFC 3339 time (kubectl shows CREATED AT as sent).
  */
 #include "table.h"
 
@@ -391,12 +393,9 @@ static void table_row_daemonset(const json_t *obj, json_t *cells)
     table_add_int(cells, table_int(json_object_get(st, "numberReady")));
     table_add_int(cells, table_int(json_object_get(st, "updatedNumberScheduled")));
     table_add_int(cells, table_int(json_object_get(st, "numberAvailable")));
-    table_add_own(cells,
-                  table_label_set(table_at(obj, "spec", "template", "spec")
-                                      ? json_object_get(table_at(obj, "spec", "template", "spec"),
-                                                        "nodeSelector")
-                                      : NULL,
-                                  "<none>"));
+    table_add_own(cells, table_label_set(json_object_get(table_at(obj, "spec", "template", "spec"),
+                                                         "nodeSelector"),
+                                         "<none>"));
     table_add_age(cells, obj);
     table_add_template(cells, table_at(obj, "spec", "template", NULL));
     table_add_own(cells, table_selector(table_at(obj, "spec", "selector", NULL), "<none>"));

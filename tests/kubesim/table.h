@@ -8,9 +8,11 @@
  * and a date-typed Age, or their CRD's additionalPrinterColumns (simple
  * JSONPaths: .a.b[0].c); CRDs the default convertor's Name and Created At.
  *
- * A printer is looked up by group and kind, not by struct resource, so a
- * watch stream can print after the API lock is released (and after the
- * CRD that made its kind is gone). Pure functions; any thread.
+ * A printer is looked up by group and kind, not by struct resource, and a
+ * custom kind's columns are a copy taken under the API lock, so a watch
+ * stream can print after the lock is released (and after the CRD that
+ * made its kind is gone). All but table_custom_columns are pure: any
+ * thread.
  */
 #ifndef KUBESIM_TABLE_H
 #define KUBESIM_TABLE_H

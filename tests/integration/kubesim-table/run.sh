@@ -296,6 +296,55 @@ for i in $(seq 100); do
 done
 has "$work/crash" "crash-[a-z0-9]+-[a-z0-9]+\|0/1\|CrashLoopBackOff\|[1-9][0-9]* \($AGE ago\)\|$AGE"
 
+# StatefulSet and DaemonSet rows once the simulator made them ready.
+cat >"$work/sets.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: shop
+spec:
+  replicas: 1
+  serviceName: db
+  selector:
+    matchLabels:
+      app: db
+  template:
+    metadata:
+      labels:
+        app: db
+    spec:
+      containers:
+        - name: pg
+          image: postgres:17
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+  namespace: shop
+spec:
+  selector:
+    matchLabels:
+      app: agent
+  template:
+    metadata:
+      labels:
+        app: agent
+    spec:
+      containers:
+        - name: agent
+          image: agent:1
+YAML
+kc apply -f "$work/sets.yaml" >/dev/null
+kc -n shop rollout status sts/db --timeout=30s >/dev/null || fail "statefulset rollout"
+kc -n shop rollout status ds/agent --timeout=30s >/dev/null || fail "daemonset rollout"
+kc -n shop get sts,ds -o wide >"$work/sets" || fail "kubectl get sts,ds"
+has "$work/sets" 'NAME|READY|AGE|CONTAINERS|IMAGES'
+has "$work/sets" "statefulset.apps/db\|1/1\|$AGE\|pg\|postgres:17"
+has "$work/sets" 'NAME|DESIRED|CURRENT|READY|UP-TO-DATE|AVAILABLE|NODE SELECTOR|AGE|CONTAINERS|IMAGES|SELECTOR'
+has "$work/sets" "daemonset.apps/agent\|1\|1\|1\|1\|1\|<none>\|$AGE\|agent\|agent:1\|app=agent"
+
 # CRDs print Name and Created At; their custom resources Name and Age.
 cat >"$work/crd.yaml" <<'YAML'
 apiVersion: apiextensions.k8s.io/v1
