@@ -345,6 +345,17 @@ has "$work/sets" "statefulset.apps/db\|1/1\|$AGE\|pg\|postgres:17"
 has "$work/sets" 'NAME|DESIRED|CURRENT|READY|UP-TO-DATE|AVAILABLE|NODE SELECTOR|AGE|CONTAINERS|IMAGES|SELECTOR'
 has "$work/sets" "daemonset.apps/agent\|1\|1\|1\|1\|1\|<none>\|$AGE\|agent\|agent:1\|app=agent"
 
+# A PVC (the simulator binds it to a new PV) and the simulated node.
+printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: shop\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n' |
+    kc apply -f - >/dev/null
+kc -n shop wait --for=jsonpath='{.status.phase}'=Bound pvc/data --timeout=30s >/dev/null || fail "pvc not bound"
+kc -n shop get pvc data >"$work/pvc" || fail "kubectl get pvc"
+has "$work/pvc" 'NAME|STATUS|VOLUME|CAPACITY|ACCESS MODES|STORAGECLASS|VOLUMEATTRIBUTESCLASS|AGE'
+has "$work/pvc" "data\|Bound\|pvc-[a-z0-9-]+\|1Gi\|RWO\|<unset>\|$AGE"
+kc get nodes >"$work/nodes" || fail "kubectl get nodes"
+has "$work/nodes" 'NAME|STATUS|ROLES|AGE|VERSION'
+has "$work/nodes" "[a-z0-9-]+\|Ready\|[a-z,-]+\|$AGE\|v1\.35\..*"
+
 # CRDs print Name and Created At; their custom resources Name and Age.
 cat >"$work/crd.yaml" <<'YAML'
 apiVersion: apiextensions.k8s.io/v1
