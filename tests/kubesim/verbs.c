@@ -28,6 +28,7 @@
 #include "objects.h"
 #include "selector.h"
 #include "status.h"
+#include "table.h"
 #include "watch.h"
 #ifdef KUBESIM_HAVE_DOC
 #include "doc/doc.h"
@@ -70,6 +71,44 @@ static void verbs_reply(struct verbs_call *c, int code, const json_t *obj)
     free(text);
     free(av);
     json_decref(out);
+}
+
+/* Server-side printing (table.h): obj is one object (a get) or, with
+ * meta set, the array of a list's items, each with apiVersion and kind. */
+static void verbs_reply_table(struct verbs_call *c, const json_t *obj, json_t *meta)
+{
+    const char *api = table_wanted(c->req);
+    enum table_include inc = table_include_of(c->req);
+    json_t *custom = table_custom_columns(c->r);
+    json_t *t = table_new(api, c->r->group, c->r->kind, custom, 1);
+    char *text;
+    if (meta) {
+        const json_t *item;
+        size_t i;
+        json_array_foreach(obj, i, item)
+        {
+            table_add_row(t, c->r->group, c->r->kind, custom, item, inc);
+        }
+        json_object_set(t, "metadata", meta);
+    } else {
+        json_t *copy = json_deep_copy(obj);
+        char *av = verbs_api_version(c->r);
+        json_object_set_new(copy, "apiVersion", json_string(av));
+        json_object_set_new(copy, "kind", json_string(c->r->kind));
+        json_object_set(json_object_get(t, "metadata"), "resourceVersion",
+                        json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        table_add_row(t, c->r->group, c->r->kind, custom, copy, inc);
+        json_decref(copy);
+        free(av);
+    }
+    text = json_dumps(t, JSON_COMPACT);
+    c->res->status = 200;
+    c->res->content_type = "application/json";
+    buf_puts(&c->res->body, text);
+    buf_putc(&c->res->body, '\n');
+    free(text);
+    json_decref(t);
+    json_decref(custom);
 }
 
 static int verbs_query_is(const struct verbs_call *c, const char *name, const char *value)
@@ -427,7 +466,10 @@ void verbs_get(struct verbs_call *c)
         status_not_found(c->res, c->r, c->name);
         return;
     }
-    verbs_reply(c, 200, json_object_get(rec, "object"));
+    if (table_wanted(c->req))
+        verbs_reply_table(c, json_object_get(rec, "object"), NULL);
+    else
+        verbs_reply(c, 200, json_object_get(rec, "object"));
 }
 
 static int verbs_parse_u64(const char *s, uint64_t *out)
@@ -646,6 +688,11 @@ void verbs_list(struct verbs_call *c)
         /* As the real server: a count only when no selector filters. */
         if ((!ls || !ls[0]) && (!fs || !fs[0]))
             json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)remaining));
+    }
+    if (table_wanted(c->req)) {
+        verbs_reply_table(c, items, meta);
+        json_decref(meta);
+        goto out;
     }
     out = json_pack("{s:s, s:s, s:o, s:O}", "kind", list_kind, "apiVersion", av, "metadata", meta,
                     "items", items);

@@ -26,6 +26,7 @@
 #include "objects.h"
 #include "selector.h"
 #include "status.h"
+#include "table.h"
 
 /* Lines gathered per wake-up before writing some out. */
 #define WATCH_BATCH_BYTES (1u << 20)
@@ -70,6 +71,14 @@ struct watch_stream {
     int bookmarks;
     int expired; /* the requested start is older than the history */
     int ahead;   /* the requested start is newer than the store */
+    /* Server-side printing (table.h): each event's object is a Table of
+     * one row; the first carries the column definitions, later ones none,
+     * as the real server saves them. table_api NULL: plain objects. */
+    const char *table_api;
+    char *group;
+    json_t *custom; /* table_custom_columns */
+    enum table_include include;
+    int table_headers_sent;
     struct timespec deadline;
 };
 
@@ -240,9 +249,25 @@ void watch_cut_all(void)
 }
 
 /* One event line: {"type":T,"object":{"kind":K,"apiVersion":V,<text's members>}}. */
-static void watch_line(const struct watch_stream *w, struct buf *out, const char *type,
-                       const char *text)
+static void watch_line(struct watch_stream *w, struct buf *out, const char *type, const char *text)
 {
+    if (w->table_api) {
+        json_t *obj = json_loads(text, 0, NULL);
+        json_t *t = table_new(w->table_api, w->group, w->kind, w->custom, !w->table_headers_sent);
+        char *dump;
+        w->table_headers_sent = 1;
+        json_object_set_new(obj, "apiVersion", json_string(w->api_version));
+        json_object_set_new(obj, "kind", json_string(w->kind));
+        json_object_set(json_object_get(t, "metadata"), "resourceVersion",
+                        json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        table_add_row(t, w->group, w->kind, w->custom, obj, w->include);
+        dump = json_dumps(t, JSON_COMPACT);
+        buf_printf(out, "{\"type\":\"%s\",\"object\":%s}\n", type, dump);
+        free(dump);
+        json_decref(t);
+        json_decref(obj);
+        return;
+    }
     buf_printf(out, "{\"type\":\"%s\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\"", type,
                w->kind, w->api_version);
     if (strcmp(text, "{}") != 0)
@@ -480,6 +505,8 @@ static void watch_stream_free(void *ctx)
     free(w->name);
     free(w->api_version);
     free(w->kind);
+    free(w->group);
+    json_decref(w->custom);
     selector_free(w->lsel);
     selector_free(w->fsel);
     buf_dispose(&w->initial);
@@ -538,6 +565,10 @@ void watch_serve(struct verbs_call *c)
     w->api_version =
         c->r->group[0] ? xasprintf("%s/%s", c->r->group, c->r->version) : xstrdup(c->r->version);
     w->kind = xstrdup(c->r->kind);
+    w->group = xstrdup(c->r->group);
+    w->custom = table_custom_columns(c->r);
+    w->table_api = table_wanted(c->req);
+    w->include = table_include_of(c->req);
     w->bookmarks = watch_flag(c, "allowWatchBookmarks");
     w->initial_end = watch_flag(c, "sendInitialEvents");
     if (selector_parse(&w->lsel, ls) < 0 || selector_parse_fields(&w->fsel, fs) < 0 ||
