@@ -19,6 +19,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_cmd_version;
 extern const struct cli_cmd cli_cmd_serve;
 extern const struct cli_cmd cli_cmd_app;
+extern const struct cli_cmd cli_cmd_render;
 
 int cli_main(int argc, char **argv);
 

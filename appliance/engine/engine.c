@@ -581,9 +581,9 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
                          json_t **out_desired)
 {
     mirror *m = NULL;
-    struct mirror_files files = {0};
+    render_fs *fs = NULL;
     struct render_request req = {0};
-    char *source = NULL;
+    const json_t *source = doc_get(app->manifest, "spec.source");
     int rc;
 
     *out_desired = NULL;
@@ -593,18 +593,15 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
         goto out;
     if ((rc = mirror_resolve(m, app->target_revision, sha)) < 0)
         goto out;
-    if ((rc = mirror_read_dir(m, sha, app->path, app->recurse, NULL, &files)) < 0)
+    if ((rc = render_fs_mirror(&fs, m, sha, NULL)) < 0)
         goto out;
-    source = xasprintf("%s@%.7s", app->repo_url, sha);
-    req.source = source;
-    req.path = app->path;
+    req.source = render_fs_name(fs);
     req.dest_namespace = app->dest_namespace;
     req.scope = engine_scope;
     req.scope_ctx = kc;
-    rc = render_directory(out_desired, &files, &req);
+    rc = render_source(out_desired, fs, source, &req);
 out:
-    free(source);
-    mirror_files_dispose(&files);
+    render_fs_free(fs);
     mirror_free(m);
     return rc;
 }

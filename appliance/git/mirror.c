@@ -17,6 +17,7 @@
  * the next mirror_open.
  */
 #include "git/mirror.h"
+#include "git/mirror_priv.h"
 
 #include <git2.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ static const char *const mirror_refspecs[] = {"+refs/heads/*:refs/heads/*",
                                               "+refs/tags/*:refs/tags/*"};
 
 /* libgit2 1.5 may have no error to report (NULL). */
-static const char *mirror_git_msg(void)
+const char *mirror_git_msg(void)
 {
     const git_error *e = git_error_last();
     return e && e->message ? e->message : "unknown libgit2 error";
@@ -666,4 +667,14 @@ void mirror_files_dispose(struct mirror_files *files)
     free(files->v);
     files->v = NULL;
     files->n = 0;
+}
+
+git_repository *mirror_git_repo(mirror *m)
+{
+    return m->repo;
+}
+
+const char *mirror_url(const mirror *m)
+{
+    return m->url;
 }

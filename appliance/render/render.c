@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "core/util.h"
 #include "doc/doc.h"
 
@@ -213,5 +214,169 @@ int render_directory(json_t **out_objects, const struct mirror_files *files,
 out:
     json_decref(c.out);
     json_decref(c.seen);
+    return rc;
+}
+
+/* ---- sources read through a render_fs ---- */
+
+static int render_manifest_name(const char *name)
+{
+    return str_has_suffix(name, ".yaml") || str_has_suffix(name, ".yml") ||
+           str_has_suffix(name, ".json");
+}
+
+struct render_collector {
+    render_fs *fs;
+    struct mirror_files *files;
+    size_t cap;
+    int recurse;
+};
+
+/* Depth-first in name order, which is path order. Folders nested deeper
+ * than RENDER_MAX_DEPTH are refused so a hostile tree cannot exhaust the
+ * stack. */
+#define RENDER_MAX_DEPTH 64
+
+static int render_collect_dir(struct render_collector *c, const char *dir, int depth)
+{
+    render_entry *v = NULL;
+    size_t n = 0, i;
+    int rc;
+
+    if (depth > RENDER_MAX_DEPTH)
+        return err_set(ERR_TOOLARGE, "%s: folders nested deeper than %d", dir, RENDER_MAX_DEPTH);
+    if ((rc = render_fs_list(c->fs, dir, &v, &n)) < 0)
+        return rc;
+    for (i = 0; i < n && rc == 0; i++) {
+        char *path;
+        if (v[i].name[0] == '.')
+            continue;
+        if (v[i].type == RENDER_ENTRY_DIR && !c->recurse)
+            continue;
+        if (v[i].type == RENDER_ENTRY_FILE && !render_manifest_name(v[i].name))
+            continue;
+        path = dir[0] ? xasprintf("%s/%s", dir, v[i].name) : xstrdup(v[i].name);
+        if (v[i].type == RENDER_ENTRY_DIR) {
+            rc = render_collect_dir(c, path, depth + 1);
+            free(path);
+            continue;
+        }
+        if (c->files->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 16;
+            c->files->v = xrealloc(c->files->v, c->cap * sizeof(*c->files->v));
+        }
+        c->files->v[c->files->n].path = path;
+        rc = render_fs_read(c->fs, path, &c->files->v[c->files->n].data,
+                            &c->files->v[c->files->n].len);
+        if (rc < 0) {
+            free(path);
+            break;
+        }
+        c->files->n++;
+    }
+    render_entries_free(v, n);
+    return rc;
+}
+
+int render_collect(struct mirror_files *files, render_fs *fs, const char *dir, int recurse)
+{
+    struct render_collector c = {fs, files, 0, recurse};
+    char *clean = NULL;
+    int rc;
+
+    files->v = NULL;
+    files->n = 0;
+    if ((rc = path_clean(&clean, dir)) < 0)
+        return rc;
+    rc = render_collect_dir(&c, clean, 0);
+    if (rc < 0)
+        mirror_files_dispose(files);
+    free(clean);
+    return rc;
+}
+
+int render_objects(json_t **out_objects, const json_t *raw, const char *where,
+                   const struct render_request *req)
+{
+    struct render_ctx c;
+    const json_t *obj;
+    char *at = NULL;
+    size_t i;
+    int rc = 0;
+
+    *out_objects = NULL;
+    c.req = req;
+    c.source = req->source ? req->source : "";
+    c.out = json_array();
+    c.seen = json_object();
+    json_array_foreach(raw, i, obj)
+    {
+        const char *kind = doc_get_str(obj, "kind"), *name = doc_get_str(obj, "metadata.name");
+        free(at);
+        at = xasprintf("%s: object %zu (%s %s)", where, i + 1, kind ? kind : "?",
+                       name ? name : "?");
+        if ((rc = render_object(&c, obj, at)) < 0) {
+            err_prefix(rc, "%s: %s", c.source, at);
+            goto out;
+        }
+    }
+    *out_objects = c.out;
+    c.out = NULL;
+out:
+    free(at);
+    json_decref(c.out);
+    json_decref(c.seen);
+    return rc;
+}
+
+/* source.directory's options as this version reads them. */
+static int render_directory_source(json_t **out_objects, render_fs *fs, const char *path,
+                                   const json_t *source, const struct render_request *req)
+{
+    struct mirror_files files = {0};
+    struct render_request r = *req;
+    const json_t *dir = json_object_get(source, "directory");
+    const json_t *recurse = dir ? json_object_get(dir, "recurse") : NULL;
+    int rc;
+
+    *out_objects = NULL;
+    if (dir && !json_is_object(dir) && !json_is_null(dir))
+        return err_set(ERR_INVALID, "%s: spec.source.directory: must be a mapping",
+                       render_fs_name(fs));
+    if (recurse && !json_is_boolean(recurse) && !json_is_null(recurse))
+        return err_set(ERR_INVALID, "%s: spec.source.directory.recurse: must be true or false",
+                       render_fs_name(fs));
+    if ((rc = render_collect(&files, fs, path, json_is_true(recurse))) < 0)
+        return rc;
+    r.path = path;
+    rc = render_directory(out_objects, &files, &r);
+    mirror_files_dispose(&files);
+    return rc;
+}
+
+int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
+                  const struct render_request *req)
+{
+    const json_t *pv = json_object_get(source, "path");
+    char *path = NULL;
+    int rc;
+
+    *out_objects = NULL;
+    if (pv && !json_is_string(pv) && !json_is_null(pv))
+        return err_set(ERR_INVALID, "%s: spec.source.path: must be a string",
+                       render_fs_name(fs));
+    if ((rc = path_clean(&path, json_is_string(pv) ? json_string_value(pv) : ".")) < 0) {
+        err_prefix(rc, "%s: spec.source.path", render_fs_name(fs));
+        return rc;
+    }
+    if ((rc = render_fs_stat(fs, path)) != RENDER_ENTRY_DIR) {
+        if (rc >= 0)
+            rc = err_set(ERR_NOTFOUND, "%s: %s: no such folder", render_fs_name(fs),
+                         path[0] ? path : ".");
+        goto out;
+    }
+    rc = render_directory_source(out_objects, fs, path, source, req);
+out:
+    free(path);
     return rc;
 }

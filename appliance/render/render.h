@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "git/mirror.h"
+#include "render/fs.h"
 
 /* Set *namespaced to 1/0 for apiVersion+kind. Return 0, ERR_NOTFOUND if
  * the kind is unknown (render then treats it as namespaced), or another
@@ -34,5 +35,27 @@ struct render_request {
  * objects, in file order then document order. */
 int render_directory(json_t **out_objects, const struct mirror_files *files,
                      const struct render_request *req);
+
+/* Render an Argo CD source (an Application's spec.source object,
+ * borrowed) from fs into a new JSON array of desired objects. The kind of
+ * source is chosen as Argo CD does: a `kustomize` field or a
+ * kustomization.yaml / kustomization.yml / Kustomization file in the path
+ * means Kustomize, otherwise a directory (with source.directory's
+ * options). req->path is ignored; the source's `path` (default ".") is
+ * used. Errors name the source, file and field. */
+int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
+                  const struct render_request *req);
+
+/* Read the manifest files under dir of fs (hidden files and folders
+ * skipped; subfolders with recurse) into files, in path order, for
+ * render_directory. */
+int render_collect(struct mirror_files *files, render_fs *fs, const char *dir, int recurse);
+
+/* Validate, namespace and de-duplicate objects that a renderer produced
+ * (raw, borrowed: a JSON array of objects) into a new array of private
+ * copies, as render_directory does for files. where names the producer
+ * for messages ("kustomization apps/prod"). */
+int render_objects(json_t **out_objects, const json_t *raw, const char *where,
+                   const struct render_request *req);
 
 #endif
