@@ -169,8 +169,12 @@ static int tree_walk_once(mirror_tree *t, char **cur, const char *path,
             free(dir);
             if (rc < 0)
                 goto out;
-            free(*cur);
-            *cur = *p ? xasprintf("%s/%s", target, p) : xstrdup(target);
+            {
+                /* p points into *cur: build the new path before freeing */
+                char *next = *p ? xasprintf("%s/%s", target, p) : xstrdup(target);
+                free(*cur);
+                *cur = next;
+            }
             free(target);
             rc = TREE_RESTART;
             goto out;

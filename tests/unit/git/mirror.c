@@ -4,6 +4,7 @@
  * them through libgit2's local transport.
  */
 #include "git/mirror.h"
+#include "git/tree.h"
 
 #include <stdarg.h>
 
@@ -368,6 +369,169 @@ TEST(empty_source)
     mirror_free(m);
 }
 
+/* A commit with links inside (followed), links out (refused when met),
+ * a link cycle, a submodule and nested folders. */
+static int make_linked_source(const char *name, char sha[41])
+{
+    char *repo;
+    int rc;
+
+    if (make_source(name) < 0)
+        return -1;
+    if (sh("cd %s && mkdir -p links base && printf 'kind: A\\n' > base/a.yaml && "
+           "ln -s ../base links/to-base && ln -s ../base/a.yaml links/a.yaml && "
+           "ln -s ../../etc links/out-dir && ln -s /etc/passwd links/abs.yaml && "
+           "ln -s loop2 links/loop1 && ln -s loop1 links/loop2 && "
+           "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),base/module && "
+           "git add -A && " GIT " commit -qm links",
+           name) < 0)
+        return -1;
+    repo = xasprintf("%s", name);
+    rc = rev_parse(repo, "HEAD", sha);
+    free(repo);
+    return rc;
+}
+
+TEST(tree_reads_lazily_and_follows_links_inside)
+{
+    mirror *m = NULL;
+    mirror_tree *t = NULL;
+    struct mirror_entry *v = NULL;
+    size_t n = 0;
+    char sha[41], *data = NULL;
+    size_t len;
+
+    CHECK_OK(make_linked_source("tsrc1", sha));
+    CHECK_OK(open_source(&m, "tsrc1"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_tree_open(&t, m, sha, NULL));
+    CHECK_CONTAINS(mirror_tree_name(t), "tsrc1@");
+    CHECK(mirror_tree_stat(t, "") == MIRROR_ENTRY_DIR);
+    CHECK(mirror_tree_stat(t, "apps/sub") == MIRROR_ENTRY_DIR);
+    CHECK(mirror_tree_stat(t, "./apps/x/../cm.yaml") == MIRROR_ENTRY_FILE);
+    CHECK(mirror_tree_stat(t, "apps/none.yaml") == 0);
+    CHECK(mirror_tree_stat(t, "apps/cm.yaml/x") == 0);
+    /* a link to a folder, then through it, then a link to a file */
+    CHECK(mirror_tree_stat(t, "links/to-base") == MIRROR_ENTRY_DIR);
+    CHECK_OK(mirror_tree_read(t, "links/to-base/a.yaml", &data, &len));
+    CHECK_STR(data, "kind: A\n");
+    free(data);
+    CHECK_OK(mirror_tree_read(t, "links/a.yaml", &data, &len));
+    CHECK(len == 8);
+    free(data);
+    /* the submodule is left out of listings */
+    CHECK_OK(mirror_tree_list(t, "base", &v, &n));
+    CHECK(n == 1);
+    CHECK_STR(v[0].name, "a.yaml");
+    mirror_entries_free(v, n);
+    CHECK_OK(mirror_tree_list(t, "apps", &v, &n));
+    CHECK(n == 3);
+    CHECK_STR(v[0].name, "b.yaml");
+    CHECK(v[2].type == MIRROR_ENTRY_DIR);
+    mirror_entries_free(v, n);
+    CHECK_ERR(mirror_tree_list(t, "apps/cm.yaml", &v, &n), ERR_NOTFOUND);
+    CHECK_ERR(mirror_tree_read(t, "apps", &data, &len), ERR_NOTFOUND);
+    CHECK(data == NULL);
+    mirror_tree_free(t);
+    mirror_free(m);
+}
+
+TEST(tree_refuses_escapes_and_cycles)
+{
+    mirror *m = NULL;
+    mirror_tree *t = NULL;
+    struct mirror_entry *v = NULL;
+    size_t n = 0, len;
+    char sha[41], *data = NULL;
+
+    CHECK_OK(make_linked_source("tsrc2", sha));
+    CHECK_OK(open_source(&m, "tsrc2"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_ERR(mirror_tree_open(&t, m, "abc", NULL), ERR_INVALID);
+    CHECK_ERR(mirror_tree_open(&t, m, "0123456789012345678901234567890123456789", NULL),
+              ERR_NOTFOUND);
+    CHECK_OK(mirror_tree_open(&t, m, sha, NULL));
+    CHECK_ERR(mirror_tree_read(t, "links/out-dir/passwd", &data, &len), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "links/out-dir: symbolic link to \"../../etc\" points outside");
+    CHECK_ERR(mirror_tree_read(t, "links/abs.yaml", &data, &len), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "points outside the repository");
+    CHECK_ERR(mirror_tree_read(t, "links/loop1", &data, &len), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "more than 16 symbolic links");
+    /* listing a folder that holds an escaping link refuses the folder */
+    CHECK_ERR(mirror_tree_list(t, "links", &v, &n), ERR_INVALID);
+    CHECK(v == NULL && n == 0);
+    CHECK_ERR(mirror_tree_read(t, "../x", &data, &len), ERR_INVALID);
+    CHECK_ERR(mirror_tree_read(t, "/etc/passwd", &data, &len), ERR_INVALID);
+    mirror_tree_free(t);
+    mirror_free(m);
+}
+
+TEST(tree_limits_count_over_the_session)
+{
+    mirror *m = NULL;
+    mirror_tree *t = NULL;
+    struct mirror_limits lim = MIRROR_LIMITS_INIT;
+    struct mirror_entry *v = NULL;
+    size_t n = 0, len;
+    char sha[41], *data = NULL;
+
+    CHECK_OK(make_source("tsrc3"));
+    CHECK_OK(open_source(&m, "tsrc3"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    lim.max_file_bytes = 10;
+    CHECK_OK(mirror_tree_open(&t, m, sha, &lim));
+    CHECK_ERR(mirror_tree_read(t, "apps/cm.yaml", &data, &len), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "apps/cm.yaml: 16 bytes is over the limit of 10 bytes");
+    mirror_tree_free(t);
+
+    lim = (struct mirror_limits)MIRROR_LIMITS_INIT;
+    lim.max_files = 2;
+    CHECK_OK(mirror_tree_open(&t, m, sha, &lim));
+    CHECK_OK(mirror_tree_read(t, "apps/cm.yaml", &data, &len));
+    free(data);
+    CHECK_OK(mirror_tree_read(t, "apps/b.yaml", &data, &len));
+    free(data);
+    CHECK_ERR(mirror_tree_read(t, "README.md", &data, &len), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "more than 2 files");
+    CHECK_ERR(mirror_tree_list(t, "apps", &v, &n), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "more than 2 entries in one folder");
+    mirror_tree_free(t);
+
+    lim = (struct mirror_limits)MIRROR_LIMITS_INIT;
+    lim.max_total_bytes = 20;
+    CHECK_OK(mirror_tree_open(&t, m, sha, &lim));
+    CHECK_OK(mirror_tree_read(t, "apps/cm.yaml", &data, &len));
+    free(data);
+    CHECK_ERR(mirror_tree_read(t, "apps/sub/deep.yaml", &data, &len), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "total over the limit of 20 bytes");
+    mirror_tree_free(t);
+    mirror_free(m);
+}
+
+TEST(tree_refuses_hostile_names)
+{
+    mirror *m = NULL;
+    mirror_tree *t = NULL;
+    struct mirror_entry *v = NULL;
+    size_t n = 0;
+    char sha[41];
+
+    CHECK_OK(make_source("tsrc4"));
+    CHECK_OK(sh("cd tsrc4 && blob=$(echo x | git hash-object -w --stdin) && "
+                "tree=$(printf '100644 blob %%s\\t..\\n' $blob | git mktree) && "
+                "outer=$(printf '040000 tree %%s\\tevil\\n' $tree | git mktree) && "
+                "c=$(" GIT " commit-tree -m evil $outer) && git update-ref refs/heads/evil $c"));
+    CHECK_OK(open_source(&m, "tsrc4"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, "evil", sha));
+    CHECK_OK(mirror_tree_open(&t, m, sha, NULL));
+    CHECK_ERR(mirror_tree_list(t, "evil", &v, &n), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "evil/..: invalid file name in tree");
+    mirror_tree_free(t);
+    mirror_free(m);
+}
+
 int main(void)
 {
     /* the git command must not read the user's configuration either */
@@ -390,6 +554,10 @@ int main(void)
     RUN(hostile_tree_names_refused);
     RUN(unsupported_and_missing_sources);
     RUN(empty_source);
+    RUN(tree_reads_lazily_and_follows_links_inside);
+    RUN(tree_refuses_escapes_and_cycles);
+    RUN(tree_limits_count_over_the_session);
+    RUN(tree_refuses_hostile_names);
     mirror_global_shutdown();
     free(mirrors);
     free(tmp);
