@@ -47,8 +47,12 @@ struct engine {
 
     /* Shared with the caches' watcher threads, under mu. */
     pthread_mutex_t mu;
-    json_t *seen;  /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
-    json_t *dirty; /* app label value -> true: changed in the cluster */
+    json_t *seen;    /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
+    json_t *dirty;   /* app label value -> true: changed in the cluster */
+    json_t *refresh; /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
+
+    /* The run loop's own. */
+    json_t *due; /* app name -> monotonic ms of its next poll */
 };
 
 /* The per-resource results of one pass, in the order they were found. */
@@ -71,6 +75,8 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     pthread_mutex_init(&e->mu, NULL);
     e->seen = json_object();
     e->dirty = json_object();
+    e->refresh = json_array();
+    e->due = json_object();
     *out = e;
     return 0;
 }
@@ -87,6 +93,8 @@ void engine_free(engine *e)
     free(e->clusters);
     json_decref(e->seen);
     json_decref(e->dirty);
+    json_decref(e->refresh);
+    json_decref(e->due);
     pthread_mutex_destroy(&e->mu);
     free(e->mirrors_dir);
     free(e);
@@ -613,7 +621,11 @@ static int engine_record_failure(engine *e, const char *name, const struct store
                                  const char *error)
 {
     struct store_app_status st = {0};
-    char *msg = xstrdup(error);
+    /* Say what stays deployed, so the status explains why it is stale. */
+    char *msg = (prev && prev->revision[0])
+                    ? xasprintf("%s (stale: revision %.7s stays deployed; nothing was pruned)",
+                                error, prev->revision)
+                    : xstrdup(error);
     st.name = (char *)name;
     st.sync_status = "Unknown";
     st.revision = prev ? prev->revision : "";
@@ -746,18 +758,149 @@ static void engine_run_dirty(engine *e, volatile sig_atomic_t *stop)
     json_decref(dirty);
 }
 
+/* ---- polling and refresh ---- */
+
+/* A repository URL as webhooks and manifests may spell it differently:
+ * lower case, without a trailing slash or ".git". A new string. */
+static char *engine_repo_key(const char *url)
+{
+    char *k = xstrdup(url ? url : "");
+    size_t n = strlen(k);
+
+    for (size_t i = 0; i < n; i++)
+        if (k[i] >= 'A' && k[i] <= 'Z')
+            k[i] = (char)(k[i] - 'A' + 'a');
+    while (n > 0 && k[n - 1] == '/')
+        k[--n] = '\0';
+    if (n > 4 && !strcmp(k + n - 4, ".git"))
+        k[n - 4] = '\0';
+    return k;
+}
+
+/* Whether a push of revision (a branch name, "refs/heads/x", "refs/tags/x",
+ * or "" for any) concerns an app that follows target. */
+static int engine_revision_matches(const char *target, const char *revision)
+{
+    const char *branch = revision;
+
+    if (!revision || !revision[0] || !target || !target[0] || !strcmp(target, "HEAD"))
+        return 1;
+    if (str_has_prefix(revision, "refs/tags/"))
+        return 1; /* tags and tag constraints: let the pass decide */
+    if (str_has_prefix(revision, "refs/heads/"))
+        branch = revision + strlen("refs/heads/");
+    return !strcmp(target, branch) ||
+           (str_has_prefix(target, "refs/heads/") && !strcmp(target + 11, branch));
+}
+
+void engine_refresh(engine *e, const char *repo_url, const char *revision)
+{
+    pthread_mutex_lock(&e->mu);
+    json_array_append_new(e->refresh, json_pack("{s:s, s:s}", "repo", repo_url ? repo_url : "",
+                                                "revision", revision ? revision : ""));
+    pthread_mutex_unlock(&e->mu);
+}
+
+void engine_refresh_app(engine *e, const char *app_name)
+{
+    pthread_mutex_lock(&e->mu);
+    json_array_append_new(e->refresh, json_pack("{s:s}", "app", app_name));
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Make the apps that the queued refresh requests name due now. */
+static void engine_take_refreshes(engine *e, char **names, size_t n)
+{
+    json_t *reqs, *r;
+    size_t i, k;
+
+    pthread_mutex_lock(&e->mu);
+    reqs = e->refresh;
+    e->refresh = json_array();
+    pthread_mutex_unlock(&e->mu);
+    json_array_foreach(reqs, k, r)
+    {
+        const char *app = json_string_value(json_object_get(r, "app"));
+        char *want = app ? NULL : engine_repo_key(json_string_value(json_object_get(r, "repo")));
+        const char *rev = json_string_value(json_object_get(r, "revision"));
+
+        for (i = 0; i < n; i++) {
+            char *manifest_json = NULL, *have;
+            json_t *manifest = NULL;
+            struct app a = {0};
+            int hit = 0;
+
+            if (app) {
+                hit = !strcmp(app, names[i]);
+            } else if (store_app_get(e->st, names[i], &manifest_json) == 0 &&
+                       doc_parse_json(&manifest, manifest_json, strlen(manifest_json), names[i],
+                                      NULL) == 0 &&
+                       app_parse(&a, manifest, names[i]) == 0) {
+                have = engine_repo_key(a.repo_url);
+                hit = !strcmp(have, want) && engine_revision_matches(a.target_revision, rev);
+                free(have);
+            }
+            err_clear();
+            if (hit) {
+                log_info("app %s: refresh requested", names[i]);
+                json_object_set_new(e->due, names[i], json_integer(0));
+            }
+            app_dispose(&a);
+            json_decref(manifest);
+            free(manifest_json);
+        }
+        free(want);
+    }
+    json_decref(reqs);
+}
+
+/* The next poll of an app: the interval plus a random share of the
+ * jitter (capped at a quarter of the interval), so apps that started
+ * together do not all fetch at once. */
+static int64_t engine_next_poll(const engine *e, int64_t now)
+{
+    uint32_t r = 0;
+    int64_t jitter = e->cfg->poll_jitter_seconds * 1000;
+
+    /* A short interval keeps its meaning: at most a quarter of it. */
+    if (jitter > e->cfg->poll_seconds * 250)
+        jitter = e->cfg->poll_seconds * 250;
+
+    if (jitter > 0 && util_random(&r, sizeof(r)) == 0)
+        jitter = (int64_t)(r % (uint32_t)(jitter + 1));
+    else
+        jitter = 0;
+    return now + e->cfg->poll_seconds * 1000 + jitter;
+}
+
 void engine_run(engine *e, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
         char **names = NULL;
-        size_t n = 0;
-        int64_t next = time_mono_ms() + e->cfg->poll_seconds * 1000;
+        size_t n = 0, i;
+        json_t *due;
+
         if (store_app_list(e->st, &names, &n) < 0)
             log_error("listing applications: %s", err_last());
-        for (size_t i = 0; i < n && !*stop; i++)
+        engine_take_refreshes(e, names, n);
+        /* forget apps that were deleted */
+        due = json_object();
+        for (i = 0; i < n; i++) {
+            json_t *v = json_object_get(e->due, names[i]);
+            json_object_set_new(due, names[i], v ? json_incref(v) : json_integer(0));
+        }
+        json_decref(e->due);
+        e->due = due;
+        for (i = 0; i < n && !*stop; i++) {
+            int64_t now = time_mono_ms();
+            if (json_integer_value(json_object_get(e->due, names[i])) > now)
+                continue;
             engine_reconcile(e, names[i]);
+            json_object_set_new(e->due, names[i],
+                                json_integer(engine_next_poll(e, time_mono_ms())));
+        }
         store_names_free(names, n);
-        while (!*stop && time_mono_ms() < next) {
+        if (!*stop) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL);
             engine_run_dirty(e, stop);

@@ -49,9 +49,22 @@ void engine_free(engine *e);
  * that was recorded. */
 int engine_reconcile(engine *e, const char *app_name);
 
-/* Reconcile every application now, then every poll interval, until
- * *stop becomes non-zero. */
+/* Reconcile every application now, then each one every poll interval
+ * plus a random part of the jitter, until *stop becomes non-zero. A
+ * refresh asked for, or a change to a managed object seen by a watch,
+ * reconciles the app it concerns within about a second. */
 void engine_run(engine *e, volatile sig_atomic_t *stop);
+
+/* Ask for a refresh of every app whose source is repo_url (compared
+ * without case, trailing "/" or ".git") and follows revision: a branch
+ * ("main" or "refs/heads/main") matches apps on that branch or on HEAD; a
+ * tag ("refs/tags/v1") or "" matches every app of the repository. For the
+ * webhook endpoint; any thread. The fetch itself is skipped by the
+ * mirror when the remote's refs did not change. */
+void engine_refresh(engine *e, const char *repo_url, const char *revision);
+
+/* Ask for a refresh of one app by name. Any thread. */
+void engine_refresh_app(engine *e, const char *app_name);
 
 /* The label value for an app name: the name itself up to 63 characters,
  * else its first 52 characters, '-', and 10 hex digits of its SHA-256.

@@ -45,8 +45,7 @@ const char *mirror_tree_name(const mirror_tree *t)
     return t->name;
 }
 
-int mirror_tree_open(mirror_tree **out, mirror *m, const char *sha,
-                     const struct mirror_limits *lim)
+int mirror_tree_open(mirror_tree **out, mirror *m, const char *sha, const struct mirror_limits *lim)
 {
     static const struct mirror_limits defaults = MIRROR_LIMITS_INIT;
     mirror_tree *t;
@@ -137,8 +136,8 @@ out:
 /* One walk of *cur from the root. Returns 1 if found (outputs as for
  * tree_lookup), 0 if absent, TREE_RESTART after replacing *cur with the
  * path a link on the way points to, negative on error. */
-static int tree_walk_once(mirror_tree *t, char **cur, const char *path,
-                          git_tree_entry **out_entry, git_tree **out_tree)
+static int tree_walk_once(mirror_tree *t, char **cur, const char *path, git_tree_entry **out_entry,
+                          git_tree **out_tree)
 {
     git_tree *tree = NULL; /* NULL means t->root, which we do not own */
     git_tree_entry *entry = NULL;

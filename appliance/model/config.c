@@ -35,6 +35,9 @@ static const struct config_key config_keys[] = {
      "address:port the API listens on (plain HTTP; keep it on a trusted interface)"},
     {"pollSeconds", CONFIG_INT, "180", 1, 86400, offsetof(struct config, poll_seconds),
      "seconds between reconciles of each application"},
+    {"pollJitterSeconds", CONFIG_INT, "60", 0, 86400, offsetof(struct config, poll_jitter_seconds),
+     "up to this many seconds (at most a quarter of pollSeconds) added at random to each poll, so "
+     "apps do not fetch all at once"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
 };

@@ -37,8 +37,9 @@ struct config_cluster {
 };
 
 struct config {
-    char *listen;      /* API listen address */
-    long poll_seconds; /* reconcile interval */
+    char *listen;             /* API listen address */
+    long poll_seconds;        /* reconcile interval */
+    long poll_jitter_seconds; /* random extra per poll, 0..this */
     char *log_level;
     struct config_cluster *clusters;
     size_t n_clusters;

@@ -29,10 +29,10 @@ struct render_fs_ops {
 struct render_fs {
     const struct render_fs_ops *ops;
     char *name;
-    mirror_tree *tree;           /* mirror backend */
-    char *root;                  /* local backend: resolved absolute root */
-    struct mirror_limits lim;    /* local backend */
-    size_t files, bytes;         /* local backend: read so far */
+    mirror_tree *tree;        /* mirror backend */
+    char *root;               /* local backend: resolved absolute root */
+    struct mirror_limits lim; /* local backend */
+    size_t files, bytes;      /* local backend: read so far */
 };
 
 /* ---- mirror backend ---- */
@@ -60,8 +60,7 @@ static void fs_mirror_free(render_fs *fs)
 static const struct render_fs_ops fs_mirror_ops = {fs_mirror_read, fs_mirror_list, fs_mirror_stat,
                                                    fs_mirror_free};
 
-int render_fs_mirror(render_fs **out, mirror *m, const char *sha,
-                     const struct mirror_limits *lim)
+int render_fs_mirror(render_fs **out, mirror *m, const char *sha, const struct mirror_limits *lim)
 {
     mirror_tree *t = NULL;
     render_fs *fs;
@@ -120,7 +119,9 @@ static int fs_local_stat(render_fs *fs, const char *path)
         if (stat(real, &st) < 0)
             rc = 0;
         else
-            rc = S_ISDIR(st.st_mode) ? RENDER_ENTRY_DIR : S_ISREG(st.st_mode) ? RENDER_ENTRY_FILE : 0;
+            rc = S_ISDIR(st.st_mode)   ? RENDER_ENTRY_DIR
+                 : S_ISREG(st.st_mode) ? RENDER_ENTRY_FILE
+                                       : 0;
     }
     free(real);
     free(clean);

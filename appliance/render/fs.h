@@ -24,8 +24,7 @@ typedef struct mirror_entry render_entry;
 #define RENDER_ENTRY_DIR MIRROR_ENTRY_DIR
 
 /* A commit of a mirror; m must outlive the fs. lim NULL = defaults. */
-int render_fs_mirror(render_fs **out, mirror *m, const char *sha,
-                     const struct mirror_limits *lim);
+int render_fs_mirror(render_fs **out, mirror *m, const char *sha, const struct mirror_limits *lim);
 
 /* The folder root on the local disk (made absolute and resolved here).
  * ERR_NOTFOUND if it is not a folder. */

@@ -313,8 +313,8 @@ int render_objects(json_t **out_objects, const json_t *raw, const char *where,
     {
         const char *kind = doc_get_str(obj, "kind"), *name = doc_get_str(obj, "metadata.name");
         free(at);
-        at = xasprintf("%s: object %zu (%s %s)", where, i + 1, kind ? kind : "?",
-                       name ? name : "?");
+        at =
+            xasprintf("%s: object %zu (%s %s)", where, i + 1, kind ? kind : "?", name ? name : "?");
         if ((rc = render_object(&c, obj, at)) < 0) {
             err_prefix(rc, "%s: %s", c.source, at);
             goto out;
@@ -363,8 +363,7 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
 
     *out_objects = NULL;
     if (pv && !json_is_string(pv) && !json_is_null(pv))
-        return err_set(ERR_INVALID, "%s: spec.source.path: must be a string",
-                       render_fs_name(fs));
+        return err_set(ERR_INVALID, "%s: spec.source.path: must be a string", render_fs_name(fs));
     if ((rc = path_clean(&path, json_is_string(pv) ? json_string_value(pv) : ".")) < 0) {
         err_prefix(rc, "%s: spec.source.path", render_fs_name(fs));
         return rc;

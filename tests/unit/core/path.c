@@ -54,7 +54,8 @@ TEST(join)
     CHECK_STR(out, "apps");
     free(out);
     CHECK_ERR(path_join(&out, "apps/prod", "../../../etc/passwd"), ERR_INVALID);
-    CHECK_CONTAINS(err_last(), "../../../etc/passwd: path leads outside the source's root (from apps/prod)");
+    CHECK_CONTAINS(err_last(),
+                   "../../../etc/passwd: path leads outside the source's root (from apps/prod)");
     CHECK_ERR(path_join(&out, "apps", "/etc/passwd"), ERR_INVALID);
     CHECK_CONTAINS(err_last(), "absolute paths are not allowed");
     CHECK(out == NULL);

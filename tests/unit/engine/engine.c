@@ -2,6 +2,9 @@
  * tracking, a copied object never pruned, a broken source never prunes. */
 #include "engine/engine.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include "core/fs.h"
 #include "core/util.h"
 #include "doc/doc.h"
@@ -157,12 +160,125 @@ TEST(reconcile_tracks_prunes_and_spares_copies)
     CHECK_OK(store_app_status_get(st, "app1", &status));
     CHECK_STR(status.sync_status, "Unknown");
     CHECK_CONTAINS(status.last_error, "cm.yaml");
+    CHECK_CONTAINS(status.last_error, "stays deployed; nothing was pruned");
+    CHECK(strlen(status.revision) == 40);
     store_app_status_dispose(&status);
 
     engine_free(e);
     kube_client_free(kube);
     store_close(st);
     config_dispose(&cfg);
+    free(site);
+    free(text);
+    free(db);
+}
+
+struct runner {
+    engine *e;
+    volatile sig_atomic_t stop;
+};
+
+static void *run_engine(void *arg)
+{
+    struct runner *r = arg;
+    engine_run(r->e, &r->stop);
+    return NULL;
+}
+
+/* The revision recorded for app, into out (41 bytes); "" if none. */
+static void recorded_revision(store *st, const char *app, char out[41])
+{
+    struct store_app_status status = {0};
+    out[0] = '\0';
+    if (store_app_status_get(st, app, &status) == 0)
+        str_copy(out, status.revision, 41);
+    store_app_status_dispose(&status);
+}
+
+/* Wait up to ms for app's recorded revision to differ from old; 1 if it did. */
+static int revision_changes(store *st, const char *app, const char *old, int ms)
+{
+    char now[41];
+    for (int waited = 0; waited <= ms; waited += 50) {
+        recorded_revision(st, app, now);
+        if (now[0] && strcmp(now, old) != 0)
+            return 1;
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+TEST(refresh_reconciles_without_waiting_for_the_poll)
+{
+    struct config cfg;
+    store *st = NULL;
+    engine *e = NULL;
+    struct runner r = {0};
+    pthread_t th;
+    char *site, *text, *db, *cmd, *url;
+    char first[41], second[41];
+
+    cmd = xasprintf("mkdir -p '%s/repo2' && git -C '%s/repo2' init -q -b main", dir, dir);
+    sh(cmd);
+    free(cmd);
+    cmd = xasprintf("cd '%s/repo2' && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: "
+                    "{name: r1}\\n' > cm.yaml && git add -A && git -c user.name=t -c "
+                    "user.email=t@e commit -q -m c1",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    site = xasprintf("%s/site2.yaml", dir);
+    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\npollSeconds: 3600\n"
+                     "pollJitterSeconds: 0\nclusters: [{kubeconfig: '%s'}]\n",
+                     sim.kubeconfig);
+    CHECK_OK(fs_write_atomic(site, text, strlen(text), 0600));
+    CHECK_OK(config_load(&cfg, site));
+    db = xasprintf("%s/state2.db", dir);
+    CHECK_OK(store_open(&st, db));
+    free(text);
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"app2\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"file://%s/repo2\",\"targetRevision\":\"main\"},\"destination\":{"
+                     "\"server\":\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                     "\"syncPolicy\":{\"automated\":{}}}}",
+                     dir);
+    CHECK_OK(store_app_put(st, "app2", text));
+    CHECK_OK(engine_new(&e, st, &cfg, dir));
+    r.e = e;
+    CHECK(pthread_create(&th, NULL, run_engine, &r) == 0);
+    CHECK(revision_changes(st, "app2", "", 5000));
+    recorded_revision(st, "app2", first);
+
+    cmd = xasprintf("cd '%s/repo2' && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: "
+                    "{name: r2}\\n' > cm.yaml && git add -A && git -c user.name=t -c "
+                    "user.email=t@e commit -q -m c2",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    /* the poll is an hour away, and a push to another branch is not ours */
+    engine_refresh(e, "file:///elsewhere/repo2", "main");
+    url = xasprintf("FILE://%s/repo2.git/", dir);
+    engine_refresh(e, url, "refs/heads/dev");
+    CHECK(!revision_changes(st, "app2", first, 1200));
+    /* a push to our branch, the URL spelt another way */
+    engine_refresh(e, url, "refs/heads/main");
+    CHECK(revision_changes(st, "app2", first, 1500));
+    recorded_revision(st, "app2", second);
+
+    cmd = xasprintf("cd '%s/repo2' && git -c user.name=t -c user.email=t@e commit -q "
+                    "--allow-empty -m c3",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    engine_refresh_app(e, "app2");
+    CHECK(revision_changes(st, "app2", second, 1500));
+
+    r.stop = 1;
+    pthread_join(th, NULL);
+    engine_free(e);
+    store_close(st);
+    config_dispose(&cfg);
+    free(url);
     free(site);
     free(text);
     free(db);
@@ -181,6 +297,7 @@ int main(void)
         free(simdir);
     }
     RUN(reconcile_tracks_prunes_and_spares_copies);
+    RUN(refresh_reconciles_without_waiting_for_the_poll);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

@@ -47,17 +47,35 @@ TEST(directory_recurse_hidden_and_extensions)
 
     CHECK_OK(sh("mkdir -p s1/apps/sub s1/apps/.hidden && " CM("a") " > s1/apps/a.yaml && " CM(
         "b") " > s1/apps/sub/b.yml && " CM("h") " > s1/apps/.hidden/h.yaml && " CM("d") " > "
-             "s1/apps/.dot.yaml && echo notyaml > s1/apps/readme.md && "
-             "echo '{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"j\"}}' > "
-             "s1/apps/j.json"));
+                                                                                        "s1/apps/"
+                                                                                        ".dot.yaml "
+                                                                                        "&& echo "
+                                                                                        "notyaml > "
+                                                                                        "s1/apps/"
+                                                                                        "readme.md "
+                                                                                        "&& "
+                                                                                        "echo "
+                                                                                        "'{"
+                                                                                        "\"apiVersi"
+                                                                                        "on\":"
+                                                                                        "\"v1\","
+                                                                                        "\"kind\":"
+                                                                                        "\"Secret\""
+                                                                                        ",\"metadat"
+                                                                                        "a\":{"
+                                                                                        "\"name\":"
+                                                                                        "\"j\"}}' "
+                                                                                        "> "
+                                                                                        "s1/apps/"
+                                                                                        "j.json"));
     CHECK_OK(render_at(&objs, "s1", "{\"path\":\"apps\"}", "demo"));
     CHECK(json_array_size(objs) == 2);
     CHECK_STR(doc_get_str(json_array_get(objs, 0), "metadata.name"), "a");
     CHECK_STR(doc_get_str(json_array_get(objs, 1), "metadata.name"), "j");
     CHECK_STR(doc_get_str(json_array_get(objs, 0), "metadata.namespace"), "demo");
     json_decref(objs);
-    CHECK_OK(render_at(&objs, "s1", "{\"path\":\"./apps/\",\"directory\":{\"recurse\":true}}",
-                       NULL));
+    CHECK_OK(
+        render_at(&objs, "s1", "{\"path\":\"./apps/\",\"directory\":{\"recurse\":true}}", NULL));
     CHECK(json_array_size(objs) == 3);
     CHECK_STR(doc_get_str(json_array_get(objs, 2), "metadata.name"), "b");
     json_decref(objs);
@@ -67,8 +85,9 @@ TEST(bad_paths_and_links)
 {
     json_t *objs = NULL;
 
-    CHECK_OK(sh("mkdir -p s2/apps s2/other && " CM("x") " > s2/other/x.yaml && "
-                "ln -s ../other/x.yaml s2/apps/inside.yaml"));
+    CHECK_OK(
+        sh("mkdir -p s2/apps s2/other && " CM("x") " > s2/other/x.yaml && "
+                                                   "ln -s ../other/x.yaml s2/apps/inside.yaml"));
     /* a link that stays inside the root is followed */
     CHECK_OK(render_at(&objs, "s2", "{\"path\":\"apps\"}", NULL));
     CHECK(json_array_size(objs) == 1);
