@@ -164,6 +164,22 @@ TEST(reconcile_tracks_prunes_and_spares_copies)
     CHECK(strlen(status.revision) == 40);
     store_app_status_dispose(&status);
 
+    /* An unreachable source (the repository is gone) prunes nothing either. */
+    cmd = xasprintf("mv '%s/repo' '%s/repo.away'", dir, dir);
+    sh(cmd);
+    free(cmd);
+    CHECK(engine_reconcile(e, "app1") == ERR_NOTFOUND);
+    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "one", &live));
+    json_decref(live);
+    CHECK_OK(store_app_status_get(st, "app1", &status));
+    CHECK_CONTAINS(status.last_error, "/repo");
+    CHECK_CONTAINS(status.last_error, "stays deployed; nothing was pruned");
+    CHECK_STR(resource_status(&status, "ConfigMap", "one"), "Synced");
+    store_app_status_dispose(&status);
+    cmd = xasprintf("mv '%s/repo.away' '%s/repo'", dir, dir);
+    sh(cmd);
+    free(cmd);
+
     engine_free(e);
     kube_client_free(kube);
     store_close(st);
