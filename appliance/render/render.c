@@ -22,6 +22,7 @@
 #include "core/path.h"
 #include "core/util.h"
 #include "doc/doc.h"
+#include "render/glob.h"
 
 struct render_ctx {
     const struct render_request *req;
@@ -329,25 +330,73 @@ out:
     return rc;
 }
 
-/* source.directory's options as this version reads them. */
+/* An optional string option of source.directory; ERR_INVALID otherwise. */
+static int render_dir_str(const json_t *dir, const char *key, const char *source, const char **out)
+{
+    const json_t *v = dir ? json_object_get(dir, key) : NULL;
+
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return err_set(ERR_INVALID, "%s: spec.source.directory.%s: must be a string", source, key);
+    *out = json_string_value(v);
+    if (!(*out)[0])
+        *out = NULL;
+    else if (render_glob_check(*out) < 0)
+        return err_prefix(ERR_INVALID, "%s: spec.source.directory.%s", source, key);
+    return 0;
+}
+
+/* Keep the files that include (if set) matches and exclude (if set) does
+ * not, by their path relative to the source path, as Argo CD does. */
+static void render_filter(struct mirror_files *files, const char *path, const char *include,
+                          const char *exclude)
+{
+    size_t i, kept = 0, plen = strlen(path);
+
+    for (i = 0; i < files->n; i++) {
+        struct mirror_file *f = &files->v[i];
+        const char *rel = plen ? f->path + plen + 1 : f->path;
+        if ((include && !render_glob_match(include, rel)) ||
+            (exclude && render_glob_match(exclude, rel))) {
+            free(f->path);
+            free(f->data);
+            continue;
+        }
+        files->v[kept++] = *f;
+    }
+    files->n = kept;
+}
+
+/* A directory source with source.directory's options. */
 static int render_directory_source(json_t **out_objects, render_fs *fs, const char *path,
                                    const json_t *source, const struct render_request *req)
 {
     struct mirror_files files = {0};
     struct render_request r = *req;
+    const char *name = render_fs_name(fs), *include, *exclude;
     const json_t *dir = json_object_get(source, "directory");
     const json_t *recurse = dir ? json_object_get(dir, "recurse") : NULL;
+    const json_t *jsonnet = dir ? json_object_get(dir, "jsonnet") : NULL;
     int rc;
 
     *out_objects = NULL;
     if (dir && !json_is_object(dir) && !json_is_null(dir))
-        return err_set(ERR_INVALID, "%s: spec.source.directory: must be a mapping",
-                       render_fs_name(fs));
+        return err_set(ERR_INVALID, "%s: spec.source.directory: must be a mapping", name);
     if (recurse && !json_is_boolean(recurse) && !json_is_null(recurse))
         return err_set(ERR_INVALID, "%s: spec.source.directory.recurse: must be true or false",
-                       render_fs_name(fs));
+                       name);
+    if (jsonnet && json_is_object(jsonnet) && json_object_size(jsonnet) > 0)
+        return err_set(ERR_UNSUPPORTED,
+                       "%s: spec.source.directory.jsonnet: Jsonnet is not supported by edgecd",
+                       name);
+    if ((rc = render_dir_str(dir, "include", name, &include)) < 0 ||
+        (rc = render_dir_str(dir, "exclude", name, &exclude)) < 0)
+        return rc;
     if ((rc = render_collect(&files, fs, path, json_is_true(recurse))) < 0)
         return rc;
+    render_filter(&files, path, include, exclude);
     r.path = path;
     rc = render_directory(out_objects, &files, &r);
     mirror_files_dispose(&files);

@@ -138,6 +138,38 @@ TEST(render_objects_validates_producer_output)
     json_decref(raw);
 }
 
+TEST(directory_include_exclude)
+{
+    json_t *objs = NULL;
+
+    CHECK_OK(sh("mkdir -p s4/env-usw2 s4/env-use2 && " CM("top") " > s4/config.yaml && " CM(
+        "w") " > s4/env-usw2/w.yaml && " CM("e") " > s4/env-use2/e.yaml"));
+    CHECK_OK(render_at(&objs, "s4",
+                       "{\"directory\":{\"recurse\":true,\"include\":\"{config.yaml,"
+                       "env-usw2/*}\"}}",
+                       NULL));
+    CHECK(json_array_size(objs) == 2);
+    CHECK_STR(doc_get_str(json_array_get(objs, 0), "metadata.name"), "top");
+    CHECK_STR(doc_get_str(json_array_get(objs, 1), "metadata.name"), "w");
+    json_decref(objs);
+    CHECK_OK(
+        render_at(&objs, "s4", "{\"directory\":{\"recurse\":true,\"exclude\":\"env-*/*\"}}", NULL));
+    CHECK(json_array_size(objs) == 1);
+    json_decref(objs);
+    /* relative to the source path, not the repository root */
+    CHECK_OK(render_at(&objs, "s4",
+                       "{\"path\":\"env-usw2\",\"directory\":{\"include\":"
+                       "\"w.yaml\"}}",
+                       NULL));
+    CHECK(json_array_size(objs) == 1);
+    json_decref(objs);
+    CHECK_ERR(render_at(&objs, "s4", "{\"directory\":{\"include\":\"{a,b\"}}", NULL), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "spec.source.directory.include: glob \"{a,b\": unclosed {");
+    CHECK_ERR(render_at(&objs, "s4", "{\"directory\":{\"jsonnet\":{\"tlas\":[]}}}", NULL),
+              ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "Jsonnet is not supported");
+}
+
 int main(void)
 {
     tmp = test_tmpdir("render_source");
@@ -145,6 +177,7 @@ int main(void)
     RUN(bad_paths_and_links);
     RUN(malformed_yaml_names_file_line_column);
     RUN(render_objects_validates_producer_output);
+    RUN(directory_include_exclude);
     free(tmp);
     return TEST_END();
 }
