@@ -423,6 +423,16 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
                          path[0] ? path : ".");
         goto out;
     }
+    if (json_object_get(source, "kustomize") || render_kustomize_present(fs, path)) {
+        json_t *raw = NULL;
+        char *where = xasprintf("kustomization %s", path[0] ? path : ".");
+        rc = render_kustomize(&raw, fs, path, json_object_get(source, "kustomize"), req);
+        if (rc == 0)
+            rc = render_objects(out_objects, raw, where, req);
+        json_decref(raw);
+        free(where);
+        goto out;
+    }
     rc = render_directory_source(out_objects, fs, path, source, req);
 out:
     free(path);

@@ -51,6 +51,22 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
  * render_directory. */
 int render_collect(struct mirror_files *files, render_fs *fs, const char *dir, int recurse);
 
+/* Build the kustomization in folder dir of fs (kustomization.yaml,
+ * kustomization.yml or Kustomization) with edgecd's built-in Kustomize
+ * into a new JSON array of raw objects (pass them through render_objects).
+ * overrides: an Application's spec.source.kustomize (borrowed, may be
+ * NULL), applied to the root kustomization as `kustomize edit` would.
+ * ERR_UNSUPPORTED names a field this implementation does not cover. */
+int render_kustomize(json_t **out_objects, render_fs *fs, const char *dir, const json_t *overrides,
+                     const struct render_request *req);
+
+/* 1 if folder dir of fs holds a kustomization file. */
+int render_kustomize_present(render_fs *fs, const char *dir);
+
+/* kustomize's 10-character content hash of a generated ConfigMap or
+ * Secret (the suffix of its name). */
+void render_kustomize_hash(const json_t *obj, char out[11]);
+
 /* Validate, namespace and de-duplicate objects that a renderer produced
  * (raw, borrowed: a JSON array of objects) into a new array of private
  * copies, as render_directory does for files. where names the producer

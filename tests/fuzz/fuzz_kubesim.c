@@ -12,7 +12,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
-#include "jsonpatch.h"
+#include "doc/patch.h"
 #include "resources.h"
 #include "selector.h"
 
@@ -56,8 +56,8 @@ static void fuzz_patch(const char *text, size_t len)
     doc =
         json_pack("{s:s, s:{s:s, s:[s, s]}, s:{s:[i, i, {s:s}]}}", "kind", "ConfigMap", "metadata",
                   "name", "x", "finalizers", "a/b", "c~d", "data", "list", 1, 2, "k", "v");
-    if (jsonpatch_well_formed(patch)) {
-        if (jsonpatch_apply(&doc, patch) < 0 && !err_last()[0])
+    if (doc_patch_json_well_formed(patch)) {
+        if (doc_patch_json(&doc, patch) < 0 && !err_last()[0])
             abort();
         if (!doc)
             abort();

@@ -23,7 +23,7 @@
 #include "core/util.h"
 #include "defaults.h"
 #include "gc.h"
-#include "jsonpatch.h"
+#include "doc/patch.h"
 #include "kinds.h"
 #include "objects.h"
 #include "selector.h"
@@ -911,7 +911,7 @@ static json_t *verbs_json_patch(struct verbs_call *c, const json_t *live)
                      jerr.text);
         return NULL;
     }
-    if (!jsonpatch_well_formed(patch)) {
+    if (!doc_patch_json_well_formed(patch)) {
         status_reply(c->res, 400, "BadRequest", NULL,
                      "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
                      json_is_object(patch) ? "object" : "non-array value");
@@ -924,7 +924,7 @@ static json_t *verbs_json_patch(struct verbs_call *c, const json_t *live)
     json_object_set_new(next, "apiVersion", json_string(av));
     json_object_set_new(next, "kind", json_string(c->r->kind));
     free(av);
-    if (jsonpatch_apply(&next, patch) < 0 || !json_is_object(next)) {
+    if (doc_patch_json(&next, patch) < 0 || !json_is_object(next)) {
         status_reply(c->res, 422, "Invalid",
                      json_pack("{s:[{s:s, s:s}]}", "causes", "reason", "UnexpectedServerResponse",
                                "message",

@@ -4,7 +4,7 @@
  * array). Operations work on the tree in place; the caller applies them
  * to a copy.
  */
-#include "jsonpatch.h"
+#include "doc/patch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 
-int jsonpatch_well_formed(const json_t *patch)
+int doc_patch_json_well_formed(const json_t *patch)
 {
     size_t i;
     const json_t *op;
@@ -28,7 +28,7 @@ int jsonpatch_well_formed(const json_t *patch)
 
 /* The next reference token of pointer *p (after its '/'), unescaped (~1
  * is '/', ~0 is '~'); a new string. *p moves past it. */
-static char *jsonpatch_token(const char **p)
+static char *patch_json_token(const char **p)
 {
     const char *s = *p + 1;
     size_t n = strcspn(s, "/");
@@ -48,7 +48,7 @@ static char *jsonpatch_token(const char **p)
 }
 
 /* An array index: decimal digits without a leading zero. -1 if not. */
-static long jsonpatch_index(const char *tok)
+static long patch_json_index(const char *tok)
 {
     char *end;
     long v;
@@ -58,25 +58,25 @@ static long jsonpatch_index(const char *tok)
     return *end ? -1 : v;
 }
 
-static json_t *jsonpatch_child(json_t *v, const char *tok)
+static json_t *patch_json_child(json_t *v, const char *tok)
 {
     if (json_is_object(v))
         return json_object_get(v, tok);
     if (json_is_array(v)) {
-        long i = jsonpatch_index(tok);
+        long i = patch_json_index(tok);
         return i >= 0 ? json_array_get(v, (size_t)i) : NULL;
     }
     return NULL;
 }
 
 /* The value at path, borrowed; NULL if absent. */
-static json_t *jsonpatch_get(json_t *doc, const char *path)
+static json_t *patch_json_get(json_t *doc, const char *path)
 {
     const char *p = path;
     json_t *v = doc;
     while (v && *p == '/') {
-        char *tok = jsonpatch_token(&p);
-        v = jsonpatch_child(v, tok);
+        char *tok = patch_json_token(&p);
+        v = patch_json_child(v, tok);
         free(tok);
     }
     return *p ? NULL : v;
@@ -84,14 +84,14 @@ static json_t *jsonpatch_get(json_t *doc, const char *path)
 
 /* The container holding path's last token (borrowed) and that token
  * (new), or NULL when the parent does not exist. path is not "". */
-static json_t *jsonpatch_parent(json_t *doc, const char *path, char **last)
+static json_t *patch_json_parent(json_t *doc, const char *path, char **last)
 {
     const char *slash = strrchr(path, '/');
     char *ppath = xstrndup(path, (size_t)(slash - path));
-    json_t *parent = jsonpatch_get(doc, ppath);
+    json_t *parent = patch_json_get(doc, ppath);
     const char *p = slash;
     free(ppath);
-    *last = jsonpatch_token(&p);
+    *last = patch_json_token(&p);
     if (!json_is_object(parent) && !json_is_array(parent)) {
         free(*last);
         *last = NULL;
@@ -100,7 +100,7 @@ static json_t *jsonpatch_parent(json_t *doc, const char *path, char **last)
     return parent;
 }
 
-static int jsonpatch_add(json_t **doc, const char *path, const json_t *value)
+static int patch_json_add(json_t **doc, const char *path, const json_t *value)
 {
     char *last = NULL;
     json_t *parent;
@@ -110,7 +110,7 @@ static int jsonpatch_add(json_t **doc, const char *path, const json_t *value)
         *doc = json_deep_copy(value);
         return 0;
     }
-    if (!(parent = jsonpatch_parent(*doc, path, &last)))
+    if (!(parent = patch_json_parent(*doc, path, &last)))
         return err_set(ERR_INVALID,
                        "add operation does not apply: doc is missing path: \"%s\": "
                        "missing value",
@@ -120,7 +120,7 @@ static int jsonpatch_add(json_t **doc, const char *path, const json_t *value)
     } else if (strcmp(last, "-") == 0) {
         json_array_append_new(parent, json_deep_copy(value));
     } else {
-        long i = jsonpatch_index(last);
+        long i = patch_json_index(last);
         if (i < 0 || (size_t)i > json_array_size(parent))
             rc = err_set(ERR_INVALID,
                          "add operation does not apply: doc is missing path: "
@@ -133,12 +133,12 @@ static int jsonpatch_add(json_t **doc, const char *path, const json_t *value)
     return rc;
 }
 
-static int jsonpatch_remove(json_t *doc, const char *path, const char *op)
+static int patch_json_remove(json_t *doc, const char *path, const char *op)
 {
     char *last = NULL;
-    json_t *parent = path[0] ? jsonpatch_parent(doc, path, &last) : NULL;
+    json_t *parent = path[0] ? patch_json_parent(doc, path, &last) : NULL;
     int rc = 0;
-    if (!parent || !jsonpatch_child(parent, last)) {
+    if (!parent || !patch_json_child(parent, last)) {
         free(last);
         if (strcmp(op, "remove") == 0)
             return err_set(ERR_INVALID, "Unable to remove nonexistent key: %s: missing value",
@@ -151,12 +151,12 @@ static int jsonpatch_remove(json_t *doc, const char *path, const char *op)
     if (json_is_object(parent))
         json_object_del(parent, last);
     else
-        json_array_remove(parent, (size_t)jsonpatch_index(last));
+        json_array_remove(parent, (size_t)patch_json_index(last));
     free(last);
     return rc;
 }
 
-static int jsonpatch_one(json_t **doc, const json_t *op)
+static int patch_json_one(json_t **doc, const json_t *op)
 {
     const char *name = json_string_value(json_object_get(op, "op"));
     const char *path = json_string_value(json_object_get(op, "path"));
@@ -175,26 +175,26 @@ static int jsonpatch_one(json_t **doc, const json_t *op)
     if (strcmp(name, "add") == 0) {
         if (!value)
             return err_set(ERR_INVALID, "add operation missing value");
-        return jsonpatch_add(doc, path, value);
+        return patch_json_add(doc, path, value);
     }
     if (strcmp(name, "remove") == 0)
-        return jsonpatch_remove(*doc, path, "remove");
+        return patch_json_remove(*doc, path, "remove");
     if (strcmp(name, "replace") == 0) {
         if (!value)
             return err_set(ERR_INVALID, "replace operation missing value");
-        if (!jsonpatch_get(*doc, path))
+        if (!patch_json_get(*doc, path))
             return err_set(ERR_INVALID,
                            "replace operation does not apply: doc is missing key: "
                            "%s: missing value",
                            path);
-        if (path[0] && (rc = jsonpatch_remove(*doc, path, "replace")) < 0)
+        if (path[0] && (rc = patch_json_remove(*doc, path, "replace")) < 0)
             return rc;
-        return jsonpatch_add(doc, path, value);
+        return patch_json_add(doc, path, value);
     }
     if (strcmp(name, "test") == 0) {
         if (!value)
             return err_set(ERR_INVALID, "test operation missing value");
-        v = jsonpatch_get(*doc, path);
+        v = patch_json_get(*doc, path);
         if (!v || !json_equal(v, value))
             return err_set(ERR_INVALID, "testing value %s failed: test failed", path);
         return 0;
@@ -202,7 +202,7 @@ static int jsonpatch_one(json_t **doc, const json_t *op)
     if (strcmp(name, "move") == 0 || strcmp(name, "copy") == 0) {
         if (!from)
             return err_set(ERR_INVALID, "%s operation missing from", name);
-        if (!(v = jsonpatch_get(*doc, from)))
+        if (!(v = patch_json_get(*doc, from)))
             return err_set(ERR_INVALID,
                            "%s operation does not apply: doc is missing from path: "
                            "%s: missing value",
@@ -217,25 +217,25 @@ static int jsonpatch_one(json_t **doc, const json_t *op)
                                "its own child %s",
                                from, path);
             }
-            if ((rc = jsonpatch_remove(*doc, from, "move")) < 0) {
+            if ((rc = patch_json_remove(*doc, from, "move")) < 0) {
                 json_decref(v);
                 return rc;
             }
         }
-        rc = jsonpatch_add(doc, path, v);
+        rc = patch_json_add(doc, path, v);
         json_decref(v);
         return rc;
     }
     return err_set(ERR_INVALID, "Unexpected kind: %s", name);
 }
 
-int jsonpatch_apply(json_t **doc, const json_t *patch)
+int doc_patch_json(json_t **doc, const json_t *patch)
 {
     size_t i;
     const json_t *op;
     json_array_foreach(patch, i, op)
     {
-        int rc = jsonpatch_one(doc, op);
+        int rc = patch_json_one(doc, op);
         if (rc < 0)
             return rc;
     }
