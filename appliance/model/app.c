@@ -7,7 +7,7 @@
  * mapping or absent.
  *
  * Fields that would change what gets rendered but that edgecd cannot honour
- * yet (Helm, Kustomize, plugins, multiple sources, include/exclude globs)
+ * yet (Helm, plugins, multiple sources)
  * are refused with ERR_UNSUPPORTED rather than ignored: silently ignoring
  * them would apply something other than what the operator wrote.
  */
@@ -48,10 +48,7 @@ static const struct app_unsupported app_unsupported[] = {
     {"spec.sources", "multiple sources are not supported yet"},
     {"spec.source.chart", "Helm chart repositories are not supported yet"},
     {"spec.source.helm", "Helm sources are not supported yet"},
-    {"spec.source.kustomize", "Kustomize sources are not supported yet"},
     {"spec.source.plugin", "config management plugins are not supported yet"},
-    {"spec.source.directory.include", "include patterns are not supported yet"},
-    {"spec.source.directory.exclude", "exclude patterns are not supported yet"},
 };
 
 struct app_str_field {

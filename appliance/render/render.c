@@ -423,6 +423,19 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
                          path[0] ? path : ".");
         goto out;
     }
+    {
+        /* Argo CD renders a folder holding a chart with Helm */
+        char *chart = path[0] ? xasprintf("%s/Chart.yaml", path) : xstrdup("Chart.yaml");
+        int is_chart = render_fs_stat(fs, chart) == RENDER_ENTRY_FILE;
+        free(chart);
+        err_clear();
+        if (is_chart) {
+            rc =
+                err_set(ERR_UNSUPPORTED, "%s: %s: a Helm chart; Helm sources are not supported yet",
+                        render_fs_name(fs), path[0] ? path : ".");
+            goto out;
+        }
+    }
     if (json_object_get(source, "kustomize") || render_kustomize_present(fs, path)) {
         json_t *raw = NULL;
         char *where = xasprintf("kustomization %s", path[0] ? path : ".");

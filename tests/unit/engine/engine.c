@@ -300,6 +300,63 @@ TEST(refresh_reconciles_without_waiting_for_the_poll)
     free(db);
 }
 
+TEST(kustomize_source_through_the_engine)
+{
+    struct config cfg;
+    store *st = NULL;
+    engine *e = NULL;
+    struct kubeconfig kc;
+    kube_client *kube = NULL;
+    json_t *live = NULL;
+    char *site, *text, *db, *cmd;
+
+    cmd = xasprintf(
+        "mkdir -p '%s/repo3/base' '%s/repo3/prod' && cd '%s/repo3' && git init -q -b main && "
+        "printf 'resources: [cm.yaml]\\nconfigMapGenerator:\\n- name: gen\\n  literals: "
+        "[a=1]\\n' > base/kustomization.yaml && printf 'apiVersion: v1\\nkind: ConfigMap\\n"
+        "metadata: {name: plain}\\n' > base/cm.yaml && printf 'resources: [../base]\\n"
+        "namePrefix: prod-\\n' > prod/kustomization.yaml && git add -A && git -c user.name=t "
+        "-c user.email=t@e commit -q -m k",
+        dir, dir, dir);
+    sh(cmd);
+    free(cmd);
+    site = xasprintf("%s/site3.yaml", dir);
+    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                     "clusters: [{kubeconfig: '%s'}]\n",
+                     sim.kubeconfig);
+    CHECK_OK(fs_write_atomic(site, text, strlen(text), 0600));
+    CHECK_OK(config_load(&cfg, site));
+    db = xasprintf("%s/state3.db", dir);
+    CHECK_OK(store_open(&st, db));
+    free(text);
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"app3\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"%s/repo3\",\"path\":\"prod\",\"kustomize\":{\"commonLabels\":{"
+                     "\"site\":\"north\"}}},\"destination\":{\"server\":"
+                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                     "\"syncPolicy\":{\"automated\":{}}}}",
+                     dir);
+    CHECK_OK(store_app_put(st, "app3", text));
+    CHECK_OK(engine_new(&e, st, &cfg, dir));
+    CHECK_OK(engine_reconcile(e, "app3"));
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
+    CHECK_OK(kube_client_new(&kube, &kc));
+    kubeconfig_dispose(&kc);
+    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "prod-plain", &live));
+    CHECK_STR(doc_get_str(live, "metadata.labels.site"), "north");
+    json_decref(live);
+    /* kustomize's own hash of {a: 1} */
+    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "prod-gen-h29d89cmmt", &live));
+    json_decref(live);
+    engine_free(e);
+    kube_client_free(kube);
+    store_close(st);
+    config_dispose(&cfg);
+    free(site);
+    free(text);
+    free(db);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -314,6 +371,7 @@ int main(void)
     }
     RUN(reconcile_tracks_prunes_and_spares_copies);
     RUN(refresh_reconciles_without_waiting_for_the_poll);
+    RUN(kustomize_source_through_the_engine);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

@@ -225,13 +225,9 @@ TEST(wrong_or_missing_fields_are_named)
          "site.yaml: spec.sources: multiple sources are not supported yet"},
         {"spec.source.helm", "{\"valueFiles\": [\"v.yaml\"]}", ERR_UNSUPPORTED,
          "site.yaml: spec.source.helm: "},
-        {"spec.source.kustomize", "{\"namePrefix\": \"x-\"}", ERR_UNSUPPORTED,
-         "site.yaml: spec.source.kustomize: "},
         {"spec.source.plugin", "{\"name\": \"p\"}", ERR_UNSUPPORTED,
          "site.yaml: spec.source.plugin: "},
         {"spec.source.chart", "\"nginx\"", ERR_UNSUPPORTED, "site.yaml: spec.source.chart: "},
-        {"spec.source.directory", "{\"exclude\": \"*.bak\"}", ERR_UNSUPPORTED,
-         "site.yaml: spec.source.directory.exclude: "},
     };
     size_t i;
 

@@ -168,6 +168,10 @@ TEST(directory_include_exclude)
     CHECK_ERR(render_at(&objs, "s4", "{\"directory\":{\"jsonnet\":{\"tlas\":[]}}}", NULL),
               ERR_UNSUPPORTED);
     CHECK_CONTAINS(err_last(), "Jsonnet is not supported");
+    /* a folder holding a chart is Helm's, as in Argo CD */
+    CHECK_OK(sh("mkdir -p s4/chart && printf 'name: c\\nversion: 1.0.0\\n' > s4/chart/Chart.yaml"));
+    CHECK_ERR(render_at(&objs, "s4", "{\"path\":\"chart\"}", NULL), ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "chart: a Helm chart");
 }
 
 int main(void)
