@@ -18,6 +18,7 @@
  */
 #include "git/mirror.h"
 #include "git/mirror_priv.h"
+#include "git/semver.h"
 
 #include <git2.h>
 #include <stdio.h>
@@ -380,6 +381,48 @@ out:
     return rc;
 }
 
+/* The highest tag whose name (with or without a leading "v") is a version
+ * that satisfies constraint rev. 1 if found, 0 if none, negative on
+ * error. */
+static int mirror_resolve_semver(mirror *m, const char *rev, git_oid *out)
+{
+    semver_constraint *c = NULL;
+    git_strarray tags = {NULL, 0};
+    struct semver best, v;
+    const char *best_name = NULL;
+    char *refname = NULL;
+    int rc;
+
+    if ((rc = semver_constraint_parse(&c, rev)) < 0)
+        return err_prefix(rc, "%s: targetRevision", m->url);
+    if (git_tag_list(&tags, m->repo) < 0) {
+        rc = err_set(ERR_IO, "%s: listing tags: %s", m->url, mirror_git_msg());
+        goto out;
+    }
+    for (size_t i = 0; i < tags.count; i++) {
+        if (semver_parse(&v, tags.strings[i]) < 0) {
+            err_clear();
+            continue;
+        }
+        if (!semver_satisfies(c, &v))
+            continue;
+        if (!best_name || semver_cmp(&v, &best) > 0) {
+            best = v;
+            best_name = tags.strings[i];
+        }
+    }
+    rc = 0;
+    if (best_name) {
+        refname = xasprintf("refs/tags/%s", best_name);
+        rc = mirror_peel_ref(m, refname, best_name, out);
+    }
+out:
+    free(refname);
+    git_strarray_dispose(&tags);
+    semver_constraint_free(c);
+    return rc;
+}
+
 int mirror_resolve(mirror *m, const char *rev, char out_sha[41])
 {
     git_oid oid;
@@ -402,6 +445,16 @@ int mirror_resolve(mirror *m, const char *rev, char out_sha[41])
     if (str_has_prefix(rev, "refs/") && (rc = mirror_peel_ref(m, rev, rev, &oid)) != 0)
         goto done;
     rc = mirror_lookup_sha(m, rev, &oid);
+    /* Not a ref or a commit: a semver constraint on tags, as Argo CD reads
+     * "1.x", ">=1.2.0 <2" or "~1.4". */
+    if (rc == 0 && semver_is_constraint(rev)) {
+        rc = mirror_resolve_semver(m, rev, &oid);
+        if (rc == 0)
+            rc = err_set(ERR_NOTFOUND, "no tag in %s satisfies \"%s\"", m->url, rev);
+    } else if (rc == 0 && semver_is_version(rev)) {
+        /* "1.2" or "1.2.3" with no such tag: tags "v1.2.x" / "v1.2.3" */
+        rc = mirror_resolve_semver(m, rev, &oid);
+    }
 done:
     if (rc == 0)
         rc = err_set(ERR_NOTFOUND, "revision \"%s\" not found in %s", rev, m->url);

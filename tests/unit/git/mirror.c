@@ -532,6 +532,43 @@ TEST(tree_refuses_hostile_names)
     mirror_free(m);
 }
 
+TEST(resolves_semver_constraints_on_tags)
+{
+    mirror *m = NULL;
+    char sha[41], want[41];
+
+    CHECK_OK(make_source("ssrc"));
+    CHECK_OK(sh("cd ssrc && for t in v1.2.0 v1.4.1 1.4.7 v1.9.0 v2.0.0 v2.1.0-rc.1 release-3; do "
+                "printf \"$t\\n\" > ver && git add -A && " GIT " commit -qm $t && git tag $t; "
+                "done"));
+    CHECK_OK(open_source(&m, "ssrc"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK_OK(mirror_resolve(m, ">=1.2.0 <2", sha));
+    CHECK_OK(rev_parse("ssrc", "v1.9.0", want));
+    CHECK_STR(sha, want);
+    CHECK_OK(mirror_resolve(m, "~1.4", sha));
+    CHECK_OK(rev_parse("ssrc", "1.4.7", want));
+    CHECK_STR(sha, want);
+    CHECK_OK(mirror_resolve(m, "*", sha));
+    CHECK_OK(rev_parse("ssrc", "v2.0.0", want));
+    CHECK_STR(sha, want); /* the release candidate is not taken */
+    CHECK_OK(mirror_resolve(m, ">=2.1.0-rc.0", sha));
+    CHECK_OK(rev_parse("ssrc", "v2.1.0-rc.1", want));
+    CHECK_STR(sha, want);
+    /* a plain version finds its v-prefixed tag; an exact tag name wins */
+    CHECK_OK(mirror_resolve(m, "1.2.0", sha));
+    CHECK_OK(rev_parse("ssrc", "v1.2.0", want));
+    CHECK_STR(sha, want);
+    CHECK_OK(mirror_resolve(m, "1.4.7", sha));
+    CHECK_OK(rev_parse("ssrc", "1.4.7", want));
+    CHECK_STR(sha, want);
+    CHECK_ERR(mirror_resolve(m, ">=3", sha), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "no tag in");
+    CHECK_CONTAINS(err_last(), "satisfies \">=3\"");
+    CHECK_ERR(mirror_resolve(m, ">=x.y", sha), ERR_INVALID);
+    mirror_free(m);
+}
+
 int main(void)
 {
     /* the git command must not read the user's configuration either */
@@ -558,6 +595,7 @@ int main(void)
     RUN(tree_refuses_escapes_and_cycles);
     RUN(tree_limits_count_over_the_session);
     RUN(tree_refuses_hostile_names);
+    RUN(resolves_semver_constraints_on_tags);
     mirror_global_shutdown();
     free(mirrors);
     free(tmp);
