@@ -20,6 +20,7 @@ extern const struct cli_cmd cli_cmd_version;
 extern const struct cli_cmd cli_cmd_serve;
 extern const struct cli_cmd cli_cmd_app;
 extern const struct cli_cmd cli_cmd_render;
+extern const struct cli_cmd cli_cmd_repo;
 
 int cli_main(int argc, char **argv);
 

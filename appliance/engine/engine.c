@@ -597,7 +597,13 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
     *out_desired = NULL;
     if ((rc = mirror_open(&m, e->mirrors_dir, app->repo_url)) < 0)
         goto out;
-    if ((rc = mirror_fetch(m)) < 0)
+    if ((rc = mirror_fetch(m)) == ERR_UNSUPPORTED) {
+        /* a mirror that only bundles fill: deploy what it holds */
+        log_debug("app %s: %s", app->name, err_last());
+        err_clear();
+        rc = 0;
+    }
+    if (rc < 0)
         goto out;
     if ((rc = mirror_resolve(m, app->target_revision, sha)) < 0)
         goto out;

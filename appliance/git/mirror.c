@@ -96,7 +96,7 @@ static int mirror_hexval(char c)
     return -1;
 }
 
-/* The file system path a supported URL names, or ERR_UNSUPPORTED. The
+/* The file system path a local URL names (NULL for a remote one). The
  * URL itself is still what libgit2 gets; this path is only used to tell
  * "the source does not exist" from other fetch failures. */
 static int mirror_local_path(char **out, const char *url)
@@ -131,8 +131,7 @@ static int mirror_local_path(char **out, const char *url)
      * slash) are remote transports */
     p = strpbrk(url, ":/");
     if (strstr(url, "://") || (p && *p == ':'))
-        return err_set(ERR_UNSUPPORTED,
-                       "%s: only local paths and file:// URLs are supported so far", url);
+        return 0; /* remote: *out stays NULL */
     *out = xstrdup(url);
     return 0;
 }
@@ -263,6 +262,13 @@ int mirror_fetch(mirror *m)
     git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
 
+    if (!m->local_path) {
+        rc = err_set(ERR_UNSUPPORTED,
+                     "%s: only local paths and file:// URLs can be fetched so far; bring its "
+                     "history with `edgecd repo import-bundle`",
+                     m->url);
+        goto out;
+    }
     if (stat(m->local_path, &st) != 0) {
         rc = err_set(ERR_NOTFOUND, "%s: repository not found", m->url);
         goto out;

@@ -24,15 +24,17 @@ void mirror_global_shutdown(void);
 void mirror_lib_version(char *out, size_t len);
 
 /* Open the mirror of url under mirrors_dir, creating an empty bare
- * repository named after a hash of the URL on first use. url: a local path
- * ("/srv/git/config.git") or a file:// URL; other schemes are
- * ERR_UNSUPPORTED for now. */
+ * repository named after a hash of the URL on first use. Any URL names a
+ * mirror (a bundle can fill one); mirror_fetch can fetch local paths
+ * ("/srv/git/config.git") and file:// URLs, other schemes are
+ * ERR_UNSUPPORTED there for now. */
 int mirror_open(mirror **out, const char *mirrors_dir, const char *url);
 void mirror_free(mirror *m);
 
 /* Fetch every branch and tag from the URL into the mirror, removing refs
  * the remote no longer has. ERR_NOTFOUND if the source does not exist,
- * ERR_IO for other fetch failures; the message names the URL. */
+ * ERR_UNSUPPORTED for a remote scheme, ERR_IO for other fetch failures;
+ * the message names the URL. */
 int mirror_fetch(mirror *m);
 
 /* Resolve rev (branch, tag, full or short SHA, "HEAD", "" = HEAD) to a

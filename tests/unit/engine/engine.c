@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "core/util.h"
 #include "doc/doc.h"
+#include "git/bundle.h"
 #include "git/mirror.h"
 #include "kube/client.h"
 #include "kubesim/fixture.h"
@@ -357,6 +358,66 @@ TEST(kustomize_source_through_the_engine)
     free(db);
 }
 
+TEST(bundle_fed_mirror_deploys_without_network)
+{
+    struct config cfg;
+    store *st = NULL;
+    engine *e = NULL;
+    mirror *m = NULL;
+    struct bundle_result res;
+    struct kubeconfig kc;
+    kube_client *kube = NULL;
+    json_t *live = NULL;
+    char *site, *text, *db, *cmd, *mirrors, *bundle;
+    const char *url = "https://git.example.com/site/config.git";
+
+    cmd = xasprintf("mkdir -p '%s/repo4' && cd '%s/repo4' && git init -q -b main && printf "
+                    "'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: from-usb}\\n' > "
+                    "cm.yaml && git add -A && git -c user.name=t -c user.email=t@e commit -q -m u "
+                    "&& git bundle create -q ../repo4.bundle --all",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    mirrors = xasprintf("%s/mirrors", dir);
+    bundle = xasprintf("%s/repo4.bundle", dir);
+    CHECK_OK(mirror_open(&m, mirrors, url));
+    CHECK_OK(bundle_import(m, bundle, 0, &res));
+    bundle_result_dispose(&res);
+    mirror_free(m);
+    site = xasprintf("%s/site4.yaml", dir);
+    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                     "clusters: [{kubeconfig: '%s'}]\n",
+                     sim.kubeconfig);
+    CHECK_OK(fs_write_atomic(site, text, strlen(text), 0600));
+    CHECK_OK(config_load(&cfg, site));
+    db = xasprintf("%s/state4.db", dir);
+    CHECK_OK(store_open(&st, db));
+    free(text);
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"app4\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"%s\"},\"destination\":{\"server\":"
+                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                     "\"syncPolicy\":{\"automated\":{}}}}",
+                     url);
+    CHECK_OK(store_app_put(st, "app4", text));
+    CHECK_OK(engine_new(&e, st, &cfg, dir));
+    CHECK_OK(engine_reconcile(e, "app4"));
+    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
+    CHECK_OK(kube_client_new(&kube, &kc));
+    kubeconfig_dispose(&kc);
+    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "from-usb", &live));
+    json_decref(live);
+    engine_free(e);
+    kube_client_free(kube);
+    store_close(st);
+    config_dispose(&cfg);
+    free(mirrors);
+    free(bundle);
+    free(site);
+    free(text);
+    free(db);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -372,6 +433,7 @@ int main(void)
     RUN(reconcile_tracks_prunes_and_spares_copies);
     RUN(refresh_reconciles_without_waiting_for_the_poll);
     RUN(kustomize_source_through_the_engine);
+    RUN(bundle_fed_mirror_deploys_without_network);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

@@ -1,0 +1,109 @@
+/*
+ * `edgecd repo SUBCOMMAND`: work on the Git mirrors of a data directory
+ * directly, without the server: today, importing a `git bundle` (from a
+ * USB stick) into the mirror of a repository URL, so the appliance can
+ * deploy that history with no network at all.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "git/bundle.h"
+#include "git/mirror.h"
+
+#define REPO_DEFAULT_DATA "/var/lib/edgecd"
+
+struct repo_sub {
+    const char *name;
+    const char *usage;
+    int (*run)(int argc, char **argv);
+};
+
+static int repo_import_bundle(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"repo", required_argument, NULL, 'r'},
+                                             {"data", required_argument, NULL, 'd'},
+                                             {"force", no_argument, NULL, 'f'},
+                                             {NULL, 0, NULL, 0}};
+    const char *url = NULL,
+               *data = getenv("EDGECD_DATA") ? getenv("EDGECD_DATA") : REPO_DEFAULT_DATA;
+    int force = 0, c, rc = 1;
+    char *mirrors;
+    mirror *m = NULL;
+    struct bundle_result res;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'r')
+            url = optarg;
+        else if (c == 'd')
+            data = optarg;
+        else if (c == 'f')
+            force = 1;
+        else
+            return 2;
+    }
+    if (!url || optind != argc - 1) {
+        fprintf(stderr, "usage: edgecd repo import-bundle FILE --repo URL [--data DIR] "
+                        "[--force]\n");
+        return 2;
+    }
+    mirrors = xasprintf("%s/mirrors", data);
+    if (mirror_global_init() < 0 || mirror_open(&m, mirrors, url) < 0 ||
+        bundle_import(m, argv[optind], force, &res) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    printf("imported a v%d bundle into the mirror of %s\n", res.version, url);
+    for (size_t i = 0; i < res.n; i++) {
+        const struct bundle_ref *r = &res.refs[i];
+        if (!strcmp(r->name, "HEAD"))
+            continue;
+        if (!r->old[0])
+            printf("  %s  (new) %.7s\n", r->name, r->now);
+        else if (!strcmp(r->old, r->now))
+            printf("  %s  %.7s (unchanged)\n", r->name, r->now);
+        else
+            printf("  %s  %.7s..%.7s\n", r->name, r->old, r->now);
+    }
+    bundle_result_dispose(&res);
+    rc = 0;
+out:
+    mirror_free(m);
+    mirror_global_shutdown();
+    free(mirrors);
+    return rc;
+}
+
+static const struct repo_sub repo_subs[] = {
+    {"import-bundle", "FILE --repo URL [--data DIR] [--force]", repo_import_bundle},
+};
+
+static int cmd_repo_run(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2 || cli_is_help(argv[1])) {
+        printf("usage: edgecd repo SUBCOMMAND\n%s\n\n", cli_cmd_repo.help);
+        for (i = 0; i < sizeof(repo_subs) / sizeof(repo_subs[0]); i++)
+            printf("  edgecd repo %s %s\n", repo_subs[i].name, repo_subs[i].usage);
+        return argc < 2 ? 2 : 0;
+    }
+    for (i = 0; i < sizeof(repo_subs) / sizeof(repo_subs[0]); i++)
+        if (!strcmp(argv[1], repo_subs[i].name))
+            return repo_subs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "edgecd repo: unknown subcommand \"%s\"\n", argv[1]);
+    return 2;
+}
+
+const struct cli_cmd cli_cmd_repo = {
+    "repo",
+    "import-bundle FILE --repo URL [--data DIR] [--force]",
+    "Work on the data directory's Git mirrors: import a git bundle (v2 or v3) into the mirror of "
+    "a repository URL, fast-forward only unless --force.",
+    cmd_repo_run,
+};
