@@ -613,6 +613,9 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
     req.dest_namespace = app->dest_namespace;
     req.scope = engine_scope;
     req.scope_ctx = kc;
+    req.app_name = app->name;
+    req.helm_binary = e->cfg->helm_binary;
+    req.helm_timeout_seconds = e->cfg->helm_timeout_seconds;
     rc = render_source(out_desired, fs, source, &req);
 out:
     render_fs_free(fs);

@@ -7,7 +7,7 @@
  * mapping or absent.
  *
  * Fields that would change what gets rendered but that edgecd cannot honour
- * yet (Helm, plugins, multiple sources)
+ * yet (Helm repositories, plugins, multiple sources)
  * are refused with ERR_UNSUPPORTED rather than ignored: silently ignoring
  * them would apply something other than what the operator wrote.
  */
@@ -46,8 +46,7 @@ struct app_unsupported {
  * hear about that, not about a missing spec.source. */
 static const struct app_unsupported app_unsupported[] = {
     {"spec.sources", "multiple sources are not supported yet"},
-    {"spec.source.chart", "Helm chart repositories are not supported yet"},
-    {"spec.source.helm", "Helm sources are not supported yet"},
+    {"spec.source.chart", "Helm chart repositories need the network; vendor the chart into Git"},
     {"spec.source.plugin", "config management plugins are not supported yet"},
 };
 

@@ -38,6 +38,10 @@ static const struct config_key config_keys[] = {
     {"pollJitterSeconds", CONFIG_INT, "60", 0, 86400, offsetof(struct config, poll_jitter_seconds),
      "up to this many seconds (at most a quarter of pollSeconds) added at random to each poll, so "
      "apps do not fetch all at once"},
+    {"helmBinary", CONFIG_STR, "", 0, 0, offsetof(struct config, helm_binary),
+     "path of the helm binary for Helm sources; empty: helm found on PATH"},
+    {"helmTimeoutSeconds", CONFIG_INT, "60", 1, 3600, offsetof(struct config, helm_timeout_seconds),
+     "seconds one helm template may run before it is stopped"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
 };

@@ -41,6 +41,8 @@ struct config {
     long poll_seconds;        /* reconcile interval */
     long poll_jitter_seconds; /* random extra per poll, 0..this */
     char *log_level;
+    char *helm_binary;         /* "" = helm on PATH */
+    long helm_timeout_seconds; /* per helm template */
     struct config_cluster *clusters;
     size_t n_clusters;
     json_t *applications; /* owned JSON array of Application manifests */

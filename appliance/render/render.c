@@ -429,10 +429,21 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
         int is_chart = render_fs_stat(fs, chart) == RENDER_ENTRY_FILE;
         free(chart);
         err_clear();
-        if (is_chart) {
-            rc =
-                err_set(ERR_UNSUPPORTED, "%s: %s: a Helm chart; Helm sources are not supported yet",
-                        render_fs_name(fs), path[0] ? path : ".");
+        if (json_object_get(source, "chart")) {
+            rc = err_set(ERR_UNSUPPORTED,
+                         "%s: spec.source.chart: charts from a Helm repository need the "
+                         "network; vendor the chart into Git and give its path",
+                         render_fs_name(fs));
+            goto out;
+        }
+        if (is_chart || json_object_get(source, "helm")) {
+            json_t *raw = NULL;
+            char *where = xasprintf("chart %s", path[0] ? path : ".");
+            rc = render_helm(&raw, fs, path, json_object_get(source, "helm"), req);
+            if (rc == 0)
+                rc = render_objects(out_objects, raw, where, req);
+            json_decref(raw);
+            free(where);
             goto out;
         }
     }

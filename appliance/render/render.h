@@ -29,6 +29,9 @@ struct render_request {
     const char *dest_namespace; /* may be NULL or "" */
     render_scope_fn scope;      /* may be NULL: every kind namespaced */
     void *scope_ctx;
+    const char *app_name;      /* Helm's default release name; may be NULL */
+    const char *helm_binary;   /* path of helm; NULL or "": look for helm on PATH */
+    long helm_timeout_seconds; /* 0: 60 */
 };
 
 /* Render files (as read by mirror_read_dir) into a new JSON array of
@@ -59,6 +62,17 @@ int render_collect(struct mirror_files *files, render_fs *fs, const char *dir, i
  * ERR_UNSUPPORTED names a field this implementation does not cover. */
 int render_kustomize(json_t **out_objects, render_fs *fs, const char *dir, const json_t *overrides,
                      const struct render_request *req);
+
+/* Render the Helm chart in folder dir of fs with an external `helm
+ * template` into a new JSON array of raw objects. helm: an Application's
+ * spec.source.helm (borrowed, may be NULL). The chart and value files are
+ * copied out of fs into a fresh private folder, which is helm's working
+ * directory and home; helm runs with a cleared environment, no network
+ * configuration and a time limit, and its output is size-limited.
+ * ERR_UNSUPPORTED when no helm binary is found, ERR_TIMEOUT when it runs
+ * too long, ERR_INVALID with helm's own message when it fails. */
+int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json_t *helm,
+                const struct render_request *req);
 
 /* 1 if folder dir of fs holds a kustomization file. */
 int render_kustomize_present(render_fs *fs, const char *dir);

@@ -223,8 +223,6 @@ TEST(wrong_or_missing_fields_are_named)
          "site.yaml: spec.syncPolicy.syncOptions[1]: must be a string"},
         {"spec.sources", "[{\"repoURL\": \"/a\"}, {\"repoURL\": \"/b\"}]", ERR_UNSUPPORTED,
          "site.yaml: spec.sources: multiple sources are not supported yet"},
-        {"spec.source.helm", "{\"valueFiles\": [\"v.yaml\"]}", ERR_UNSUPPORTED,
-         "site.yaml: spec.source.helm: "},
         {"spec.source.plugin", "{\"name\": \"p\"}", ERR_UNSUPPORTED,
          "site.yaml: spec.source.plugin: "},
         {"spec.source.chart", "\"nginx\"", ERR_UNSUPPORTED, "site.yaml: spec.source.chart: "},

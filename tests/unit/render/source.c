@@ -124,7 +124,7 @@ TEST(render_objects_validates_producer_output)
                              "\"metadata\":{\"name\":\"a\"}}]",
                              0, NULL);
     json_t *objs = NULL;
-    struct render_request req = {"repo@abc1234", NULL, "ns1", NULL, NULL};
+    struct render_request req = {"repo@abc1234", NULL, "ns1", NULL, NULL, NULL, NULL, 0};
 
     CHECK_ERR(render_objects(&objs, raw, "kustomization apps", &req), ERR_INVALID);
     CHECK_CONTAINS(err_last(), "repo@abc1234: kustomization apps: object 2 (ConfigMap a)");
@@ -170,8 +170,20 @@ TEST(directory_include_exclude)
     CHECK_CONTAINS(err_last(), "Jsonnet is not supported");
     /* a folder holding a chart is Helm's, as in Argo CD */
     CHECK_OK(sh("mkdir -p s4/chart && printf 'name: c\\nversion: 1.0.0\\n' > s4/chart/Chart.yaml"));
-    CHECK_ERR(render_at(&objs, "s4", "{\"path\":\"chart\"}", NULL), ERR_UNSUPPORTED);
-    CHECK_CONTAINS(err_last(), "chart: a Helm chart");
+    {
+        /* with no helm anywhere, the error says what to do */
+        char *saved = xstrdup(getenv("PATH") ? getenv("PATH") : "");
+        int rc;
+        setenv("PATH", "/nonexistent", 1);
+        rc = render_at(&objs, "s4", "{\"path\":\"chart\"}", NULL);
+        setenv("PATH", saved, 1);
+        free(saved);
+        CHECK(rc == ERR_UNSUPPORTED);
+        CHECK_CONTAINS(err_last(), "this source is a Helm chart, and helm is not installed");
+    }
+    CHECK_ERR(render_at(&objs, "s4", "{\"path\":\"chart\",\"chart\":\"nginx\"}", NULL),
+              ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err_last(), "spec.source.chart: charts from a Helm repository need the network");
 }
 
 int main(void)
