@@ -605,6 +605,8 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
     }
     if (rc < 0)
         goto out;
+    if (mirror_fetch_skipped(m))
+        log_debug("app %s: %s: refs unchanged, nothing downloaded", app->name, app->repo_url);
     if ((rc = mirror_resolve(m, app->target_revision, sha)) < 0)
         goto out;
     if ((rc = render_fs_mirror(&fs, m, sha, NULL)) < 0)

@@ -36,6 +36,7 @@
 
 struct mirror {
     git_repository *repo;
+    int fetch_skipped; /* the last fetch found the remote's refs unchanged */
     char *url;
     char *path;       /* the bare repository */
     char *local_path; /* the source on the file system */
@@ -250,6 +251,47 @@ out:
     return rc;
 }
 
+/* 1 if the connected remote's branches and tags are exactly the
+ * mirror's, 0 otherwise (also when unsure). */
+static int mirror_refs_match(mirror *m, git_remote *remote)
+{
+    const git_remote_head **heads = NULL;
+    git_reference_iterator *it = NULL;
+    git_reference *ref = NULL;
+    size_t n = 0, i, remote_refs = 0, local_refs = 0;
+    int match = 1;
+
+    if (git_remote_ls(&heads, &n, remote) < 0)
+        return 0;
+    for (i = 0; i < n && match; i++) {
+        git_oid have;
+        const char *name = heads[i]->name;
+        if (!str_has_prefix(name, "refs/heads/") && !str_has_prefix(name, "refs/tags/"))
+            continue;
+        if (str_has_suffix(name, "^{}"))
+            continue; /* the peeled form of an annotated tag */
+        remote_refs++;
+        match = git_reference_name_to_id(&have, m->repo, name) == 0 &&
+                git_oid_equal(&have, &heads[i]->oid);
+    }
+    if (!match || git_reference_iterator_glob_new(&it, m->repo, "refs/*") < 0)
+        return 0;
+    while (git_reference_next(&ref, it) == 0) {
+        const char *name = git_reference_name(ref);
+        if (str_has_prefix(name, "refs/heads/") || str_has_prefix(name, "refs/tags/"))
+            local_refs++;
+        git_reference_free(ref);
+    }
+    git_reference_iterator_free(it);
+    git_error_clear();
+    return remote_refs == local_refs;
+}
+
+int mirror_fetch_skipped(const mirror *m)
+{
+    return m->fetch_skipped;
+}
+
 int mirror_fetch(mirror *m)
 {
     git_remote *remote = NULL;
@@ -259,6 +301,7 @@ int mirror_fetch(mirror *m)
     struct stat st;
     int rc = 0, head_rc;
 
+    m->fetch_skipped = 0;
     git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
 
@@ -289,6 +332,14 @@ int mirror_fetch(mirror *m)
     head_rc = git_remote_default_branch(&head, remote);
     if (head_rc < 0 && head_rc != GIT_ENOTFOUND) {
         rc = err_set(ERR_IO, "%s: reading HEAD: %s", m->url, mirror_git_msg());
+        goto out;
+    }
+    /* ls-remote first: when every branch and tag already matches and the
+     * mirror has no ref the remote lost, there is nothing to download. */
+    m->fetch_skipped = mirror_refs_match(m, remote);
+    if (m->fetch_skipped) {
+        if (head_rc == 0 && str_has_prefix(head.ptr, "refs/heads/"))
+            rc = mirror_set_head(m, head.ptr);
         goto out;
     }
     opts.prune = GIT_FETCH_PRUNE;

@@ -37,6 +37,10 @@ void mirror_free(mirror *m);
  * the message names the URL. */
 int mirror_fetch(mirror *m);
 
+/* 1 if the last mirror_fetch listed the remote's refs (ls-remote), found
+ * every branch and tag equal to the mirror's, and so downloaded nothing. */
+int mirror_fetch_skipped(const mirror *m);
+
 /* Resolve rev (branch, tag, full or short SHA, "HEAD", "" = HEAD) to a
  * commit id (40 hex + NUL). ERR_NOTFOUND naming rev otherwise. */
 int mirror_resolve(mirror *m, const char *rev, char out_sha[41]);

@@ -575,6 +575,37 @@ TEST(resolves_semver_constraints_on_tags)
     mirror_free(m);
 }
 
+TEST(fetch_skips_the_download_when_refs_are_unchanged)
+{
+    mirror *m = NULL;
+    char sha[41], want[41];
+
+    CHECK_OK(make_source("lsrc"));
+    CHECK_OK(open_source(&m, "lsrc"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK(!mirror_fetch_skipped(m));
+    CHECK_OK(mirror_fetch(m));
+    CHECK(mirror_fetch_skipped(m));
+    /* a new commit, then a deleted branch: both download (and prune) */
+    CHECK_OK(sh("cd lsrc && echo x > new.yaml && git add -A && " GIT " commit -qm new"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK(!mirror_fetch_skipped(m));
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_OK(rev_parse("lsrc", "main", want));
+    CHECK_STR(sha, want);
+    CHECK_OK(sh("cd lsrc && git branch -D dev"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK(!mirror_fetch_skipped(m));
+    CHECK_ERR(mirror_resolve(m, "dev", sha), ERR_NOTFOUND);
+    CHECK_OK(mirror_fetch(m));
+    CHECK(mirror_fetch_skipped(m));
+    /* a moved tag is a change too */
+    CHECK_OK(sh("cd lsrc && git tag -f v1 HEAD"));
+    CHECK_OK(mirror_fetch(m));
+    CHECK(!mirror_fetch_skipped(m));
+    mirror_free(m);
+}
+
 int main(void)
 {
     /* the git command must not read the user's configuration either */
@@ -602,6 +633,7 @@ int main(void)
     RUN(tree_limits_count_over_the_session);
     RUN(tree_refuses_hostile_names);
     RUN(resolves_semver_constraints_on_tags);
+    RUN(fetch_skips_the_download_when_refs_are_unchanged);
     mirror_global_shutdown();
     free(mirrors);
     free(tmp);
