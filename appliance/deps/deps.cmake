@@ -31,7 +31,7 @@ add_library(dep_lua INTERFACE)
 target_include_directories(dep_lua INTERFACE ${LUA_INCLUDE_DIR})
 target_link_libraries(dep_lua INTERFACE ${LIB_LUA} ${CMAKE_DL_LIBS} m)
 
-if(NOT EXISTS "${EDGECD_DEPS_DIR}/libgit2.stamp" OR NOT EXISTS "${EDGECD_DEPS_DIR}/civetweb.stamp")
+if(NOT EXISTS "${EDGECD_DEPS_DIR}/libgit2-2.stamp" OR NOT EXISTS "${EDGECD_DEPS_DIR}/civetweb.stamp")
   message(STATUS "Fetching Debian sources of libgit2 and CivetWeb into ${EDGECD_DEPS_DIR}")
   execute_process(COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/fetch.sh ${EDGECD_DEPS_DIR}
                   RESULT_VARIABLE fetch_rc)

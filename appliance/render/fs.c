@@ -224,7 +224,8 @@ static int fs_local_list(render_fs *fs, const char *dir, render_entry **out, siz
         v[count].type = kind;
         count++;
     }
-    qsort(v, count, sizeof(*v), fs_entry_cmp);
+    if (count > 1)
+        qsort(v, count, sizeof(*v), fs_entry_cmp);
     *out = v;
     *n = count;
     v = NULL;

@@ -15,6 +15,9 @@ diff_tool=${EDGECD_BINARY_DIR}/tests/integration/kustomize-parity/objset_diff
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 export HOME=$tmp/home HELM_CACHE_HOME=$tmp/hc HELM_CONFIG_HOME=$tmp/hcfg HELM_DATA_HOME=$tmp/hd
+# edgecd makes helm's work folder under TMPDIR: this test's own
+export TMPDIR=$tmp/tmpdir
+mkdir -p "$TMPDIR"
 
 mkdir -p repo/charts-src
 "$helm" create repo/web >/dev/null
@@ -96,5 +99,5 @@ printf '{{- range $i := until 200000000 }}{{ end }}\n' >repo/slow/templates/slow
 start=$SECONDS
 refused "a chart past the time limit" "ran longer than 2 s and was stopped" repo --path slow --helm "$helm" --helm-timeout 2
 [ $((SECONDS - start)) -le 10 ] || fail "the time limit did not stop helm"
-ls /tmp | grep -q "^edgecd-helm-" && fail "helm's work folder was left behind" || true
+[ -z "$(ls -A "$TMPDIR")" ] || fail "helm's work folder was left behind: $(ls "$TMPDIR")"
 echo "PASS"
