@@ -1,8 +1,8 @@
 /*
  * `edgecd repo SUBCOMMAND`: work on the Git mirrors of a data directory
- * directly, without the server: today, importing a `git bundle` (from a
- * USB stick) into the mirror of a repository URL, so the appliance can
- * deploy that history with no network at all.
+ * directly, without the server: importing a `git bundle` (from a USB
+ * stick) into the mirror of a repository URL, so the appliance can deploy
+ * that history with no network at all, and fetching a mirror now.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -79,8 +79,44 @@ out:
     return rc;
 }
 
+static int repo_fetch(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {NULL, 0, NULL, 0}};
+    const char *data = getenv("EDGECD_DATA") ? getenv("EDGECD_DATA") : REPO_DEFAULT_DATA;
+    char *mirrors = NULL, sha[41];
+    mirror *m = NULL;
+    int c, rc = 1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c != 'd')
+            return 2;
+        data = optarg;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: edgecd repo fetch URL [--data DIR]\n");
+        return 2;
+    }
+    mirrors = xasprintf("%s/mirrors", data);
+    if (mirror_global_init() < 0 || mirror_open(&m, mirrors, argv[optind]) < 0 ||
+        mirror_fetch(m) < 0 || mirror_resolve(m, "HEAD", sha) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    printf("%s HEAD %s%s\n", argv[optind], sha,
+           mirror_fetch_skipped(m) ? " (refs unchanged, nothing downloaded)" : "");
+    rc = 0;
+out:
+    mirror_free(m);
+    mirror_global_shutdown();
+    free(mirrors);
+    return rc;
+}
+
 static const struct repo_sub repo_subs[] = {
     {"import-bundle", "FILE --repo URL [--data DIR] [--force]", repo_import_bundle},
+    {"fetch", "URL [--data DIR]", repo_fetch},
 };
 
 static int cmd_repo_run(int argc, char **argv)
@@ -102,8 +138,8 @@ static int cmd_repo_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_repo = {
     "repo",
-    "import-bundle FILE --repo URL [--data DIR] [--force]",
+    "import-bundle FILE --repo URL [--data DIR] [--force] | fetch URL [--data DIR]",
     "Work on the data directory's Git mirrors: import a git bundle (v2 or v3) into the mirror of "
-    "a repository URL, fast-forward only unless --force.",
+    "a repository URL, fast-forward only unless --force; or fetch a mirror now.",
     cmd_repo_run,
 };
