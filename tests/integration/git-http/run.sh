@@ -15,7 +15,8 @@
 #   5. ssh:// gives "ssh is not supported by this build"
 #   6. a mirror rule sends an app to a file:// mirror; when the mirror
 #      breaks, fallback fetches upstream and the status says so
-#   7. the password appears in no log, no output, not in state.db
+#   7. a different key file cannot open the password: a clear error
+#   8. the password appears in no log, no output, not in state.db
 set -euo pipefail
 . "$(dirname "$0")/../../e2e/lib.sh"
 command -v lighttpd >/dev/null || fail "lighttpd is not installed (tests/tools/install-packages.sh)"
@@ -194,7 +195,15 @@ mv localmirror/fb.git.broken localmirror/fb.git
 git -C fb push -q "$work/localmirror/fb.git" main
 wait_for 30 "the message clears when the mirror is back" app_field fb 'o["status"].get("sourceMessage", "")' ""
 
-# 7. the secret is nowhere in clear
+# 7. another key cannot open the stored password: a clear error, not garbage
+cp "$work/data/keys/secret.key" "$work/secret.key.saved"
+head -c 32 /dev/urandom >"$work/data/keys/secret.key"
+wait_for 20 "a wrong key is a clear error" \
+    app_has_error web "repository credentials for https://localhost:$port/ cannot be decrypted"
+cp "$work/secret.key.saved" "$work/data/keys/secret.key"
+wait_for 20 "the right key works again" app_field web 'o["status"].get("conditions", [])' "[]"
+
+# 8. the secret is nowhere in clear
 for f in "$work"/*.log "$work"/*.out "$work"/*.json "$work"/*.txt "$work"/data/state.db*; do
     [ -f "$f" ] || continue
     if grep -qF "$PASSWORD" "$f"; then fail "the password is in $f"; fi
