@@ -197,9 +197,11 @@ TEST(status_round_trip_with_resources)
     f.st.last_error = "apply Deployment default/obj-1: forbidden";
     f.res[2].status = "Failed";
     f.res[2].message = "quota exceeded";
+    f.st.message = "fetched from upstream https://a/x.git: mirror file:///m/x.git failed: gone";
     CHECK(store_app_status_put(s, &f.st) == 1);
     CHECK_OK(store_app_status_get(s, "web", &got));
     CHECK_STR(got.name, "web");
+    CHECK_STR(got.message, f.st.message);
     CHECK_STR(got.sync_status, "OutOfSync");
     CHECK_STR(got.revision, f.st.revision);
     CHECK_STR(got.last_error, "apply Deployment default/obj-1: forbidden");
@@ -307,6 +309,10 @@ TEST(unchanged_put_writes_nothing)
     updated2 = raw_text(raw, "SELECT updated_at FROM apps WHERE name = 'web'");
     CHECK_STR(updated2, updated);
     free(updated2);
+    /* a new message alone is a change */
+    f.st.message = "not fetched, deployed from the mirror's copy";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK(store_app_status_put(s, &f.st) == 0);
 
     /* The watcher does see real changes, so the check above can fail. */
     CHECK_OK(store_app_put(s, "web", "{\"spec\":2}"));
