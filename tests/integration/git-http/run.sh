@@ -15,7 +15,9 @@
 #   5. ssh:// gives "ssh is not supported by this build"
 #   6. a mirror rule sends an app to a file:// mirror; when the mirror
 #      breaks, fallback fetches upstream and the status says so
-#   7. a different key file cannot open the password: a clear error
+#   7. a different key file cannot open the password: a clear error;
+#      repo add refuses bad input (ssh, a path, userinfo, a missing CA
+#      file, an empty or multi-line password) and changes nothing
 #   8. the password appears in no log, no output, not in state.db
 set -euo pipefail
 . "$(dirname "$0")/../../e2e/lib.sh"
@@ -202,6 +204,28 @@ wait_for 20 "a wrong key is a clear error" \
     app_has_error web "repository credentials for https://localhost:$port/ cannot be decrypted"
 cp "$work/secret.key.saved" "$work/data/keys/secret.key"
 wait_for 20 "the right key works again" app_field web 'o["status"].get("conditions", [])' "[]"
+
+# repo add refuses bad input and changes nothing
+"$EDGECD_BIN" repo list >"$work/before.out"
+refused() { # MESSAGE STDIN args...
+    local msg=$1 input=$2
+    shift 2
+    if printf '%s' "$input" | "$EDGECD_BIN" repo add "$@" >/dev/null 2>"$work/err.out"; then
+        fail "repo add $* was accepted"
+    fi
+    grep -qF -- "$msg" "$work/err.out" || fail "repo add $*: $(cat "$work/err.out"), expected \"$msg\""
+}
+refused "ssh is not supported by this build" "" "ssh://git@localhost/x.git"
+refused "credentials are for http:// and https:// URLs" "" "$work/srv/config.git"
+refused "not in the URL" "" "https://alice:pw@localhost:$port/"
+refused "--ca-file $work/none.pem: not a readable file" "" "https://localhost:$port/" --ca-file "$work/none.pem"
+refused "stdin must hold one non-empty line" "" "https://localhost:$port/" --password-stdin
+refused "stdin must hold one non-empty line" $'a\nb\n' "https://localhost:$port/" --password-stdin
+"$EDGECD_BIN" repo list >"$work/after.out"
+cmp -s "$work/before.out" "$work/after.out" || fail "a refused repo add changed the stored credentials"
+echo "ok: repo add refuses bad input and changes nothing"
+if "$EDGECD_BIN" repo rm "https://nothing.lan/" 2>"$work/err.out"; then fail "repo rm of nothing succeeded"; fi
+grep -q 'has no stored credentials' "$work/err.out" || fail "repo rm: $(cat "$work/err.out")"
 
 # 8. the secret is nowhere in clear
 for f in "$work"/*.log "$work"/*.out "$work"/*.json "$work"/*.txt "$work"/data/state.db*; do
