@@ -35,6 +35,18 @@ const char *const schema_migrations[] = {
     "  message TEXT NOT NULL,"
     "  PRIMARY KEY (app, grp, kind, namespace, name)"
     ");",
+    /* 2: credentials per repository URL or URL prefix (password sealed
+     * with core/seal.c, "" = none), and a note on where the last pass
+     * fetched from when it was not the usual place. */
+    "CREATE TABLE repo_creds ("
+    "  url TEXT PRIMARY KEY NOT NULL,"
+    "  username TEXT NOT NULL,"
+    "  password_sealed TEXT NOT NULL,"
+    "  ca_file TEXT NOT NULL,"
+    "  insecure INTEGER NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");"
+    "ALTER TABLE app_status ADD COLUMN message TEXT NOT NULL DEFAULT '';",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -431,6 +431,7 @@ void store_app_status_dispose(struct store_app_status *st)
     free(st->sync_status);
     free(st->revision);
     free(st->last_error);
+    free(st->message);
     free(st->synced_at);
     free(st->changed_at);
     memset(st, 0, sizeof(*st));
@@ -446,8 +447,8 @@ static int store_status_load(store *s, const char *name, struct store_app_status
     int rc, step;
 
     if ((rc = store_prepare(s, &stmt,
-                            "SELECT sync_status, revision, last_error, synced_at, changed_at"
-                            " FROM app_status WHERE name = ?1",
+                            "SELECT sync_status, revision, last_error, synced_at, changed_at,"
+                            " message FROM app_status WHERE name = ?1",
                             args, 1)) < 0)
         return rc;
     step = sqlite3_step(stmt);
@@ -463,6 +464,7 @@ static int store_status_load(store *s, const char *name, struct store_app_status
     out->last_error = store_column(stmt, 2);
     out->synced_at = store_column(stmt, 3);
     out->changed_at = store_column(stmt, 4);
+    out->message = store_column(stmt, 5);
     sqlite3_finalize(stmt);
     stmt = NULL;
 
@@ -524,6 +526,7 @@ static int store_status_equal(const struct store_app_status *a, const struct sto
 
     if (!store_same(a->sync_status, b->sync_status) || !store_same(a->revision, b->revision) ||
         !store_same(a->last_error, b->last_error) || !store_same(a->synced_at, b->synced_at) ||
+        !store_same(a->message, b->message) ||
         a->n_resources != b->n_resources)
         return 0;
     for (i = 0; i < a->n_resources; i++) {
@@ -579,7 +582,7 @@ int store_app_status_put(store *s, const struct store_app_status *st)
 {
     struct store_app_status old = {0};
     sqlite3_stmt *stmt = NULL;
-    const char *args[7];
+    const char *args[8];
     char now[21];
     int rc, step;
 
@@ -615,13 +618,15 @@ int store_app_status_put(store *s, const struct store_app_status *st)
     args[3] = st->last_error;
     args[4] = st->synced_at;
     args[5] = now;
+    args[6] = st->message;
     if ((rc = store_run(s,
                         "INSERT INTO app_status (name, sync_status, revision, last_error,"
-                        " synced_at, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                        " synced_at, changed_at, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                         " ON CONFLICT (name) DO UPDATE SET sync_status = excluded.sync_status,"
                         " revision = excluded.revision, last_error = excluded.last_error,"
-                        " synced_at = excluded.synced_at, changed_at = excluded.changed_at",
-                        args, 6, "write status")) < 0)
+                        " synced_at = excluded.synced_at, changed_at = excluded.changed_at,"
+                        " message = excluded.message",
+                        args, 7, "write status")) < 0)
         goto fail;
     if ((rc = store_resources_write(s, st)) < 0)
         goto fail;
@@ -634,5 +639,133 @@ fail:
 out:
     store_app_status_dispose(&old);
     pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_repo_put(store *s, const struct store_repo *r)
+{
+    const char *args[6];
+    char now[21];
+    int rc;
+
+    if (!r || !r->url || !r->url[0])
+        return err_set(ERR_INVALID, "store: a repository entry needs a URL");
+    time_rfc3339(now);
+    args[0] = r->url;
+    args[1] = r->username;
+    args[2] = r->password_sealed;
+    args[3] = r->ca_file;
+    args[4] = r->insecure ? "1" : "0";
+    args[5] = now;
+    pthread_mutex_lock(&s->lock);
+    rc = store_run(s,
+                   "INSERT OR REPLACE INTO repo_creds (url, username, password_sealed, ca_file,"
+                   " insecure, updated_at) VALUES (?1, ?2, ?3, ?4, CAST(?5 AS INTEGER), ?6)",
+                   args, 6, "write repository");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_repo_delete(store *s, const char *url)
+{
+    const char *args[1] = {url};
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = store_run(s, "DELETE FROM repo_creds WHERE url = ?1", args, 1, "delete repository");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(ERR_NOTFOUND, "repository \"%s\" has no stored credentials", store_str(url));
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void store_repo_dispose(struct store_repo *r)
+{
+    if (!r)
+        return;
+    free(r->url);
+    free(r->username);
+    free(r->password_sealed);
+    free(r->ca_file);
+    memset(r, 0, sizeof(*r));
+}
+
+void store_repos_free(struct store_repo *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_repo_dispose(&v[i]);
+    free(v);
+}
+
+/* Rows of a repo_creds SELECT into *out (appended). Lock held. */
+static int store_repo_rows(store *s, sqlite3_stmt *stmt, struct store_repo **out, size_t *n)
+{
+    size_t cap = *n;
+    int step;
+
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_repo *r;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        r = &(*out)[(*n)++];
+        r->url = store_column(stmt, 0);
+        r->username = store_column(stmt, 1);
+        r->password_sealed = store_column(stmt, 2);
+        r->ca_file = store_column(stmt, 3);
+        r->insecure = sqlite3_column_int(stmt, 4);
+    }
+    return step == SQLITE_DONE ? 0 : store_fail(s, "read repositories");
+}
+
+#define STORE_REPO_COLUMNS "SELECT url, username, password_sealed, ca_file, insecure FROM repo_creds"
+
+int store_repo_list(store *s, struct store_repo **out, size_t *out_n)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    *out = NULL;
+    *out_n = 0;
+    pthread_mutex_lock(&s->lock);
+    if ((rc = store_prepare(s, &stmt, STORE_REPO_COLUMNS " ORDER BY url", NULL, 0)) == 0)
+        rc = store_repo_rows(s, stmt, out, out_n);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->lock);
+    if (rc < 0) {
+        store_repos_free(*out, *out_n);
+        *out = NULL;
+        *out_n = 0;
+    }
+    return rc;
+}
+
+int store_repo_match(store *s, const char *url, struct store_repo *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *args[1] = {url};
+    struct store_repo *v = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&s->lock);
+    /* substr, not LIKE: URLs may hold % and _ */
+    if ((rc = store_prepare(s, &stmt,
+                            STORE_REPO_COLUMNS " WHERE substr(?1, 1, length(url)) = url"
+                                               " ORDER BY length(url) DESC LIMIT 1",
+                            args, 1)) == 0)
+        rc = store_repo_rows(s, stmt, &v, &n);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->lock);
+    if (rc == 0 && n == 0)
+        rc = err_set(ERR_NOTFOUND, "no stored credentials for %s", store_str(url));
+    if (rc == 0) {
+        *out = v[0];
+        free(v);
+        return 0;
+    }
+    store_repos_free(v, n);
     return rc;
 }

@@ -63,7 +63,30 @@ struct store_app_status {
     char *changed_at;  /* RFC 3339 of the last change to this record */
     struct store_resource *resources;
     size_t n_resources;
+    char *message; /* "" or a note on the pass (fetched from upstream, ...) */
 };
+
+/* Credentials for a repository URL or URL prefix (Argo CD's credential
+ * template): the longest stored prefix of a URL applies to it. */
+struct store_repo {
+    char *url;
+    char *username;        /* "" = none */
+    char *password_sealed; /* core/seal.c text bound to url; "" = none */
+    char *ca_file;         /* PEM bundle path; "" = none */
+    int insecure;
+};
+
+/* Add or replace the entry for r->url. ERR_INVALID for an empty URL. */
+int store_repo_put(store *s, const struct store_repo *r);
+/* ERR_NOTFOUND if url has no entry. */
+int store_repo_delete(store *s, const char *url);
+/* All entries, by URL. *out is caller-owned: store_repos_free. */
+int store_repo_list(store *s, struct store_repo **out, size_t *out_n);
+/* The entry whose url is the longest prefix of url. ERR_NOTFOUND if none.
+ * out is caller-owned: store_repo_dispose. */
+int store_repo_match(store *s, const char *url, struct store_repo *out);
+void store_repo_dispose(struct store_repo *r);
+void store_repos_free(struct store_repo *v, size_t n);
 
 /* Replace the status and resources of st->name in one transaction;
  * changed_at is set here, and nothing is written when everything else is

@@ -140,6 +140,8 @@ static void app_print_detail(const json_t *app)
     printf("Revision:     %s\n", app_str(app, "status.sync.revision"));
     if (json_is_array(conds) && json_array_size(conds))
         printf("Last Error:   %s\n", app_str(json_array_get(conds, 0), "message"));
+    if (doc_get_str(app, "status.sourceMessage"))
+        printf("Message:      %s\n", app_str(app, "status.sourceMessage"));
     printf("\n%-22s %-16s %-28s %-10s %s\n", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE");
     json_array_foreach(doc_get(app, "status.resources"), i, r)
     {

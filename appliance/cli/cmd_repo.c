@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_repo_creds.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "git/bundle.h"
@@ -20,6 +21,7 @@
 struct repo_sub {
     const char *name;
     const char *usage;
+    const char *help;
     int (*run)(int argc, char **argv);
 };
 
@@ -115,8 +117,15 @@ out:
 }
 
 static const struct repo_sub repo_subs[] = {
-    {"import-bundle", "FILE --repo URL [--data DIR] [--force]", repo_import_bundle},
-    {"fetch", "URL [--data DIR]", repo_fetch},
+    {"import-bundle", "FILE --repo URL [--data DIR] [--force]",
+     "import a git bundle into the mirror of URL", repo_import_bundle},
+    {"fetch", "URL [--data DIR]", "fetch the mirror of URL now (anonymously) and print HEAD",
+     repo_fetch},
+    {"add", "URL [--username U] [--password-stdin] [--ca-file F] [--insecure] [--data DIR]",
+     "store credentials for a URL or URL prefix (password/token read from stdin, sealed)",
+     repo_creds_add},
+    {"list", "[--data DIR]", "list stored credentials (never the secrets)", repo_creds_list},
+    {"rm", "URL [--data DIR]", "remove the credentials of URL", repo_creds_rm},
 };
 
 static int cmd_repo_run(int argc, char **argv)
@@ -126,7 +135,8 @@ static int cmd_repo_run(int argc, char **argv)
     if (argc < 2 || cli_is_help(argv[1])) {
         printf("usage: edgecd repo SUBCOMMAND\n%s\n\n", cli_cmd_repo.help);
         for (i = 0; i < sizeof(repo_subs) / sizeof(repo_subs[0]); i++)
-            printf("  edgecd repo %s %s\n", repo_subs[i].name, repo_subs[i].usage);
+            printf("  edgecd repo %s %s\n      %s\n", repo_subs[i].name, repo_subs[i].usage,
+                   repo_subs[i].help);
         return argc < 2 ? 2 : 0;
     }
     for (i = 0; i < sizeof(repo_subs) / sizeof(repo_subs[0]); i++)
@@ -138,8 +148,10 @@ static int cmd_repo_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_repo = {
     "repo",
-    "import-bundle FILE --repo URL [--data DIR] [--force] | fetch URL [--data DIR]",
+    "import-bundle FILE --repo URL [--data DIR] [--force] | fetch URL | add URL [options] | "
+    "list | rm URL",
     "Work on the data directory's Git mirrors: import a git bundle (v2 or v3) into the mirror of "
-    "a repository URL, fast-forward only unless --force; or fetch a mirror now.",
+    "a repository URL, fast-forward only unless --force; fetch a mirror now; add, list and "
+    "remove the credentials used to fetch repository URLs.",
     cmd_repo_run,
 };

@@ -15,6 +15,7 @@
  */
 #include "engine/engine.h"
 
+#include <mbedtls/platform_util.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,11 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/seal.h"
 #include "core/util.h"
 #include "doc/doc.h"
 #include "git/mirror.h"
+#include "git/remote.h"
 #include "kube/cache.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -41,6 +44,7 @@ struct engine_cluster {
 struct engine {
     store *st;
     const struct config *cfg;
+    char *data_dir; /* holds keys/secret.key */
     char *mirrors_dir;
     struct engine_cluster *clusters;
     size_t n_clusters;
@@ -67,6 +71,7 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     *out = NULL;
     e->st = st;
     e->cfg = cfg;
+    e->data_dir = xstrdup(data_dir);
     e->mirrors_dir = xasprintf("%s/mirrors", data_dir);
     e->n_clusters = cfg->n_clusters;
     e->clusters = xcalloc(cfg->n_clusters, sizeof(*e->clusters));
@@ -96,6 +101,7 @@ void engine_free(engine *e)
     json_decref(e->refresh);
     json_decref(e->due);
     pthread_mutex_destroy(&e->mu);
+    free(e->data_dir);
     free(e->mirrors_dir);
     free(e);
 }
@@ -584,9 +590,98 @@ static void engine_sync(engine *e, kube_client *kc, const struct app *app, json_
     }
 }
 
+/* Fetch url into m with the stored credentials whose URL is the longest
+ * prefix of url (none: anonymous). The secret is opened only here and
+ * wiped after the fetch. */
+static int engine_fetch_url(engine *e, mirror *m, const char *url)
+{
+    struct store_repo row = {0};
+    struct mirror_auth auth = {0};
+    unsigned char key[SEAL_KEY_LEN];
+    char *password = NULL;
+    int rc, downloaded = 0;
+
+    rc = store_repo_match(e->st, url, &row);
+    if (rc == ERR_NOTFOUND) {
+        err_clear();
+    } else if (rc < 0) {
+        goto out;
+    } else {
+        if (row.password_sealed[0]) {
+            if ((rc = seal_key_load(key, e->data_dir)) < 0)
+                goto out;
+            rc = seal_open(&password, key, row.password_sealed, row.url);
+            mbedtls_platform_zeroize(key, sizeof(key));
+            if (rc < 0) {
+                rc = err_set(ERR_INVALID, "repository credentials for %s cannot be decrypted",
+                             row.url);
+                goto out;
+            }
+        }
+        auth.username = row.username;
+        auth.password = password;
+        auth.ca_file = row.ca_file[0] ? row.ca_file : NULL;
+        auth.insecure = row.insecure;
+    }
+    if ((rc = mirror_fetch_from(m, url, &auth, &downloaded)) == 0) {
+        char safe[512];
+        remote_redact(url, safe, sizeof(safe));
+        log_debug("fetched %s: %s", safe,
+                  downloaded ? "downloaded" : "refs unchanged, nothing downloaded");
+    }
+out:
+    if (password) {
+        mbedtls_platform_zeroize(password, strlen(password));
+        free(password);
+    }
+    store_repo_dispose(&row);
+    return rc;
+}
+
+/* Bring the app's mirror up to date: from the URL a mirror rule rewrites
+ * repoURL to (else repoURL itself); with the rule's fallback, from
+ * repoURL when that fails. A source that cannot be reached (or not by
+ * this build: ssh) is deployed from what the mirror already holds, e.g.
+ * from bundles. *out_note says when the usual place was not used. */
+static int engine_fetch(engine *e, const struct app *app, mirror *m, char **out_note)
+{
+    const struct config_mirror *rule;
+    char *rewritten = NULL, *why = NULL, safe_up[512], safe_mirror[512];
+    const char *url;
+    int rc;
+
+    *out_note = NULL;
+    rule = config_rewrite_url(e->cfg, app->repo_url, &rewritten);
+    url = rewritten ? rewritten : app->repo_url;
+    remote_redact(app->repo_url, safe_up, sizeof(safe_up));
+    remote_redact(url, safe_mirror, sizeof(safe_mirror));
+    rc = engine_fetch_url(e, m, url);
+    if (rc < 0 && rule && rule->fallback) {
+        why = xstrdup(err_last());
+        err_clear();
+        if ((rc = engine_fetch_url(e, m, app->repo_url)) == 0)
+            *out_note = xasprintf("fetched from upstream %s: mirror %s failed: %s", safe_up,
+                                  safe_mirror, why);
+        else
+            rc = err_set(rc, "mirror %s failed: %s; upstream: %s", safe_mirror, why, err_last());
+    }
+    if ((rc == ERR_IO || rc == ERR_UNSUPPORTED) && mirror_has_refs(m)) {
+        /* a mirror only bundles fill, or a network that is down: deploy
+         * what is here, and say so */
+        *out_note = xasprintf("not fetched, deployed from the mirror's copy: %s", err_last());
+        err_clear();
+        rc = 0;
+    }
+    if (*out_note)
+        log_info("app %s: %s", app->name, *out_note);
+    free(why);
+    free(rewritten);
+    return rc;
+}
+
 /* Read the app's source at its target revision and render it. */
 static int engine_render(engine *e, const struct app *app, kube_client *kc, char sha[41],
-                         json_t **out_desired)
+                         json_t **out_desired, char **out_note)
 {
     mirror *m = NULL;
     render_fs *fs = NULL;
@@ -597,16 +692,8 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
     *out_desired = NULL;
     if ((rc = mirror_open(&m, e->mirrors_dir, app->repo_url)) < 0)
         goto out;
-    if ((rc = mirror_fetch(m)) == ERR_UNSUPPORTED) {
-        /* a mirror that only bundles fill: deploy what it holds */
-        log_debug("app %s: %s", app->name, err_last());
-        err_clear();
-        rc = 0;
-    }
-    if (rc < 0)
+    if ((rc = engine_fetch(e, app, m, out_note)) < 0)
         goto out;
-    if (mirror_fetch_skipped(m))
-        log_debug("app %s: %s: refs unchanged, nothing downloaded", app->name, app->repo_url);
     if ((rc = mirror_resolve(m, app->target_revision, sha)) < 0)
         goto out;
     if ((rc = render_fs_mirror(&fs, m, sha, NULL)) < 0)
@@ -662,7 +749,7 @@ static int engine_had_failures(const struct store_app_status *prev)
 
 int engine_reconcile(engine *e, const char *app_name)
 {
-    char *manifest_json = NULL;
+    char *manifest_json = NULL, *note = NULL;
     json_t *manifest = NULL, *desired = NULL;
     struct app app = {0};
     struct store_app_status prev = {0};
@@ -687,7 +774,7 @@ int engine_reconcile(engine *e, const char *app_name)
         goto fail;
     if ((rc = engine_cluster_client(e, &app, &kc, &cache)) < 0)
         goto fail;
-    if ((rc = engine_render(e, &app, kc, sha, &desired)) < 0)
+    if ((rc = engine_render(e, &app, kc, sha, &desired, &note)) < 0)
         goto fail;
     if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
         (rc = engine_ensure_namespace(kc, app.dest_namespace)) < 0)
@@ -714,6 +801,7 @@ int engine_reconcile(engine *e, const char *app_name)
     st.sync_status = out_of_sync ? "OutOfSync" : "Synced";
     st.revision = sha;
     st.last_error = "";
+    st.message = note ? note : "";
     st.synced_at = out_of_sync ? (have_prev ? prev.synced_at : "") : now;
     /* An unchanged, synced pass keeps its old sync time so the store is
      * not rewritten every poll. */
@@ -736,6 +824,7 @@ out:
     json_decref(desired);
     json_decref(manifest);
     free(manifest_json);
+    free(note);
     log_debug("reconciled %s in %.3fs", app_name, (double)(time_mono_ms() - started) / 1000.0);
     return rc;
 }

@@ -18,12 +18,14 @@
  */
 #include "git/mirror.h"
 #include "git/mirror_priv.h"
+#include "git/remote.h"
 #include "git/semver.h"
 
 #include <git2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/fs.h"
@@ -34,12 +36,14 @@
  * cannot exhaust the stack on a hostile repository. */
 #define MIRROR_MAX_DEPTH 64
 
+/* Debian's bundle of the system's trusted CAs. */
+#define MIRROR_SYSTEM_CAS "/etc/ssl/certs/ca-certificates.crt"
+
 struct mirror {
     git_repository *repo;
     int fetch_skipped; /* the last fetch found the remote's refs unchanged */
     char *url;
     char *path;       /* the bare repository */
-    char *local_path; /* the source on the file system */
 };
 
 static const char *const mirror_refspecs[] = {"+refs/heads/*:refs/heads/*",
@@ -71,6 +75,12 @@ int mirror_global_init(void)
      * protects interactive shells, not a daemon that only reads objects. */
     if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0) < 0)
         return err_set(ERR_GENERIC, "libgit2: %s", mirror_git_msg());
+    /* Our libgit2 uses mbedTLS, which knows no CAs by itself: trust the
+     * system's bundle when there is one (a repository's own CA file is
+     * checked in git/remote.c). */
+    if (access(MIRROR_SYSTEM_CAS, R_OK) == 0 &&
+        git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, MIRROR_SYSTEM_CAS, NULL) < 0)
+        return err_set(ERR_GENERIC, "libgit2: %s: %s", MIRROR_SYSTEM_CAS, mirror_git_msg());
     return 0;
 }
 
@@ -188,12 +198,13 @@ out:
 int mirror_open(mirror **out, const char *mirrors_dir, const char *url)
 {
     mirror *m = NULL;
-    char hex[65];
+    char hex[65], *local = NULL;
     int rc;
 
     *out = NULL;
     m = xcalloc(1, sizeof(*m));
-    if ((rc = mirror_local_path(&m->local_path, url)) < 0)
+    /* a malformed file:// URL is refused here, before a mirror exists */
+    if ((rc = mirror_local_path(&local, url)) < 0)
         goto out;
     m->url = xstrdup(url);
     util_sha256_hex(url, strlen(url), hex);
@@ -217,6 +228,7 @@ int mirror_open(mirror **out, const char *mirrors_dir, const char *url)
     *out = m;
     m = NULL;
 out:
+    free(local);
     mirror_free(m);
     return rc;
 }
@@ -228,7 +240,6 @@ void mirror_free(mirror *m)
     git_repository_free(m->repo);
     free(m->url);
     free(m->path);
-    free(m->local_path);
     free(m);
 }
 
@@ -251,40 +262,45 @@ out:
     return rc;
 }
 
-/* 1 if the connected remote's branches and tags are exactly the
- * mirror's, 0 otherwise (also when unsure). */
-static int mirror_refs_match(mirror *m, git_remote *remote)
+/* 1 if every branch and tag the remote lists (heads, n) is in the mirror
+ * at the same id and the mirror has no other branch or tag: nothing to
+ * download. */
+static int mirror_refs_current(mirror *m, const git_remote_head **heads, size_t n)
 {
-    const git_remote_head **heads = NULL;
     git_reference_iterator *it = NULL;
     git_reference *ref = NULL;
-    size_t n = 0, i, remote_refs = 0, local_refs = 0;
-    int match = 1;
+    size_t listed = 0, local = 0, i;
+    int same = 1;
 
-    if (git_remote_ls(&heads, &n, remote) < 0)
-        return 0;
-    for (i = 0; i < n && match; i++) {
+    for (i = 0; i < n && same; i++) {
         git_oid have;
         const char *name = heads[i]->name;
-        if (!str_has_prefix(name, "refs/heads/") && !str_has_prefix(name, "refs/tags/"))
+        if ((!str_has_prefix(name, "refs/heads/") && !str_has_prefix(name, "refs/tags/")) ||
+            str_has_suffix(name, "^{}"))
             continue;
-        if (str_has_suffix(name, "^{}"))
-            continue; /* the peeled form of an annotated tag */
-        remote_refs++;
-        match = git_reference_name_to_id(&have, m->repo, name) == 0 &&
-                git_oid_equal(&have, &heads[i]->oid);
+        listed++;
+        same = git_reference_name_to_id(&have, m->repo, name) == 0 &&
+               git_oid_equal(&have, &heads[i]->oid);
     }
-    if (!match || git_reference_iterator_glob_new(&it, m->repo, "refs/*") < 0)
+    if (!same || git_reference_iterator_glob_new(&it, m->repo, "refs/*") < 0)
         return 0;
     while (git_reference_next(&ref, it) == 0) {
         const char *name = git_reference_name(ref);
-        if (str_has_prefix(name, "refs/heads/") || str_has_prefix(name, "refs/tags/"))
-            local_refs++;
+        local += str_has_prefix(name, "refs/heads/") || str_has_prefix(name, "refs/tags/");
         git_reference_free(ref);
     }
     git_reference_iterator_free(it);
-    git_error_clear();
-    return remote_refs == local_refs;
+    return local == listed;
+}
+
+int mirror_has_refs(mirror *m)
+{
+    return !mirror_refs_current(m, NULL, 0);
+}
+
+int mirror_fetch(mirror *m)
+{
+    return mirror_fetch_from(m, NULL, NULL, NULL);
 }
 
 int mirror_fetch_skipped(const mirror *m)
@@ -292,64 +308,83 @@ int mirror_fetch_skipped(const mirror *m)
     return m->fetch_skipped;
 }
 
-int mirror_fetch(mirror *m)
+int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth,
+                      int *out_downloaded)
 {
     git_remote *remote = NULL;
     git_remote_callbacks callbacks;
     git_fetch_options opts;
     git_buf head = {NULL, 0, 0};
+    struct remote_session session;
+    const git_remote_head **heads = NULL;
+    size_t nheads = 0;
+    enum remote_kind kind;
+    char *local = NULL;
     struct stat st;
     int rc = 0, head_rc;
 
     m->fetch_skipped = 0;
+    if (out_downloaded)
+        *out_downloaded = 0;
+    if (!url)
+        url = m->url;
+    memset(&session, 0, sizeof(session));
+    session.auth = auth;
+    session.url = url;
     git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    remote_session_bind(&session, &callbacks);
 
-    if (!m->local_path) {
-        rc = err_set(ERR_UNSUPPORTED,
-                     "%s: only local paths and file:// URLs can be fetched so far; bring its "
-                     "history with `edgecd repo import-bundle`",
-                     m->url);
+    if ((rc = remote_kind(url, &kind)) < 0)
         goto out;
-    }
-    if (stat(m->local_path, &st) != 0) {
-        rc = err_set(ERR_NOTFOUND, "%s: repository not found", m->url);
-        goto out;
+    if (kind == REMOTE_LOCAL) {
+        if ((rc = mirror_local_path(&local, url)) < 0)
+            goto out;
+        if (!local || stat(local, &st) != 0) {
+            rc = err_set(ERR_NOTFOUND, "%s: repository not found", url);
+            goto out;
+        }
     }
     if (git_remote_lookup(&remote, m->repo, "origin") < 0) {
         rc = err_set(ERR_IO, "%s: mirror %s: %s", m->url, m->path, mirror_git_msg());
         goto out;
     }
+    /* A rewritten URL is used for this connection only: the mirror stays
+     * the mirror of its own URL. */
+    if (strcmp(url, m->url) != 0 && git_remote_set_instance_url(remote, url) < 0) {
+        rc = remote_session_fail(&session, "connecting");
+        goto out;
+    }
     if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, NULL, NULL) < 0) {
-        int code = git_error_last() && git_error_last()->klass == GIT_ERROR_REPOSITORY
-                       ? ERR_NOTFOUND
-                       : ERR_IO;
-        rc = err_set(code, "%s: %s", m->url, mirror_git_msg());
+        rc = remote_session_fail(&session, "connecting");
         goto out;
     }
     /* Asked while connected: the fetch below reuses this connection, so
      * HEAD and the refs come from the same listing. */
     head_rc = git_remote_default_branch(&head, remote);
     if (head_rc < 0 && head_rc != GIT_ENOTFOUND) {
-        rc = err_set(ERR_IO, "%s: reading HEAD: %s", m->url, mirror_git_msg());
+        rc = remote_session_fail(&session, "reading HEAD");
         goto out;
     }
-    /* ls-remote first: when every branch and tag already matches and the
-     * mirror has no ref the remote lost, there is nothing to download. */
-    m->fetch_skipped = mirror_refs_match(m, remote);
-    if (m->fetch_skipped) {
-        if (head_rc == 0 && str_has_prefix(head.ptr, "refs/heads/"))
-            rc = mirror_set_head(m, head.ptr);
+    if (git_remote_ls(&heads, &nheads, remote) < 0) {
+        rc = remote_session_fail(&session, "listing refs");
         goto out;
     }
-    opts.prune = GIT_FETCH_PRUNE;
-    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-    /* FETCH_HEAD is for people merging by hand; skipping it saves a write
-     * per poll on flash. */
-    opts.update_fetchhead = 0;
-    if (git_remote_fetch(remote, NULL, &opts, "edgecd: fetch") < 0) {
-        rc = err_set(ERR_IO, "%s: fetch: %s", m->url, mirror_git_msg());
-        goto out;
+    if (!mirror_refs_current(m, heads, nheads)) {
+        opts.prune = GIT_FETCH_PRUNE;
+        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+        /* FETCH_HEAD is for people merging by hand; skipping it saves a
+         * write per poll on flash. */
+        opts.update_fetchhead = 0;
+        opts.callbacks = callbacks;
+        if (git_remote_fetch(remote, NULL, &opts, "edgecd: fetch") < 0) {
+            rc = remote_session_fail(&session, "fetch");
+            goto out;
+        }
+        if (out_downloaded)
+            *out_downloaded = 1;
+    } else {
+        m->fetch_skipped = 1;
     }
     /* An empty source or a detached HEAD has no default branch: the
      * mirror keeps the HEAD it had. */
@@ -357,11 +392,13 @@ int mirror_fetch(mirror *m)
         rc = mirror_set_head(m, head.ptr);
 out:
     git_buf_dispose(&head);
+    if (remote)
+        git_remote_disconnect(remote);
     git_remote_free(remote);
+    free(local);
     return rc;
 }
 
-/* Peel ref to a commit id. 1 if done, 0 if ref does not exist. */
 static int mirror_peel_ref(mirror *m, const char *refname, const char *rev, git_oid *out)
 {
     git_reference *ref = NULL;

@@ -25,17 +25,40 @@ void mirror_lib_version(char *out, size_t len);
 
 /* Open the mirror of url under mirrors_dir, creating an empty bare
  * repository named after a hash of the URL on first use. Any URL names a
- * mirror (a bundle can fill one); mirror_fetch can fetch local paths
- * ("/srv/git/config.git") and file:// URLs, other schemes are
- * ERR_UNSUPPORTED there for now. */
+ * mirror (a bundle can fill one); mirror_fetch_from says which URLs
+ * can be fetched. */
 int mirror_open(mirror **out, const char *mirrors_dir, const char *url);
 void mirror_free(mirror *m);
 
-/* Fetch every branch and tag from the URL into the mirror, removing refs
- * the remote no longer has. ERR_NOTFOUND if the source does not exist,
- * ERR_UNSUPPORTED for a remote scheme, ERR_IO for other fetch failures;
- * the message names the URL. */
+/* How to reach a remote: all fields borrowed, any may be NULL/0. */
+struct mirror_auth {
+    const char *username; /* "" or NULL with a password: "git" is sent (tokens) */
+    const char *password; /* password or token */
+    const char *ca_file;  /* PEM bundle trusted for this server, besides the system's */
+    int insecure;         /* accept any server certificate */
+};
+
+/* Fetch every branch and tag from the mirror's URL into the mirror,
+ * removing refs the remote no longer has: mirror_fetch_from(m, NULL,
+ * NULL, NULL). */
 int mirror_fetch(mirror *m);
+
+/* Fetch from url (NULL = the mirror's own URL; a rewrite rule may name a
+ * different place holding the same history) with auth (NULL = anonymous).
+ * The remote's refs are listed first; when every branch and tag already
+ * matches the mirror's and none was removed, nothing is downloaded and
+ * *out_downloaded (if not NULL) is 0, else 1. Local paths, file://,
+ * http:// and https:// URLs are fetched. Errors name the URL without
+ * userinfo: ERR_NOTFOUND if the repository does not exist, ERR_AUTH when
+ * the server refuses the credentials (asked once, never again) or its
+ * certificate is not trusted, ERR_UNSUPPORTED for ssh and other schemes,
+ * ERR_IO for other failures. A failed fetch leaves the mirror as it was. */
+int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth,
+                      int *out_downloaded);
+
+/* 1 if the mirror holds at least one branch or tag (a fetch or a bundle
+ * filled it), else 0. */
+int mirror_has_refs(mirror *m);
 
 /* 1 if the last mirror_fetch listed the remote's refs (ls-remote), found
  * every branch and tag equal to the mirror's, and so downloaded nothing. */

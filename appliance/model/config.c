@@ -147,6 +147,66 @@ static int config_parse_clusters(struct config *cfg, const json_t *list, const c
     return 0;
 }
 
+#define CONFIG_MAX_MIRRORS 256
+
+static int config_parse_mirrors(struct config *cfg, const json_t *list, const char *path)
+{
+    size_t i;
+    const json_t *r;
+    if (!json_is_array(list) || json_array_size(list) > CONFIG_MAX_MIRRORS)
+        return err_set(ERR_INVALID, "%s: mirrors: must be a list of at most %d rules", path,
+                       CONFIG_MAX_MIRRORS);
+    cfg->mirrors = xcalloc(json_array_size(list) + 1, sizeof(*cfg->mirrors));
+    cfg->n_mirrors = 0;
+    json_array_foreach(list, i, r)
+    {
+        struct config_mirror *m = &cfg->mirrors[i];
+        const json_t *fb = json_object_get(r, "fallback");
+        const char *key;
+        const json_t *v;
+        if (!json_is_object(r))
+            return err_set(ERR_INVALID, "%s: mirrors[%zu]: must be a mapping", path, i);
+        json_object_foreach((json_t *)r, key, v)
+        {
+            if (strcmp(key, "prefix") && strcmp(key, "mirror") && strcmp(key, "fallback"))
+                return err_set(ERR_INVALID,
+                               "%s: mirrors[%zu].%s: unknown field (prefix, mirror, fallback)",
+                               path, i, key);
+        }
+        if (!doc_get_str(r, "prefix") || !doc_get_str(r, "prefix")[0] ||
+            !doc_get_str(r, "mirror") || !doc_get_str(r, "mirror")[0])
+            return err_set(ERR_INVALID, "%s: mirrors[%zu]: needs prefix and mirror strings", path,
+                           i);
+        if (fb && !json_is_boolean(fb))
+            return err_set(ERR_INVALID, "%s: mirrors[%zu].fallback: must be true or false", path,
+                           i);
+        cfg->n_mirrors = i + 1;
+        m->prefix = xstrdup(doc_get_str(r, "prefix"));
+        m->mirror = xstrdup(doc_get_str(r, "mirror"));
+        m->fallback = fb && json_is_true(fb);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->mirrors[j].prefix, m->prefix))
+                return err_set(ERR_INVALID, "%s: mirrors[%zu]: prefix repeats mirrors[%zu]", path,
+                               i, j);
+    }
+    return 0;
+}
+
+const struct config_mirror *config_rewrite_url(const struct config *cfg, const char *url,
+                                               char **out_url)
+{
+    const struct config_mirror *best = NULL;
+
+    *out_url = NULL;
+    for (size_t i = 0; i < cfg->n_mirrors; i++)
+        if (str_has_prefix(url, cfg->mirrors[i].prefix) &&
+            (!best || strlen(cfg->mirrors[i].prefix) > strlen(best->prefix)))
+            best = &cfg->mirrors[i];
+    if (best)
+        *out_url = xasprintf("%s%s", best->mirror, url + strlen(best->prefix));
+    return best;
+}
+
 static int config_parse_settings(struct config *cfg, const json_t *doc, const char *path)
 {
     const char *key;
@@ -166,6 +226,11 @@ static int config_parse_settings(struct config *cfg, const json_t *doc, const ch
             continue;
         if (!strcmp(key, "clusters")) {
             if ((rc = config_parse_clusters(cfg, v, path)) < 0)
+                return rc;
+            continue;
+        }
+        if (!strcmp(key, "mirrors")) {
+            if ((rc = config_parse_mirrors(cfg, v, path)) < 0)
                 return rc;
             continue;
         }
@@ -245,6 +310,13 @@ void config_dispose(struct config *cfg)
     }
     free(cfg->clusters);
     cfg->clusters = NULL;
+    for (size_t i = 0; i < cfg->n_mirrors; i++) {
+        free(cfg->mirrors[i].prefix);
+        free(cfg->mirrors[i].mirror);
+    }
+    free(cfg->mirrors);
+    cfg->mirrors = NULL;
+    cfg->n_mirrors = 0;
     cfg->n_clusters = 0;
     json_decref(cfg->applications);
     cfg->applications = NULL;
@@ -274,5 +346,8 @@ void config_describe(struct buf *out)
              "Applications name in spec.destination (name defaults to in-cluster, server to "
              "https://kubernetes.default.svc; without kubeconfig, edgecd running in a pod uses its "
              "service account)\n"
+             "  mirrors      list of {prefix, mirror, fallback}: a repoURL starting with prefix "
+             "is fetched from mirror + the rest of the URL (longest prefix wins); with fallback: "
+             "true a failed mirror fetch tries the original URL\n"
              "Further documents: argoproj.io/v1alpha1 Applications registered at start.\n");
 }

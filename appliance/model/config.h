@@ -36,6 +36,14 @@ struct config_cluster {
     char *context;    /* NULL = the kubeconfig's current context */
 };
 
+/* A mirror rewrite rule: a repoURL starting with prefix is fetched from
+ * mirror + the rest of the URL (git's insteadOf). */
+struct config_mirror {
+    char *prefix;
+    char *mirror;
+    int fallback; /* on a failed mirror fetch, try the original URL */
+};
+
 struct config {
     char *listen;             /* API listen address */
     long poll_seconds;        /* reconcile interval */
@@ -45,6 +53,8 @@ struct config {
     long helm_timeout_seconds; /* per helm template */
     struct config_cluster *clusters;
     size_t n_clusters;
+    struct config_mirror *mirrors; /* rewrite rules, as listed */
+    size_t n_mirrors;
     json_t *applications; /* owned JSON array of Application manifests */
 };
 
@@ -58,6 +68,12 @@ void config_dispose(struct config *cfg);
  * when server is NULL); NULL if none. Borrowed from cfg. */
 const struct config_cluster *config_find_cluster(const struct config *cfg, const char *server,
                                                  const char *name);
+
+/* The rule whose prefix is the longest one url starts with, or NULL.
+ * With a rule, *out_url is the new URL to fetch (caller frees), else
+ * NULL. */
+const struct config_mirror *config_rewrite_url(const struct config *cfg, const char *url,
+                                               char **out_url);
 
 /* The settings table as text for --help. Appended to out. */
 void config_describe(struct buf *out);

@@ -390,6 +390,10 @@ static json_t *server_status_new(const struct store_app_status *st)
         json_object_set_new(cond, "message", server_json_str_new(st->last_error));
         json_object_set_new(status, "conditions", json_pack("[o]", cond));
     }
+    /* edgecd's own: a note on the last pass, e.g. that it fetched from
+     * upstream because the configured mirror failed */
+    if (st->message && st->message[0])
+        json_object_set_new(status, "sourceMessage", server_json_str_new(st->message));
     json_object_set_new(status, "reconciledAt", server_json_str_new(st->changed_at));
     return status;
 }

@@ -149,6 +149,52 @@ TEST(second_fetch_sees_new_commits_and_prunes)
     mirror_free(m);
 }
 
+TEST(unchanged_refs_skip_the_download)
+{
+    mirror *m = NULL;
+    char *mirror_url, sha[41], want[41];
+    int dl = -1;
+
+    CHECK(make_source("lsr") == 0);
+    CHECK_OK(open_source(&m, "lsr"));
+    CHECK_OK(mirror_fetch_from(m, NULL, NULL, &dl));
+    CHECK(dl == 1);
+    CHECK_OK(mirror_fetch_from(m, NULL, NULL, &dl));
+    CHECK(dl == 0); /* every ref matches: nothing downloaded */
+    /* a new commit, a removed branch, a moved tag: each downloads */
+    CHECK(sh("cd lsr && echo x > x && git add -A && " GIT " commit -qm c3") == 0);
+    CHECK_OK(mirror_fetch_from(m, NULL, NULL, &dl));
+    CHECK(dl == 1);
+    CHECK(rev_parse("lsr", "main", want) == 0);
+    CHECK_OK(mirror_resolve(m, "main", sha));
+    CHECK_STR(sha, want);
+    CHECK(sh("cd lsr && git branch -D dev") == 0);
+    CHECK_OK(mirror_fetch_from(m, NULL, NULL, &dl));
+    CHECK(dl == 1);
+    CHECK_ERR(mirror_resolve(m, "dev", sha), ERR_NOTFOUND);
+    CHECK_OK(mirror_fetch_from(m, NULL, NULL, &dl));
+    CHECK(dl == 0);
+    CHECK(sh("cd lsr && git tag -f v1 main") == 0);
+    CHECK_OK(mirror_fetch_from(m, NULL, NULL, &dl));
+    CHECK(dl == 1);
+    CHECK_OK(mirror_resolve(m, "v1", sha));
+    CHECK_STR(sha, want);
+    mirror_free(m);
+
+    /* fetching from another URL (a rewrite rule) fills the mirror of the
+     * original URL, which keeps its own name */
+    CHECK(make_source("lsr-copy") == 0);
+    CHECK_OK(mirror_open(&m, mirrors, "https://upstream.invalid/org/lsr.git"));
+    mirror_url = xasprintf("file://%s/lsr-copy", tmp);
+    CHECK_OK(mirror_fetch_from(m, mirror_url, NULL, &dl));
+    CHECK(dl == 1);
+    CHECK(rev_parse("lsr-copy", "main", want) == 0);
+    CHECK_OK(mirror_resolve(m, "HEAD", sha));
+    CHECK_STR(sha, want);
+    free(mirror_url);
+    mirror_free(m);
+}
+
 TEST(mirror_is_bare_named_by_url_hash)
 {
     mirror *m = NULL;
@@ -331,17 +377,32 @@ TEST(unsupported_and_missing_sources)
     mirror *m = NULL;
     char *url;
 
-    /* remote URLs name a mirror (a bundle can fill it) but are not fetched */
-    static const char *const remote[] = {"https://example.com/x.git", "http://example.com/x.git",
-                                         "ssh://git@example.com/x.git", "git@example.com:x.git"};
-    for (size_t i = 0; i < 4; i++) {
-        CHECK_OK(mirror_open(&m, mirrors, remote[i]));
+    /* ssh and unknown schemes name a mirror (a bundle can fill it) but
+     * are not fetched; userinfo never shows in the message */
+    static const struct {
+        const char *url, *shown, *msg;
+    } remote[] = {
+        {"ssh://git@example.com/x.git", "ssh://example.com/x.git", "ssh is not supported"},
+        {"git@example.com:x.git", "git@example.com:x.git", "ssh is not supported"},
+        {"git+ssh://example.com/x.git", "git+ssh://example.com/x.git", "ssh is not supported"},
+        {"ftp://u:pw@example.com/x.git", "ftp://example.com/x.git", "unsupported URL scheme"},
+    };
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+        CHECK_OK(mirror_open(&m, mirrors, remote[i].url));
         CHECK_ERR(mirror_fetch(m), ERR_UNSUPPORTED);
-        CHECK_CONTAINS(err_last(), "only local paths and file:// URLs can be fetched so far");
-        CHECK_CONTAINS(err_last(), remote[i]);
+        CHECK_CONTAINS(err_last(), remote[i].msg);
+        CHECK_CONTAINS(err_last(), remote[i].shown);
+        CHECK(strstr(err_last(), "pw@") == NULL);
         mirror_free(m);
         m = NULL;
     }
+    /* http(s) is fetched: nothing listens on port 1 */
+    CHECK_OK(mirror_open(&m, mirrors, "http://user:s3cret@127.0.0.1:1/x.git"));
+    CHECK_ERR(mirror_fetch(m), ERR_IO);
+    CHECK_CONTAINS(err_last(), "http://127.0.0.1:1/x.git");
+    CHECK(strstr(err_last(), "s3cret") == NULL);
+    mirror_free(m);
+    m = NULL;
     CHECK_ERR(mirror_open(&m, mirrors, ""), ERR_INVALID);
     CHECK(m == NULL);
 
@@ -620,6 +681,7 @@ int main(void)
     RUN(lib_version);
     RUN(resolves_branches_tags_shas_and_head);
     RUN(second_fetch_sees_new_commits_and_prunes);
+    RUN(unchanged_refs_skip_the_download);
     RUN(mirror_is_bare_named_by_url_hash);
     RUN(read_dir_recurse_or_not);
     RUN(read_dir_bad_paths);

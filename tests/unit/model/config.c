@@ -91,6 +91,22 @@ TEST(errors_name_the_field)
          "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\n"
          "spec: {destination: {name: in-cluster}}\n",
          "document 2"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "mirrors: [{prefix: 'https://a/'}]\n",
+         "mirrors[0]: needs prefix and mirror"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "mirrors: [{prefix: 'https://a/', mirror: 'file:///m/', fallback: 'yes'}]\n",
+         "mirrors[0].fallback: must be true or false"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "mirrors: [{prefix: 'https://a/', mirror: 'file:///m/', insteadOf: x}]\n",
+         "mirrors[0].insteadOf: unknown field"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "mirrors: [{prefix: 'https://a/', mirror: 'file:///m/'}, "
+         "{prefix: 'https://a/', mirror: 'file:///n/'}]\n",
+         "mirrors[1]: prefix repeats mirrors[0]"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "mirrors: {prefix: x}\n",
+         "mirrors: must be a list"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct config cfg;
@@ -102,6 +118,35 @@ TEST(errors_name_the_field)
         config_dispose(&cfg);
         free(path);
     }
+}
+
+TEST(mirror_rules_longest_prefix_wins)
+{
+    struct config cfg;
+    char *path, *url = NULL;
+    const struct config_mirror *r;
+
+    CHECK_OK(write_config("mirrors.yaml",
+                          "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                          "clusters: [{kubeconfig: k}]\nmirrors:\n"
+                          "  - {prefix: 'https://github.com/', mirror: 'http://gitea.lan/gh/'}\n"
+                          "  - {prefix: 'https://github.com/org/', mirror: 'file:///srv/m/org/',"
+                          " fallback: true}\n",
+                          &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK(cfg.n_mirrors == 2);
+    r = config_rewrite_url(&cfg, "https://github.com/org/config.git", &url);
+    CHECK(r == &cfg.mirrors[1] && r->fallback);
+    CHECK_STR(url, "file:///srv/m/org/config.git");
+    free(url);
+    r = config_rewrite_url(&cfg, "https://github.com/other/x.git", &url);
+    CHECK(r == &cfg.mirrors[0] && !r->fallback);
+    CHECK_STR(url, "http://gitea.lan/gh/other/x.git");
+    free(url);
+    r = config_rewrite_url(&cfg, "https://gitlab.com/org/x.git", &url);
+    CHECK(r == NULL && url == NULL);
+    config_dispose(&cfg);
+    free(path);
 }
 
 TEST(missing_file)
@@ -130,6 +175,7 @@ int main(void)
     RUN(defaults_clusters_and_apps);
     RUN(cluster_without_kubeconfig_is_in_cluster);
     RUN(errors_name_the_field);
+    RUN(mirror_rules_longest_prefix_wins);
     RUN(missing_file);
     RUN(describe_lists_every_setting);
     free(dir);

@@ -182,9 +182,12 @@ static void fill_store(void)
                                   "2026-01-02T03:04:05Z",
                                   NULL,
                                   res,
-                                  2};
+                                  2,
+                                  ""};
     struct store_app_status s2 = {"shop", "Unknown", "",  "repo@main: fetch: connection refused",
-                                  "",     NULL,      bad, 1};
+                                  "",     NULL,      bad, 1,
+                                  "fetched from upstream https://a/x.git: mirror file:///m/x.git "
+                                  "failed: repository not found"};
 
     if (store_app_put(st, "guestbook",
                       "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
@@ -331,6 +334,8 @@ TEST(list_applications)
     CHECK_STR(jstr(shop, "status.operationState.phase"), "Error");
     CHECK_STR(jstr(shop, "status.operationState.message"), "repo@main: fetch: connection refused");
     CHECK_STR(jstr(shop, "status.conditions.0.type"), "ComparisonError");
+    CHECK_CONTAINS(jstr(shop, "status.sourceMessage"), "fetched from upstream https://a/x.git");
+    CHECK(jstr(gb, "status.sourceMessage") == NULL);
     CHECK_STR(jstr(shop, "status.conditions.0.message"), "repo@main: fetch: connection refused");
     /* Invalid UTF-8 from the cluster is replaced, not fatal. */
     CHECK_STR(jstr(shop, "status.resources.0.message"), "quota ?? exceeded");

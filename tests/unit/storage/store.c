@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "core/fs.h"
+#include "core/seal.h"
 #include "core/util.h"
 #include "test.h"
 
@@ -196,9 +197,11 @@ TEST(status_round_trip_with_resources)
     f.st.last_error = "apply Deployment default/obj-1: forbidden";
     f.res[2].status = "Failed";
     f.res[2].message = "quota exceeded";
+    f.st.message = "fetched from upstream https://a/x.git: mirror file:///m/x.git failed: gone";
     CHECK(store_app_status_put(s, &f.st) == 1);
     CHECK_OK(store_app_status_get(s, "web", &got));
     CHECK_STR(got.name, "web");
+    CHECK_STR(got.message, f.st.message);
     CHECK_STR(got.sync_status, "OutOfSync");
     CHECK_STR(got.revision, f.st.revision);
     CHECK_STR(got.last_error, "apply Deployment default/obj-1: forbidden");
@@ -306,6 +309,10 @@ TEST(unchanged_put_writes_nothing)
     updated2 = raw_text(raw, "SELECT updated_at FROM apps WHERE name = 'web'");
     CHECK_STR(updated2, updated);
     free(updated2);
+    /* a new message alone is a change */
+    f.st.message = "not fetched, deployed from the mirror's copy";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK(store_app_status_put(s, &f.st) == 0);
 
     /* The watcher does see real changes, so the check above can fail. */
     CHECK_OK(store_app_put(s, "web", "{\"spec\":2}"));
@@ -317,6 +324,82 @@ TEST(unchanged_put_writes_nothing)
     free(updated);
     sqlite3_close(raw);
     store_close(s);
+    free(path);
+}
+
+/* 1 if needle occurs in the file at path. */
+static int file_contains(const char *path, const char *needle)
+{
+    struct buf b = BUF_INIT;
+    int found = 0;
+    if (fs_read_file(path, 64u << 20, &b) == 0)
+        found = memmem(b.ptr, b.len, needle, strlen(needle)) != NULL;
+    buf_dispose(&b);
+    return found;
+}
+
+TEST(repo_credentials_longest_prefix_and_sealed_at_rest)
+{
+    char *path = db_path("repos.db"), *wal = xasprintf("%s-wal", path), *sealed = NULL;
+    char *plain = NULL;
+    unsigned char key[SEAL_KEY_LEN];
+    store *s = NULL;
+    struct store_repo r = {0}, got = {0}, *list = NULL;
+    size_t n = 0;
+
+    CHECK_OK(seal_key_load(key, dir));
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(seal_value(&sealed, key, "Sup3rSecretToken", "https://git.lan/org/"));
+    r.url = "https://git.lan/org/";
+    r.username = "deploy";
+    r.password_sealed = sealed;
+    r.ca_file = "/etc/edgecd/ca.pem";
+    CHECK_OK(store_repo_put(s, &r));
+    r.url = "https://git.lan/";
+    r.username = "reader";
+    r.password_sealed = "";
+    r.ca_file = "";
+    r.insecure = 1;
+    CHECK_OK(store_repo_put(s, &r));
+    r.url = "";
+    CHECK_ERR(store_repo_put(s, &r), ERR_INVALID);
+
+    CHECK_OK(store_repo_match(s, "https://git.lan/org/config.git", &got));
+    CHECK_STR(got.url, "https://git.lan/org/");
+    CHECK_STR(got.username, "deploy");
+    CHECK_STR(got.ca_file, "/etc/edgecd/ca.pem");
+    CHECK(got.insecure == 0);
+    CHECK_OK(seal_open(&plain, key, got.password_sealed, got.url));
+    CHECK_STR(plain, "Sup3rSecretToken");
+    free(plain);
+    store_repo_dispose(&got);
+    CHECK_OK(store_repo_match(s, "https://git.lan/other/x.git", &got));
+    CHECK_STR(got.username, "reader");
+    CHECK(got.insecure == 1);
+    store_repo_dispose(&got);
+    /* a prefix is a prefix of characters, and % or _ are not wildcards */
+    CHECK_ERR(store_repo_match(s, "https://git.la", &got), ERR_NOTFOUND);
+    CHECK_ERR(store_repo_match(s, "https://git_lan/x", &got), ERR_NOTFOUND);
+
+    CHECK_OK(store_repo_list(s, &list, &n));
+    CHECK(n == 2);
+    CHECK_STR(list[0].url, "https://git.lan/");
+    CHECK_STR(list[1].url, "https://git.lan/org/");
+    store_repos_free(list, n);
+
+    /* the database file (and its log) hold the sealed text, never the secret */
+    CHECK(file_contains(path, "Sup3rSecretToken") == 0);
+    CHECK(file_contains(wal, "Sup3rSecretToken") == 0);
+    CHECK(file_contains(path, sealed + 3) || file_contains(wal, sealed + 3));
+
+    CHECK_OK(store_repo_delete(s, "https://git.lan/org/"));
+    CHECK_ERR(store_repo_delete(s, "https://git.lan/org/"), ERR_NOTFOUND);
+    CHECK_OK(store_repo_match(s, "https://git.lan/org/config.git", &got));
+    CHECK_STR(got.url, "https://git.lan/");
+    store_repo_dispose(&got);
+    store_close(s);
+    free(sealed);
+    free(wal);
     free(path);
 }
 
@@ -501,6 +584,7 @@ int main(void)
     RUN(status_round_trip_with_resources);
     RUN(status_bad_input_changes_nothing);
     RUN(unchanged_put_writes_nothing);
+    RUN(repo_credentials_longest_prefix_and_sealed_at_rest);
     RUN(newer_schema_refused_untouched);
     RUN(garbage_file_and_bad_path);
     RUN(concurrent_reader_sees_whole_statuses);
