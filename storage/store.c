@@ -526,8 +526,7 @@ static int store_status_equal(const struct store_app_status *a, const struct sto
 
     if (!store_same(a->sync_status, b->sync_status) || !store_same(a->revision, b->revision) ||
         !store_same(a->last_error, b->last_error) || !store_same(a->synced_at, b->synced_at) ||
-        !store_same(a->message, b->message) ||
-        a->n_resources != b->n_resources)
+        !store_same(a->message, b->message) || a->n_resources != b->n_resources)
         return 0;
     for (i = 0; i < a->n_resources; i++) {
         const struct store_resource *x = &a->resources[i], *y = &b->resources[i];
@@ -719,7 +718,8 @@ static int store_repo_rows(store *s, sqlite3_stmt *stmt, struct store_repo **out
     return step == SQLITE_DONE ? 0 : store_fail(s, "read repositories");
 }
 
-#define STORE_REPO_COLUMNS "SELECT url, username, password_sealed, ca_file, insecure FROM repo_creds"
+#define STORE_REPO_COLUMNS                                                                         \
+    "SELECT url, username, password_sealed, ca_file, insecure FROM repo_creds"
 
 int store_repo_list(store *s, struct store_repo **out, size_t *out_n)
 {

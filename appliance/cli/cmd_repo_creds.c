@@ -74,12 +74,10 @@ out:
 
 int repo_creds_add(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"username", required_argument, NULL, 'u'},
-                                             {"password-stdin", no_argument, NULL, 'p'},
-                                             {"ca-file", required_argument, NULL, 'c'},
-                                             {"insecure", no_argument, NULL, 'k'},
-                                             {"data", required_argument, NULL, 'd'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"username", required_argument, NULL, 'u'}, {"password-stdin", no_argument, NULL, 'p'},
+        {"ca-file", required_argument, NULL, 'c'},  {"insecure", no_argument, NULL, 'k'},
+        {"data", required_argument, NULL, 'd'},     {NULL, 0, NULL, 0}};
     const char *data = repo_creds_data_default(), *url, *user = "", *ca = NULL;
     int pw_stdin = 0, insecure = 0, c, rc = 1;
     char *secret = NULL, *sealed = NULL, *ca_abs = NULL, safe[512];
@@ -117,8 +115,9 @@ int repo_creds_add(int argc, char **argv)
     }
     remote_redact(url, safe, sizeof(safe));
     if (strcmp(safe, url) != 0) {
-        err_set(ERR_INVALID, "%s: put the username in --username and the password on stdin, "
-                             "not in the URL",
+        err_set(ERR_INVALID,
+                "%s: put the username in --username and the password on stdin, "
+                "not in the URL",
                 safe);
         return cli_fail();
     }

@@ -57,8 +57,7 @@ out:
     return rc;
 }
 
-int seal_value(char **out, const unsigned char key[SEAL_KEY_LEN], const char *plain,
-               const char *ad)
+int seal_value(char **out, const unsigned char key[SEAL_KEY_LEN], const char *plain, const char *ad)
 {
     mbedtls_gcm_context gcm;
     size_t n = strlen(plain), raw_len = SEAL_NONCE_LEN + n + SEAL_TAG_LEN;
@@ -76,13 +75,13 @@ int seal_value(char **out, const unsigned char key[SEAL_KEY_LEN], const char *pl
     if (mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, SEAL_KEY_LEN * 8) != 0 ||
         mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, n, raw, SEAL_NONCE_LEN,
                                   (const unsigned char *)ad, strlen(ad),
-                                  (const unsigned char *)plain, raw + SEAL_NONCE_LEN,
-                                  SEAL_TAG_LEN, raw + SEAL_NONCE_LEN + n) != 0) {
+                                  (const unsigned char *)plain, raw + SEAL_NONCE_LEN, SEAL_TAG_LEN,
+                                  raw + SEAL_NONCE_LEN + n) != 0) {
         rc = err_set(ERR_GENERIC, "secret: encryption failed");
         goto out;
     }
     text = xmalloc(strlen(SEAL_PREFIX) + 2 * raw_len + 1);
-    strcpy(text, SEAL_PREFIX);
+    memcpy(text, SEAL_PREFIX, strlen(SEAL_PREFIX) + 1);
     util_hex(text + strlen(SEAL_PREFIX), raw, raw_len);
     *out = text;
 out:
@@ -109,8 +108,7 @@ static int seal_unhex(unsigned char *out, const char *hex, size_t n)
     return 0;
 }
 
-int seal_open(char **out, const unsigned char key[SEAL_KEY_LEN], const char *sealed,
-              const char *ad)
+int seal_open(char **out, const unsigned char key[SEAL_KEY_LEN], const char *sealed, const char *ad)
 {
     mbedtls_gcm_context gcm;
     const char *hex;

@@ -43,7 +43,7 @@ struct mirror {
     git_repository *repo;
     int fetch_skipped; /* the last fetch found the remote's refs unchanged */
     char *url;
-    char *path;       /* the bare repository */
+    char *path; /* the bare repository */
 };
 
 static const char *const mirror_refspecs[] = {"+refs/heads/*:refs/heads/*",

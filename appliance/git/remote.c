@@ -25,8 +25,8 @@ static const struct {
     const char *prefix;
     int kind; /* enum remote_kind, or -1 for ssh */
 } remote_schemes[] = {
-    {"file://", REMOTE_LOCAL}, {"http://", REMOTE_HTTP},  {"https://", REMOTE_HTTP},
-    {"ssh://", -1},            {"git+ssh://", -1},        {"ssh+git://", -1},
+    {"file://", REMOTE_LOCAL}, {"http://", REMOTE_HTTP}, {"https://", REMOTE_HTTP}, {"ssh://", -1},
+    {"git+ssh://", -1},        {"ssh+git://", -1},
 };
 
 void remote_redact(const char *url, char *out, size_t len)
@@ -103,8 +103,7 @@ static int remote_cred_cb(git_credential **out, const char *url, const char *use
 }
 
 /* Verify der against the PEM bundle ca_file for host. 0 or -1 with s->why. */
-static int remote_verify_ca(struct remote_session *s, const void *der, size_t len,
-                            const char *host)
+static int remote_verify_ca(struct remote_session *s, const void *der, size_t len, const char *host)
 {
     mbedtls_x509_crt ca, crt;
     uint32_t flags = 0;
@@ -149,8 +148,7 @@ static int remote_cert_cb(git_cert *cert, int valid, const char *host, void *pay
         return 0;
     if (valid)
         return 0;
-    if (!s->auth || !s->auth->ca_file || !s->auth->ca_file[0] ||
-        cert->cert_type != GIT_CERT_X509) {
+    if (!s->auth || !s->auth->ca_file || !s->auth->ca_file[0] || cert->cert_type != GIT_CERT_X509) {
         snprintf(s->why, sizeof(s->why),
                  "not trusted for %s (configure a CA file for the repository, or insecure)",
                  host ? host : "the server");

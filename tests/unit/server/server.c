@@ -184,8 +184,14 @@ static void fill_store(void)
                                   res,
                                   2,
                                   ""};
-    struct store_app_status s2 = {"shop", "Unknown", "",  "repo@main: fetch: connection refused",
-                                  "",     NULL,      bad, 1,
+    struct store_app_status s2 = {"shop",
+                                  "Unknown",
+                                  "",
+                                  "repo@main: fetch: connection refused",
+                                  "",
+                                  NULL,
+                                  bad,
+                                  1,
                                   "fetched from upstream https://a/x.git: mirror file:///m/x.git "
                                   "failed: repository not found"};
 
