@@ -43,6 +43,7 @@ struct config {
     char *log_level;
     char *helm_binary;         /* "" = helm on PATH */
     long helm_timeout_seconds; /* per helm template */
+    long render_cache_entries; /* engine's render cache size; 0 = off */
     struct config_cluster *clusters;
     size_t n_clusters;
     json_t *applications; /* owned JSON array of Application manifests */
