@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,21 +72,6 @@ static int helm_copy_tree(render_fs *fs, const char *src, const char *dst, int d
     }
     render_entries_free(v, n);
     return rc;
-}
-
-static int helm_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void helm_rm_tree(const char *dir)
-{
-    if (dir)
-        nftw(dir, helm_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The helm binary: the configured path, or "helm" on PATH. */
@@ -315,7 +299,6 @@ static int helm_value_file(const struct render_request *req, render_fs *fs, cons
 int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json_t *helm,
                 const struct render_request *req)
 {
-    const char *tmpdir = getenv("TMPDIR");
     char *work = NULL, *chart = NULL, *bin = NULL, *home = NULL;
     char *envp[8] = {NULL};
     struct helm_args a = {{NULL}, 0};
@@ -331,13 +314,8 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
         return err_set(ERR_INVALID, "spec.source.helm: must be a mapping");
     if ((rc = helm_find(req, &bin)) < 0)
         return rc;
-    work = xasprintf("%s/edgecd-helm-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
-    if (!mkdtemp(work)) {
-        rc = err_set(ERR_IO, "helm: making a work folder: %s", strerror(errno));
-        free(work);
-        work = NULL;
+    if ((rc = fs_temp_dir(&work, "edgecd-helm")) < 0)
         goto out;
-    }
     chart = xasprintf("%s/chart", work);
     if ((rc = helm_copy_tree(fs, dir, chart, 0)) < 0)
         goto out;
@@ -482,7 +460,7 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
 out:
     if (rc < 0)
         err_prefix(rc, "%s: %s", render_fs_name(fs), dir[0] ? dir : ".");
-    helm_rm_tree(work);
+    fs_remove_tree(work);
     for (i = 0; i < (size_t)a.n; i++)
         free(a.v[i]);
     for (i = 0; i < 8; i++)
