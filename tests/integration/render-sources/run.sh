@@ -14,7 +14,7 @@ tmp=${EDGECD_TEST_TMP:-/tmp}/render-sources.$$
 rm -rf "$tmp"
 mkdir -p "$tmp"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-helm=$(dirname "$EDGECD_KUBECTL")/helm
+helm=${EDGECD_HELM:-$(dirname "$EDGECD_KUBECTL")/helm}
 diff_tool=${EDGECD_BINARY_DIR}/tests/integration/kustomize-parity/objset_diff
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
