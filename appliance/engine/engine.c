@@ -611,11 +611,10 @@ static void engine_render_key(const engine *e, const struct app *app, const json
                               const char *revision, char key[65])
 {
     char *spec = json_dumps(sources, JSON_COMPACT | JSON_SORT_KEYS);
-    char *text = xasprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%ld", revision, spec ? spec : "",
-                           app->name, app->dest_namespace ? app->dest_namespace : "",
-                           app->dest_server ? app->dest_server : "",
-                           app->dest_name ? app->dest_name : "", e->cfg->helm_binary,
-                           e->cfg->helm_timeout_seconds);
+    char *text = xasprintf(
+        "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%ld", revision, spec ? spec : "", app->name,
+        app->dest_namespace ? app->dest_namespace : "", app->dest_server ? app->dest_server : "",
+        app->dest_name ? app->dest_name : "", e->cfg->helm_binary, e->cfg->helm_timeout_seconds);
     util_sha256_hex(text, strlen(text), key);
     free(text);
     free(spec);

@@ -182,8 +182,7 @@ static int app_read_strs(void *base, const struct app_str_field *t, size_t n, co
         char **field = (char **)((char *)base + t[i].offset);
         v = app_get(root, t[i].path);
         if (v && !json_is_string(v))
-            return err_set(ERR_INVALID, "%s: %s%s%s: must be a string", source, at, dot,
-                           t[i].path);
+            return err_set(ERR_INVALID, "%s: %s%s%s: must be a string", source, at, dot, t[i].path);
         if (v && json_string_length(v) > 0)
             *field = xstrdup(json_string_value(v));
         else if (t[i].required)
@@ -270,8 +269,9 @@ static int app_read_source(struct app_source *s, const json_t *src, const char *
     if (!s->path && !s->ref)
         s->path = xstrdup(".");
     if (s->path && !app_path_ok(s->path))
-        return err_set(ERR_INVALID, "%s: %s.path: \"%s\" must be relative and stay inside the "
-                                    "repository",
+        return err_set(ERR_INVALID,
+                       "%s: %s.path: \"%s\" must be relative and stay inside the "
+                       "repository",
                        source, at, s->path);
     s->spec = src;
     return 0;
@@ -308,8 +308,9 @@ static int app_read_sources(struct app *a, const json_t *obj, const char *source
             return rc;
         for (j = 0; a->sources[i].ref && j < i; j++)
             if (a->sources[j].ref && !strcmp(a->sources[j].ref, a->sources[i].ref))
-                return err_set(ERR_INVALID, "%s: %s.ref: \"%s\" is already the ref of "
-                                            "spec.sources[%zu]",
+                return err_set(ERR_INVALID,
+                               "%s: %s.ref: \"%s\" is already the ref of "
+                               "spec.sources[%zu]",
                                source, at, a->sources[i].ref, j);
     }
     return 0;

@@ -38,7 +38,7 @@ struct app {
     char *target_revision;
     char *path;
     int recurse;
-    char *dest_server;     /* NULL when dest_name is set */
+    char *dest_server; /* NULL when dest_name is set */
     char *dest_name;
     char *dest_namespace; /* may be NULL */
     int automated;        /* syncPolicy.automated present */

@@ -248,8 +248,8 @@ static int helm_locate(const struct render_request *req, render_fs *fs, const ch
         if (strlen(req->refs[i].name) == n && !strncmp(req->refs[i].name, rel + 1, n))
             break;
     if (i == req->n_refs)
-        return err_set(ERR_NOTFOUND, "%s: no source of this Application has ref: %.*s", rel,
-                       (int)n, rel + 1);
+        return err_set(ERR_NOTFOUND, "%s: no source of this Application has ref: %.*s", rel, (int)n,
+                       rel + 1);
     if (!slash || !slash[1])
         return err_set(ERR_INVALID, "%s: names no file in the source (\"$%.*s/path/values.yaml\")",
                        rel, (int)n, rel + 1);
@@ -350,8 +350,8 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
             rc = err_set(ERR_INVALID, "spec.source.helm.valueFiles[%zu]: must be a string", i);
             goto out;
         }
-        if ((rc = helm_value_file(req, fs, dir, json_string_value(item), work, nfile++, ignore_missing,
-                                  &file)) < 0)
+        if ((rc = helm_value_file(req, fs, dir, json_string_value(item), work, nfile++,
+                                  ignore_missing, &file)) < 0)
             goto out;
         if (file && (rc = helm_arg(&a, xstrdup("--values"))) < 0) {
             free(file);

@@ -24,7 +24,7 @@ struct render_sources_one {
     const json_t *spec; /* borrowed */
     size_t repo;        /* index into repos */
     char sha[41];
-    render_fs *fs;   /* borrowed from an earlier source with the same repo and sha, or owned */
+    render_fs *fs; /* borrowed from an earlier source with the same repo and sha, or owned */
     int owns_fs;
     char at[48]; /* "spec.source" or "spec.sources[N]" */
 };
@@ -172,8 +172,8 @@ static char *render_sources_key(const json_t *obj)
     const char *api = doc_get_str(obj, "apiVersion"), *slash = strchr(api, '/');
     const char *ns = doc_get_str(obj, "metadata.namespace");
 
-    return xasprintf("%.*s/%s/%s/%s", slash ? (int)(slash - api) : 0, api,
-                     doc_get_str(obj, "kind"), ns ? ns : "", doc_get_str(obj, "metadata.name"));
+    return xasprintf("%.*s/%s/%s/%s", slash ? (int)(slash - api) : 0, api, doc_get_str(obj, "kind"),
+                     ns ? ns : "", doc_get_str(obj, "metadata.name"));
 }
 
 int render_sources_render(json_t **out_objects, render_sources *rs,
