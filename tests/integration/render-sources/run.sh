@@ -18,6 +18,8 @@ helm=${EDGECD_HELM:-$(dirname "$EDGECD_KUBECTL")/helm}
 diff_tool=${EDGECD_BINARY_DIR}/tests/integration/kustomize-parity/objset_diff
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
+# edgecd's temporary folders go here, so the test sees only its own
+mkdir -p "$tmp/t" && export TMPDIR=$tmp/t
 export HOME=$tmp/home HELM_CACHE_HOME=$tmp/hc HELM_CONFIG_HOME=$tmp/hcfg HELM_DATA_HOME=$tmp/hd
 git_commit() { # REPO MESSAGE
     git -C "$1" add -A && git -C "$1" -c user.name=t -c user.email=t@example.com commit -q -m "$2"
@@ -103,7 +105,7 @@ if grep -q "top-a2" v1.yaml; then fail "--repo v1 rendered the newer commit"; fi
 grep -q "top-a2" head.yaml || fail "--repo HEAD: top-a2 missing"
 [ "$(ls "$tmp/data/mirrors" | wc -l)" = 1 ] || fail "--data: one mirror expected"
 echo "ok: --repo --revision --path, mirrors kept under --data"
-ls /tmp | grep -q "^edgecd-render-" && fail "a temporary mirror folder was left behind" || true
+[ -z "$(ls "$TMPDIR")" ] || fail "temporary folders left behind: $(ls "$TMPDIR")"
 
 refused() { # WHAT MESSAGE ARGS...
     local what=$1 msg=$2
@@ -134,4 +136,5 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata: [unclosed
 git_commit plain broken
 refused "broken YAML" "m/bad.yaml:6:1: while parsing a flow sequence" --repo "file://$tmp/plain" --path m
 refused "no source at all" "give one of DIR, APP.yaml and --repo URL" --path m
+[ -z "$(ls "$TMPDIR")" ] || fail "temporary folders left behind: $(ls "$TMPDIR")"
 echo "PASS"
