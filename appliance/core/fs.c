@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -122,4 +124,34 @@ int fs_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+int fs_temp_dir(char **out, const char *prefix)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = xasprintf("%s/%s-XXXXXX", tmp && tmp[0] ? tmp : "/tmp", prefix);
+
+    *out = NULL;
+    if (!mkdtemp(dir)) {
+        int rc = err_set(ERR_IO, "%s: making a temporary folder: %s", dir, strerror(errno));
+        free(dir);
+        return rc;
+    }
+    *out = dir;
+    return 0;
+}
+
+static int fs_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void fs_remove_tree(const char *dir)
+{
+    if (dir)
+        nftw(dir, fs_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -25,4 +25,12 @@ int fs_mkdir_p(const char *path, mode_t mode);
 /* 1 if path exists, 0 if not. */
 int fs_exists(const char *path);
 
+/* A new private (0700) folder $TMPDIR/<prefix>-XXXXXX (/tmp without
+ * TMPDIR); *out is the caller's. 0 or ERR_IO. */
+int fs_temp_dir(char **out, const char *prefix);
+
+/* Remove dir and everything below it (links are removed, not followed).
+ * Best effort: what cannot be removed stays. dir may be NULL. */
+void fs_remove_tree(const char *dir);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include <mbedtls/platform_util.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,7 @@
 #include "kube/kubeconfig.h"
 #include "model/app.h"
 #include "render/render.h"
+#include "render/sources.h"
 
 struct engine_cluster {
     const struct config_cluster *cfg;
@@ -57,6 +59,20 @@ struct engine {
 
     /* The run loop's own. */
     json_t *due; /* app name -> monotonic ms of its next poll */
+
+    /* Render cache (run loop only): cfg->render_cache_entries slots,
+     * least recently used replaced first. */
+    struct engine_rendered *cache;
+    uint64_t cache_tick;
+    size_t renders; /* sources actually rendered, for tests and logs */
+};
+
+/* One cached render: the objects an Application's sources gave at given
+ * commits with given options (key: SHA-256 hex of all of them). */
+struct engine_rendered {
+    char key[65];
+    json_t *objects; /* owned; handed out as deep copies */
+    uint64_t used;   /* cache_tick of the last hit; 0 = empty slot */
 };
 
 /* The per-resource results of one pass, in the order they were found. */
@@ -100,6 +116,9 @@ void engine_free(engine *e)
     json_decref(e->dirty);
     json_decref(e->refresh);
     json_decref(e->due);
+    for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
+        json_decref(e->cache[i].objects);
+    free(e->cache);
     pthread_mutex_destroy(&e->mu);
     free(e->data_dir);
     free(e->mirrors_dir);
@@ -643,7 +662,8 @@ out:
  * repoURL when that fails. A source that cannot be reached (or not by
  * this build: ssh) is deployed from what the mirror already holds, e.g.
  * from bundles. *out_note says when the usual place was not used. */
-static int engine_fetch(engine *e, const struct app *app, mirror *m, char **out_note)
+static int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m,
+                        char **out_note)
 {
     const struct config_mirror *rule;
     char *rewritten = NULL, *why = NULL, safe_up[512], safe_mirror[512];
@@ -651,15 +671,15 @@ static int engine_fetch(engine *e, const struct app *app, mirror *m, char **out_
     int rc;
 
     *out_note = NULL;
-    rule = config_rewrite_url(e->cfg, app->repo_url, &rewritten);
-    url = rewritten ? rewritten : app->repo_url;
-    remote_redact(app->repo_url, safe_up, sizeof(safe_up));
+    rule = config_rewrite_url(e->cfg, repo_url, &rewritten);
+    url = rewritten ? rewritten : repo_url;
+    remote_redact(repo_url, safe_up, sizeof(safe_up));
     remote_redact(url, safe_mirror, sizeof(safe_mirror));
     rc = engine_fetch_url(e, m, url);
     if (rc < 0 && rule && rule->fallback) {
         why = xstrdup(err_last());
         err_clear();
-        if ((rc = engine_fetch_url(e, m, app->repo_url)) == 0)
+        if ((rc = engine_fetch_url(e, m, repo_url)) == 0)
             *out_note = xasprintf("fetched from upstream %s: mirror %s failed: %s", safe_up,
                                   safe_mirror, why);
         else
@@ -673,42 +693,138 @@ static int engine_fetch(engine *e, const struct app *app, mirror *m, char **out_
         rc = 0;
     }
     if (*out_note)
-        log_info("app %s: %s", app->name, *out_note);
+        log_info("app %s: %s", app_name, *out_note);
     free(why);
     free(rewritten);
     return rc;
 }
 
-/* Read the app's source at its target revision and render it. */
-static int engine_render(engine *e, const struct app *app, kube_client *kc, char sha[41],
+/* The fetch of one pass over an app's sources: engine_fetch for each
+ * repository, the notes of all of them joined. */
+struct engine_fetch_pass {
+    engine *e;
+    const char *app_name;
+    struct buf notes;
+};
+
+static int engine_fetch_source(void *ctx, mirror *m, const char *url)
+{
+    struct engine_fetch_pass *p = ctx;
+    char *note = NULL;
+    int rc = engine_fetch(p->e, p->app_name, url, m, &note);
+
+    if (note) {
+        buf_printf(&p->notes, "%s%s", p->notes.len ? "; " : "", note);
+        free(note);
+    }
+    return rc;
+}
+
+/* The cache key of a render: everything the output depends on. The
+ * sources are hashed as written (compact JSON, keys sorted), so any
+ * option that changes (helm values, kustomize overrides, paths, globs)
+ * makes a new key; the commits stand for the files. */
+static void engine_render_key(const engine *e, const struct app *app, const json_t *sources,
+                              const char *revision, char key[65])
+{
+    char *spec = json_dumps(sources, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = xasprintf(
+        "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%ld", revision, spec ? spec : "", app->name,
+        app->dest_namespace ? app->dest_namespace : "", app->dest_server ? app->dest_server : "",
+        app->dest_name ? app->dest_name : "", e->cfg->helm_binary, e->cfg->helm_timeout_seconds);
+    util_sha256_hex(text, strlen(text), key);
+    free(text);
+    free(spec);
+}
+
+/* A deep copy of the cached objects for key, or NULL. */
+static json_t *engine_cache_get(engine *e, const char *key)
+{
+    for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
+        if (e->cache[i].used && !strcmp(e->cache[i].key, key)) {
+            e->cache[i].used = ++e->cache_tick;
+            return json_deep_copy(e->cache[i].objects);
+        }
+    return NULL;
+}
+
+/* Keep a copy of objects under key, in an empty or the least recently
+ * used slot. */
+static void engine_cache_put(engine *e, const char *key, const json_t *objects)
+{
+    long i, victim = 0;
+
+    if (e->cfg->render_cache_entries <= 0)
+        return;
+    if (!e->cache)
+        e->cache = xcalloc((size_t)e->cfg->render_cache_entries, sizeof(*e->cache));
+    for (i = 0; i < e->cfg->render_cache_entries; i++) {
+        if (!e->cache[i].used) {
+            victim = i;
+            break;
+        }
+        if (e->cache[i].used < e->cache[victim].used)
+            victim = i;
+    }
+    json_decref(e->cache[victim].objects);
+    str_copy(e->cache[victim].key, key, sizeof(e->cache[victim].key));
+    e->cache[victim].objects = json_deep_copy(objects);
+    e->cache[victim].used = ++e->cache_tick;
+}
+
+size_t engine_render_count(const engine *e)
+{
+    return e->renders;
+}
+
+/* Fetch the app's sources, resolve their revisions and render them, or
+ * take the objects from the render cache when the commits and options
+ * are those of an earlier render. *revision: the commits (new string). */
+static int engine_render(engine *e, const struct app *app, kube_client *kc, char **revision,
                          json_t **out_desired, char **out_note)
 {
-    mirror *m = NULL;
-    render_fs *fs = NULL;
+    render_sources *rs = NULL;
     struct render_request req = {0};
-    const json_t *source = doc_get(app->manifest, "spec.source");
+    struct engine_fetch_pass pass = {e, app->name, BUF_INIT};
+    const json_t *list = doc_get(app->manifest, "spec.sources");
+    json_t *sources = NULL;
+    char key[65];
     int rc;
 
     *out_desired = NULL;
-    if ((rc = mirror_open(&m, e->mirrors_dir, app->repo_url)) < 0)
+    *revision = NULL;
+    *out_note = NULL;
+    if (json_is_array(list) && json_array_size(list) > 0)
+        sources = json_incref((json_t *)list);
+    else
+        sources = json_pack("[O]", doc_get(app->manifest, "spec.source"));
+    rc = render_sources_open(&rs, sources, e->mirrors_dir, engine_fetch_source, &pass);
+    if (pass.notes.len)
+        *out_note = buf_detach(&pass.notes);
+    if (rc < 0)
         goto out;
-    if ((rc = engine_fetch(e, app, m, out_note)) < 0)
+    *revision = xstrdup(render_sources_revision(rs));
+    engine_render_key(e, app, sources, *revision, key);
+    if ((*out_desired = engine_cache_get(e, key))) {
+        log_debug("app %s: render cache hit at %s", app->name, *revision);
         goto out;
-    if ((rc = mirror_resolve(m, app->target_revision, sha)) < 0)
-        goto out;
-    if ((rc = render_fs_mirror(&fs, m, sha, NULL)) < 0)
-        goto out;
-    req.source = render_fs_name(fs);
+    }
     req.dest_namespace = app->dest_namespace;
     req.scope = engine_scope;
     req.scope_ctx = kc;
     req.app_name = app->name;
     req.helm_binary = e->cfg->helm_binary;
     req.helm_timeout_seconds = e->cfg->helm_timeout_seconds;
-    rc = render_source(out_desired, fs, source, &req);
+    if ((rc = render_sources_render(out_desired, rs, &req)) < 0)
+        goto out;
+    e->renders++;
+    log_debug("app %s: rendered %zu objects at %s", app->name, json_array_size(*out_desired),
+              *revision);
+    engine_cache_put(e, key, *out_desired);
 out:
-    render_fs_free(fs);
-    mirror_free(m);
+    buf_dispose(&pass.notes);
+    render_sources_free(rs);
+    json_decref(sources);
     return rc;
 }
 
@@ -757,7 +873,7 @@ int engine_reconcile(engine *e, const char *app_name)
     struct engine_results res = {0};
     kube_client *kc = NULL;
     kube_cache *cache = NULL;
-    char sha[41] = "";
+    char *sha = NULL; /* the commits of the sources */
     char now[21];
     int have_prev, out_of_sync = 0, may_apply, rc;
     size_t i;
@@ -774,7 +890,7 @@ int engine_reconcile(engine *e, const char *app_name)
         goto fail;
     if ((rc = engine_cluster_client(e, &app, &kc, &cache)) < 0)
         goto fail;
-    if ((rc = engine_render(e, &app, kc, sha, &desired, &note)) < 0)
+    if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
         goto fail;
     if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
         (rc = engine_ensure_namespace(kc, app.dest_namespace)) < 0)
@@ -825,6 +941,7 @@ out:
     json_decref(manifest);
     free(manifest_json);
     free(note);
+    free(sha);
     log_debug("reconciled %s in %.3fs", app_name, (double)(time_mono_ms() - started) / 1000.0);
     return rc;
 }
@@ -936,9 +1053,13 @@ static void engine_take_refreshes(engine *e, char **names, size_t n)
                        doc_parse_json(&manifest, manifest_json, strlen(manifest_json), names[i],
                                       NULL) == 0 &&
                        app_parse(&a, manifest, names[i]) == 0) {
-                have = engine_repo_key(a.repo_url);
-                hit = !strcmp(have, want) && engine_revision_matches(a.target_revision, rev);
-                free(have);
+                /* any of its sources */
+                for (size_t j = 0; j < a.n_sources && !hit; j++) {
+                    have = engine_repo_key(a.sources[j].repo_url);
+                    hit = !strcmp(have, want) &&
+                          engine_revision_matches(a.sources[j].target_revision, rev);
+                    free(have);
+                }
             }
             err_clear();
             if (hit) {

@@ -8,6 +8,12 @@
  *     (automated sync) -> prune tracked objects gone from Git (prune on)
  *     -> record revision, per-resource results and sync status in the store
  *
+ * An Application's sources (spec.source or spec.sources) are fetched every
+ * pass; what they render to is kept in a render cache keyed by their
+ * commits and every option that changes the output (renderCacheEntries,
+ * least recently used dropped first), so an unchanged app is not rendered
+ * again.
+ *
  * A source that cannot be fetched or rendered never leads to pruning: the
  * pass stops before anything is applied or deleted, the previous
  * resources stay recorded and the error is recorded beside them.
@@ -65,6 +71,10 @@ void engine_refresh(engine *e, const char *repo_url, const char *revision);
 
 /* Ask for a refresh of one app by name. Any thread. */
 void engine_refresh_app(engine *e, const char *app_name);
+
+/* How many times sources were rendered (not taken from the render
+ * cache) since the engine started: for tests and diagnostics. */
+size_t engine_render_count(const engine *e);
 
 /* The label value for an app name: the name itself up to 63 characters,
  * else its first 52 characters, '-', and 10 hex digits of its SHA-256.

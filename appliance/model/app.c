@@ -7,13 +7,18 @@
  * mapping or absent.
  *
  * Fields that would change what gets rendered but that edgecd cannot honour
- * yet (Helm repositories, plugins, multiple sources)
- * are refused with ERR_UNSUPPORTED rather than ignored: silently ignoring
- * them would apply something other than what the operator wrote.
+ * (Helm repositories, plugins) are refused with ERR_UNSUPPORTED rather than
+ * ignored: silently ignoring them would apply something other than what the
+ * operator wrote.
+ *
+ * A source (spec.source, or each of spec.sources) is read by its own small
+ * tables of paths relative to the source, so one set of rules serves both
+ * forms and messages name "spec.sources[1].repoURL".
  */
 #include "model/app.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -30,8 +35,6 @@ struct app_container {
 static const struct app_container app_containers[] = {
     {"metadata", 1},
     {"spec", 1},
-    {"spec.source", 1},
-    {"spec.source.directory", 0},
     {"spec.destination", 1},
     {"spec.syncPolicy", 0},
     {"spec.syncPolicy.automated", 0},
@@ -42,12 +45,10 @@ struct app_unsupported {
     const char *why;
 };
 
-/* Checked before the containers: an app with only spec.sources should
- * hear about that, not about a missing spec.source. */
-static const struct app_unsupported app_unsupported[] = {
-    {"spec.sources", "multiple sources are not supported yet"},
-    {"spec.source.chart", "Helm chart repositories need the network; vendor the chart into Git"},
-    {"spec.source.plugin", "config management plugins are not supported yet"},
+/* Relative to a source; checked before its other fields. */
+static const struct app_unsupported app_source_unsupported[] = {
+    {"chart", "Helm chart repositories need the network; vendor the chart into Git"},
+    {"plugin", "config management plugins are not supported yet"},
 };
 
 struct app_str_field {
@@ -60,9 +61,6 @@ struct app_str_field {
 static const struct app_str_field app_str_fields[] = {
     {"metadata.name", offsetof(struct app, name), 1, NULL},
     {"spec.project", offsetof(struct app, project), 0, "default"},
-    {"spec.source.repoURL", offsetof(struct app, repo_url), 1, NULL},
-    {"spec.source.targetRevision", offsetof(struct app, target_revision), 0, "HEAD"},
-    {"spec.source.path", offsetof(struct app, path), 0, "."},
     {"spec.destination.server", offsetof(struct app, dest_server), 0, NULL},
     {"spec.destination.name", offsetof(struct app, dest_name), 0, NULL},
     {"spec.destination.namespace", offsetof(struct app, dest_namespace), 0, NULL},
@@ -74,9 +72,22 @@ struct app_bool_field {
 };
 
 static const struct app_bool_field app_bool_fields[] = {
-    {"spec.source.directory.recurse", offsetof(struct app, recurse)},
     {"spec.syncPolicy.automated.prune", offsetof(struct app, prune)},
     {"spec.syncPolicy.automated.selfHeal", offsetof(struct app, self_heal)},
+};
+
+/* A source's strings, relative to the source; offsets into struct
+ * app_source. path's default is applied by app_read_source (a ref-only
+ * source has none). */
+static const struct app_str_field app_source_str_fields[] = {
+    {"repoURL", offsetof(struct app_source, repo_url), 1, NULL},
+    {"targetRevision", offsetof(struct app_source, target_revision), 0, "HEAD"},
+    {"path", offsetof(struct app_source, path), 0, NULL},
+    {"ref", offsetof(struct app_source, ref), 0, NULL},
+};
+
+static const struct app_container app_source_containers[] = {
+    {"directory", 0},
 };
 
 #define APP_COUNT(t) (sizeof(t) / sizeof((t)[0]))
@@ -159,16 +170,35 @@ static int app_check_header(const json_t *obj, const char *source)
     return 0;
 }
 
+/* Read a table of string fields of root (paths relative to root; at
+ * prefixes them in messages, "" for the document root) into base. */
+static int app_read_strs(void *base, const struct app_str_field *t, size_t n, const json_t *root,
+                         const char *at, const char *source)
+{
+    const char *dot = at[0] ? "." : "";
+    const json_t *v;
+
+    for (size_t i = 0; i < n; i++) {
+        char **field = (char **)((char *)base + t[i].offset);
+        v = app_get(root, t[i].path);
+        if (v && !json_is_string(v))
+            return err_set(ERR_INVALID, "%s: %s%s%s: must be a string", source, at, dot, t[i].path);
+        if (v && json_string_length(v) > 0)
+            *field = xstrdup(json_string_value(v));
+        else if (t[i].required)
+            return err_set(ERR_INVALID, "%s: %s%s%s: missing", source, at, dot, t[i].path);
+        else
+            *field = xstrdup(t[i].def);
+    }
+    return 0;
+}
+
 static int app_read_fields(struct app *a, const json_t *obj, const char *source)
 {
     const json_t *v;
     size_t i;
+    int rc;
 
-    for (i = 0; i < APP_COUNT(app_unsupported); i++) {
-        if (app_is_set(app_get(obj, app_unsupported[i].path)))
-            return err_set(ERR_UNSUPPORTED, "%s: %s: %s", source, app_unsupported[i].path,
-                           app_unsupported[i].why);
-    }
     for (i = 0; i < APP_COUNT(app_containers); i++) {
         v = app_get(obj, app_containers[i].path);
         if (!v && app_containers[i].required)
@@ -177,25 +207,111 @@ static int app_read_fields(struct app *a, const json_t *obj, const char *source)
             return err_set(ERR_INVALID, "%s: %s: must be a mapping", source,
                            app_containers[i].path);
     }
-    for (i = 0; i < APP_COUNT(app_str_fields); i++) {
-        const struct app_str_field *f = &app_str_fields[i];
-        char **field = (char **)((char *)a + f->offset);
-        v = app_get(obj, f->path);
-        if (v && !json_is_string(v))
-            return err_set(ERR_INVALID, "%s: %s: must be a string", source, f->path);
-        if (v && json_string_length(v) > 0)
-            *field = xstrdup(json_string_value(v));
-        else if (f->required)
-            return err_set(ERR_INVALID, "%s: %s: missing", source, f->path);
-        else
-            *field = xstrdup(f->def);
-    }
+    if ((rc = app_read_strs(a, app_str_fields, APP_COUNT(app_str_fields), obj, "", source)) < 0)
+        return rc;
     for (i = 0; i < APP_COUNT(app_bool_fields); i++) {
         v = app_get(obj, app_bool_fields[i].path);
         if (v && !json_is_boolean(v))
             return err_set(ERR_INVALID, "%s: %s: must be true or false", source,
                            app_bool_fields[i].path);
         *(int *)((char *)a + app_bool_fields[i].offset) = v && json_is_true(v);
+    }
+    return 0;
+}
+
+/* A ref name as Argo CD accepts it in "$name/path": letters, digits, '-'
+ * and '_'. */
+static int app_ref_ok(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+    return n > 0 && n <= APP_MAX_REF && s[n] == '\0';
+}
+
+/* Read one source object src (at field path `at`, e.g. "spec.sources[1]")
+ * into s. multi: part of spec.sources, where a source with a ref and no
+ * path only provides files. */
+static int app_read_source(struct app_source *s, const json_t *src, const char *at, int multi,
+                           const char *source)
+{
+    const json_t *v;
+    size_t i;
+    int rc;
+
+    if (!json_is_object(src))
+        return err_set(ERR_INVALID, "%s: %s: must be a mapping", source, at);
+    for (i = 0; i < APP_COUNT(app_source_unsupported); i++)
+        if (app_is_set(app_get(src, app_source_unsupported[i].path)))
+            return err_set(ERR_UNSUPPORTED, "%s: %s.%s: %s", source, at,
+                           app_source_unsupported[i].path, app_source_unsupported[i].why);
+    for (i = 0; i < APP_COUNT(app_source_containers); i++) {
+        v = app_get(src, app_source_containers[i].path);
+        if (v && !json_is_object(v))
+            return err_set(ERR_INVALID, "%s: %s.%s: must be a mapping", source, at,
+                           app_source_containers[i].path);
+    }
+    if ((rc = app_read_strs(s, app_source_str_fields, APP_COUNT(app_source_str_fields), src, at,
+                            source)) < 0)
+        return rc;
+    v = app_get(src, "directory.recurse");
+    if (v && !json_is_boolean(v))
+        return err_set(ERR_INVALID, "%s: %s.directory.recurse: must be true or false", source, at);
+    s->recurse = v && json_is_true(v);
+    if (s->ref && !multi)
+        return err_set(ERR_INVALID, "%s: %s.ref: only sources in spec.sources can have a ref",
+                       source, at);
+    if (s->ref && !app_ref_ok(s->ref))
+        return err_set(ERR_INVALID,
+                       "%s: %s.ref: \"%s\" must be letters, digits, '-' and '_', at most %d "
+                       "characters",
+                       source, at, s->ref, APP_MAX_REF);
+    /* a ref source without a path provides files only; any other source
+     * renders its path, the repository root by default */
+    if (!s->path && !s->ref)
+        s->path = xstrdup(".");
+    if (s->path && !app_path_ok(s->path))
+        return err_set(ERR_INVALID,
+                       "%s: %s.path: \"%s\" must be relative and stay inside the "
+                       "repository",
+                       source, at, s->path);
+    s->spec = src;
+    return 0;
+}
+
+/* spec.source or spec.sources (exactly one) into a->sources. */
+static int app_read_sources(struct app *a, const json_t *obj, const char *source)
+{
+    const json_t *one = app_get(obj, "spec.source"), *list = app_get(obj, "spec.sources"), *v;
+    size_t i, j;
+    int rc;
+
+    if (one && app_is_set(list))
+        return err_set(ERR_INVALID, "%s: spec: needs exactly one of source and sources", source);
+    if (!app_is_set(list)) {
+        if (!one)
+            return err_set(ERR_INVALID, "%s: spec.source: missing (or spec.sources)", source);
+        a->sources = xcalloc(1, sizeof(*a->sources));
+        a->n_sources = 1;
+        return app_read_source(&a->sources[0], one, "spec.source", 0, source);
+    }
+    if (!json_is_array(list))
+        return err_set(ERR_INVALID, "%s: spec.sources: must be a list of sources", source);
+    if (json_array_size(list) > APP_MAX_SOURCES)
+        return err_set(ERR_TOOLARGE, "%s: spec.sources: more than %d sources (limit)", source,
+                       APP_MAX_SOURCES);
+    a->sources = xcalloc(json_array_size(list), sizeof(*a->sources));
+    json_array_foreach(list, i, v)
+    {
+        char at[48];
+        snprintf(at, sizeof(at), "spec.sources[%zu]", i);
+        a->n_sources = i + 1;
+        if ((rc = app_read_source(&a->sources[i], v, at, 1, source)) < 0)
+            return rc;
+        for (j = 0; a->sources[i].ref && j < i; j++)
+            if (a->sources[j].ref && !strcmp(a->sources[j].ref, a->sources[i].ref))
+                return err_set(ERR_INVALID,
+                               "%s: %s.ref: \"%s\" is already the ref of "
+                               "spec.sources[%zu]",
+                               source, at, a->sources[i].ref, j);
     }
     return 0;
 }
@@ -250,12 +366,13 @@ int app_parse(struct app *out, const json_t *obj, const char *source)
                      source, a.name);
         goto out;
     }
-    if (!app_path_ok(a.path)) {
-        rc = err_set(ERR_INVALID,
-                     "%s: spec.source.path: \"%s\" must be relative and stay inside the repository",
-                     source, a.path);
+    if ((rc = app_read_sources(&a, obj, source)) < 0)
         goto out;
-    }
+    /* the first source's fields, for callers that name "the" repository */
+    a.repo_url = xstrdup(a.sources[0].repo_url);
+    a.target_revision = xstrdup(a.sources[0].target_revision);
+    a.path = xstrdup(a.sources[0].path ? a.sources[0].path : ".");
+    a.recurse = a.sources[0].recurse;
     if (!a.dest_server == !a.dest_name) {
         rc = err_set(ERR_INVALID, "%s: spec.destination: needs exactly one of server and name",
                      source);
@@ -285,6 +402,13 @@ void app_dispose(struct app *a)
     free(a->dest_server);
     free(a->dest_name);
     free(a->dest_namespace);
+    for (size_t i = 0; i < a->n_sources; i++) {
+        free(a->sources[i].repo_url);
+        free(a->sources[i].target_revision);
+        free(a->sources[i].path);
+        free(a->sources[i].ref);
+    }
+    free(a->sources);
     json_decref(a->manifest);
     memset(a, 0, sizeof(*a));
 }

@@ -9,14 +9,36 @@
 
 #include <jansson.h>
 
+/* Limits on what an Application may ask for. */
+#define APP_MAX_SOURCES 16
+#define APP_MAX_REF 63
+
+/* One source: spec.source, or one entry of spec.sources. */
+struct app_source {
+    char *repo_url;
+    char *target_revision; /* default "HEAD" */
+    char *path;            /* NULL only for a ref source without a path
+                            * (it provides files, renders nothing);
+                            * otherwise default "." */
+    char *ref;             /* NULL unless `ref: NAME` (spec.sources only) */
+    int recurse;           /* directory.recurse */
+    const json_t *spec;    /* the source object, borrowed from manifest */
+};
+
 struct app {
     char *name;
     char *project; /* default "default" */
+    /* spec.source, or spec.sources in order (exactly one of the two may
+     * be given; ref names are unique); at most APP_MAX_SOURCES */
+    struct app_source *sources;
+    size_t n_sources;
+    /* the first source's repoURL, targetRevision, path ("." also for a
+     * ref-only source) and directory.recurse */
     char *repo_url;
-    char *target_revision; /* default "HEAD" */
-    char *path;            /* default "." */
-    int recurse;           /* source.directory.recurse */
-    char *dest_server;     /* NULL when dest_name is set */
+    char *target_revision;
+    char *path;
+    int recurse;
+    char *dest_server; /* NULL when dest_name is set */
     char *dest_name;
     char *dest_namespace; /* may be NULL */
     int automated;        /* syncPolicy.automated present */

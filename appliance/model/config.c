@@ -42,6 +42,9 @@ static const struct config_key config_keys[] = {
      "path of the helm binary for Helm sources; empty: helm found on PATH"},
     {"helmTimeoutSeconds", CONFIG_INT, "60", 1, 3600, offsetof(struct config, helm_timeout_seconds),
      "seconds one helm template may run before it is stopped"},
+    {"renderCacheEntries", CONFIG_INT, "64", 0, 4096, offsetof(struct config, render_cache_entries),
+     "rendered sources kept in memory, keyed by commits and options, so an unchanged source is "
+     "not rendered again; 0: no cache"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
 };

@@ -51,6 +51,7 @@ struct config {
     char *log_level;
     char *helm_binary;         /* "" = helm on PATH */
     long helm_timeout_seconds; /* per helm template */
+    long render_cache_entries; /* engine's render cache size; 0 = off */
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_mirror *mirrors; /* rewrite rules, as listed */

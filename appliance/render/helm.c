@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,21 +72,6 @@ static int helm_copy_tree(render_fs *fs, const char *src, const char *dst, int d
     }
     render_entries_free(v, n);
     return rc;
-}
-
-static int helm_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void helm_rm_tree(const char *dir)
-{
-    if (dir)
-        nftw(dir, helm_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The helm binary: the configured path, or "helm" on PATH. */
@@ -245,13 +229,43 @@ out:
     return rc;
 }
 
-/* Copy a value file (path relative to the chart folder, inside the
- * repository) into the work folder as values-N.yaml; *out its path. 0 if
- * missing and ignore_missing. */
-static int helm_value_file(render_fs *fs, const char *dir, const char *rel, const char *work,
-                           int index, int ignore_missing, char **out)
+/* Where a value file is: "$name/rest" is rest inside the ref source
+ * name's repository, anything else is relative to the chart folder dir of
+ * fs. *out_fs is borrowed, *out_path new. */
+static int helm_locate(const struct render_request *req, render_fs *fs, const char *dir,
+                       const char *rel, render_fs **out_fs, char **out_path)
+{
+    const char *slash;
+    size_t i, n;
+
+    *out_fs = fs;
+    *out_path = NULL;
+    if (rel[0] != '$')
+        return path_join(out_path, dir, rel);
+    slash = strchr(rel, '/');
+    n = slash ? (size_t)(slash - rel - 1) : strlen(rel + 1);
+    for (i = 0; i < req->n_refs; i++)
+        if (strlen(req->refs[i].name) == n && !strncmp(req->refs[i].name, rel + 1, n))
+            break;
+    if (i == req->n_refs)
+        return err_set(ERR_NOTFOUND, "%s: no source of this Application has ref: %.*s", rel, (int)n,
+                       rel + 1);
+    if (!slash || !slash[1])
+        return err_set(ERR_INVALID, "%s: names no file in the source (\"$%.*s/path/values.yaml\")",
+                       rel, (int)n, rel + 1);
+    *out_fs = req->refs[i].fs;
+    return path_clean(out_path, slash + 1);
+}
+
+/* Copy a value file (relative to the chart folder, inside the repository,
+ * or "$ref/path" inside a ref source) into the work folder as
+ * values-N.yaml; *out its path. 0 if missing and ignore_missing. */
+static int helm_value_file(const struct render_request *req, render_fs *fs, const char *dir,
+                           const char *rel, const char *work, int index, int ignore_missing,
+                           char **out)
 {
     char *path = NULL, *data = NULL;
+    render_fs *from;
     size_t len;
     int rc;
 
@@ -260,12 +274,14 @@ static int helm_value_file(render_fs *fs, const char *dir, const char *rel, cons
         return err_set(ERR_UNSUPPORTED,
                        "spec.source.helm.valueFiles: %s: remote value files are not supported",
                        rel);
-    if ((rc = path_join(&path, dir, rel)) < 0)
+    if ((rc = helm_locate(req, fs, dir, rel, &from, &path)) < 0)
         return err_prefix(rc, "spec.source.helm.valueFiles");
-    rc = render_fs_read(fs, path, &data, &len);
+    rc = render_fs_read(from, path, &data, &len);
     if (rc == ERR_NOTFOUND && ignore_missing) {
         err_clear();
         rc = 0;
+    } else if (rc < 0 && from != fs) {
+        err_prefix(rc, "spec.source.helm.valueFiles: %s: %s", rel, render_fs_name(from));
     } else if (rc < 0) {
         err_prefix(rc, "spec.source.helm.valueFiles");
     } else {
@@ -283,7 +299,6 @@ static int helm_value_file(render_fs *fs, const char *dir, const char *rel, cons
 int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json_t *helm,
                 const struct render_request *req)
 {
-    const char *tmpdir = getenv("TMPDIR");
     char *work = NULL, *chart = NULL, *bin = NULL, *home = NULL;
     char *envp[8] = {NULL};
     struct helm_args a = {{NULL}, 0};
@@ -299,13 +314,8 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
         return err_set(ERR_INVALID, "spec.source.helm: must be a mapping");
     if ((rc = helm_find(req, &bin)) < 0)
         return rc;
-    work = xasprintf("%s/edgecd-helm-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
-    if (!mkdtemp(work)) {
-        rc = err_set(ERR_IO, "helm: making a work folder: %s", strerror(errno));
-        free(work);
-        work = NULL;
+    if ((rc = fs_temp_dir(&work, "edgecd-helm")) < 0)
         goto out;
-    }
     chart = xasprintf("%s/chart", work);
     if ((rc = helm_copy_tree(fs, dir, chart, 0)) < 0)
         goto out;
@@ -340,15 +350,8 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
             rc = err_set(ERR_INVALID, "spec.source.helm.valueFiles[%zu]: must be a string", i);
             goto out;
         }
-        if (json_string_value(item)[0] == '$') {
-            rc = err_set(ERR_UNSUPPORTED,
-                         "spec.source.helm.valueFiles[%zu]: %s: value files from another "
-                         "source ($ref) need multiple sources, which are not supported yet",
-                         i, json_string_value(item));
-            goto out;
-        }
-        if ((rc = helm_value_file(fs, dir, json_string_value(item), work, nfile++, ignore_missing,
-                                  &file)) < 0)
+        if ((rc = helm_value_file(req, fs, dir, json_string_value(item), work, nfile++,
+                                  ignore_missing, &file)) < 0)
             goto out;
         if (file && (rc = helm_arg(&a, xstrdup("--values"))) < 0) {
             free(file);
@@ -414,7 +417,7 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
                          i);
             goto out;
         }
-        if ((rc = helm_value_file(fs, dir, p, work, nfile++, 0, &file)) < 0)
+        if ((rc = helm_value_file(req, fs, dir, p, work, nfile++, 0, &file)) < 0)
             goto out;
         if ((rc = helm_arg(&a, xstrdup("--set-file"))) < 0 ||
             (rc = helm_arg(&a, xasprintf("%s=%s", name, file))) < 0) {
@@ -457,7 +460,7 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
 out:
     if (rc < 0)
         err_prefix(rc, "%s: %s", render_fs_name(fs), dir[0] ? dir : ".");
-    helm_rm_tree(work);
+    fs_remove_tree(work);
     for (i = 0; i < (size_t)a.n; i++)
         free(a.v[i]);
     for (i = 0; i < 8; i++)

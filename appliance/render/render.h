@@ -23,15 +23,24 @@
 typedef int (*render_scope_fn)(void *ctx, const char *api_version, const char *kind,
                                int *namespaced);
 
+/* A source of an Application with `ref: name`: Helm value files of other
+ * sources name its files as "$name/path/in/its/repository". */
+struct render_ref {
+    const char *name;
+    render_fs *fs;
+};
+
 struct render_request {
     const char *source;         /* names the input in errors, e.g. "url@sha" */
     const char *path;           /* the folder the files were read from */
     const char *dest_namespace; /* may be NULL or "" */
     render_scope_fn scope;      /* may be NULL: every kind namespaced */
     void *scope_ctx;
-    const char *app_name;      /* Helm's default release name; may be NULL */
-    const char *helm_binary;   /* path of helm; NULL or "": look for helm on PATH */
-    long helm_timeout_seconds; /* 0: 60 */
+    const char *app_name;          /* Helm's default release name; may be NULL */
+    const char *helm_binary;       /* path of helm; NULL or "": look for helm on PATH */
+    long helm_timeout_seconds;     /* 0: 60 */
+    const struct render_ref *refs; /* the Application's ref sources; may be NULL */
+    size_t n_refs;
 };
 
 /* Render files (as read by mirror_read_dir) into a new JSON array of

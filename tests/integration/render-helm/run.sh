@@ -91,7 +91,7 @@ sed 's|valueFiles: \[values-site.yaml, ../env/prod.yaml\]|valueFiles: [../../../
 refused "a value file outside the repository" "path leads outside the source's root" repo --app escape.yaml --helm "$helm"
 refused "helm missing" "cannot be run" repo --app app.yaml --helm "$tmp/no-helm"
 sed 's|valueFiles: \[values-site.yaml, ../env/prod.yaml\]|valueFiles: [$values/env/prod.yaml]|' app.yaml >ref.yaml
-refused "a \$ref value file" "need multiple sources" repo --app ref.yaml --helm "$helm"
+refused "a \$ref value file without ref sources" "no source of this Application has ref: values" repo --app ref.yaml --helm "$helm"
 
 # a chart that would run for a long time is stopped at the limit
 "$helm" create repo/slow >/dev/null

@@ -221,8 +221,10 @@ TEST(wrong_or_missing_fields_are_named)
          "site.yaml: spec.syncPolicy.syncOptions: must be a list of strings"},
         {"spec.syncPolicy.syncOptions", "[\"Validate=false\", 3]", ERR_INVALID,
          "site.yaml: spec.syncPolicy.syncOptions[1]: must be a string"},
-        {"spec.sources", "[{\"repoURL\": \"/a\"}, {\"repoURL\": \"/b\"}]", ERR_UNSUPPORTED,
-         "site.yaml: spec.sources: multiple sources are not supported yet"},
+        {"spec.sources", "[{\"repoURL\": \"/a\"}, {\"repoURL\": \"/b\"}]", ERR_INVALID,
+         "site.yaml: spec: needs exactly one of source and sources"},
+        {"spec.source.ref", "\"values\"", ERR_INVALID,
+         "site.yaml: spec.source.ref: only sources in spec.sources can have a ref"},
         {"spec.source.plugin", "{\"name\": \"p\"}", ERR_UNSUPPORTED,
          "site.yaml: spec.source.plugin: "},
         {"spec.source.chart", "\"nginx\"", ERR_UNSUPPORTED, "site.yaml: spec.source.chart: "},
@@ -256,17 +258,107 @@ TEST(wrong_or_missing_fields_are_named)
     }
 }
 
-TEST(sources_only_is_unsupported_not_missing)
+TEST(sources_list)
 {
     struct app a;
     json_t *obj = load(min_app);
 
     del_path(obj, "spec.source");
-    doc_set_new(obj, "spec.sources", json_pack("[{s:s}]", "repoURL", "/srv/git/a.git"));
-    CHECK_ERR(app_parse(&a, obj, "x.yaml"), ERR_UNSUPPORTED);
-    CHECK_CONTAINS(err_last(), "x.yaml: spec.sources: multiple sources are not supported yet");
+    doc_set_new(obj, "spec.sources",
+                json_pack("[{s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]", "repoURL",
+                          "/srv/git/a.git", "path", "apps", "repoURL", "/srv/git/values.git",
+                          "targetRevision", "v2", "ref", "values", "repoURL", "/srv/git/c.git",
+                          "path", "charts/web", "ref", "web_2", "targetRevision", ""));
+    CHECK_OK(app_parse(&a, obj, "x.yaml"));
+    CHECK(a.n_sources == 3);
+    CHECK_STR(a.sources[0].repo_url, "/srv/git/a.git");
+    CHECK_STR(a.sources[0].path, "apps");
+    CHECK_STR(a.sources[0].target_revision, "HEAD");
+    CHECK(a.sources[0].ref == NULL);
+    /* a ref source without a path renders nothing */
+    CHECK(a.sources[1].path == NULL);
+    CHECK_STR(a.sources[1].ref, "values");
+    CHECK_STR(a.sources[1].target_revision, "v2");
+    CHECK_STR(a.sources[2].ref, "web_2");
+    CHECK_STR(a.sources[2].path, "charts/web");
+    CHECK(a.sources[2].spec == json_array_get(doc_get(obj, "spec.sources"), 2));
+    /* the first source also fills the single-source fields */
+    CHECK_STR(a.repo_url, "/srv/git/a.git");
+    CHECK_STR(a.path, "apps");
     app_dispose(&a);
     json_decref(obj);
+}
+
+TEST(single_source_is_one_of_sources)
+{
+    struct app a;
+    json_t *obj = load(min_app);
+
+    CHECK_OK(app_parse(&a, obj, "x.yaml"));
+    CHECK(a.n_sources == 1);
+    CHECK_STR(a.sources[0].repo_url, a.repo_url);
+    CHECK_STR(a.sources[0].path, ".");
+    CHECK(a.sources[0].spec == doc_get(obj, "spec.source"));
+    app_dispose(&a);
+    json_decref(obj);
+}
+
+TEST(bad_sources_are_refused)
+{
+    static const struct {
+        const char *sources; /* JSON */
+        int code;
+        const char *msg;
+    } cases[] = {
+        {"\"x\"", ERR_INVALID, "x.yaml: spec.sources: must be a list of sources"},
+        {"[]", ERR_INVALID, "x.yaml: spec.source: missing (or spec.sources)"},
+        {"[1]", ERR_INVALID, "x.yaml: spec.sources[0]: must be a mapping"},
+        {"[{\"path\": \"a\"}]", ERR_INVALID, "x.yaml: spec.sources[0].repoURL: missing"},
+        {"[{\"repoURL\": \"/a\"}, {\"repoURL\": 5}]", ERR_INVALID,
+         "x.yaml: spec.sources[1].repoURL: must be a string"},
+        {"[{\"repoURL\": \"/a\", \"path\": \"../b\"}]", ERR_INVALID,
+         "x.yaml: spec.sources[0].path: \"../b\" must be relative"},
+        {"[{\"repoURL\": \"/a\", \"ref\": \"v\"}, {\"repoURL\": \"/b\", \"ref\": \"v\"}]",
+         ERR_INVALID, "x.yaml: spec.sources[1].ref: \"v\" is already the ref of spec.sources[0]"},
+        {"[{\"repoURL\": \"/a\", \"ref\": \"a/b\"}]", ERR_INVALID,
+         "x.yaml: spec.sources[0].ref: \"a/b\" must be letters, digits"},
+        {"[{\"repoURL\": \"/a\", \"ref\": \"$v\"}]", ERR_INVALID, "spec.sources[0].ref: \"$v\""},
+        {"[{\"repoURL\": \"/a\", \"chart\": \"nginx\"}]", ERR_UNSUPPORTED,
+         "x.yaml: spec.sources[0].chart: Helm chart repositories need the network"},
+        {"[{\"repoURL\": \"/a\", \"plugin\": {\"name\": \"p\"}}]", ERR_UNSUPPORTED,
+         "x.yaml: spec.sources[0].plugin: "},
+        {"[{\"repoURL\": \"/a\", \"directory\": {\"recurse\": 1}}]", ERR_INVALID,
+         "x.yaml: spec.sources[0].directory.recurse: must be true or false"},
+        {"[{\"repoURL\": \"/a\", \"directory\": []}]", ERR_INVALID,
+         "x.yaml: spec.sources[0].directory: must be a mapping"},
+        {"[{\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, "
+         "{\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, "
+         "{\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, "
+         "{\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, "
+         "{\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}, "
+         "{\"repoURL\": \"/a\"}, {\"repoURL\": \"/a\"}]",
+         ERR_TOOLARGE, "x.yaml: spec.sources: more than 16 sources (limit)"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct app a;
+        json_t *obj = load(min_app);
+        json_error_t jerr;
+        json_t *v = json_loads(cases[i].sources, JSON_DECODE_ANY, &jerr);
+        int rc;
+
+        CHECK(v != NULL);
+        del_path(obj, "spec.source");
+        doc_set_new(obj, "spec.sources", v);
+        rc = app_parse(&a, obj, "x.yaml");
+        if (rc != cases[i].code || !strstr(err_last(), cases[i].msg))
+            fprintf(stderr, "case %zu: got %d \"%s\"\n", i, rc, err_last());
+        CHECK(rc == cases[i].code);
+        CHECK_CONTAINS(err_last(), cases[i].msg);
+        CHECK(a.name == NULL && a.sources == NULL);
+        app_dispose(&a);
+        json_decref(obj);
+    }
 }
 
 TEST(long_names_are_fine)
@@ -331,7 +423,9 @@ int main(void)
     RUN(defaults);
     RUN(automated_variants);
     RUN(wrong_or_missing_fields_are_named);
-    RUN(sources_only_is_unsupported_not_missing);
+    RUN(sources_list);
+    RUN(single_source_is_one_of_sources);
+    RUN(bad_sources_are_refused);
     RUN(long_names_are_fine);
     RUN(is_application);
     RUN(not_a_mapping);
