@@ -88,7 +88,7 @@ static int repo_fetch(int argc, char **argv)
     const char *data = getenv("EDGECD_DATA") ? getenv("EDGECD_DATA") : REPO_DEFAULT_DATA;
     char *mirrors = NULL, sha[41];
     mirror *m = NULL;
-    int c, rc = 1;
+    int c, rc = 1, downloaded = 0;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -102,12 +102,12 @@ static int repo_fetch(int argc, char **argv)
     }
     mirrors = xasprintf("%s/mirrors", data);
     if (mirror_global_init() < 0 || mirror_open(&m, mirrors, argv[optind]) < 0 ||
-        mirror_fetch(m) < 0 || mirror_resolve(m, "HEAD", sha) < 0) {
+        mirror_fetch_from(m, NULL, NULL, &downloaded) < 0 || mirror_resolve(m, "HEAD", sha) < 0) {
         rc = cli_fail();
         goto out;
     }
     printf("%s HEAD %s%s\n", argv[optind], sha,
-           mirror_fetch_skipped(m) ? " (refs unchanged, nothing downloaded)" : "");
+           downloaded ? "" : " (refs unchanged, nothing downloaded)");
     rc = 0;
 out:
     mirror_free(m);

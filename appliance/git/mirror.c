@@ -32,16 +32,11 @@
 #include "core/mem.h"
 #include "core/util.h"
 
-/* Deeper trees than this are refused rather than walked, so recursion
- * cannot exhaust the stack on a hostile repository. */
-#define MIRROR_MAX_DEPTH 64
-
 /* Debian's bundle of the system's trusted CAs. */
 #define MIRROR_SYSTEM_CAS "/etc/ssl/certs/ca-certificates.crt"
 
 struct mirror {
     git_repository *repo;
-    int fetch_skipped; /* the last fetch found the remote's refs unchanged */
     char *url;
     char *path; /* the bare repository */
 };
@@ -303,11 +298,6 @@ int mirror_fetch(mirror *m)
     return mirror_fetch_from(m, NULL, NULL, NULL);
 }
 
-int mirror_fetch_skipped(const mirror *m)
-{
-    return m->fetch_skipped;
-}
-
 int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth,
                       int *out_downloaded)
 {
@@ -323,7 +313,6 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
     struct stat st;
     int rc = 0, head_rc;
 
-    m->fetch_skipped = 0;
     if (out_downloaded)
         *out_downloaded = 0;
     if (!url)
@@ -383,8 +372,6 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
         }
         if (out_downloaded)
             *out_downloaded = 1;
-    } else {
-        m->fetch_skipped = 1;
     }
     /* An empty source or a detached HEAD has no default branch: the
      * mirror keeps the HEAD it had. */
@@ -557,247 +544,6 @@ done:
         rc = 0;
     }
     free(refname);
-    return rc;
-}
-
-/* dir without "." and empty components; "" for the root. ERR_INVALID for
- * absolute paths and "..". */
-static int mirror_clean_dir(char **out, const char *dir)
-{
-    struct buf b = BUF_INIT;
-    const char *p = dir ? dir : "";
-    int rc = 0;
-
-    *out = NULL;
-    if (p[0] == '/') {
-        rc = err_set(ERR_INVALID, "%s: path must be relative to the repository root", dir);
-        goto out;
-    }
-    while (*p) {
-        size_t n = strcspn(p, "/");
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
-            rc = err_set(ERR_INVALID, "%s: path must stay inside the repository", dir);
-            goto out;
-        }
-        if (n > 0 && !(n == 1 && p[0] == '.')) {
-            if (b.len)
-                buf_putc(&b, '/');
-            buf_put(&b, p, n);
-        }
-        p += n;
-        if (*p == '/')
-            p++;
-    }
-    *out = buf_detach(&b);
-out:
-    buf_dispose(&b);
-    return rc;
-}
-
-/* A tree entry name that cannot be a path component is refused: a
- * well-formed repository never has one, a crafted one might. */
-static int mirror_name_ok(const char *name)
-{
-    return name[0] && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
-           strcmp(name, "..") != 0;
-}
-
-struct mirror_walk {
-    mirror *m;
-    git_odb *odb;
-    const struct mirror_limits *lim;
-    const char *dir; /* for messages: what was asked for */
-    int recurse;
-    struct mirror_files files;
-    size_t cap;
-    size_t total;
-};
-
-/* Append the blob at path (taking ownership of path). */
-static int mirror_walk_blob(struct mirror_walk *w, const git_tree_entry *e, char *path)
-{
-    git_blob *blob = NULL;
-    size_t size;
-    git_object_t type;
-    struct mirror_file *f;
-    int rc = 0;
-
-    if (w->files.n >= w->lim->max_files) {
-        rc = err_set(ERR_TOOLARGE, "%s: more than %zu files (limit)", w->dir[0] ? w->dir : ".",
-                     w->lim->max_files);
-        goto out;
-    }
-    /* The header gives the size without inflating the object. */
-    if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(e)) < 0) {
-        rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
-        goto out;
-    }
-    if (size > w->lim->max_file_bytes) {
-        rc = err_set(ERR_TOOLARGE, "%s: %zu bytes is over the limit of %zu bytes per file", path,
-                     size, w->lim->max_file_bytes);
-        goto out;
-    }
-    if (size > w->lim->max_total_bytes - w->total) {
-        rc = err_set(ERR_TOOLARGE, "%s: files under %s total over the limit of %zu bytes", path,
-                     w->dir[0] ? w->dir : ".", w->lim->max_total_bytes);
-        goto out;
-    }
-    if (git_blob_lookup(&blob, w->m->repo, git_tree_entry_id(e)) < 0) {
-        rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
-        goto out;
-    }
-    size = (size_t)git_blob_rawsize(blob);
-    if (w->files.n == w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 16;
-        w->files.v = xrealloc(w->files.v, w->cap * sizeof(*w->files.v));
-    }
-    f = &w->files.v[w->files.n++];
-    f->path = path;
-    path = NULL;
-    f->data = xmalloc(size + 1);
-    memcpy(f->data, git_blob_rawcontent(blob), size);
-    f->data[size] = '\0';
-    f->len = size;
-    w->total += size;
-out:
-    git_blob_free(blob);
-    free(path);
-    return rc;
-}
-
-/* Depth-first in tree order, which is byte order of the full paths. */
-static int mirror_walk_tree(struct mirror_walk *w, const git_tree *tree, const char *prefix,
-                            int depth)
-{
-    size_t i, n = git_tree_entrycount(tree);
-    int rc = 0;
-
-    for (i = 0; i < n && rc == 0; i++) {
-        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-        const char *name = git_tree_entry_name(e);
-        char *path = prefix[0] ? xasprintf("%s/%s", prefix, name) : xstrdup(name);
-        git_tree *sub = NULL;
-
-        if (!mirror_name_ok(name)) {
-            rc = err_set(ERR_INVALID, "%s: invalid file name in tree", path);
-            free(path);
-            break;
-        }
-        switch (git_tree_entry_filemode(e)) {
-        case GIT_FILEMODE_BLOB:
-        case GIT_FILEMODE_BLOB_EXECUTABLE:
-            rc = mirror_walk_blob(w, e, path);
-            path = NULL;
-            break;
-        case GIT_FILEMODE_TREE:
-            if (!w->recurse)
-                break;
-            if (depth >= MIRROR_MAX_DEPTH) {
-                rc = err_set(ERR_TOOLARGE, "%s: folders nested deeper than %d", path,
-                             MIRROR_MAX_DEPTH);
-                break;
-            }
-            if (git_tree_lookup(&sub, w->m->repo, git_tree_entry_id(e)) < 0) {
-                rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
-                break;
-            }
-            rc = mirror_walk_tree(w, sub, path, depth + 1);
-            git_tree_free(sub);
-            break;
-        case GIT_FILEMODE_LINK:
-            rc = err_set(ERR_INVALID, "%s: symbolic links are not supported in manifests", path);
-            break;
-        case GIT_FILEMODE_COMMIT:
-            /* a submodule: its content is another repository */
-            break;
-        default:
-            rc = err_set(ERR_INVALID, "%s: unexpected file mode %o", path,
-                         (unsigned)git_tree_entry_filemode(e));
-            break;
-        }
-        free(path);
-    }
-    return rc;
-}
-
-int mirror_read_dir(mirror *m, const char *sha, const char *dir, int recurse,
-                    const struct mirror_limits *lim, struct mirror_files *out)
-{
-    static const struct mirror_limits defaults = MIRROR_LIMITS_INIT;
-    struct mirror_walk w;
-    git_oid oid;
-    git_commit *commit = NULL;
-    git_tree *root = NULL, *tree = NULL;
-    git_tree_entry *entry = NULL;
-    char *clean = NULL;
-    int rc = 0, sha_ok = 0;
-
-    memset(&w, 0, sizeof(w));
-    out->v = NULL;
-    out->n = 0;
-    if (!sha || strlen(sha) != GIT_OID_HEXSZ || git_oid_fromstr(&oid, sha) < 0) {
-        rc = err_set(ERR_INVALID, "%s: \"%s\" is not a full commit id", m->url, sha ? sha : "");
-        goto out;
-    }
-    sha_ok = 1;
-    if ((rc = mirror_clean_dir(&clean, dir)) < 0)
-        goto out;
-    if (git_commit_lookup(&commit, m->repo, &oid) < 0) {
-        rc = err_set(ERR_NOTFOUND, "commit not found");
-        goto out;
-    }
-    if (git_commit_tree(&root, commit) < 0) {
-        rc = err_set(ERR_IO, "%s", mirror_git_msg());
-        goto out;
-    }
-    if (clean[0]) {
-        int grc = git_tree_entry_bypath(&entry, root, clean);
-        if (grc == GIT_ENOTFOUND) {
-            rc = err_set(ERR_NOTFOUND, "%s: no such folder", clean);
-            goto out;
-        }
-        if (grc < 0) {
-            rc = err_set(ERR_IO, "%s: %s", clean, mirror_git_msg());
-            goto out;
-        }
-        if (git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) {
-            rc = err_set(ERR_INVALID, "%s: symbolic links are not supported in manifests", clean);
-            goto out;
-        }
-        if (git_tree_entry_type(entry) != GIT_OBJECT_TREE) {
-            rc = err_set(ERR_NOTFOUND, "%s: not a folder", clean);
-            goto out;
-        }
-        if (git_tree_lookup(&tree, m->repo, git_tree_entry_id(entry)) < 0) {
-            rc = err_set(ERR_IO, "%s: %s", clean, mirror_git_msg());
-            goto out;
-        }
-    }
-    if (git_repository_odb(&w.odb, m->repo) < 0) {
-        rc = err_set(ERR_IO, "%s", mirror_git_msg());
-        goto out;
-    }
-    w.m = m;
-    w.lim = lim ? lim : &defaults;
-    w.dir = clean;
-    w.recurse = recurse;
-    if ((rc = mirror_walk_tree(&w, tree ? tree : root, clean, 0)) < 0)
-        goto out;
-    *out = w.files;
-    w.files.v = NULL;
-    w.files.n = 0;
-out:
-    /* The messages above name the path; which repository and commit is
-     * said once, here, so the engine can log the message unchanged. */
-    if (rc < 0 && sha_ok)
-        err_prefix(rc, "%s@%.7s", m->url, sha);
-    mirror_files_dispose(&w.files);
-    git_odb_free(w.odb);
-    git_tree_entry_free(entry);
-    git_tree_free(tree);
-    git_tree_free(root);
-    git_commit_free(commit);
-    free(clean);
     return rc;
 }
 

@@ -1,10 +1,8 @@
 /*
  * The mirror store: one bare Git repository per source URL under the data
  * directory's mirrors/ folder, fetched with libgit2. Files are read
- * straight from the object database at a commit; nothing is ever checked
- * out to disk. Paths in a tree that would escape the requested folder
- * (`..`, absolute), symlinks, and blobs or totals over the limits are
- * refused with a clear error, so a hostile repository renders nothing.
+ * straight from the object database at a commit (git/tree.h); nothing is
+ * ever checked out to disk.
  *
  * Call mirror_global_init() once before any other function (any thread
  * afterwards; one mirror handle is used by one thread at a time).
@@ -60,18 +58,14 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
  * filled it), else 0. */
 int mirror_has_refs(mirror *m);
 
-/* 1 if the last mirror_fetch listed the remote's refs (ls-remote), found
- * every branch and tag equal to the mirror's, and so downloaded nothing. */
-int mirror_fetch_skipped(const mirror *m);
-
 /* Resolve rev (branch, tag, full or short SHA, "HEAD", "" = HEAD) to a
  * commit id (40 hex + NUL). ERR_NOTFOUND naming rev otherwise. */
 int mirror_resolve(mirror *m, const char *rev, char out_sha[41]);
 
 struct mirror_limits {
     size_t max_file_bytes;  /* one blob */
-    size_t max_files;       /* files returned */
-    size_t max_total_bytes; /* all blobs returned */
+    size_t max_files;       /* files read in one tree session, and entries per folder */
+    size_t max_total_bytes; /* all blobs read in one tree session */
 };
 #define MIRROR_LIMITS_INIT                                                                         \
     {                                                                                              \
@@ -89,13 +83,8 @@ struct mirror_files {
     size_t n;
 };
 
-/* The regular files under dir ("" or "." = root) at commit sha, in path
- * order; with recurse, those of subfolders too. ERR_NOTFOUND if dir is not
- * a folder at that commit, ERR_INVALID for a path or symlink that escapes,
- * ERR_TOOLARGE over a limit (lim NULL = defaults). out is caller-owned:
- * release with mirror_files_dispose. */
-int mirror_read_dir(mirror *m, const char *sha, const char *dir, int recurse,
-                    const struct mirror_limits *lim, struct mirror_files *out);
+/* Release the files of a set read through a mirror_tree or render_fs
+ * (render_collect) and empty it. */
 void mirror_files_dispose(struct mirror_files *files);
 
 #endif

@@ -43,7 +43,7 @@ struct render_request {
     size_t n_refs;
 };
 
-/* Render files (as read by mirror_read_dir) into a new JSON array of
+/* Render files (as read by render_collect) into a new JSON array of
  * objects, in file order then document order. */
 int render_directory(json_t **out_objects, const struct mirror_files *files,
                      const struct render_request *req);

@@ -41,7 +41,7 @@ struct render_sources {
 
 int render_sources_fetch_plain(void *ctx, mirror *m, const char *url)
 {
-    int rc = mirror_fetch(m);
+    int downloaded = 0, rc = mirror_fetch_from(m, NULL, NULL, &downloaded);
 
     (void)ctx;
     if (rc == ERR_UNSUPPORTED) {
@@ -49,7 +49,7 @@ int render_sources_fetch_plain(void *ctx, mirror *m, const char *url)
         log_debug("%s", err_last());
         err_clear();
         rc = 0;
-    } else if (rc == 0 && mirror_fetch_skipped(m)) {
+    } else if (rc == 0 && !downloaded) {
         log_debug("%s: refs unchanged, nothing downloaded", url);
     }
     return rc;

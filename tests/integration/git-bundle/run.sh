@@ -86,6 +86,8 @@ expect_refusal "a bundle with a bad header" "not a git bundle" "$URL" header.bun
 expect_refusal "a bundle with a bad ref name" "invalid ref name" "$URL" badref.bundle
 { printf '# v3 git bundle\n@filter=blob:none\n'; tail -n +2 next.bundle; } >filter.bundle
 expect_refusal "a bundle with a capability we lack" "capability \"filter=blob:none\" is not supported" "$URL" filter.bundle
+{ printf '# v2 git bundle\n%s refs/heads/' "$(git -C src rev-parse main)"; head -c 5000 /dev/zero | tr '\0' a; printf '\n\n'; } >longline.bundle
+expect_refusal "a bundle with an over-long header line" "bundle header line too long" "$URL" longline.bundle
 expect_refusal "a missing file" "No such file" "$URL" nothere.bundle
 import next.bundle --repo "$URL" >/dev/null
 echo "ok: the untampered bundle still imports"

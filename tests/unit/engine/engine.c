@@ -301,15 +301,54 @@ TEST(refresh_reconciles_without_waiting_for_the_poll)
     free(db);
 }
 
+/* One engine over kubesim with its own site config (extra settings
+ * lines in settings) and store, app_json stored as app, and a client to
+ * look at the cluster. */
+struct fixture {
+    struct config cfg;
+    store *st;
+    engine *e;
+    kube_client *kube;
+};
+
+static int fixture_open(struct fixture *f, const char *tag, const char *settings, const char *app,
+                        const char *app_json)
+{
+    char *site = xasprintf("%s/site-%s.yaml", dir, tag), *db = xasprintf("%s/%s.db", dir, tag);
+    char *text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n%s"
+                           "clusters: [{kubeconfig: '%s'}]\n",
+                           settings, sim.kubeconfig);
+    struct kubeconfig kc;
+    int rc;
+
+    memset(f, 0, sizeof(*f));
+    if ((rc = fs_write_atomic(site, text, strlen(text), 0600)) == 0 &&
+        (rc = config_load(&f->cfg, site)) == 0 && (rc = store_open(&f->st, db)) == 0 &&
+        (rc = store_app_put(f->st, app, app_json)) == 0 &&
+        (rc = engine_new(&f->e, f->st, &f->cfg, dir)) == 0 &&
+        (rc = kubeconfig_load(&kc, sim.kubeconfig, NULL)) == 0) {
+        rc = kube_client_new(&f->kube, &kc);
+        kubeconfig_dispose(&kc);
+    }
+    free(site);
+    free(db);
+    free(text);
+    return rc;
+}
+
+static void fixture_close(struct fixture *f)
+{
+    engine_free(f->e);
+    kube_client_free(f->kube);
+    store_close(f->st);
+    config_dispose(&f->cfg);
+}
+
 TEST(kustomize_source_through_the_engine)
 {
-    struct config cfg;
-    store *st = NULL;
-    engine *e = NULL;
-    struct kubeconfig kc;
-    kube_client *kube = NULL;
+    struct fixture f;
     json_t *live = NULL;
-    char *site, *text, *db, *cmd;
+    char *text, *cmd;
 
     cmd = xasprintf(
         "mkdir -p '%s/repo3/base' '%s/repo3/prod' && cd '%s/repo3' && git init -q -b main && "
@@ -321,15 +360,6 @@ TEST(kustomize_source_through_the_engine)
         dir, dir, dir);
     sh(cmd);
     free(cmd);
-    site = xasprintf("%s/site3.yaml", dir);
-    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
-                     "clusters: [{kubeconfig: '%s'}]\n",
-                     sim.kubeconfig);
-    CHECK_OK(fs_write_atomic(site, text, strlen(text), 0600));
-    CHECK_OK(config_load(&cfg, site));
-    db = xasprintf("%s/state3.db", dir);
-    CHECK_OK(store_open(&st, db));
-    free(text);
     text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
                      "\"metadata\":{\"name\":\"app3\"},\"spec\":{\"source\":{\"repoURL\":"
                      "\"%s/repo3\",\"path\":\"prod\",\"kustomize\":{\"commonLabels\":{"
@@ -337,38 +367,25 @@ TEST(kustomize_source_through_the_engine)
                      "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
                      "\"syncPolicy\":{\"automated\":{}}}}",
                      dir);
-    CHECK_OK(store_app_put(st, "app3", text));
-    CHECK_OK(engine_new(&e, st, &cfg, dir));
-    CHECK_OK(engine_reconcile(e, "app3"));
-    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
-    CHECK_OK(kube_client_new(&kube, &kc));
-    kubeconfig_dispose(&kc);
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "prod-plain", &live));
+    CHECK_OK(fixture_open(&f, "kustomize", "", "app3", text));
+    free(text);
+    CHECK_OK(engine_reconcile(f.e, "app3"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "prod-plain", &live));
     CHECK_STR(doc_get_str(live, "metadata.labels.site"), "north");
     json_decref(live);
     /* kustomize's own hash of {a: 1} */
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "prod-gen-h29d89cmmt", &live));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "prod-gen-h29d89cmmt", &live));
     json_decref(live);
-    engine_free(e);
-    kube_client_free(kube);
-    store_close(st);
-    config_dispose(&cfg);
-    free(site);
-    free(text);
-    free(db);
+    fixture_close(&f);
 }
 
 TEST(bundle_fed_mirror_deploys_without_network)
 {
-    struct config cfg;
-    store *st = NULL;
-    engine *e = NULL;
+    struct fixture f;
     mirror *m = NULL;
     struct bundle_result res;
-    struct kubeconfig kc;
-    kube_client *kube = NULL;
     json_t *live = NULL;
-    char *site, *text, *db, *cmd, *mirrors, *bundle;
+    char *text, *cmd, *mirrors, *bundle;
     const char *url = "https://git.example.com/site/config.git";
 
     cmd = xasprintf("mkdir -p '%s/repo4' && cd '%s/repo4' && git init -q -b main && printf "
@@ -384,42 +401,22 @@ TEST(bundle_fed_mirror_deploys_without_network)
     CHECK_OK(bundle_import(m, bundle, 0, &res));
     bundle_result_dispose(&res);
     mirror_free(m);
-    site = xasprintf("%s/site4.yaml", dir);
-    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
-                     "clusters: [{kubeconfig: '%s'}]\n",
-                     sim.kubeconfig);
-    CHECK_OK(fs_write_atomic(site, text, strlen(text), 0600));
-    CHECK_OK(config_load(&cfg, site));
-    db = xasprintf("%s/state4.db", dir);
-    CHECK_OK(store_open(&st, db));
-    free(text);
+    free(mirrors);
+    free(bundle);
     text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
                      "\"metadata\":{\"name\":\"app4\"},\"spec\":{\"source\":{\"repoURL\":"
                      "\"%s\"},\"destination\":{\"server\":"
                      "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
                      "\"syncPolicy\":{\"automated\":{}}}}",
                      url);
-    CHECK_OK(store_app_put(st, "app4", text));
-    CHECK_OK(engine_new(&e, st, &cfg, dir));
-    CHECK_OK(engine_reconcile(e, "app4"));
-    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
-    CHECK_OK(kube_client_new(&kube, &kc));
-    kubeconfig_dispose(&kc);
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "from-usb", &live));
-    json_decref(live);
-    engine_free(e);
-    kube_client_free(kube);
-    store_close(st);
-    config_dispose(&cfg);
-    free(mirrors);
-    free(bundle);
-    free(site);
+    CHECK_OK(fixture_open(&f, "bundle", "", "app4", text));
     free(text);
-    free(db);
+    CHECK_OK(engine_reconcile(f.e, "app4"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "from-usb", &live));
+    json_decref(live);
+    fixture_close(&f);
 }
 
-/* app5: three sources, the third rendering more/ with directory.include
- * pattern, or (include NULL) two sources rendering the same folder. */
 static char *app5_json(const char *include)
 {
     if (!include)
@@ -444,14 +441,10 @@ static char *app5_json(const char *include)
 
 TEST(multiple_sources_and_the_render_cache)
 {
-    struct config cfg;
-    store *st = NULL;
-    engine *e = NULL;
-    struct kubeconfig kc;
-    kube_client *kube = NULL;
+    struct fixture f;
     struct store_app_status status = {0};
     json_t *live = NULL;
-    char *site, *text, *db, *cmd;
+    char *text, *cmd;
 
     cmd = xasprintf(
         "mkdir -p '%s/repo5a/apps' '%s/repo5b/more' && cd '%s/repo5a' && git init -q -b main && "
@@ -464,42 +457,30 @@ TEST(multiple_sources_and_the_render_cache)
         dir, dir, dir);
     sh(cmd);
     free(cmd);
-    site = xasprintf("%s/site5.yaml", dir);
-    text = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nrenderCacheEntries: 2\n"
-                     "clusters: [{kubeconfig: '%s'}]\n",
-                     sim.kubeconfig);
-    CHECK_OK(fs_write_atomic(site, text, strlen(text), 0600));
-    free(text);
-    CHECK_OK(config_load(&cfg, site));
-    CHECK(cfg.render_cache_entries == 2);
-    db = xasprintf("%s/state5.db", dir);
-    CHECK_OK(store_open(&st, db));
     /* the include glob is the only difference between the two manifests */
     text = app5_json("b.yaml");
-    CHECK_OK(store_app_put(st, "app5", text));
+    CHECK_OK(fixture_open(&f, "sources", "renderCacheEntries: 2\n", "app5", text));
     free(text);
-    CHECK_OK(engine_new(&e, st, &cfg, dir));
-    CHECK_OK(engine_reconcile(e, "app5"));
-    CHECK(engine_render_count(e) == 1);
-    CHECK_OK(kubeconfig_load(&kc, sim.kubeconfig, NULL));
-    CHECK_OK(kube_client_new(&kube, &kc));
-    kubeconfig_dispose(&kc);
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "from-a", &live));
+    CHECK(f.cfg.render_cache_entries == 2);
+    CHECK_OK(engine_reconcile(f.e, "app5"));
+    CHECK(engine_render_count(f.e) == 1);
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "from-a", &live));
     json_decref(live);
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "from-b", &live));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "from-b", &live));
     json_decref(live);
     live = NULL;
-    CHECK_ERR(kube_client_get(kube, "v1", "ConfigMap", "default", "skipped", &live), ERR_NOTFOUND);
+    CHECK_ERR(kube_client_get(f.kube, "v1", "ConfigMap", "default", "skipped", &live),
+              ERR_NOTFOUND);
     /* the revision names the commit of every source */
-    CHECK_OK(store_app_status_get(st, "app5", &status));
+    CHECK_OK(store_app_status_get(f.st, "app5", &status));
     CHECK(strlen(status.revision) == 3 * 40 + 2);
     CHECK_STR(status.sync_status, "Synced");
     store_app_status_dispose(&status);
 
     /* unchanged: the second pass takes the objects from the cache */
-    CHECK_OK(engine_reconcile(e, "app5"));
-    CHECK(engine_render_count(e) == 1);
-    CHECK_OK(store_app_status_get(st, "app5", &status));
+    CHECK_OK(engine_reconcile(f.e, "app5"));
+    CHECK(engine_render_count(f.e) == 1);
+    CHECK_OK(store_app_status_get(f.st, "app5", &status));
     CHECK_STR(status.sync_status, "Synced");
     CHECK(status.n_resources == 2);
     store_app_status_dispose(&status);
@@ -511,45 +492,40 @@ TEST(multiple_sources_and_the_render_cache)
                     dir);
     sh(cmd);
     free(cmd);
-    CHECK_OK(engine_reconcile(e, "app5"));
-    CHECK(engine_render_count(e) == 2);
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "from-b", &live));
+    CHECK_OK(engine_reconcile(f.e, "app5"));
+    CHECK(engine_render_count(f.e) == 2);
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "from-b", &live));
     CHECK_STR(doc_get_str(live, "data.k"), "v2");
     json_decref(live);
 
     /* so does a change of options: now c.yaml is included too */
     text = app5_json("{b,c}.yaml");
-    CHECK_OK(store_app_put(st, "app5", text));
+    CHECK_OK(store_app_put(f.st, "app5", text));
     free(text);
-    CHECK_OK(engine_reconcile(e, "app5"));
-    CHECK(engine_render_count(e) == 3);
+    CHECK_OK(engine_reconcile(f.e, "app5"));
+    CHECK(engine_render_count(f.e) == 3);
     /* (at the same commits, without selfHeal, it is reported, not applied) */
-    CHECK_OK(store_app_status_get(st, "app5", &status));
+    CHECK_OK(store_app_status_get(f.st, "app5", &status));
     CHECK(status.n_resources == 3);
     CHECK_STR(status.sync_status, "OutOfSync");
     store_app_status_dispose(&status);
-    CHECK_OK(engine_reconcile(e, "app5"));
-    CHECK(engine_render_count(e) == 3);
+    CHECK_OK(engine_reconcile(f.e, "app5"));
+    CHECK(engine_render_count(f.e) == 3);
 
     /* an object rendered by two sources: an error naming both, nothing pruned */
     text = app5_json(NULL);
-    CHECK_OK(store_app_put(st, "app5", text));
+    CHECK_OK(store_app_put(f.st, "app5", text));
     free(text);
-    CHECK_ERR(engine_reconcile(e, "app5"), ERR_INVALID);
-    CHECK_OK(store_app_status_get(st, "app5", &status));
+    CHECK_ERR(engine_reconcile(f.e, "app5"), ERR_INVALID);
+    CHECK_OK(store_app_status_get(f.st, "app5", &status));
     CHECK_CONTAINS(status.last_error,
                    "ConfigMap default/from-a is rendered by both spec.sources[0] and "
                    "spec.sources[1]");
     store_app_status_dispose(&status);
-    CHECK_OK(kube_client_get(kube, "v1", "ConfigMap", "default", "from-b", &live));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "from-b", &live));
     json_decref(live);
 
-    engine_free(e);
-    kube_client_free(kube);
-    store_close(st);
-    config_dispose(&cfg);
-    free(site);
-    free(db);
+    fixture_close(&f);
 }
 
 int main(void)

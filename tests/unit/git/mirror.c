@@ -228,150 +228,6 @@ TEST(mirror_is_bare_named_by_url_hash)
     mirror_free(m);
 }
 
-TEST(read_dir_recurse_or_not)
-{
-    mirror *m = NULL;
-    char sha[41];
-    struct mirror_files files = {0};
-
-    CHECK_OK(make_source("src4"));
-    CHECK_OK(open_source(&m, "src4"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK_OK(mirror_resolve(m, "main", sha));
-    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, NULL, &files));
-    CHECK(files.n == 2);
-    CHECK_STR(files.v[0].path, "apps/b.yaml");
-    CHECK_STR(files.v[1].path, "apps/cm.yaml");
-    CHECK_STR(files.v[1].data, "kind: ConfigMap\n");
-    CHECK(files.v[1].len == strlen("kind: ConfigMap\n"));
-    mirror_files_dispose(&files);
-    CHECK(files.n == 0 && files.v == NULL);
-
-    CHECK_OK(mirror_read_dir(m, sha, "./apps/", 1, NULL, &files));
-    CHECK(files.n == 3);
-    CHECK_STR(files.v[2].path, "apps/sub/deep.yaml");
-    CHECK_STR(files.v[2].data, "deep\n");
-    mirror_files_dispose(&files);
-
-    CHECK_OK(mirror_read_dir(m, sha, ".", 1, NULL, &files));
-    CHECK(files.n == 4);
-    CHECK_STR(files.v[0].path, "README.md");
-    mirror_files_dispose(&files);
-    CHECK_OK(mirror_read_dir(m, sha, "", 0, NULL, &files));
-    CHECK(files.n == 1);
-    mirror_files_dispose(&files);
-
-    /* an older commit has fewer files */
-    CHECK_OK(mirror_resolve(m, "dev", sha));
-    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, NULL, &files));
-    CHECK(files.n == 1);
-    mirror_files_dispose(&files);
-    mirror_free(m);
-}
-
-TEST(read_dir_bad_paths)
-{
-    mirror *m = NULL;
-    char sha[41];
-    struct mirror_files files = {0};
-
-    CHECK_OK(make_source("src5"));
-    CHECK_OK(open_source(&m, "src5"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK_OK(mirror_resolve(m, "main", sha));
-    CHECK_ERR(mirror_read_dir(m, sha, "nothere", 0, NULL, &files), ERR_NOTFOUND);
-    CHECK_CONTAINS(err_last(), "nothere");
-    CHECK_ERR(mirror_read_dir(m, sha, "README.md", 0, NULL, &files), ERR_NOTFOUND);
-    CHECK_ERR(mirror_read_dir(m, sha, "apps/../..", 0, NULL, &files), ERR_INVALID);
-    CHECK_ERR(mirror_read_dir(m, sha, "/apps", 0, NULL, &files), ERR_INVALID);
-    CHECK_ERR(mirror_read_dir(m, "abc", "apps", 0, NULL, &files), ERR_INVALID);
-    CHECK_ERR(
-        mirror_read_dir(m, "0123456789012345678901234567890123456789", "apps", 0, NULL, &files),
-        ERR_NOTFOUND);
-    CHECK(files.n == 0 && files.v == NULL);
-    mirror_free(m);
-}
-
-TEST(symlinks_refused_submodules_skipped)
-{
-    mirror *m = NULL;
-    char sha[41];
-    struct mirror_files files = {0};
-
-    CHECK_OK(make_source("src6"));
-    CHECK_OK(sh("cd src6 && mkdir links && ln -s ../README.md links/readme.yaml && "
-                "echo ok > links/ok.yaml && ln -s apps applink && "
-                "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),apps/module && "
-                "git add -A && " GIT " commit -qm links"));
-    CHECK_OK(open_source(&m, "src6"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK_OK(mirror_resolve(m, "main", sha));
-    CHECK_ERR(mirror_read_dir(m, sha, "links", 0, NULL, &files), ERR_INVALID);
-    CHECK_CONTAINS(err_last(), "links/readme.yaml: symbolic links are not supported in manifests");
-    CHECK_ERR(mirror_read_dir(m, sha, "applink", 0, NULL, &files), ERR_INVALID);
-    CHECK_CONTAINS(err_last(), "symbolic links");
-    /* the links are not under apps; the submodule there is skipped */
-    CHECK_OK(mirror_read_dir(m, sha, "apps", 1, NULL, &files));
-    CHECK(files.n == 3);
-    mirror_files_dispose(&files);
-    mirror_free(m);
-}
-
-TEST(limits)
-{
-    mirror *m = NULL;
-    char sha[41];
-    struct mirror_files files = {0};
-    struct mirror_limits lim = MIRROR_LIMITS_INIT;
-
-    CHECK_OK(make_source("src7"));
-    CHECK_OK(open_source(&m, "src7"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK_OK(mirror_resolve(m, "main", sha));
-    lim.max_file_bytes = 10;
-    CHECK_ERR(mirror_read_dir(m, sha, "apps", 0, &lim, &files), ERR_TOOLARGE);
-    CHECK_CONTAINS(err_last(), "apps/cm.yaml");
-    CHECK_CONTAINS(err_last(), "10 bytes");
-    lim.max_file_bytes = 16;
-    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, &lim, &files));
-    mirror_files_dispose(&files);
-
-    lim = (struct mirror_limits)MIRROR_LIMITS_INIT;
-    lim.max_files = 2;
-    CHECK_OK(mirror_read_dir(m, sha, "apps", 0, &lim, &files));
-    mirror_files_dispose(&files);
-    CHECK_ERR(mirror_read_dir(m, sha, "apps", 1, &lim, &files), ERR_TOOLARGE);
-    CHECK_CONTAINS(err_last(), "more than 2 files");
-    CHECK(files.n == 0 && files.v == NULL);
-
-    lim = (struct mirror_limits)MIRROR_LIMITS_INIT;
-    lim.max_total_bytes = 20; /* b.yaml 2 + cm.yaml 16 + deep.yaml 5 */
-    CHECK_ERR(mirror_read_dir(m, sha, "apps", 1, &lim, &files), ERR_TOOLARGE);
-    CHECK_CONTAINS(err_last(), "apps/sub/deep.yaml");
-    CHECK_CONTAINS(err_last(), "20 bytes");
-    mirror_free(m);
-}
-
-TEST(hostile_tree_names_refused)
-{
-    mirror *m = NULL;
-    char sha[41];
-    struct mirror_files files = {0};
-
-    /* git's own porcelain never writes these names; plumbing can */
-    CHECK_OK(make_source("src8"));
-    CHECK_OK(sh("cd src8 && blob=$(echo x | git hash-object -w --stdin) && "
-                "tree=$(printf '100644 blob %%s\\t..\\n' $blob | git mktree) && "
-                "outer=$(printf '040000 tree %%s\\tevil\\n' $tree | git mktree) && "
-                "c=$(" GIT " commit-tree -m evil $outer) && git update-ref refs/heads/evil $c"));
-    CHECK_OK(open_source(&m, "src8"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK_OK(mirror_resolve(m, "evil", sha));
-    CHECK_ERR(mirror_read_dir(m, sha, "evil", 0, NULL, &files), ERR_INVALID);
-    CHECK_CONTAINS(err_last(), "evil/..");
-    mirror_free(m);
-}
-
 TEST(unsupported_and_missing_sources)
 {
     mirror *m = NULL;
@@ -636,37 +492,6 @@ TEST(resolves_semver_constraints_on_tags)
     mirror_free(m);
 }
 
-TEST(fetch_skips_the_download_when_refs_are_unchanged)
-{
-    mirror *m = NULL;
-    char sha[41], want[41];
-
-    CHECK_OK(make_source("lsrc"));
-    CHECK_OK(open_source(&m, "lsrc"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK(!mirror_fetch_skipped(m));
-    CHECK_OK(mirror_fetch(m));
-    CHECK(mirror_fetch_skipped(m));
-    /* a new commit, then a deleted branch: both download (and prune) */
-    CHECK_OK(sh("cd lsrc && echo x > new.yaml && git add -A && " GIT " commit -qm new"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK(!mirror_fetch_skipped(m));
-    CHECK_OK(mirror_resolve(m, "main", sha));
-    CHECK_OK(rev_parse("lsrc", "main", want));
-    CHECK_STR(sha, want);
-    CHECK_OK(sh("cd lsrc && git branch -D dev"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK(!mirror_fetch_skipped(m));
-    CHECK_ERR(mirror_resolve(m, "dev", sha), ERR_NOTFOUND);
-    CHECK_OK(mirror_fetch(m));
-    CHECK(mirror_fetch_skipped(m));
-    /* a moved tag is a change too */
-    CHECK_OK(sh("cd lsrc && git tag -f v1 HEAD"));
-    CHECK_OK(mirror_fetch(m));
-    CHECK(!mirror_fetch_skipped(m));
-    mirror_free(m);
-}
-
 int main(void)
 {
     /* the git command must not read the user's configuration either */
@@ -683,11 +508,6 @@ int main(void)
     RUN(second_fetch_sees_new_commits_and_prunes);
     RUN(unchanged_refs_skip_the_download);
     RUN(mirror_is_bare_named_by_url_hash);
-    RUN(read_dir_recurse_or_not);
-    RUN(read_dir_bad_paths);
-    RUN(symlinks_refused_submodules_skipped);
-    RUN(limits);
-    RUN(hostile_tree_names_refused);
     RUN(unsupported_and_missing_sources);
     RUN(empty_source);
     RUN(tree_reads_lazily_and_follows_links_inside);
@@ -695,7 +515,6 @@ int main(void)
     RUN(tree_limits_count_over_the_session);
     RUN(tree_refuses_hostile_names);
     RUN(resolves_semver_constraints_on_tags);
-    RUN(fetch_skips_the_download_when_refs_are_unchanged);
     mirror_global_shutdown();
     free(mirrors);
     free(tmp);

@@ -1,6 +1,6 @@
 /*
  * Tests for appliance/render/render.c. The files are built by hand, as
- * mirror_read_dir would return them, so rendering is tested apart from Git.
+ * render_collect would return them, so rendering is tested apart from Git.
  */
 #include "render/render.h"
 

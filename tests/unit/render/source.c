@@ -107,6 +107,18 @@ TEST(bad_paths_and_links)
     CHECK(objs == NULL);
 }
 
+TEST(deep_folders_refused)
+{
+    json_t *objs = NULL;
+
+    /* 70 nested folders: past the walk's depth limit of 64 */
+    CHECK_OK(sh("mkdir -p s5 && cd s5 && d=. && for i in $(seq 70); do d=$d/d; done && "
+                "mkdir -p $d && " CM("deep") " > $d/x.yaml"));
+    CHECK_ERR(render_at(&objs, "s5", "{\"directory\":{\"recurse\":true}}", NULL), ERR_TOOLARGE);
+    CHECK_CONTAINS(err_last(), "folders nested deeper than 64");
+    CHECK(objs == NULL);
+}
+
 TEST(malformed_yaml_names_file_line_column)
 {
     json_t *objs = NULL;
@@ -191,6 +203,7 @@ int main(void)
     tmp = test_tmpdir("render_source");
     RUN(directory_recurse_hidden_and_extensions);
     RUN(bad_paths_and_links);
+    RUN(deep_folders_refused);
     RUN(malformed_yaml_names_file_line_column);
     RUN(render_objects_validates_producer_output);
     RUN(directory_include_exclude);
