@@ -43,7 +43,7 @@
 
 struct cmd_render_opts {
     const char *target; /* DIR or APP.yaml */
-    const char *ns, *path, *app_file, *repo, *revision, *data, *name, *helm;
+    const char *ns, *path, *app_file, *repo, *revision, *data, *name, *helm, *kustomize;
     long timeout;
     long recurse;
 };
@@ -67,6 +67,7 @@ static const struct cmd_render_flag cmd_render_flags[] = {
     {"--name", FLAG_STR, offsetof(struct cmd_render_opts, name)},
     {"--helm", FLAG_STR, offsetof(struct cmd_render_opts, helm)},
     {"--helm-timeout", FLAG_SECONDS, offsetof(struct cmd_render_opts, timeout)},
+    {"--kustomize", FLAG_STR, offsetof(struct cmd_render_opts, kustomize)},
 };
 #define CMD_RENDER_NFLAGS (sizeof(cmd_render_flags) / sizeof(cmd_render_flags[0]))
 
@@ -220,6 +221,8 @@ static int cmd_render_run(int argc, char **argv)
     req.app_name = o.name;
     req.helm_binary = o.helm;
     req.helm_timeout_seconds = o.timeout;
+    req.kustomize_binary = o.kustomize;
+    req.kustomize_timeout_seconds = o.timeout;
 
     if (o.repo) {
         /* one source of a repository */
@@ -279,7 +282,7 @@ const struct cli_cmd cli_cmd_render = {
     "render",
     "DIR [--app APP.yaml | --path SUBDIR [--recurse]] | APP.yaml | --repo URL [--revision REV] "
     "[--path P] [--recurse]; also [--data DIR] [--namespace NS] [--name APP] [--helm BINARY] "
-    "[--helm-timeout SECONDS]",
+    "[--kustomize BINARY] [--helm-timeout SECONDS (helm's and kustomize's limit)]",
     "Render offline what would be deployed: a local folder (directory, Kustomize or Helm "
     "chart; with --app, as that Application's source says), an Application manifest (every "
     "source from its repository), or one path of a repository; print the objects as YAML.",

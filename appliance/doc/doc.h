@@ -25,12 +25,16 @@ struct doc_limits {
     size_t max_depth;     /* nesting of mappings/sequences */
     size_t max_nodes;     /* nodes produced, aliases expanded */
     size_t max_documents; /* documents in one stream */
+    /* 1: type plain scalars as yaml.v3 does (kustomize's reader): only
+     * true/True/TRUE/false/False/FALSE are booleans, so yes/no/on/off/y/n
+     * stay strings. 0: kubectl's YAML 1.1 typing. */
+    int yaml_v3_bools;
 };
 
-/* 8 MiB, depth 100, 1,000,000 nodes, 10,000 documents. */
+/* 8 MiB, depth 100, 1,000,000 nodes, 10,000 documents, kubectl's typing. */
 #define DOC_LIMITS_INIT                                                                            \
     {                                                                                              \
-        8u << 20, 100, 1000000, 10000                                                              \
+        8u << 20, 100, 1000000, 10000, 0                                                           \
     }
 
 /* Parse a YAML stream into a new JSON array holding one element per

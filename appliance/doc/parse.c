@@ -334,6 +334,8 @@ static int parse_type_scalar(struct parse *p, const yaml_event_t *e, struct reso
     if (!tag) {
         if (e->data.scalar.plain_implicit)
             resolve_plain(val, len, rv);
+        if (rv->kind == RESOLVE_BOOL && p->lim.yaml_v3_bools && len != 4 && len != 5)
+            rv->kind = RESOLVE_STR; /* yes, no, on, off, y, n: not true/false */
         return 0;
     }
     if (strncmp(tag, PARSE_TAG, strlen(PARSE_TAG)) != 0)

@@ -729,9 +729,10 @@ static void engine_render_key(const engine *e, const struct app *app, const json
 {
     char *spec = json_dumps(sources, JSON_COMPACT | JSON_SORT_KEYS);
     char *text = xasprintf(
-        "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%ld", revision, spec ? spec : "", app->name,
+        "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%ld\n%s\n%ld", revision, spec ? spec : "", app->name,
         app->dest_namespace ? app->dest_namespace : "", app->dest_server ? app->dest_server : "",
-        app->dest_name ? app->dest_name : "", e->cfg->helm_binary, e->cfg->helm_timeout_seconds);
+        app->dest_name ? app->dest_name : "", e->cfg->helm_binary, e->cfg->helm_timeout_seconds,
+        e->cfg->kustomize_binary, e->cfg->kustomize_timeout_seconds);
     util_sha256_hex(text, strlen(text), key);
     free(text);
     free(spec);
@@ -815,6 +816,8 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, char
     req.app_name = app->name;
     req.helm_binary = e->cfg->helm_binary;
     req.helm_timeout_seconds = e->cfg->helm_timeout_seconds;
+    req.kustomize_binary = e->cfg->kustomize_binary;
+    req.kustomize_timeout_seconds = e->cfg->kustomize_timeout_seconds;
     if ((rc = render_sources_render(out_desired, rs, &req)) < 0)
         goto out;
     e->renders++;

@@ -42,6 +42,12 @@ static const struct config_key config_keys[] = {
      "path of the helm binary for Helm sources; empty: helm found on PATH"},
     {"helmTimeoutSeconds", CONFIG_INT, "60", 1, 3600, offsetof(struct config, helm_timeout_seconds),
      "seconds one helm template may run before it is stopped"},
+    {"kustomizeBinary", CONFIG_STR, "", 0, 0, offsetof(struct config, kustomize_binary),
+     "a kustomize (or kubectl) binary that builds Kustomize sources instead of the built-in "
+     "Kustomize; empty: built-in"},
+    {"kustomizeTimeoutSeconds", CONFIG_INT, "60", 1, 3600,
+     offsetof(struct config, kustomize_timeout_seconds),
+     "seconds one external kustomize build may run before it is stopped"},
     {"renderCacheEntries", CONFIG_INT, "64", 0, 4096, offsetof(struct config, render_cache_entries),
      "rendered sources kept in memory, keyed by commits and options, so an unchanged source is "
      "not rendered again; 0: no cache"},

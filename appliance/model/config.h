@@ -49,9 +49,11 @@ struct config {
     long poll_seconds;        /* reconcile interval */
     long poll_jitter_seconds; /* random extra per poll, 0..this */
     char *log_level;
-    char *helm_binary;         /* "" = helm on PATH */
-    long helm_timeout_seconds; /* per helm template */
-    long render_cache_entries; /* engine's render cache size; 0 = off */
+    char *helm_binary;              /* "" = helm on PATH */
+    long helm_timeout_seconds;      /* per helm template */
+    char *kustomize_binary;         /* "" = the built-in Kustomize */
+    long kustomize_timeout_seconds; /* per external kustomize build */
+    long render_cache_entries;      /* engine's render cache size; 0 = off */
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_mirror *mirrors; /* rewrite rules, as listed */

@@ -1,33 +1,18 @@
 /*
  * Helm charts, rendered the way Argo CD renders them: by `helm template`,
  * run as a child process. edgecd does not reimplement Go templates; it
- * makes running helm safe on an appliance:
- *
- *   - helm sees only a private 0700 folder holding a copy of the chart and
- *     the value files, read from the Git mirror through render_fs (so a
- *     value file path cannot leave the repository, and nothing is checked
- *     out where the rest of the system could see it);
- *   - the environment is cleared: HOME and helm's cache, config and data
- *     folders point inside that folder (no repository index, no
- *     credentials, no plugins), PATH is the system's;
- *   - the child runs in its own process group, is killed when the time
- *     limit passes, and its output is read up to a size limit;
- *   - the folder is removed afterwards, whatever happened.
+ * runs helm through render/tool.h (a private copy of the chart and value
+ * files, a cleared environment, a time limit, an output limit). A chart is
+ * a folder holding Chart.yaml, or a chart archive (.tgz) in the
+ * repository.
  *
  * Values are passed in Argo CD's order: valueFiles, then `values` /
  * `valuesObject` as one more file, then `parameters` as --set (or
  * --set-string with forceString), then fileParameters as --set-file.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -37,72 +22,9 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "render/render.h"
+#include "render/tool.h"
 
-#define HELM_MAX_OUTPUT (32u << 20)
-#define HELM_MAX_ERR (64u << 10)
 #define HELM_MAX_ARGS 256
-#define HELM_DEFAULT_TIMEOUT 60
-#define HELM_MAX_DEPTH 32
-
-/* Copy folder src of fs (recursively) to the local folder dst. */
-static int helm_copy_tree(render_fs *fs, const char *src, const char *dst, int depth)
-{
-    render_entry *v = NULL;
-    size_t n = 0, i;
-    int rc;
-
-    if (depth > HELM_MAX_DEPTH)
-        return err_set(ERR_TOOLARGE, "%s: folders nested deeper than %d", src, HELM_MAX_DEPTH);
-    if ((rc = fs_mkdir_p(dst, 0700)) < 0 || (rc = render_fs_list(fs, src, &v, &n)) < 0)
-        return rc;
-    for (i = 0; i < n && rc == 0; i++) {
-        char *from = src[0] ? xasprintf("%s/%s", src, v[i].name) : xstrdup(v[i].name);
-        char *to = xasprintf("%s/%s", dst, v[i].name);
-        if (v[i].type == RENDER_ENTRY_DIR) {
-            rc = helm_copy_tree(fs, from, to, depth + 1);
-        } else {
-            char *data = NULL;
-            size_t len;
-            if ((rc = render_fs_read(fs, from, &data, &len)) == 0)
-                rc = fs_write_atomic(to, data, len, 0600);
-            free(data);
-        }
-        free(from);
-        free(to);
-    }
-    render_entries_free(v, n);
-    return rc;
-}
-
-/* The helm binary: the configured path, or "helm" on PATH. */
-static int helm_find(const struct render_request *req, char **out)
-{
-    const char *path = getenv("PATH");
-    char *copy, *dir, *save = NULL;
-
-    *out = NULL;
-    if (req->helm_binary && req->helm_binary[0]) {
-        if (access(req->helm_binary, X_OK) != 0)
-            return err_set(ERR_UNSUPPORTED, "helm binary %s cannot be run (%s); set helmBinary",
-                           req->helm_binary, strerror(errno));
-        *out = xstrdup(req->helm_binary);
-        return 0;
-    }
-    copy = xstrdup(path && path[0] ? path : "/usr/local/bin:/usr/bin:/bin");
-    for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        char *cand = xasprintf("%s/helm", dir);
-        if (access(cand, X_OK) == 0) {
-            *out = cand;
-            break;
-        }
-        free(cand);
-    }
-    free(copy);
-    if (!*out)
-        return err_set(ERR_UNSUPPORTED, "this source is a Helm chart, and helm is not installed; "
-                                        "install it or set helmBinary in the site config");
-    return 0;
-}
 
 struct helm_args {
     char *v[HELM_MAX_ARGS + 1];
@@ -136,99 +58,6 @@ static const char *helm_scalar(const json_t *v, char *buf, size_t len)
 
 /* Run argv with a cleared environment in cwd, collecting stdout (limited)
  * and stderr; kill it after timeout seconds. */
-static int helm_run(char *const argv[], const char *cwd, char *const envp[], long timeout,
-                    struct buf *out, struct buf *err)
-{
-    int op[2] = {-1, -1}, ep[2] = {-1, -1}, status = 0, rc = 0;
-    pid_t pid;
-    int64_t deadline = time_mono_ms() + timeout * 1000;
-    struct pollfd fds[2];
-    char chunk[16384];
-
-    if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-        rc = err_set(ERR_IO, "helm: pipe: %s", strerror(errno));
-        goto out;
-    }
-    pid = fork();
-    if (pid < 0) {
-        rc = err_set(ERR_IO, "helm: fork: %s", strerror(errno));
-        goto out;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        setpgid(0, 0);
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0 ||
-            chdir(cwd) < 0)
-            _exit(127);
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(op[1]);
-    close(ep[1]);
-    op[1] = ep[1] = -1;
-    fds[0].fd = op[0];
-    fds[1].fd = ep[0];
-    fds[0].events = fds[1].events = POLLIN;
-    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        int64_t left = deadline - time_mono_ms();
-        int pr;
-        if (left <= 0) {
-            kill(-pid, SIGKILL);
-            rc = err_set(ERR_TIMEOUT, "helm template ran longer than %ld s and was stopped",
-                         timeout);
-            break;
-        }
-        pr = poll(fds, 2, (int)(left > 1000 ? 1000 : left));
-        if (pr < 0 && errno != EINTR) {
-            kill(-pid, SIGKILL);
-            rc = err_set(ERR_IO, "helm: poll: %s", strerror(errno));
-            break;
-        }
-        for (int i = 0; i < 2 && pr > 0; i++) {
-            ssize_t n;
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            n = read(fds[i].fd, chunk, sizeof(chunk));
-            if (n <= 0) {
-                fds[i].fd = -1;
-                continue;
-            }
-            if (i == 0 && out->len + (size_t)n > HELM_MAX_OUTPUT) {
-                kill(-pid, SIGKILL);
-                rc = err_set(ERR_TOOLARGE, "helm template printed more than %u MiB",
-                             HELM_MAX_OUTPUT >> 20);
-                fds[0].fd = fds[1].fd = -1;
-                break;
-            }
-            if (i == 1 && err->len + (size_t)n > HELM_MAX_ERR)
-                continue;
-            buf_put(i == 0 ? out : err, chunk, (size_t)n);
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        const char *msg = buf_cstr(err);
-        size_t n = strlen(msg);
-        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-            n--;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && n == 0)
-            rc = err_set(ERR_UNSUPPORTED, "helm could not be started");
-        else
-            rc = err_set(ERR_INVALID, "helm template: %.*s", (int)(n > 2000 ? 2000 : n),
-                         n ? msg : "failed without a message");
-    }
-out:
-    for (int i = 0; i < 2; i++) {
-        if (op[i] >= 0)
-            close(op[i]);
-        if (ep[i] >= 0)
-            close(ep[i]);
-    }
-    return rc;
-}
-
 /* Where a value file is: "$name/rest" is rest inside the ref source
  * name's repository, anything else is relative to the chart folder dir of
  * fs. *out_fs is borrowed, *out_path new. */
@@ -299,26 +128,46 @@ static int helm_value_file(const struct render_request *req, render_fs *fs, cons
 int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json_t *helm,
                 const struct render_request *req)
 {
-    char *work = NULL, *chart = NULL, *bin = NULL, *home = NULL;
-    char *envp[8] = {NULL};
+    char *work = NULL, *chart = NULL, *bin = NULL, *base = NULL, *label = NULL;
     struct helm_args a = {{NULL}, 0};
-    struct buf out = BUF_INIT, errb = BUF_INIT;
     const json_t *v, *item;
-    const char *release = NULL, *ns = NULL;
+    const char *release = NULL, *ns = NULL, *chart_path;
     char num[32];
     size_t i;
-    int rc, nfile = 0, ignore_missing;
+    int rc, nfile = 0, ignore_missing, archive;
 
     *out_objects = NULL;
+    chart_path = dir;
     if (helm && !json_is_object(helm) && !json_is_null(helm))
         return err_set(ERR_INVALID, "spec.source.helm: must be a mapping");
-    if ((rc = helm_find(req, &bin)) < 0)
+    if ((rc = render_tool_find(req->helm_binary, "helm", "helmBinary",
+                               "this source is a Helm chart, and helm is not installed; "
+                               "install it or set helmBinary in the site config",
+                               &bin)) < 0)
         return rc;
     if ((rc = fs_temp_dir(&work, "edgecd-helm")) < 0)
         goto out;
-    chart = xasprintf("%s/chart", work);
-    if ((rc = helm_copy_tree(fs, dir, chart, 0)) < 0)
+    /* a chart folder, or a chart archive whose value files are relative
+     * to the folder holding it */
+    archive = render_fs_stat(fs, dir) == RENDER_ENTRY_FILE;
+    err_clear();
+    if (archive) {
+        char *data = NULL;
+        size_t len;
+        const char *slash = strrchr(dir, '/');
+        base = slash ? xstrndup(dir, (size_t)(slash - dir)) : xstrdup("");
+        chart = xasprintf("%s/chart.tgz", work);
+        if ((rc = render_fs_read(fs, dir, &data, &len)) == 0)
+            rc = fs_write_atomic(chart, data, len, 0600);
+        free(data);
+    } else {
+        base = xstrdup(dir);
+        chart = xasprintf("%s/chart", work);
+        rc = render_tool_copy(fs, dir, chart);
+    }
+    if (rc < 0)
         goto out;
+    dir = base;
 
     release = json_string_value(json_object_get(helm, "releaseName"));
     if (!release || !release[0])
@@ -329,7 +178,7 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
     helm_arg(&a, xstrdup(bin));
     helm_arg(&a, xstrdup("template"));
     helm_arg(&a, xstrdup(release));
-    helm_arg(&a, xstrdup("./chart"));
+    helm_arg(&a, xstrdup(archive ? "./chart.tgz" : "./chart"));
     helm_arg(&a, xstrdup("--namespace"));
     helm_arg(&a, xstrdup(ns));
     if (!json_is_true(json_object_get(helm, "skipCrds")))
@@ -427,47 +276,17 @@ int render_helm(json_t **out_objects, render_fs *fs, const char *dir, const json
         free(file);
     }
 
-    home = xasprintf("%s/home", work);
-    if ((rc = fs_mkdir_p(home, 0700)) < 0)
-        goto out;
-    envp[0] = xasprintf("HOME=%s", home);
-    envp[1] = xasprintf("HELM_CACHE_HOME=%s/cache", home);
-    envp[2] = xasprintf("HELM_CONFIG_HOME=%s/config", home);
-    envp[3] = xasprintf("HELM_DATA_HOME=%s/data", home);
-    envp[4] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
-    envp[5] = xstrdup("HELM_NO_PLUGINS=1");
-    if ((rc = helm_run(a.v, work, envp,
-                       req->helm_timeout_seconds > 0 ? req->helm_timeout_seconds
-                                                     : HELM_DEFAULT_TIMEOUT,
-                       &out, &errb)) < 0)
-        goto out;
-    {
-        json_t *docs = NULL, *d, *objs = json_array();
-        char *name = xasprintf("helm template of %s", dir[0] ? dir : ".");
-        if ((rc = doc_parse_yaml(&docs, buf_cstr(&out), out.len, name, NULL)) == 0) {
-            json_array_foreach(docs, i, d)
-            {
-                if (json_is_object(d))
-                    json_array_append(objs, d);
-            }
-            *out_objects = objs;
-            objs = NULL;
-        }
-        json_decref(objs);
-        json_decref(docs);
-        free(name);
-    }
+    label = xasprintf("helm template of %s", chart_path[0] ? chart_path : ".");
+    rc = render_tool_run(a.v, work, req->helm_timeout_seconds, label, out_objects);
 out:
     if (rc < 0)
-        err_prefix(rc, "%s: %s", render_fs_name(fs), dir[0] ? dir : ".");
-    fs_remove_tree(work);
+        err_prefix(rc, "%s: %s", render_fs_name(fs), chart_path[0] ? chart_path : ".");
+    if (work)
+        fs_remove_tree(work);
     for (i = 0; i < (size_t)a.n; i++)
         free(a.v[i]);
-    for (i = 0; i < 8; i++)
-        free(envp[i]);
-    buf_dispose(&out);
-    buf_dispose(&errb);
-    free(home);
+    free(label);
+    free(base);
     free(chart);
     free(work);
     free(bin);

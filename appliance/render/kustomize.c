@@ -29,12 +29,14 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/fs.h"
 #include "core/mem.h"
 #include "core/path.h"
 #include "core/util.h"
 #include "doc/doc.h"
 #include "doc/patch.h"
 #include "render/render.h"
+#include "render/tool.h"
 
 /* Kustomizations nested deeper than this are refused (a cycle is caught
  * by this as well as by the visiting set). */
@@ -267,18 +269,25 @@ int render_kustomize_present(render_fs *fs, const char *dir)
     return p != NULL;
 }
 
-/* Read and parse a YAML (or JSON) file: a new array of documents. */
-static int kz_read_docs(struct kz *z, const char *path, json_t **out)
+/* Read and parse a YAML (or JSON) file: a new array of documents. With
+ * v3, typed as kustomize's yaml.v3 reader types resources and patches (an
+ * unquoted yes stays a string); kustomization files themselves are read
+ * as kubectl reads YAML (v3 = 0). */
+static const struct doc_limits kz_v3_limits = {8u << 20, 100, 1000000, 10000, 1};
+
+static int kz_read_docs(struct kz *z, const char *path, json_t **out, int v3)
 {
+    struct doc_limits lim = DOC_LIMITS_INIT;
     char *data = NULL, *name;
     size_t len;
     int rc;
 
     *out = NULL;
+    lim.yaml_v3_bools = v3;
     if ((rc = render_fs_read(z->fs, path, &data, &len)) < 0)
         return rc;
     name = xasprintf("%s:%s", render_fs_name(z->fs), path);
-    rc = doc_parse_file_data(out, data, len, name, NULL);
+    rc = doc_parse_file_data(out, data, len, name, &lim);
     free(name);
     free(data);
     return rc;
@@ -403,7 +412,7 @@ static int kz_resources(struct kz *z, const char *dir, const char *file, const j
                          path);
         } else if (type == RENDER_ENTRY_FILE) {
             json_t *docs = NULL;
-            if ((rc = kz_read_docs(z, path, &docs)) == 0)
+            if ((rc = kz_read_docs(z, path, &docs, 1)) == 0)
                 rc = kz_add_docs(set, docs, path);
             json_decref(docs);
         } else {
@@ -1092,21 +1101,28 @@ static int kz_apply_patch(struct kz_set *set, const json_t *patch, const struct 
     return 0;
 }
 
-/* The documents of a patch given inline (`patch: |`) or by path. */
+/* The documents of a patch given inline (`patch: |`) or by path, typed as
+ * kustomize types them: a strategic merge patch by yaml.v3 (v3 = 1), a
+ * JSON 6902 patch (a list; patchesJson6902 passes v3 = 0) by kubectl's
+ * YAML reader. */
 static int kz_patch_docs(struct kz *z, const char *dir, const json_t *item, const char *where,
-                         json_t **out)
+                         int v3, json_t **out)
 {
     const char *inline_text = json_string_value(json_object_get(item, "patch"));
     const char *path = json_string_value(json_object_get(item, "path"));
-    char *full = NULL;
+    char *full = NULL, *name;
     int rc;
 
     *out = NULL;
     if (inline_text && path)
         return err_set(ERR_INVALID, "%s: give either path or patch, not both", where);
     if (inline_text) {
-        char *name = xasprintf("%s (inline patch)", where);
-        rc = doc_parse_yaml(out, inline_text, strlen(inline_text), name, NULL);
+        name = xasprintf("%s (inline patch)", where);
+        rc = doc_parse_yaml(out, inline_text, strlen(inline_text), name, v3 ? &kz_v3_limits : NULL);
+        if (rc == 0 && v3 && json_is_array(json_array_get(*out, 0))) {
+            json_decref(*out);
+            rc = doc_parse_yaml(out, inline_text, strlen(inline_text), name, NULL);
+        }
         free(name);
         return rc;
     }
@@ -1114,7 +1130,11 @@ static int kz_patch_docs(struct kz *z, const char *dir, const json_t *item, cons
         return err_set(ERR_INVALID, "%s: needs path or patch", where);
     if ((rc = path_join(&full, dir, path)) < 0)
         return err_prefix(rc, "%s: path", where);
-    rc = kz_read_docs(z, full, out);
+    rc = kz_read_docs(z, full, out, v3);
+    if (rc == 0 && v3 && json_is_array(json_array_get(*out, 0))) {
+        json_decref(*out);
+        rc = kz_read_docs(z, full, out, 0);
+    }
     free(full);
     return rc;
 }
@@ -1185,9 +1205,9 @@ static int kz_patches(struct kz *z, const char *dir, const char *file, const jso
         if (!s) {
             rc = err_set(ERR_INVALID, "%s: must be a path or a patch", where);
         } else if (strchr(s, '\n') || !strchr(s, '.')) {
-            rc = doc_parse_yaml(&docs, s, strlen(s), where, NULL);
+            rc = doc_parse_yaml(&docs, s, strlen(s), where, &kz_v3_limits);
         } else if ((rc = path_join(&path, dir, s)) == 0) {
-            rc = kz_read_docs(z, path, &docs);
+            rc = kz_read_docs(z, path, &docs, 1);
         }
         if (rc == 0)
             rc = kz_apply_docs(set, docs, NULL, where);
@@ -1212,7 +1232,7 @@ static int kz_patches(struct kz *z, const char *dir, const char *file, const jso
         else
             rc = 0;
         if (rc == 0)
-            rc = kz_patch_docs(z, dir, item, where, &docs);
+            rc = kz_patch_docs(z, dir, item, where, 1, &docs);
         if (rc == 0)
             rc = kz_apply_docs(set, docs, (tj && !json_is_null(tj)) ? &t : NULL, where);
         json_decref(docs);
@@ -1239,7 +1259,7 @@ static int kz_patches_json6902(struct kz *z, const char *dir, const char *file, 
         json_t *docs = NULL;
         rc = kz_parse_target(json_object_get(item, "target"), where, &t);
         if (rc == 0)
-            rc = kz_patch_docs(z, dir, item, where, &docs);
+            rc = kz_patch_docs(z, dir, item, where, 0, &docs);
         if (rc == 0 && (json_array_size(docs) != 1 || !json_is_array(json_array_get(docs, 0))))
             rc = err_set(ERR_INVALID, "%s: must hold one list of JSON patch operations", where);
         if (rc == 0)
@@ -1698,7 +1718,7 @@ static int kz_build(struct kz *z, const char *dir, struct kz_set *set, int compo
     }
     json_object_set_new(z->visiting, dir, json_true());
     z->depth++;
-    if ((rc = kz_read_docs(z, file, &docs)) < 0)
+    if ((rc = kz_read_docs(z, file, &docs, 0)) < 0)
         goto out;
     k = json_array_get(docs, 0);
     if (json_array_size(docs) != 1 || !json_is_object(k)) {
@@ -1915,6 +1935,67 @@ static void kz_fix_references(struct kz_set *set)
     }
 }
 
+/* Build with an external kustomize (or `kubectl kustomize`): the whole
+ * repository copied into a private folder (resources may name any folder
+ * of it), the Application's overrides written into the root
+ * kustomization as `kustomize edit` would, then `BIN build src/DIR`. */
+static int kz_external(json_t **out_objects, render_fs *fs, const char *dir,
+                       const json_t *overrides, const struct render_request *req)
+{
+    char *bin = NULL, *work = NULL, *src = NULL, *target = NULL, *label = NULL;
+    const char *base;
+    int rc;
+
+    if ((rc = render_tool_find(req->kustomize_binary, "kustomize", "kustomizeBinary",
+                               "no kustomize binary", &bin)) < 0)
+        return rc;
+    if ((rc = fs_temp_dir(&work, "edgecd-kustomize")) < 0)
+        goto out;
+    src = xasprintf("%s/src", work);
+    if ((rc = render_tool_copy(fs, "", src)) < 0)
+        goto out;
+    if (overrides && json_object_size(overrides)) {
+        struct kz z = {fs, NULL, 0};
+        char *file = kz_find(fs, dir), *disk;
+        json_t *docs = NULL;
+        struct buf text = BUF_INIT;
+        if (!file) {
+            rc = err_set(ERR_NOTFOUND, "no kustomization.yaml in %s", dir[0] ? dir : ".");
+            goto out;
+        }
+        if ((rc = kz_read_docs(&z, file, &docs, 0)) == 0 &&
+            (rc = kz_overrides(json_array_get(docs, 0), overrides)) == 0) {
+            doc_emit_yaml(&text, json_array_get(docs, 0));
+            disk = xasprintf("%s/%s", src, file);
+            rc = fs_write_atomic(disk, buf_cstr(&text), text.len, 0600);
+            free(disk);
+        }
+        buf_dispose(&text);
+        json_decref(docs);
+        free(file);
+        if (rc < 0)
+            goto out;
+    }
+    target = dir[0] ? xasprintf("src/%s", dir) : xstrdup("src");
+    base = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
+    label = xasprintf("%s %s", base, strcmp(base, "kubectl") ? "build" : "kustomize");
+    {
+        char *argv[] = {bin, strcmp(base, "kubectl") ? "build" : "kustomize", target, NULL};
+        rc = render_tool_run(argv, work, req->kustomize_timeout_seconds, label, out_objects);
+    }
+out:
+    if (rc < 0)
+        err_prefix(rc, "%s: %s", render_fs_name(fs), dir[0] ? dir : ".");
+    if (work)
+        fs_remove_tree(work);
+    free(label);
+    free(target);
+    free(src);
+    free(work);
+    free(bin);
+    return rc;
+}
+
 int render_kustomize(json_t **out_objects, render_fs *fs, const char *dir, const json_t *overrides,
                      const struct render_request *req)
 {
@@ -1924,10 +2005,17 @@ int render_kustomize(json_t **out_objects, render_fs *fs, const char *dir, const
     json_t *out;
     int rc;
 
-    (void)req;
     *out_objects = NULL;
     if ((rc = path_clean(&clean, dir)) < 0)
         goto done;
+    if (req && req->kustomize_binary && req->kustomize_binary[0]) {
+        if (!overrides || json_is_object(overrides) || json_is_null(overrides))
+            rc = kz_external(out_objects, fs, clean, json_is_object(overrides) ? overrides : NULL,
+                             req);
+        else
+            rc = err_set(ERR_INVALID, "spec.source.kustomize: must be a mapping");
+        goto done;
+    }
     if ((rc = kz_build(&z, clean, &set, 0, overrides)) < 0)
         goto done;
     for (size_t i = 0; i < set.n; i++) {

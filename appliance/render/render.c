@@ -403,6 +403,19 @@ static int render_directory_source(json_t **out_objects, render_fs *fs, const ch
     return rc;
 }
 
+static int render_helm_source(json_t **out_objects, render_fs *fs, const char *path,
+                              const json_t *source, const struct render_request *req)
+{
+    json_t *raw = NULL;
+    char *where = xasprintf("chart %s", path[0] ? path : ".");
+    int rc = render_helm(&raw, fs, path, json_object_get(source, "helm"), req);
+    if (rc == 0)
+        rc = render_objects(out_objects, raw, where, req);
+    json_decref(raw);
+    free(where);
+    return rc;
+}
+
 int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
                   const struct render_request *req)
 {
@@ -417,7 +430,16 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
         err_prefix(rc, "%s: spec.source.path", render_fs_name(fs));
         return rc;
     }
-    if ((rc = render_fs_stat(fs, path)) != RENDER_ENTRY_DIR) {
+    if ((rc = render_fs_stat(fs, path)) == RENDER_ENTRY_FILE &&
+        (str_has_suffix(path, ".tgz") || str_has_suffix(path, ".tar.gz"))) {
+        /* a chart archive in the repository */
+        err_clear();
+        if (json_object_get(source, "chart"))
+            goto remote_chart;
+        rc = render_helm_source(out_objects, fs, path, source, req);
+        goto out;
+    }
+    if (rc != RENDER_ENTRY_DIR) {
         if (rc >= 0)
             rc = err_set(ERR_NOTFOUND, "%s: %s: no such folder", render_fs_name(fs),
                          path[0] ? path : ".");
@@ -430,6 +452,7 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
         free(chart);
         err_clear();
         if (json_object_get(source, "chart")) {
+        remote_chart:
             rc = err_set(ERR_UNSUPPORTED,
                          "%s: spec.source.chart: charts from a Helm repository need the "
                          "network; vendor the chart into Git and give its path",
@@ -437,13 +460,7 @@ int render_source(json_t **out_objects, render_fs *fs, const json_t *source,
             goto out;
         }
         if (is_chart || json_object_get(source, "helm")) {
-            json_t *raw = NULL;
-            char *where = xasprintf("chart %s", path[0] ? path : ".");
-            rc = render_helm(&raw, fs, path, json_object_get(source, "helm"), req);
-            if (rc == 0)
-                rc = render_objects(out_objects, raw, where, req);
-            json_decref(raw);
-            free(where);
+            rc = render_helm_source(out_objects, fs, path, source, req);
             goto out;
         }
     }

@@ -36,10 +36,12 @@ struct render_request {
     const char *dest_namespace; /* may be NULL or "" */
     render_scope_fn scope;      /* may be NULL: every kind namespaced */
     void *scope_ctx;
-    const char *app_name;          /* Helm's default release name; may be NULL */
-    const char *helm_binary;       /* path of helm; NULL or "": look for helm on PATH */
-    long helm_timeout_seconds;     /* 0: 60 */
-    const struct render_ref *refs; /* the Application's ref sources; may be NULL */
+    const char *app_name;           /* Helm's default release name; may be NULL */
+    const char *helm_binary;        /* path of helm; NULL or "": look for helm on PATH */
+    const char *kustomize_binary;   /* kustomize or kubectl; NULL or "": built-in Kustomize */
+    long kustomize_timeout_seconds; /* 0: 60 */
+    long helm_timeout_seconds;      /* 0: 60 */
+    const struct render_ref *refs;  /* the Application's ref sources; may be NULL */
     size_t n_refs;
 };
 

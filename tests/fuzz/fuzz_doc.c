@@ -43,7 +43,7 @@ static void fuzz_doc_check(const json_t *docs)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct doc_limits lim = {1u << 20, 64, 20000, 100};
+    struct doc_limits lim = {1u << 20, 64, 20000, 100, 0};
     json_t *docs = NULL, *v = NULL;
 
     if (doc_parse_yaml(&docs, (const char *)data, size, "fuzz.yaml", &lim) == 0) {

@@ -49,4 +49,50 @@ for c in $(cd "$here/fail" && ls); do
     fi
     echo "ok   fail/$c"
 done
+# An external kustomize (kustomizeBinary; here kubectl, whose `kustomize`
+# is kustomize 5.7) builds what the built-in one refuses, with the
+# Application's overrides written into the root kustomization first.
+ext() { # WHAT CHECK...
+    if [ "$1" = ok ]; then echo "ok   external/$2"; else echo "FAIL external/$2"; failed=1; fi
+}
+[ $# -gt 0 ] || {
+    e=$here/external
+    "$EDGECD_KUBECTL" kustomize "$e/overlay" >"$tmp/ext.want.yaml"
+    if (cd "$e" && "$EDGECD_BIN" render . --path overlay --kustomize "$EDGECD_KUBECTL") >"$tmp/ext.got.yaml" 2>"$tmp/ext.err" &&
+        "$diff_tool" "$tmp/ext.want.yaml" "$tmp/ext.got.yaml" >"$tmp/ext.diff"; then
+        ext ok "replacements built by kubectl kustomize"
+    else
+        cat "$tmp/ext.err" "$tmp/ext.diff" 2>/dev/null; ext fail "replacements built by kubectl kustomize"
+    fi
+    # overrides: the same as editing the kustomization by hand
+    cp -r "$e" "$tmp/edited"
+    printf 'namePrefix: site-\nimages:\n- {name: nginx, newName: registry.lan/nginx, newTag: "1.27"}\n' >>"$tmp/edited/overlay/kustomization.yaml"
+    "$EDGECD_KUBECTL" kustomize "$tmp/edited/overlay" >"$tmp/ext-app.want.yaml"
+    (cd "$e" && "$EDGECD_BIN" render . --app app.yaml --kustomize "$EDGECD_KUBECTL") >"$tmp/ext-app.got.yaml" 2>"$tmp/ext.err"
+    mkdir -p "$tmp/ext-want" && cp "$tmp/ext-app.want.yaml" "$tmp/ext-want/"
+    "$EDGECD_BIN" render "$tmp/ext-want" --namespace edge >"$tmp/ext-app.want-ns.yaml"
+    if "$diff_tool" "$tmp/ext-app.want-ns.yaml" "$tmp/ext-app.got.yaml" >"$tmp/ext.diff" &&
+        grep -q "name: site-web" "$tmp/ext-app.got.yaml" && grep -q "registry.lan/nginx:1.27" "$tmp/ext-app.got.yaml"; then
+        ext ok "Application overrides with an external kustomize"
+    else
+        cat "$tmp/ext.err" "$tmp/ext.diff"; ext fail "Application overrides with an external kustomize"
+    fi
+    # kustomize's own typing: an unquoted yes stays the string "yes"
+    if grep -q 'enabled: "yes"' "$tmp/ext.got.yaml"; then ext ok "yes stays a string"; else ext fail "yes stays a string"; fi
+    # its failure is reported with its message, a slow one is stopped
+    if (cd "$here/fail/missing-file" && "$EDGECD_BIN" render . --kustomize "$EDGECD_KUBECTL") >"$tmp/ext.out" 2>"$tmp/ext.err" ||
+        ! grep -q "kubectl kustomize: " "$tmp/ext.err" || [ -s "$tmp/ext.out" ]; then
+        cat "$tmp/ext.err"; ext fail "a failing external kustomize is reported"
+    else
+        ext ok "a failing external kustomize is reported: $(head -c 120 "$tmp/ext.err")"
+    fi
+    printf '#!/bin/sh\nsleep 30\n' >"$tmp/slow-kustomize" && chmod +x "$tmp/slow-kustomize"
+    start=$SECONDS
+    if (cd "$e" && "$EDGECD_BIN" render . --path overlay --kustomize "$tmp/slow-kustomize" --helm-timeout 1) >/dev/null 2>"$tmp/ext.err" ||
+        ! grep -q "ran longer than 1 s and was stopped" "$tmp/ext.err" || [ $((SECONDS - start)) -gt 10 ]; then
+        cat "$tmp/ext.err"; ext fail "a slow external kustomize is stopped"
+    else
+        ext ok "a slow external kustomize is stopped"
+    fi
+}
 exit $failed

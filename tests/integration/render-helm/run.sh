@@ -79,6 +79,46 @@ app shop true >app-skip.yaml
 if grep -q "kind: CustomResourceDefinition" skip.yaml; then fail "skipCrds ignored"; fi
 echo "ok: skipCrds leaves the CRD out"
 
+# a chart archive in the repository (value files relative to its folder),
+# and an umbrella chart whose dependency is an archive under charts/
+mkdir -p repo/packaged repo/umbrella/charts
+"$helm" package repo/web -d repo/packaged >/dev/null
+cp repo/packaged/web-0.1.0.tgz repo/umbrella/charts/
+cat >repo/umbrella/Chart.yaml <<'Y'
+apiVersion: v2
+name: umbrella
+version: 1.0.0
+dependencies:
+- {name: web, version: 0.1.0}
+Y
+printf 'web:\n  replicaCount: 3\n' >repo/umbrella/values.yaml
+cat >archive.yaml <<'Y'
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: shop}
+spec:
+  source:
+    repoURL: https://git.example.com/site.git
+    path: packaged/web-0.1.0.tgz
+    helm: {valueFiles: [../env/prod.yaml]}
+  destination: {server: https://kubernetes.default.svc, namespace: store}
+Y
+"$EDGECD_BIN" render repo --app archive.yaml --helm "$helm" >got-archive.yaml 2>err.txt || { cat err.txt; fail "render of a chart archive"; }
+mkdir -p want-archive
+"$helm" template shop repo/packaged/web-0.1.0.tgz --namespace store --include-crds -f repo/env/prod.yaml >want-archive/a.yaml
+"$EDGECD_BIN" render want-archive --namespace store >want-archive.yaml
+"$diff_tool" want-archive.yaml got-archive.yaml || fail "chart archive: edgecd and helm template differ"
+grep -q "replicas: 2" got-archive.yaml || fail "chart archive: value file next to it not applied"
+echo "ok: a chart archive (.tgz) in the repository"
+"$EDGECD_BIN" render repo --path umbrella --name shop --namespace store --helm "$helm" >got-umbrella.yaml 2>err.txt ||
+    { cat err.txt; fail "render of a chart with an archived dependency"; }
+mkdir -p want-umbrella
+"$helm" template shop repo/umbrella --namespace store --include-crds >want-umbrella/a.yaml
+"$EDGECD_BIN" render want-umbrella --namespace store >want-umbrella.yaml
+"$diff_tool" want-umbrella.yaml got-umbrella.yaml || fail "umbrella chart: edgecd and helm template differ"
+grep -q "replicas: 3" got-umbrella.yaml || fail "umbrella chart: subchart values not applied"
+echo "ok: a chart whose dependency is an archive under charts/"
+
 refused() { # WHAT MESSAGE ARGS...
     local what=$1 msg=$2
     shift 2

@@ -344,11 +344,16 @@ static void fixture_close(struct fixture *f)
     config_dispose(&f->cfg);
 }
 
+static const char fake_kustomize[] =
+    "#!/bin/sh\necho 'apiVersion: v1'\necho 'kind: ConfigMap'\n"
+    "echo 'metadata: {name: external}'\n"
+    "echo \"data: {args: '$*', site: '$(grep -c north $2/kustomization.yaml)'}\"\n";
+
 TEST(kustomize_source_through_the_engine)
 {
     struct fixture f;
     json_t *live = NULL;
-    char *text, *cmd;
+    char *text, *cmd, *settings;
 
     cmd = xasprintf(
         "mkdir -p '%s/repo3/base' '%s/repo3/prod' && cd '%s/repo3' && git init -q -b main && "
@@ -368,13 +373,29 @@ TEST(kustomize_source_through_the_engine)
                      "\"syncPolicy\":{\"automated\":{}}}}",
                      dir);
     CHECK_OK(fixture_open(&f, "kustomize", "", "app3", text));
-    free(text);
     CHECK_OK(engine_reconcile(f.e, "app3"));
     CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "prod-plain", &live));
     CHECK_STR(doc_get_str(live, "metadata.labels.site"), "north");
     json_decref(live);
     /* kustomize's own hash of {a: 1} */
     CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "prod-gen-h29d89cmmt", &live));
+    json_decref(live);
+    fixture_close(&f);
+
+    /* kustomizeBinary: the engine builds with it instead (this one says
+     * what it was asked to build and whether the override reached the
+     * kustomization) */
+    cmd = xasprintf("%s/fake-kustomize", dir);
+    CHECK_OK(fs_write_atomic(cmd, fake_kustomize, strlen(fake_kustomize), 0700));
+    free(cmd);
+    settings = xasprintf("kustomizeBinary: '%s/fake-kustomize'\n", dir);
+    CHECK_OK(fixture_open(&f, "kustomize-ext", settings, "app3", text));
+    free(text);
+    free(settings);
+    CHECK_OK(engine_reconcile(f.e, "app3"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "external", &live));
+    CHECK_STR(doc_get_str(live, "data.args"), "build src/prod");
+    CHECK_STR(doc_get_str(live, "data.site"), "1");
     json_decref(live);
     fixture_close(&f);
 }

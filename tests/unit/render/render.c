@@ -19,8 +19,8 @@ static void add_file(struct mirror_files *files, const char *path, const char *t
     f->len = strlen(text);
 }
 
-static const struct render_request base_req = {"repo@abc1234", "apps", "demo", NULL, NULL,
-                                               NULL,           NULL,   0,      NULL, 0};
+static const struct render_request base_req = {
+    .source = "repo@abc1234", .path = "apps", .dest_namespace = "demo"};
 
 /* Cluster-scoped: Namespace, ClusterRole. Unknown: Widget. */
 static int scope_calls;

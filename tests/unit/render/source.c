@@ -136,7 +136,7 @@ TEST(render_objects_validates_producer_output)
                              "\"metadata\":{\"name\":\"a\"}}]",
                              0, NULL);
     json_t *objs = NULL;
-    struct render_request req = {"repo@abc1234", NULL, "ns1", NULL, NULL, NULL, NULL, 0, NULL, 0};
+    struct render_request req = {.source = "repo@abc1234", .dest_namespace = "ns1"};
 
     CHECK_ERR(render_objects(&objs, raw, "kustomization apps", &req), ERR_INVALID);
     CHECK_CONTAINS(err_last(), "repo@abc1234: kustomization apps: object 2 (ConfigMap a)");
