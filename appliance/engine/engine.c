@@ -36,50 +36,7 @@
 #include "model/app.h"
 #include "render/render.h"
 #include "render/sources.h"
-
-struct engine_cluster {
-    const struct config_cluster *cfg;
-    kube_client *kc;   /* connected lazily; NULL until then */
-    kube_cache *cache; /* made with kc */
-};
-
-struct engine {
-    store *st;
-    const struct config *cfg;
-    char *data_dir; /* holds keys/secret.key */
-    char *mirrors_dir;
-    struct engine_cluster *clusters;
-    size_t n_clusters;
-
-    /* Shared with the caches' watcher threads, under mu. */
-    pthread_mutex_t mu;
-    json_t *seen;    /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
-    json_t *dirty;   /* app label value -> true: changed in the cluster */
-    json_t *refresh; /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
-
-    /* The run loop's own. */
-    json_t *due; /* app name -> monotonic ms of its next poll */
-
-    /* Render cache (run loop only): cfg->render_cache_entries slots,
-     * least recently used replaced first. */
-    struct engine_rendered *cache;
-    uint64_t cache_tick;
-    size_t renders; /* sources actually rendered, for tests and logs */
-};
-
-/* One cached render: the objects an Application's sources gave at given
- * commits with given options (key: SHA-256 hex of all of them). */
-struct engine_rendered {
-    char key[65];
-    json_t *objects; /* owned; handed out as deep copies */
-    uint64_t used;   /* cache_tick of the last hit; 0 = empty slot */
-};
-
-/* The per-resource results of one pass, in the order they were found. */
-struct engine_results {
-    struct store_resource *v;
-    size_t n, cap;
-};
+#include "engine/internal.h"
 
 int engine_new(engine **out, store *st, const struct config *cfg, const char *data_dir)
 {
@@ -98,6 +55,7 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->dirty = json_object();
     e->refresh = json_array();
     e->due = json_object();
+    e->verdicts = json_object();
     *out = e;
     return 0;
 }
@@ -116,6 +74,7 @@ void engine_free(engine *e)
     json_decref(e->dirty);
     json_decref(e->refresh);
     json_decref(e->due);
+    json_decref(e->verdicts);
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
         json_decref(e->cache[i].objects);
     free(e->cache);
@@ -171,7 +130,7 @@ static void engine_on_change(void *ctx, const struct kube_cache_change *ch)
 }
 
 /* Remember the version a pass left obj at ("" = absent). */
-static void engine_seen(engine *e, const json_t *obj, const char *rv)
+void engine_seen(engine *e, const json_t *obj, const char *rv)
 {
     char *key =
         engine_seen_key(doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind"),
@@ -182,8 +141,8 @@ static void engine_seen(engine *e, const json_t *obj, const char *rv)
     free(key);
 }
 
-static void engine_forget(engine *e, const char *api_version, const char *kind, const char *ns,
-                          const char *name)
+void engine_forget(engine *e, const char *api_version, const char *kind, const char *ns,
+                   const char *name)
 {
     char *key = engine_seen_key(api_version, kind, ns, name);
     pthread_mutex_lock(&e->mu);
@@ -245,15 +204,15 @@ static int engine_scope(void *ctx, const char *api_version, const char *kind, in
 }
 
 /* "apps/v1" -> group "apps", version "v1"; "v1" -> "", "v1". */
-static void engine_split_api_version(const char *api_version, char **group, char **version)
+void engine_split_api_version(const char *api_version, char **group, char **version)
 {
     const char *slash = strchr(api_version, '/');
     *group = slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
     *version = xstrdup(slash ? slash + 1 : api_version);
 }
 
-static char *engine_tracking_id(const char *app, const char *group, const char *kind,
-                                const char *ns, const char *name)
+char *engine_tracking_id(const char *app, const char *group, const char *kind, const char *ns,
+                         const char *name)
 {
     return xasprintf("%s:%s/%s:%s/%s", app, group, kind, ns ? ns : "", name);
 }
@@ -389,45 +348,6 @@ static void engine_track(json_t *obj, const char *app_name)
     free(id);
 }
 
-/* Fields the server owns that say nothing about drift. */
-static void engine_strip_volatile(json_t *obj)
-{
-    json_t *meta = json_object_get(obj, "metadata");
-    if (json_is_object(meta)) {
-        json_object_del(meta, "managedFields");
-        json_object_del(meta, "resourceVersion");
-        json_object_del(meta, "generation");
-    }
-}
-
-/* Compare one desired object with the cluster: "Synced", "OutOfSync" or
- * "Missing" into *status. */
-static int engine_compare(kube_client *kc, const json_t *desired, const char **status,
-                          char **live_rv)
-{
-    json_t *live = NULL, *would = NULL;
-    int rc = kube_client_get(kc, doc_get_str(desired, "apiVersion"), doc_get_str(desired, "kind"),
-                             doc_get_str(desired, "metadata.namespace"),
-                             doc_get_str(desired, "metadata.name"), &live);
-    if (rc == ERR_NOTFOUND) {
-        *status = "Missing";
-        err_clear();
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    *live_rv = xstrdup(doc_get_str(live, "metadata.resourceVersion"));
-    if ((rc = kube_client_apply(kc, desired, 1, &would)) < 0)
-        goto out;
-    engine_strip_volatile(live);
-    engine_strip_volatile(would);
-    *status = doc_equal(live, would) ? "Synced" : "OutOfSync";
-out:
-    json_decref(live);
-    json_decref(would);
-    return rc;
-}
-
 static int engine_ensure_namespace(kube_client *kc, const char *ns)
 {
     json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
@@ -495,25 +415,39 @@ static json_t *engine_kinds_to_scan(const json_t *desired, const struct store_ap
 
 /* Delete (prune on) or report (prune off) every live object that carries
  * this app's label and its own tracking id but is no longer desired. */
-static int engine_prune(engine *e, kube_client *kc, const struct app *app, const json_t *desired,
-                        const struct store_app_status *prev, struct engine_results *res,
-                        int *out_of_sync)
+static int engine_prune(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
+                        const json_t *desired, const struct store_app_status *prev,
+                        struct engine_results *res, int *out_of_sync)
 {
     char label[64], *selector;
-    json_t *kinds = engine_kinds_to_scan(desired, prev);
+    json_t *kinds = engine_kinds_to_scan(desired, prev), *cached = NULL;
     size_t i;
     json_t *pair;
     int rc = 0;
 
     engine_label_value(app->name, label);
     selector = xasprintf("%s=%s", ENGINE_LABEL_APP, label);
+    if (kube_cache_list_app(cache, label, &cached) < 0)
+        err_clear();
     json_array_foreach(kinds, i, pair)
     {
         json_t *items = NULL, *obj;
         size_t j;
         const char *api = json_string_value(json_array_get(pair, 0));
         const char *kind = json_string_value(json_array_get(pair, 1));
-        rc = kube_client_list(kc, api, kind, NULL, selector, &items);
+        if (cached && kube_cache_synced(cache, api, kind)) {
+            /* the watch cache has every labelled object of this kind */
+            items = json_array();
+            json_array_foreach(cached, j, obj)
+            {
+                if (!strcmp(doc_get_str(obj, "apiVersion"), api) &&
+                    !strcmp(doc_get_str(obj, "kind"), kind))
+                    json_array_append(items, obj);
+            }
+            rc = 0;
+        } else {
+            rc = kube_client_list(kc, api, kind, NULL, selector, &items);
+        }
         if (rc == ERR_NOTFOUND) { /* the kind itself is gone (CRD deleted) */
             err_clear();
             rc = 0;
@@ -534,8 +468,10 @@ static int engine_prune(engine *e, kube_client *kc, const struct app *app, const
             if (have && !strcmp(have, id) &&
                 !engine_is_desired(desired, group, kind, ns ? ns : "", name)) {
                 /* Forgotten first, so our own deletion is not news. */
-                if (app->prune)
+                if (app->prune) {
                     engine_forget(e, api, kind, ns, name);
+                    engine_verdict_applied(e, obj, NULL);
+                }
                 if (!app->prune) {
                     *out_of_sync = 1;
                     engine_results_add(res, obj, "OutOfSync", "requires pruning");
@@ -560,52 +496,64 @@ static int engine_prune(engine *e, kube_client *kc, const struct app *app, const
     }
     free(selector);
     json_decref(kinds);
+    json_decref(cached);
     return rc;
 }
 
 /* Compare every desired object and, when may_apply, apply those that
  * differ. The version each is left at is remembered for the watch. */
-static void engine_sync(engine *e, kube_client *kc, const struct app *app, json_t *desired,
-                        int may_apply, struct engine_results *res, int *out_of_sync)
+static void engine_sync(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
+                        json_t *desired, int may_apply, struct engine_results *res,
+                        int *out_of_sync)
 {
     size_t i;
     json_t *obj;
     json_array_foreach(desired, i, obj)
     {
-        const char *status = NULL;
-        char *live_rv = NULL;
+        struct engine_verdict v;
         json_t *applied = NULL;
-        int rc = engine_compare(kc, obj, &status, &live_rv);
-        engine_seen(e, obj, live_rv);
-        free(live_rv);
+        int rc = engine_compare(e, kc, cache, app->name, obj, &v);
+        engine_seen(e, obj, v.live_rv);
         if (rc < 0) {
             *out_of_sync = 1;
             engine_results_add(res, obj, "Failed", err_last());
             err_clear();
+            engine_verdict_dispose(&v);
             continue;
         }
-        if (strcmp(status, "Synced") != 0 && may_apply) {
+        if (v.foreign) {
+            /* someone else's object with this name: not ours to change */
+            char *msg = xasprintf("exists and is tracked as %s; not synced over", v.foreign);
+            *out_of_sync = 1;
+            engine_results_add(res, obj, "OutOfSync", msg);
+            free(msg);
+        } else if (strcmp(v.status, "Synced") != 0 && may_apply) {
             /* The watch may report our own write before the apply's
              * answer is back: not news. */
             engine_seen(e, obj, ENGINE_SEEN_WRITING);
             if ((rc = kube_client_apply(kc, obj, 0, &applied)) < 0) {
                 engine_seen(e, obj, "");
+                engine_verdict_applied(e, obj, NULL);
                 *out_of_sync = 1;
                 engine_results_add(res, obj, "Failed", err_last());
                 err_clear();
-                continue;
+            } else {
+                const char *rv = doc_get_str(applied, "metadata.resourceVersion");
+                engine_seen(e, obj, rv);
+                engine_verdict_applied(e, obj, rv ? rv : "");
+                e->applies++;
+                log_info("app %s: applied %s %s", app->name, doc_get_str(obj, "kind"),
+                         doc_get_str(obj, "metadata.name"));
+                engine_results_add(res, obj, "Synced",
+                                   !strcmp(v.status, "Missing") ? "created" : "configured");
             }
-            engine_seen(e, obj, doc_get_str(applied, "metadata.resourceVersion"));
             json_decref(applied);
-            log_info("app %s: applied %s %s", app->name, doc_get_str(obj, "kind"),
-                     doc_get_str(obj, "metadata.name"));
-            engine_results_add(res, obj, "Synced",
-                               !strcmp(status, "Missing") ? "created" : "configured");
-            continue;
+        } else {
+            if (strcmp(v.status, "Synced") != 0)
+                *out_of_sync = 1;
+            engine_results_add(res, obj, v.status, "");
         }
-        if (strcmp(status, "Synced") != 0)
-            *out_of_sync = 1;
-        engine_results_add(res, obj, status, "");
+        engine_verdict_dispose(&v);
     }
 }
 
@@ -773,6 +721,21 @@ static void engine_cache_put(engine *e, const char *key, const json_t *objects)
     e->cache[victim].used = ++e->cache_tick;
 }
 
+void engine_stats(engine *e, struct engine_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->renders = e->renders;
+    out->dry_runs = e->dry_runs;
+    out->applies = e->applies;
+    for (size_t i = 0; i < e->n_clusters; i++) {
+        struct kube_client_stats ks;
+        if (!e->clusters[i].kc)
+            continue;
+        kube_client_stats(e->clusters[i].kc, &ks);
+        out->requests += ks.requests;
+    }
+}
+
 size_t engine_render_count(const engine *e)
 {
     return e->renders;
@@ -907,12 +870,22 @@ int engine_reconcile(engine *e, const char *app_name)
         if (kube_cache_watch(cache, doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind")) < 0)
             err_clear();
     }
+    /* Kinds deployed earlier are watched too, so their leftovers are
+     * found in the cache. */
+    for (i = 0; have_prev && i < prev.n_resources; i++) {
+        const struct store_resource *r = &prev.resources[i];
+        char *api = r->group[0] ? xasprintf("%s/%s", r->group, r->version) : xstrdup(r->version);
+        if (kube_cache_watch(cache, api, r->kind) < 0)
+            err_clear();
+        free(api);
+    }
     /* Automated sync applies a new revision (or retries a failed one);
      * drift at the same revision is reverted only with selfHeal. */
     may_apply = app.automated && (app.self_heal || !have_prev || strcmp(prev.revision, sha) != 0 ||
                                   engine_had_failures(&prev));
-    engine_sync(e, kc, &app, desired, may_apply, &res, &out_of_sync);
-    if ((rc = engine_prune(e, kc, &app, desired, have_prev ? &prev : NULL, &res, &out_of_sync)) < 0)
+    engine_sync(e, kc, cache, &app, desired, may_apply, &res, &out_of_sync);
+    if ((rc = engine_prune(e, kc, cache, &app, desired, have_prev ? &prev : NULL, &res,
+                           &out_of_sync)) < 0)
         goto fail;
 
     time_rfc3339(now);

@@ -76,6 +76,16 @@ void engine_refresh_app(engine *e, const char *app_name);
  * cache) since the engine started: for tests and diagnostics. */
 size_t engine_render_count(const engine *e);
 
+/* Counters since the engine started, for tests, benchmarks and metrics. */
+struct engine_stats {
+    size_t renders;         /* sources rendered (render cache misses) */
+    unsigned long dry_runs; /* server-side dry-run applies made by compare */
+    unsigned long applies;  /* applies that changed the cluster */
+    unsigned long requests; /* Kubernetes API requests of the engine's clients
+                             * (the watch caches' own not counted) */
+};
+void engine_stats(engine *e, struct engine_stats *out);
+
 /* The label value for an app name: the name itself up to 63 characters,
  * else its first 52 characters, '-', and 10 hex digits of its SHA-256.
  * out must hold 64 bytes. */

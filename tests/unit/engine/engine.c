@@ -301,6 +301,17 @@ TEST(refresh_reconciles_without_waiting_for_the_poll)
     free(db);
 }
 
+/* An Application named name with spec.source source (JSON text) to the
+ * default namespace, automated sync without selfHeal. New text. */
+static char *app_json(const char *name, const char *source)
+{
+    return xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"source\":%s,"
+                     "\"destination\":{\"server\":\"https://kubernetes.default.svc\","
+                     "\"namespace\":\"default\"},\"syncPolicy\":{\"automated\":{}}}}",
+                     name, source);
+}
+
 /* One engine over kubesim with its own site config (extra settings
  * lines in settings) and store, app_json stored as app, and a client to
  * look at the cluster. */
@@ -336,6 +347,16 @@ static int fixture_open(struct fixture *f, const char *tag, const char *settings
     return rc;
 }
 
+/* fixture_open with an app_json of name and source (JSON text). */
+static int fixture_app(struct fixture *f, const char *tag, const char *settings, const char *name,
+                       const char *source)
+{
+    char *text = app_json(name, source);
+    int rc = fixture_open(f, tag, settings, name, text);
+    free(text);
+    return rc;
+}
+
 static void fixture_close(struct fixture *f)
 {
     engine_free(f->e);
@@ -353,7 +374,7 @@ TEST(kustomize_source_through_the_engine)
 {
     struct fixture f;
     json_t *live = NULL;
-    char *text, *cmd, *settings;
+    char *text, *cmd, *settings, *src;
 
     cmd = xasprintf(
         "mkdir -p '%s/repo3/base' '%s/repo3/prod' && cd '%s/repo3' && git init -q -b main && "
@@ -365,13 +386,12 @@ TEST(kustomize_source_through_the_engine)
         dir, dir, dir);
     sh(cmd);
     free(cmd);
-    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
-                     "\"metadata\":{\"name\":\"app3\"},\"spec\":{\"source\":{\"repoURL\":"
-                     "\"%s/repo3\",\"path\":\"prod\",\"kustomize\":{\"commonLabels\":{"
-                     "\"site\":\"north\"}}},\"destination\":{\"server\":"
-                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
-                     "\"syncPolicy\":{\"automated\":{}}}}",
-                     dir);
+    src = xasprintf(
+        "{\"repoURL\":\"%s/"
+        "repo3\",\"path\":\"prod\",\"kustomize\":{\"commonLabels\":{\"site\":\"north\"}}}",
+        dir);
+    text = app_json("app3", src);
+    free(src);
     CHECK_OK(fixture_open(&f, "kustomize", "", "app3", text));
     CHECK_OK(engine_reconcile(f.e, "app3"));
     CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "prod-plain", &live));
@@ -400,13 +420,83 @@ TEST(kustomize_source_through_the_engine)
     fixture_close(&f);
 }
 
+/* A pass over an unchanged app asks the API server nothing: live objects
+ * come from the watch cache, the compare verdict is remembered, and a
+ * status-only change (a new resourceVersion) is judged client-side. A hand
+ * edit of a field the app sets is still seen. */
+TEST(steady_state_passes_make_no_requests)
+{
+    struct fixture f;
+    struct engine_stats s0, s1;
+    struct store_app_status st = {0};
+    json_t *live = NULL, *patch;
+    char *cmd, *src;
+    int i;
+
+    cmd = xasprintf("mkdir -p '%s/repo5' && cd '%s/repo5' && git init -q -b main && "
+                    "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: steady}\\n"
+                    "data: {a: \"1\"}\\n---\\napiVersion: v1\\nkind: Service\\nmetadata: {name: "
+                    "steady}\\nspec:\\n  ports: [{port: 80}]\\n' > all.yaml && git add -A && "
+                    "git -c user.name=t -c user.email=t@e commit -q -m s",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    src = xasprintf("{\"repoURL\":\"%s/repo5\",\"path\":\".\"}", dir);
+    CHECK_OK(fixture_app(&f, "steady", "", "steady", src));
+    free(src);
+    CHECK_OK(engine_reconcile(f.e, "steady"));
+    /* the watch cache lists the kinds in the background: a few passes */
+    for (i = 0; i < 50; i++) {
+        engine_stats(f.e, &s0);
+        CHECK_OK(engine_reconcile(f.e, "steady"));
+        engine_stats(f.e, &s1);
+        if (s1.requests == s0.requests)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK(s1.requests == s0.requests);
+    CHECK(s1.dry_runs == s0.dry_runs);
+    CHECK(s1.applies == s0.applies);
+
+    /* the server moves the Service on (an annotation only it sets): the
+     * live object changes, what the app sets does not */
+    patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "other-tool", "x");
+    CHECK_OK(
+        kube_client_patch(f.kube, "v1", "Service", "default", "steady", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    usleep(500 * 1000);
+    engine_stats(f.e, &s0);
+    CHECK_OK(engine_reconcile(f.e, "steady"));
+    engine_stats(f.e, &s1);
+    CHECK(s1.dry_runs == s0.dry_runs);
+    CHECK_OK(store_app_status_get(f.st, "steady", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    store_app_status_dispose(&st);
+
+    /* a hand edit of a value the app sets is drift, found by a dry-run */
+    patch = json_pack("{s:{s:s}}", "data", "a", "2");
+    CHECK_OK(
+        kube_client_patch(f.kube, "v1", "ConfigMap", "default", "steady", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    usleep(500 * 1000);
+    CHECK_OK(engine_reconcile(f.e, "steady"));
+    CHECK_OK(store_app_status_get(f.st, "steady", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    CHECK_STR(resource_status(&st, "ConfigMap", "steady"), "OutOfSync");
+    CHECK_STR(resource_status(&st, "Service", "steady"), "Synced");
+    store_app_status_dispose(&st);
+    fixture_close(&f);
+}
+
 TEST(bundle_fed_mirror_deploys_without_network)
 {
     struct fixture f;
     mirror *m = NULL;
     struct bundle_result res;
     json_t *live = NULL;
-    char *text, *cmd, *mirrors, *bundle;
+    char *cmd, *mirrors, *bundle, *src;
     const char *url = "https://git.example.com/site/config.git";
 
     cmd = xasprintf("mkdir -p '%s/repo4' && cd '%s/repo4' && git init -q -b main && printf "
@@ -424,14 +514,9 @@ TEST(bundle_fed_mirror_deploys_without_network)
     mirror_free(m);
     free(mirrors);
     free(bundle);
-    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
-                     "\"metadata\":{\"name\":\"app4\"},\"spec\":{\"source\":{\"repoURL\":"
-                     "\"%s\"},\"destination\":{\"server\":"
-                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
-                     "\"syncPolicy\":{\"automated\":{}}}}",
-                     url);
-    CHECK_OK(fixture_open(&f, "bundle", "", "app4", text));
-    free(text);
+    src = xasprintf("{\"repoURL\":\"%s\"}", url);
+    CHECK_OK(fixture_app(&f, "bundle", "", "app4", src));
+    free(src);
     CHECK_OK(engine_reconcile(f.e, "app4"));
     CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "from-usb", &live));
     json_decref(live);
@@ -566,6 +651,7 @@ int main(void)
     RUN(kustomize_source_through_the_engine);
     RUN(bundle_fed_mirror_deploys_without_network);
     RUN(multiple_sources_and_the_render_cache);
+    RUN(steady_state_passes_make_no_requests);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

@@ -1,0 +1,103 @@
+/*
+ * What the engine's files share (not part of engine.h): the engine's
+ * state and the helpers several steps use.
+ */
+#ifndef EDGECD_ENGINE_INTERNAL_H
+#define EDGECD_ENGINE_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "kube/cache.h"
+#include "kube/client.h"
+#include "storage/store.h"
+
+struct engine_cluster {
+    const struct config_cluster *cfg;
+    kube_client *kc;   /* connected lazily; NULL until then */
+    kube_cache *cache; /* made with kc */
+};
+
+struct engine {
+    store *st;
+    const struct config *cfg;
+    char *data_dir; /* holds keys/secret.key */
+    char *mirrors_dir;
+    struct engine_cluster *clusters;
+    size_t n_clusters;
+
+    /* Shared with the caches' watcher threads, under mu. */
+    pthread_mutex_t mu;
+    json_t *seen;    /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
+    json_t *dirty;   /* app label value -> true: changed in the cluster */
+    json_t *refresh; /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
+
+    /* The run loop's own. */
+    json_t *due; /* app name -> monotonic ms of its next poll */
+
+    /* Last compare verdict per object (run loop only): see compare.c. */
+    json_t *verdicts;
+    unsigned long dry_runs; /* server-side dry-run applies, for tests */
+    unsigned long applies;
+
+    /* Render cache (run loop only): cfg->render_cache_entries slots,
+     * least recently used replaced first. */
+    struct engine_rendered *cache;
+    uint64_t cache_tick;
+    size_t renders; /* sources actually rendered, for tests and logs */
+};
+
+/* One cached render: the objects an Application's sources gave at given
+ * commits with given options (key: SHA-256 hex of all of them). */
+struct engine_rendered {
+    char key[65];
+    json_t *objects; /* owned; handed out as deep copies */
+    uint64_t used;   /* cache_tick of the last hit; 0 = empty slot */
+};
+
+/* The per-resource results of one pass, in the order they were found. */
+struct engine_results {
+    struct store_resource *v;
+    size_t n, cap;
+};
+
+/* In engine->seen while a pass applies the object. */
+#define ENGINE_SEEN_WRITING "(writing)"
+
+/* Remember the version a pass left obj at ("" = absent) / forget it. */
+void engine_seen(engine *e, const json_t *obj, const char *rv);
+void engine_forget(engine *e, const char *api_version, const char *kind, const char *ns,
+                   const char *name);
+
+/* "apps/v1" -> group "apps", version "v1"; "v1" -> "", "v1" (new strings). */
+void engine_split_api_version(const char *api_version, char **group, char **version);
+
+/* "<app>:<group>/<kind>:<namespace>/<name>" (new string). */
+char *engine_tracking_id(const char *app, const char *group, const char *kind, const char *ns,
+                         const char *name);
+
+/* The outcome of comparing one desired object with the cluster. */
+struct engine_verdict {
+    const char *status; /* "Synced", "OutOfSync" or "Missing" (static strings) */
+    json_t *live;       /* the live object (new reference) or NULL when Missing */
+    char *live_rv;      /* its resourceVersion (new) or NULL */
+    char *foreign;      /* the tracking id of another app or object it carries, or NULL */
+};
+
+/* Compare desired (tracked) with the live object: from the watch cache
+ * when its kind is listed there, else a GET. The answer "Synced" is
+ * certain when a dry-run said so for this same desired object and the
+ * live object still holds every value desired sets; otherwise, and when
+ * neither side changed since, a remembered dry-run answer is reused; only
+ * then is the API server asked (server-side apply, dryRun=All). */
+int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *app_name,
+                   const json_t *desired, struct engine_verdict *out);
+void engine_verdict_dispose(struct engine_verdict *v);
+
+/* After an apply left obj (tracked, as desired) at resourceVersion rv:
+ * remember it as Synced there. rv NULL: forget what was remembered. */
+void engine_verdict_applied(engine *e, const json_t *obj, const char *rv);
+
+#endif
