@@ -31,7 +31,7 @@
  *
  * Errors name the file, the line of the ConfigMap key and the key:
  * "argocd-cm.yaml:14: resource.customizations.useOpenLibs.apps_Deployment:
- * \"yes please\" is not true or false".
+ * must be true or false".
  */
 #ifndef EDGECD_MODEL_SETTINGS_H
 #define EDGECD_MODEL_SETTINGS_H
