@@ -20,6 +20,7 @@
  */
 #include "engine/health.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -112,7 +113,8 @@ static long long hc_int_in(struct hc_ctx *c, const json_t *from, const char *dot
             *present = 1;
         return (long long)json_integer_value(v);
     }
-    if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v)) {
+    if (json_is_real(v) && fabs(json_real_value(v)) < 9e18 &&
+        json_real_value(v) == floor(json_real_value(v))) {
         if (present)
             *present = 1;
         return (long long)json_real_value(v);

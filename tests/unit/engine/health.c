@@ -64,6 +64,15 @@ static const struct health_case cases[] = {
     {"deployment old apiVersion",
      "apiVersion: apps/v1beta2\nkind: Deployment\nmetadata: {name: web}\n", HEALTH_UNKNOWN,
      "unsupported Deployment GVK: apps/v1beta2, Kind=Deployment"},
+    {"deployment numbers written as reals",
+     DEPLOY
+     "spec: {replicas: 3.0}\nstatus: {observedGeneration: 2.0, replicas: 3, updatedReplicas: "
+     "1e0}\n",
+     HEALTH_PROGRESSING,
+     "Waiting for rollout to finish: 1 out of 3 new replicas have been updated..."},
+    {"deployment fraction", DEPLOY "spec: {replicas: 2.5}\n", HEALTH_UNKNOWN,
+     "failed to convert unstructured Deployment to typed: spec.replicas: expected a whole "
+     "number, got number"},
     {"deployment field of the wrong type", DEPLOY "spec: {replicas: '3'}\n", HEALTH_UNKNOWN,
      "failed to convert unstructured Deployment to typed: spec.replicas: expected a whole "
      "number, got string"},
