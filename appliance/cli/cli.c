@@ -6,7 +6,7 @@
 #include "core/err.h"
 
 static const struct cli_cmd *const cli_cmds[] = {
-    &cli_cmd_serve, &cli_cmd_app, &cli_cmd_render, &cli_cmd_repo, &cli_cmd_version,
+    &cli_cmd_serve, &cli_cmd_app, &cli_cmd_render, &cli_cmd_repo, &cli_cmd_admin, &cli_cmd_version,
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
@@ -35,6 +35,23 @@ int cli_fail(void)
 {
     fprintf(stderr, "edgecd: %s\n", err_last());
     return 1;
+}
+
+int cli_dispatch(const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n, int argc,
+                 char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        printf("usage: edgecd %s SUBCOMMAND\n%s\n\n", cmd->name, cmd->help);
+        for (size_t i = 0; i < n; i++)
+            printf("  edgecd %s %s %s\n      %s\n", cmd->name, subs[i].name, subs[i].usage,
+                   subs[i].help);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(argv[1], subs[i].name))
+            return subs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "edgecd %s: unknown subcommand \"%s\"\n", cmd->name, argv[1]);
+    return 2;
 }
 
 int cli_main(int argc, char **argv)

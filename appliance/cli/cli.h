@@ -7,6 +7,8 @@
 #ifndef EDGECD_CLI_CLI_H
 #define EDGECD_CLI_CLI_H
 
+#include <stddef.h>
+
 struct cli_cmd {
     const char *name;  /* "version", "serve", "app" */
     const char *usage; /* one line of arguments */
@@ -15,12 +17,27 @@ struct cli_cmd {
     int (*run)(int argc, char **argv);
 };
 
+/* A subcommand of a command with several (`edgecd repo fetch`). */
+struct cli_sub {
+    const char *name;
+    const char *usage;
+    const char *help;
+    /* argv[0] is the subcommand name. Returns the process exit code. */
+    int (*run)(int argc, char **argv);
+};
+
+/* Run the subcommand argv[1] names from subs; with none or --help, list
+ * them (exit 2, or 0 for --help). */
+int cli_dispatch(const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n, int argc,
+                 char **argv);
+
 /* The commands, one per file. */
 extern const struct cli_cmd cli_cmd_version;
 extern const struct cli_cmd cli_cmd_serve;
 extern const struct cli_cmd cli_cmd_app;
 extern const struct cli_cmd cli_cmd_render;
 extern const struct cli_cmd cli_cmd_repo;
+extern const struct cli_cmd cli_cmd_admin;
 
 int cli_main(int argc, char **argv);
 

@@ -18,13 +18,6 @@
 
 #define REPO_DEFAULT_DATA "/var/lib/edgecd"
 
-struct repo_sub {
-    const char *name;
-    const char *usage;
-    const char *help;
-    int (*run)(int argc, char **argv);
-};
-
 static int repo_import_bundle(int argc, char **argv)
 {
     static const struct option longopts[] = {{"repo", required_argument, NULL, 'r'},
@@ -116,7 +109,7 @@ out:
     return rc;
 }
 
-static const struct repo_sub repo_subs[] = {
+static const struct cli_sub repo_subs[] = {
     {"import-bundle", "FILE --repo URL [--data DIR] [--force]",
      "import a git bundle into the mirror of URL", repo_import_bundle},
     {"fetch", "URL [--data DIR]", "fetch the mirror of URL now (anonymously) and print HEAD",
@@ -130,20 +123,8 @@ static const struct repo_sub repo_subs[] = {
 
 static int cmd_repo_run(int argc, char **argv)
 {
-    size_t i;
-
-    if (argc < 2 || cli_is_help(argv[1])) {
-        printf("usage: edgecd repo SUBCOMMAND\n%s\n\n", cli_cmd_repo.help);
-        for (i = 0; i < sizeof(repo_subs) / sizeof(repo_subs[0]); i++)
-            printf("  edgecd repo %s %s\n      %s\n", repo_subs[i].name, repo_subs[i].usage,
-                   repo_subs[i].help);
-        return argc < 2 ? 2 : 0;
-    }
-    for (i = 0; i < sizeof(repo_subs) / sizeof(repo_subs[0]); i++)
-        if (!strcmp(argv[1], repo_subs[i].name))
-            return repo_subs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "edgecd repo: unknown subcommand \"%s\"\n", argv[1]);
-    return 2;
+    return cli_dispatch(&cli_cmd_repo, repo_subs, sizeof(repo_subs) / sizeof(repo_subs[0]), argc,
+                        argv);
 }
 
 const struct cli_cmd cli_cmd_repo = {

@@ -51,6 +51,9 @@ static const struct config_key config_keys[] = {
     {"renderCacheEntries", CONFIG_INT, "64", 0, 4096, offsetof(struct config, render_cache_entries),
      "rendered sources kept in memory, keyed by commits and options, so an unchanged source is "
      "not rendered again; 0: no cache"},
+    {"settingsFile", CONFIG_STR, "", 0, 0, offsetof(struct config, settings_file),
+     "an Argo CD argocd-cm ConfigMap (YAML, as is) whose resource customizations apply: custom "
+     "Lua health checks, ignoreDifferences, compare options; relative to this file; empty: none"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
 };
@@ -291,6 +294,16 @@ int config_load(struct config *out, const char *path)
             goto out;
         json_array_append(out->applications, doc);
     }
+    if (out->settings_file[0]) {
+        char *resolved = config_resolve_path(path, out->settings_file);
+        free(out->settings_file);
+        out->settings_file = resolved;
+        out->settings = xcalloc(1, sizeof(*out->settings));
+        if ((rc = settings_load(out->settings, out->settings_file)) < 0) {
+            rc = err_prefix(rc, "%s: settingsFile", path);
+            goto out;
+        }
+    }
     if (log_level_parse(out->log_level) < 0) {
         rc = err_set(ERR_INVALID, "%s: logLevel: \"%s\" is not debug, info, warn or error", path,
                      out->log_level);
@@ -329,6 +342,10 @@ void config_dispose(struct config *cfg)
     cfg->n_clusters = 0;
     json_decref(cfg->applications);
     cfg->applications = NULL;
+    if (cfg->settings)
+        settings_dispose(cfg->settings);
+    free(cfg->settings);
+    cfg->settings = NULL;
 }
 
 const struct config_cluster *config_find_cluster(const struct config *cfg, const char *server,

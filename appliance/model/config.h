@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "model/settings.h"
 
 struct config_cluster {
     char *name;       /* what destination.name matches; default "in-cluster" */
@@ -54,6 +55,9 @@ struct config {
     char *kustomize_binary;         /* "" = the built-in Kustomize */
     long kustomize_timeout_seconds; /* per external kustomize build */
     long render_cache_entries;      /* engine's render cache size; 0 = off */
+    char *settings_file;            /* argocd-cm path, resolved against the config
+                                     * file's folder; "" = none */
+    struct settings *settings;      /* read from settings_file; NULL without one */
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_mirror *mirrors; /* rewrite rules, as listed */

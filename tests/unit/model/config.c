@@ -149,6 +149,55 @@ TEST(mirror_rules_longest_prefix_wins)
     free(path);
 }
 
+/* settingsFile names an argocd-cm next to the site configuration. */
+TEST(settings_file_is_read)
+{
+    struct config cfg;
+    char *path, *cm;
+    static const char site[] = "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                               "clusters: [{kubeconfig: k}]\nsettingsFile: argocd-cm.yaml\n";
+
+    CHECK_OK(write_config("argocd-cm.yaml",
+                          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm}\ndata:\n"
+                          "  resource.customizations.health.cert-manager.io_Certificate: |\n"
+                          "    return {status = 'Healthy'}\n",
+                          &cm));
+    CHECK_OK(write_config("with-settings.yaml", site, &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK_STR(cfg.settings_file, cm);
+    CHECK(cfg.settings && cfg.settings->n_overrides == 1);
+    CHECK_STR(cfg.settings->overrides[0].key, "cert-manager.io/Certificate");
+    config_dispose(&cfg);
+    CHECK(cfg.settings == NULL);
+    free(path);
+
+    /* without the key there are no settings */
+    CHECK_OK(write_config("without.yaml",
+                          "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                          "clusters: [{kubeconfig: k}]\n",
+                          &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK(cfg.settings == NULL && cfg.settings_file[0] == '\0');
+    config_dispose(&cfg);
+    free(path);
+
+    /* a broken argocd-cm fails the whole configuration, naming both */
+    free(cm);
+    CHECK_OK(write_config("argocd-cm.yaml",
+                          "apiVersion: v1\nkind: ConfigMap\ndata:\n"
+                          "  resource.customizations.useOpenLibs.Pod: maybe\n",
+                          &cm));
+    CHECK_OK(write_config("with-settings.yaml", site, &path));
+    CHECK_ERR(config_load(&cfg, path), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "with-settings.yaml: settingsFile: ");
+    CHECK_CONTAINS(err_last(),
+                   "argocd-cm.yaml:4: resource.customizations.useOpenLibs.Pod: must be true or "
+                   "false");
+    config_dispose(&cfg);
+    free(path);
+    free(cm);
+}
+
 TEST(missing_file)
 {
     struct config cfg;
@@ -165,6 +214,7 @@ TEST(describe_lists_every_setting)
     CHECK_CONTAINS(buf_cstr(&b), "listen");
     CHECK_CONTAINS(buf_cstr(&b), "pollSeconds");
     CHECK_CONTAINS(buf_cstr(&b), "logLevel");
+    CHECK_CONTAINS(buf_cstr(&b), "settingsFile");
     CHECK_CONTAINS(buf_cstr(&b), "clusters");
     buf_dispose(&b);
 }
@@ -176,6 +226,7 @@ int main(void)
     RUN(cluster_without_kubeconfig_is_in_cluster);
     RUN(errors_name_the_field);
     RUN(mirror_rules_longest_prefix_wins);
+    RUN(settings_file_is_read);
     RUN(missing_file);
     RUN(describe_lists_every_setting);
     free(dir);
