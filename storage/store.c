@@ -22,41 +22,39 @@
  */
 #include "storage/store.h"
 
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "storage/internal.h"
 #include "storage/schema.h"
 
 /* How long a call waits for another process holding the write lock. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-struct store {
-    sqlite3 *db;
-    char *path;
-    pthread_mutex_t lock;
-};
-
 /* Columns may not be NULL (schema.c), so absent strings are stored as "". */
-static const char *store_str(const char *s)
+const char *store_str(const char *s)
 {
     return s ? s : "";
 }
 
+int store_same(const char *a, const char *b)
+{
+    return strcmp(store_str(a), store_str(b)) == 0;
+}
+
 /* The current SQLite error as ours: busy means another writer held the
  * lock past the timeout, everything else is the file or the disk. */
-static int store_fail(store *s, const char *what)
+int store_fail(store *s, const char *what)
 {
     int code = sqlite3_errcode(s->db);
     int ours = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? ERR_TIMEOUT : ERR_IO;
     return err_set(ours, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
-static int store_exec(store *s, const char *sql, const char *what)
+int store_exec(store *s, const char *sql, const char *what)
 {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return store_fail(s, what);
@@ -64,8 +62,7 @@ static int store_exec(store *s, const char *sql, const char *what)
 }
 
 /* Prepare sql and bind the n strings in args to ?1..?n. */
-static int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const char *const *args,
-                         int n)
+int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const char *const *args, int n)
 {
     sqlite3_stmt *stmt = NULL;
     int i;
@@ -85,7 +82,7 @@ static int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const ch
 }
 
 /* Run a statement that returns no rows. */
-static int store_run(store *s, const char *sql, const char *const *args, int n, const char *what)
+int store_run(store *s, const char *sql, const char *const *args, int n, const char *what)
 {
     sqlite3_stmt *stmt = NULL;
     int rc;
@@ -97,7 +94,7 @@ static int store_run(store *s, const char *sql, const char *const *args, int n, 
     return rc;
 }
 
-static char *store_column(sqlite3_stmt *stmt, int col)
+char *store_column(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *v = sqlite3_column_text(stmt, col);
     return xstrdup(v ? (const char *)v : "");
@@ -121,7 +118,7 @@ static int store_pragma_int(store *s, const char *sql, int *out)
     return rc;
 }
 
-static void store_rollback(store *s)
+void store_rollback(store *s)
 {
     /* Best effort: the error being reported is the one that made us roll
      * back, and SQLite rolls back by itself if even this fails. */
@@ -355,18 +352,12 @@ out:
     return rc;
 }
 
-int store_app_list(store *s, char ***out_names, size_t *out_n)
+int store_names_read(store *s, sqlite3_stmt *stmt, char ***out_names, size_t *out_n)
 {
-    sqlite3_stmt *stmt = NULL;
     char **names = NULL;
     size_t n = 0, cap = 0;
-    int rc, step;
+    int step;
 
-    *out_names = NULL;
-    *out_n = 0;
-    pthread_mutex_lock(&s->lock);
-    if ((rc = store_prepare(s, &stmt, "SELECT name FROM apps ORDER BY name", NULL, 0)) < 0)
-        goto out;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -375,13 +366,24 @@ int store_app_list(store *s, char ***out_names, size_t *out_n)
         names[n++] = store_column(stmt, 0);
     }
     if (step != SQLITE_DONE) {
-        rc = store_fail(s, "list applications");
         store_names_free(names, n);
-        goto out;
+        return store_fail(s, "list names");
     }
     *out_names = names;
     *out_n = n;
-out:
+    return 0;
+}
+
+int store_app_list(store *s, char ***out_names, size_t *out_n)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    *out_names = NULL;
+    *out_n = 0;
+    pthread_mutex_lock(&s->lock);
+    if ((rc = store_prepare(s, &stmt, "SELECT name FROM apps ORDER BY name", NULL, 0)) == 0)
+        rc = store_names_read(s, stmt, out_names, out_n);
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -393,6 +395,21 @@ void store_names_free(char **names, size_t n)
     for (i = 0; i < n; i++)
         free(names[i]);
     free(names);
+}
+
+int store_app_exists(store *s, const char *name)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *args[1] = {name};
+    int rc, step;
+
+    if ((rc = store_prepare(s, &stmt, "SELECT 1 FROM apps WHERE name = ?1", args, 1)) < 0)
+        return rc;
+    step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step == SQLITE_DONE)
+        return err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
+    return step == SQLITE_ROW ? 0 : store_fail(s, "read application");
 }
 
 int store_app_delete(store *s, const char *name)
@@ -512,11 +529,6 @@ int store_app_status_get(store *s, const char *name, struct store_app_status *ou
     return 0;
 }
 
-static int store_same(const char *a, const char *b)
-{
-    return strcmp(store_str(a), store_str(b)) == 0;
-}
-
 /* Everything but changed_at, which records when the rest last differed.
  * Resources compare in order: the engine reports them in a stable order,
  * and a reordering is a change an operator sees. */
@@ -580,28 +592,17 @@ static int store_resources_write(store *s, const struct store_app_status *st)
 int store_app_status_put(store *s, const struct store_app_status *st)
 {
     struct store_app_status old = {0};
-    sqlite3_stmt *stmt = NULL;
     const char *args[8];
     char now[21];
-    int rc, step;
+    int rc;
 
     if (!st || !st->name || !st->name[0] || (st->n_resources && !st->resources))
         return err_set(ERR_INVALID, "store: status needs an application name");
     pthread_mutex_lock(&s->lock);
     if ((rc = store_exec(s, "BEGIN IMMEDIATE", "begin")) < 0)
         goto out;
-    args[0] = st->name;
-    if ((rc = store_prepare(s, &stmt, "SELECT 1 FROM apps WHERE name = ?1", args, 1)) < 0)
+    if ((rc = store_app_exists(s, st->name)) < 0)
         goto fail;
-    step = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (step == SQLITE_DONE) {
-        rc = err_set(ERR_NOTFOUND, "application \"%s\" not found", st->name);
-        goto fail;
-    } else if (step != SQLITE_ROW) {
-        rc = store_fail(s, "read application");
-        goto fail;
-    }
     rc = store_status_load(s, st->name, &old);
     if (rc == 0 && store_status_equal(&old, st)) {
         if ((rc = store_exec(s, "COMMIT", "commit")) < 0)
@@ -612,6 +613,7 @@ int store_app_status_put(store *s, const struct store_app_status *st)
         goto fail;
 
     time_rfc3339(now);
+    args[0] = st->name;
     args[1] = st->sync_status;
     args[2] = st->revision;
     args[3] = st->last_error;

@@ -1,58 +1,21 @@
 /*
  * Tests for storage/store.c. A second, raw SQLite connection watches the
- * file from outside: PRAGMA data_version moves only when another connection
- * commits a change, which is exactly "the store wrote something".
+ * file from outside (fixture.h).
  */
 #include "storage/store.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
 
 #include "core/fs.h"
 #include "core/seal.h"
 #include "core/util.h"
-#include "test.h"
+#include "fixture.h"
 
 static char *dir;
 
 static char *db_path(const char *name)
 {
     return xasprintf("%s/%s", dir, name);
-}
-
-/* An integer from a raw connection (PRAGMA or SELECT); -1 on error. */
-static long long raw_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return v;
-}
-
-static char *raw_text(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    char *v = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        v = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-    return v;
-}
-
-static sqlite3 *raw_open(const char *path)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        fprintf(stderr, "raw open %s failed\n", path);
-        exit(2);
-    }
-    return db;
 }
 
 /* A status with n resources whose messages all carry rev, so a reader can
@@ -504,25 +467,15 @@ TEST(concurrent_reader_sees_whole_statuses)
     free(path);
 }
 
-/* The writer in the crash test: commits statuses rev-1, rev-2, ... and
- * reports each committed number on the pipe, until it is killed. */
-static void crash_child(const char *path, int fd)
+/* The writer in the crash test: status rev-i with i % 7 + 1 resources. */
+static int crash_status_write(store *s, int i)
 {
-    store *s = NULL;
     struct fixture_status f;
     char rev[32];
-    int i;
 
-    if (store_open(&s, path) < 0)
-        _exit(3);
-    for (i = 1;; i++) {
-        snprintf(rev, sizeof(rev), "rev-%d", i);
-        fixture_fill(&f, "web", rev, (size_t)(i % 7 + 1));
-        if (store_app_status_put(s, &f.st) != 1)
-            _exit(4);
-        if (write(fd, &i, sizeof(i)) != (ssize_t)sizeof(i))
-            _exit(5);
-    }
+    snprintf(rev, sizeof(rev), "rev-%d", i);
+    fixture_fill(&f, "web", rev, (size_t)(i % 7 + 1));
+    return store_app_status_put(s, &f.st);
 }
 
 TEST(crash_mid_write_keeps_last_commit)
@@ -530,34 +483,14 @@ TEST(crash_mid_write_keeps_last_commit)
     char *path = db_path("crash.db");
     store *s = NULL;
     struct store_app_status got = {0};
-    int fds[2], acked = 0, v, status, k;
+    int acked, k;
     size_t i;
-    pid_t pid;
-    unsigned char r;
 
     CHECK_OK(store_open(&s, path));
     CHECK_OK(store_app_put(s, "web", "{}"));
     store_close(s);
     s = NULL;
-    CHECK(pipe(fds) == 0);
-    pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        crash_child(path, fds[1]);
-        _exit(0);
-    }
-    close(fds[1]);
-    while (acked < 60 && read(fds[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
-        acked = v;
-    /* A random few hundred microseconds more, so the kill lands at an
-     * arbitrary point of a write rather than right after a commit. */
-    CHECK_OK(util_random(&r, 1));
-    usleep(100 + r * 4u);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    close(fds[0]);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    acked = crash_writer(path, crash_status_write, 60);
     CHECK(acked >= 60);
 
     CHECK_OK(store_open(&s, path));
