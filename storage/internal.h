@@ -1,7 +1,8 @@
 /*
  * What the store's files share (not part of store.h): the handle and the
- * statement helpers, defined in store.c. Every helper here is called with
- * the store's lock held.
+ * statement helpers. store.c holds the connection, the schema and the
+ * application records; ops.c the records of sync operations. Every helper
+ * here is called with the store's lock held.
  */
 #ifndef EDGECD_STORAGE_INTERNAL_H
 #define EDGECD_STORAGE_INTERNAL_H

@@ -19,6 +19,10 @@
  * is taken before the read, so another process (a CLI opening the same
  * file) can never make the compare stale; when nothing differs the COMMIT
  * writes nothing.
+ *
+ * This file holds the connection, the migrations and the applications with
+ * their status; ops.c the records of sync operations (operations, history,
+ * events). The statement helpers both use are declared in internal.h.
  */
 #include "storage/store.h"
 
@@ -418,8 +422,8 @@ int store_app_delete(store *s, const char *name)
     int rc;
 
     pthread_mutex_lock(&s->lock);
-    /* One statement, so the cascade to status and resources is one
-     * transaction with it. */
+    /* One statement, so the cascade to status, resources, operation,
+     * history and events is one transaction with it. */
     rc = store_run(s, "DELETE FROM apps WHERE name = ?1", args, 1, "delete application");
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
@@ -442,6 +446,9 @@ void store_app_status_dispose(struct store_app_status *st)
         free(r->name);
         free(r->status);
         free(r->message);
+        free(r->health);
+        free(r->health_message);
+        free(r->hook);
     }
     free(st->resources);
     free(st->name);
@@ -451,6 +458,8 @@ void store_app_status_dispose(struct store_app_status *st)
     free(st->message);
     free(st->synced_at);
     free(st->changed_at);
+    free(st->health);
+    free(st->health_message);
     memset(st, 0, sizeof(*st));
 }
 
@@ -465,7 +474,7 @@ static int store_status_load(store *s, const char *name, struct store_app_status
 
     if ((rc = store_prepare(s, &stmt,
                             "SELECT sync_status, revision, last_error, synced_at, changed_at,"
-                            " message FROM app_status WHERE name = ?1",
+                            " message, health, health_message FROM app_status WHERE name = ?1",
                             args, 1)) < 0)
         return rc;
     step = sqlite3_step(stmt);
@@ -482,11 +491,14 @@ static int store_status_load(store *s, const char *name, struct store_app_status
     out->synced_at = store_column(stmt, 3);
     out->changed_at = store_column(stmt, 4);
     out->message = store_column(stmt, 5);
+    out->health = store_column(stmt, 6);
+    out->health_message = store_column(stmt, 7);
     sqlite3_finalize(stmt);
     stmt = NULL;
 
     if ((rc = store_prepare(s, &stmt,
-                            "SELECT grp, version, kind, namespace, name, status, message"
+                            "SELECT grp, version, kind, namespace, name, status, message,"
+                            " health, health_message, hook, wave"
                             " FROM app_resources WHERE app = ?1 ORDER BY seq",
                             args, 1)) < 0)
         goto out;
@@ -504,6 +516,10 @@ static int store_status_load(store *s, const char *name, struct store_app_status
         r->name = store_column(stmt, 4);
         r->status = store_column(stmt, 5);
         r->message = store_column(stmt, 6);
+        r->health = store_column(stmt, 7);
+        r->health_message = store_column(stmt, 8);
+        r->hook = store_column(stmt, 9);
+        r->wave = sqlite3_column_int(stmt, 10);
     }
     if (step != SQLITE_DONE)
         rc = store_fail(s, "read resources");
@@ -538,14 +554,17 @@ static int store_status_equal(const struct store_app_status *a, const struct sto
 
     if (!store_same(a->sync_status, b->sync_status) || !store_same(a->revision, b->revision) ||
         !store_same(a->last_error, b->last_error) || !store_same(a->synced_at, b->synced_at) ||
-        !store_same(a->message, b->message) || a->n_resources != b->n_resources)
+        !store_same(a->message, b->message) || !store_same(a->health, b->health) ||
+        !store_same(a->health_message, b->health_message) || a->n_resources != b->n_resources)
         return 0;
     for (i = 0; i < a->n_resources; i++) {
         const struct store_resource *x = &a->resources[i], *y = &b->resources[i];
         if (!store_same(x->group, y->group) || !store_same(x->version, y->version) ||
             !store_same(x->kind, y->kind) || !store_same(x->namespace_, y->namespace_) ||
             !store_same(x->name, y->name) || !store_same(x->status, y->status) ||
-            !store_same(x->message, y->message))
+            !store_same(x->message, y->message) || !store_same(x->health, y->health) ||
+            !store_same(x->health_message, y->health_message) || !store_same(x->hook, y->hook) ||
+            x->wave != y->wave)
             return 0;
     }
     return 1;
@@ -563,18 +582,20 @@ static int store_resources_write(store *s, const struct store_app_status *st)
         return rc;
     if ((rc = store_prepare(s, &stmt,
                             "INSERT INTO app_resources (app, seq, grp, version, kind, namespace,"
-                            " name, status, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            " name, status, message, health, health_message, hook, wave)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                             args, 1)) < 0)
         return rc;
     for (i = 0; i < st->n_resources; i++) {
         const struct store_resource *r = &st->resources[i];
-        const char *v[7] = {r->group, r->version, r->kind,   r->namespace_,
-                            r->name,  r->status,  r->message};
+        const char *v[10] = {r->group,  r->version, r->kind,   r->namespace_,     r->name,
+                             r->status, r->message, r->health, r->health_message, r->hook};
         int j;
         sqlite3_reset(stmt);
         sqlite3_bind_int64(stmt, 2, (sqlite3_int64)i);
-        for (j = 0; j < 7; j++)
+        for (j = 0; j < 10; j++)
             sqlite3_bind_text(stmt, j + 3, store_str(v[j]), -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 13, r->wave);
         if (sqlite3_step(stmt) != SQLITE_DONE) {
             if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
                 rc = err_set(ERR_INVALID, "application \"%s\": resource %s/%s %s/%s listed twice",
@@ -592,7 +613,7 @@ static int store_resources_write(store *s, const struct store_app_status *st)
 int store_app_status_put(store *s, const struct store_app_status *st)
 {
     struct store_app_status old = {0};
-    const char *args[8];
+    const char *args[9];
     char now[21];
     int rc;
 
@@ -620,14 +641,18 @@ int store_app_status_put(store *s, const struct store_app_status *st)
     args[4] = st->synced_at;
     args[5] = now;
     args[6] = st->message;
+    args[7] = st->health;
+    args[8] = st->health_message;
     if ((rc = store_run(s,
                         "INSERT INTO app_status (name, sync_status, revision, last_error,"
-                        " synced_at, changed_at, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                        " synced_at, changed_at, message, health, health_message)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                         " ON CONFLICT (name) DO UPDATE SET sync_status = excluded.sync_status,"
                         " revision = excluded.revision, last_error = excluded.last_error,"
                         " synced_at = excluded.synced_at, changed_at = excluded.changed_at,"
-                        " message = excluded.message",
-                        args, 7, "write status")) < 0)
+                        " message = excluded.message, health = excluded.health,"
+                        " health_message = excluded.health_message",
+                        args, 9, "write status")) < 0)
         goto fail;
     if ((rc = store_resources_write(s, st)) < 0)
         goto fail;

@@ -1,6 +1,6 @@
 /*
- * Tests for storage/store.c. A second, raw SQLite connection watches the
- * file from outside (fixture.h).
+ * Tests for storage/store.c and the schema's migrations. A second, raw
+ * SQLite connection watches the file from outside (fixture.h).
  */
 #include "storage/store.h"
 
@@ -10,6 +10,7 @@
 #include "core/seal.h"
 #include "core/util.h"
 #include "fixture.h"
+#include "storage/schema.h"
 
 static char *dir;
 
@@ -220,6 +221,65 @@ TEST(status_round_trip_with_resources)
     free(path);
 }
 
+TEST(status_health_hooks_waves_round_trip_and_compare)
+{
+    char *path = db_path("health.db");
+    store *s = NULL;
+    struct fixture_status f;
+    struct store_app_status got = {0};
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{}"));
+    fixture_fill(&f, "web", "r1", 3);
+    f.st.health = "Progressing";
+    f.st.health_message = "Waiting for rollout to finish: 1 of 2 updated replicas are available";
+    f.res[0].health = "Healthy";
+    f.res[1].health = "Progressing";
+    f.res[1].health_message = "Waiting for rollout";
+    f.res[1].wave = -2;
+    f.res[2].hook = "PreSync";
+    f.res[2].wave = 5;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.health, "Progressing");
+    CHECK_STR(got.health_message, f.st.health_message);
+    CHECK_STR(got.resources[0].health, "Healthy");
+    CHECK_STR(got.resources[0].health_message, "");
+    CHECK_STR(got.resources[0].hook, "");
+    CHECK(got.resources[0].wave == 0);
+    CHECK_STR(got.resources[1].health_message, "Waiting for rollout");
+    CHECK(got.resources[1].wave == -2);
+    CHECK_STR(got.resources[2].health, "");
+    CHECK_STR(got.resources[2].hook, "PreSync");
+    CHECK(got.resources[2].wave == 5);
+    store_app_status_dispose(&got);
+    CHECK(store_app_status_put(s, &f.st) == 0);
+
+    /* Each new field alone is a change; "" and NULL are the same. */
+    f.res[2].wave = 6;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.res[2].hook = "PostSync";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.res[0].health_message = "all replicas ready";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.res[1].health = "Healthy";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.st.health = "Healthy";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.st.health_message = NULL;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.st.health_message = "";
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.health, "Healthy");
+    CHECK_STR(got.health_message, "");
+    CHECK_STR(got.resources[2].hook, "PostSync");
+    CHECK(got.resources[2].wave == 6);
+    store_app_status_dispose(&got);
+    store_close(s);
+    free(path);
+}
+
 TEST(status_bad_input_changes_nothing)
 {
     char *path = db_path("badstatus.db");
@@ -396,6 +456,87 @@ TEST(newer_schema_refused_untouched)
     free(path);
 }
 
+/* A database as edgecd with schema version 2 left it: applied from the
+ * released migrations, with an app, a status and a resource in it. */
+static void make_version_2(const char *path)
+{
+    sqlite3 *raw = raw_open(path);
+    size_t i;
+
+    for (i = 0; i < 2; i++)
+        if (sqlite3_exec(raw, schema_migrations[i], NULL, NULL, NULL) != SQLITE_OK)
+            fprintf(stderr, "migration %zu: %s\n", i + 1, sqlite3_errmsg(raw));
+    if (sqlite3_exec(raw,
+                     "PRAGMA user_version = 2;"
+                     "INSERT INTO apps VALUES ('web', '{}', '2025-01-01T00:00:00Z',"
+                     " '2025-01-01T00:00:00Z');"
+                     "INSERT INTO app_status VALUES ('web', 'Synced', 'abc', '',"
+                     " '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 'from the mirror');"
+                     "INSERT INTO app_resources VALUES ('web', 0, 'apps', 'v1', 'Deployment',"
+                     " 'default', 'web', 'Synced', '');",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        fprintf(stderr, "version 2 rows: %s\n", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
+}
+
+TEST(migrates_from_version_2)
+{
+    char *path = db_path("v2.db");
+    store *s = NULL;
+    sqlite3 *raw;
+    struct store_app_status got = {0};
+    struct store_operation op = {0};
+    struct fixture_status f;
+
+    CHECK(store_schema_version() == 3);
+    make_version_2(path);
+    raw = raw_open(path);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 2);
+    sqlite3_close(raw);
+
+    CHECK_OK(store_open(&s, path));
+    raw = raw_open(path);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 3);
+    sqlite3_close(raw);
+    CHECK_OK(store_integrity_check(s));
+    /* The old rows read with the new fields empty... */
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.revision, "abc");
+    CHECK_STR(got.message, "from the mirror");
+    CHECK_STR(got.health, "");
+    CHECK(got.n_resources == 1);
+    CHECK_STR(got.resources[0].kind, "Deployment");
+    CHECK_STR(got.resources[0].health, "");
+    CHECK_STR(got.resources[0].hook, "");
+    CHECK(got.resources[0].wave == 0);
+    store_app_status_dispose(&got);
+    /* ...equal to the same status put without the new fields... */
+    fixture_fill(&f, "web", "abc", 1);
+    f.st.synced_at = "2025-01-01T00:00:00Z";
+    f.st.message = "from the mirror";
+    f.res[0].group = "apps";
+    f.res[0].kind = "Deployment";
+    f.res[0].namespace_ = "default";
+    f.res[0].name = "web";
+    f.res[0].message = "";
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    /* ...and the new tables are there. */
+    op.app = "web";
+    op.id = 1;
+    op.phase = "Running";
+    op.state_json = "{}";
+    op.manifests_json = "[]";
+    CHECK(store_operation_put(s, &op) == 1);
+    CHECK_OK(store_event_add(s, "web", "Normal", "OperationStarted", "sync", 0));
+    store_close(s);
+    s = NULL;
+    /* Reopening at version 3 runs nothing again. */
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_integrity_check(s));
+    store_close(s);
+    free(path);
+}
+
 TEST(garbage_file_and_bad_path)
 {
     char *path = db_path("garbage.db"), *missing = db_path("no/such/dir/state.db");
@@ -515,10 +656,12 @@ int main(void)
     RUN(migrations_idempotent_and_pragmas);
     RUN(put_get_list_delete);
     RUN(status_round_trip_with_resources);
+    RUN(status_health_hooks_waves_round_trip_and_compare);
     RUN(status_bad_input_changes_nothing);
     RUN(unchanged_put_writes_nothing);
     RUN(repo_credentials_longest_prefix_and_sealed_at_rest);
     RUN(newer_schema_refused_untouched);
+    RUN(migrates_from_version_2);
     RUN(garbage_file_and_bad_path);
     RUN(concurrent_reader_sees_whole_statuses);
     RUN(crash_mid_write_keeps_last_commit);
