@@ -47,6 +47,52 @@ const char *const schema_migrations[] = {
     "  updated_at TEXT NOT NULL"
     ");"
     "ALTER TABLE app_status ADD COLUMN message TEXT NOT NULL DEFAULT '';",
+    /* 3: health of apps and resources, hooks and waves; the sync
+     * operation of each app, the history of its syncs, and events.
+     * Manifests are zlib text with its length (ops.c). An operation's
+     * manifests sit in a table of their own: the engine rewrites the
+     * operation's state at every step, and SQLite rewrites a whole row,
+     * blob and all, when any column of it changes. Event ids are
+     * AUTOINCREMENT so they never go back, even when the table empties. */
+    "ALTER TABLE app_status ADD COLUMN health TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE app_status ADD COLUMN health_message TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE app_resources ADD COLUMN health TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE app_resources ADD COLUMN health_message TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE app_resources ADD COLUMN hook TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE app_resources ADD COLUMN wave INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE operations ("
+    "  app TEXT PRIMARY KEY NOT NULL REFERENCES apps(name) ON DELETE CASCADE,"
+    "  id INTEGER NOT NULL,"
+    "  phase TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE operation_manifests ("
+    "  app TEXT PRIMARY KEY NOT NULL REFERENCES operations(app) ON DELETE CASCADE,"
+    "  size INTEGER NOT NULL,"
+    "  data BLOB NOT NULL"
+    ");"
+    "CREATE TABLE history ("
+    "  app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,"
+    "  id INTEGER NOT NULL,"
+    "  revision TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  started_at TEXT NOT NULL,"
+    "  deployed_at TEXT NOT NULL,"
+    "  initiated_by TEXT NOT NULL,"
+    "  manifests_size INTEGER NOT NULL,"
+    "  manifests BLOB NOT NULL,"
+    "  PRIMARY KEY (app, id)"
+    ");"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,"
+    "  time TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  message TEXT NOT NULL"
+    ");"
+    "CREATE INDEX events_app ON events (app, id);",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -19,44 +19,46 @@
  * is taken before the read, so another process (a CLI opening the same
  * file) can never make the compare stale; when nothing differs the COMMIT
  * writes nothing.
+ *
+ * This file holds the connection, the migrations and the applications with
+ * their status; ops.c the records of sync operations (operations, history,
+ * events). The statement helpers both use are declared in internal.h.
  */
 #include "storage/store.h"
 
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "storage/internal.h"
 #include "storage/schema.h"
 
 /* How long a call waits for another process holding the write lock. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-struct store {
-    sqlite3 *db;
-    char *path;
-    pthread_mutex_t lock;
-};
-
 /* Columns may not be NULL (schema.c), so absent strings are stored as "". */
-static const char *store_str(const char *s)
+const char *store_str(const char *s)
 {
     return s ? s : "";
 }
 
+int store_same(const char *a, const char *b)
+{
+    return strcmp(store_str(a), store_str(b)) == 0;
+}
+
 /* The current SQLite error as ours: busy means another writer held the
  * lock past the timeout, everything else is the file or the disk. */
-static int store_fail(store *s, const char *what)
+int store_fail(store *s, const char *what)
 {
     int code = sqlite3_errcode(s->db);
     int ours = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? ERR_TIMEOUT : ERR_IO;
     return err_set(ours, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
-static int store_exec(store *s, const char *sql, const char *what)
+int store_exec(store *s, const char *sql, const char *what)
 {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return store_fail(s, what);
@@ -64,8 +66,7 @@ static int store_exec(store *s, const char *sql, const char *what)
 }
 
 /* Prepare sql and bind the n strings in args to ?1..?n. */
-static int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const char *const *args,
-                         int n)
+int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const char *const *args, int n)
 {
     sqlite3_stmt *stmt = NULL;
     int i;
@@ -85,7 +86,7 @@ static int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const ch
 }
 
 /* Run a statement that returns no rows. */
-static int store_run(store *s, const char *sql, const char *const *args, int n, const char *what)
+int store_run(store *s, const char *sql, const char *const *args, int n, const char *what)
 {
     sqlite3_stmt *stmt = NULL;
     int rc;
@@ -97,7 +98,7 @@ static int store_run(store *s, const char *sql, const char *const *args, int n, 
     return rc;
 }
 
-static char *store_column(sqlite3_stmt *stmt, int col)
+char *store_column(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *v = sqlite3_column_text(stmt, col);
     return xstrdup(v ? (const char *)v : "");
@@ -121,7 +122,7 @@ static int store_pragma_int(store *s, const char *sql, int *out)
     return rc;
 }
 
-static void store_rollback(store *s)
+void store_rollback(store *s)
 {
     /* Best effort: the error being reported is the one that made us roll
      * back, and SQLite rolls back by itself if even this fails. */
@@ -355,18 +356,12 @@ out:
     return rc;
 }
 
-int store_app_list(store *s, char ***out_names, size_t *out_n)
+int store_names_read(store *s, sqlite3_stmt *stmt, char ***out_names, size_t *out_n)
 {
-    sqlite3_stmt *stmt = NULL;
     char **names = NULL;
     size_t n = 0, cap = 0;
-    int rc, step;
+    int step;
 
-    *out_names = NULL;
-    *out_n = 0;
-    pthread_mutex_lock(&s->lock);
-    if ((rc = store_prepare(s, &stmt, "SELECT name FROM apps ORDER BY name", NULL, 0)) < 0)
-        goto out;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -375,13 +370,24 @@ int store_app_list(store *s, char ***out_names, size_t *out_n)
         names[n++] = store_column(stmt, 0);
     }
     if (step != SQLITE_DONE) {
-        rc = store_fail(s, "list applications");
         store_names_free(names, n);
-        goto out;
+        return store_fail(s, "list names");
     }
     *out_names = names;
     *out_n = n;
-out:
+    return 0;
+}
+
+int store_app_list(store *s, char ***out_names, size_t *out_n)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    *out_names = NULL;
+    *out_n = 0;
+    pthread_mutex_lock(&s->lock);
+    if ((rc = store_prepare(s, &stmt, "SELECT name FROM apps ORDER BY name", NULL, 0)) == 0)
+        rc = store_names_read(s, stmt, out_names, out_n);
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -395,14 +401,29 @@ void store_names_free(char **names, size_t n)
     free(names);
 }
 
+int store_app_exists(store *s, const char *name)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *args[1] = {name};
+    int rc, step;
+
+    if ((rc = store_prepare(s, &stmt, "SELECT 1 FROM apps WHERE name = ?1", args, 1)) < 0)
+        return rc;
+    step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step == SQLITE_DONE)
+        return err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
+    return step == SQLITE_ROW ? 0 : store_fail(s, "read application");
+}
+
 int store_app_delete(store *s, const char *name)
 {
     const char *args[1] = {name};
     int rc;
 
     pthread_mutex_lock(&s->lock);
-    /* One statement, so the cascade to status and resources is one
-     * transaction with it. */
+    /* One statement, so the cascade to status, resources, operation,
+     * history and events is one transaction with it. */
     rc = store_run(s, "DELETE FROM apps WHERE name = ?1", args, 1, "delete application");
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
@@ -425,6 +446,9 @@ void store_app_status_dispose(struct store_app_status *st)
         free(r->name);
         free(r->status);
         free(r->message);
+        free(r->health);
+        free(r->health_message);
+        free(r->hook);
     }
     free(st->resources);
     free(st->name);
@@ -434,6 +458,8 @@ void store_app_status_dispose(struct store_app_status *st)
     free(st->message);
     free(st->synced_at);
     free(st->changed_at);
+    free(st->health);
+    free(st->health_message);
     memset(st, 0, sizeof(*st));
 }
 
@@ -448,7 +474,7 @@ static int store_status_load(store *s, const char *name, struct store_app_status
 
     if ((rc = store_prepare(s, &stmt,
                             "SELECT sync_status, revision, last_error, synced_at, changed_at,"
-                            " message FROM app_status WHERE name = ?1",
+                            " message, health, health_message FROM app_status WHERE name = ?1",
                             args, 1)) < 0)
         return rc;
     step = sqlite3_step(stmt);
@@ -465,11 +491,14 @@ static int store_status_load(store *s, const char *name, struct store_app_status
     out->synced_at = store_column(stmt, 3);
     out->changed_at = store_column(stmt, 4);
     out->message = store_column(stmt, 5);
+    out->health = store_column(stmt, 6);
+    out->health_message = store_column(stmt, 7);
     sqlite3_finalize(stmt);
     stmt = NULL;
 
     if ((rc = store_prepare(s, &stmt,
-                            "SELECT grp, version, kind, namespace, name, status, message"
+                            "SELECT grp, version, kind, namespace, name, status, message,"
+                            " health, health_message, hook, wave"
                             " FROM app_resources WHERE app = ?1 ORDER BY seq",
                             args, 1)) < 0)
         goto out;
@@ -487,6 +516,10 @@ static int store_status_load(store *s, const char *name, struct store_app_status
         r->name = store_column(stmt, 4);
         r->status = store_column(stmt, 5);
         r->message = store_column(stmt, 6);
+        r->health = store_column(stmt, 7);
+        r->health_message = store_column(stmt, 8);
+        r->hook = store_column(stmt, 9);
+        r->wave = sqlite3_column_int(stmt, 10);
     }
     if (step != SQLITE_DONE)
         rc = store_fail(s, "read resources");
@@ -512,11 +545,6 @@ int store_app_status_get(store *s, const char *name, struct store_app_status *ou
     return 0;
 }
 
-static int store_same(const char *a, const char *b)
-{
-    return strcmp(store_str(a), store_str(b)) == 0;
-}
-
 /* Everything but changed_at, which records when the rest last differed.
  * Resources compare in order: the engine reports them in a stable order,
  * and a reordering is a change an operator sees. */
@@ -526,14 +554,17 @@ static int store_status_equal(const struct store_app_status *a, const struct sto
 
     if (!store_same(a->sync_status, b->sync_status) || !store_same(a->revision, b->revision) ||
         !store_same(a->last_error, b->last_error) || !store_same(a->synced_at, b->synced_at) ||
-        !store_same(a->message, b->message) || a->n_resources != b->n_resources)
+        !store_same(a->message, b->message) || !store_same(a->health, b->health) ||
+        !store_same(a->health_message, b->health_message) || a->n_resources != b->n_resources)
         return 0;
     for (i = 0; i < a->n_resources; i++) {
         const struct store_resource *x = &a->resources[i], *y = &b->resources[i];
         if (!store_same(x->group, y->group) || !store_same(x->version, y->version) ||
             !store_same(x->kind, y->kind) || !store_same(x->namespace_, y->namespace_) ||
             !store_same(x->name, y->name) || !store_same(x->status, y->status) ||
-            !store_same(x->message, y->message))
+            !store_same(x->message, y->message) || !store_same(x->health, y->health) ||
+            !store_same(x->health_message, y->health_message) || !store_same(x->hook, y->hook) ||
+            x->wave != y->wave)
             return 0;
     }
     return 1;
@@ -551,18 +582,20 @@ static int store_resources_write(store *s, const struct store_app_status *st)
         return rc;
     if ((rc = store_prepare(s, &stmt,
                             "INSERT INTO app_resources (app, seq, grp, version, kind, namespace,"
-                            " name, status, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            " name, status, message, health, health_message, hook, wave)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                             args, 1)) < 0)
         return rc;
     for (i = 0; i < st->n_resources; i++) {
         const struct store_resource *r = &st->resources[i];
-        const char *v[7] = {r->group, r->version, r->kind,   r->namespace_,
-                            r->name,  r->status,  r->message};
+        const char *v[10] = {r->group,  r->version, r->kind,   r->namespace_,     r->name,
+                             r->status, r->message, r->health, r->health_message, r->hook};
         int j;
         sqlite3_reset(stmt);
         sqlite3_bind_int64(stmt, 2, (sqlite3_int64)i);
-        for (j = 0; j < 7; j++)
+        for (j = 0; j < 10; j++)
             sqlite3_bind_text(stmt, j + 3, store_str(v[j]), -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 13, r->wave);
         if (sqlite3_step(stmt) != SQLITE_DONE) {
             if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
                 rc = err_set(ERR_INVALID, "application \"%s\": resource %s/%s %s/%s listed twice",
@@ -580,28 +613,17 @@ static int store_resources_write(store *s, const struct store_app_status *st)
 int store_app_status_put(store *s, const struct store_app_status *st)
 {
     struct store_app_status old = {0};
-    sqlite3_stmt *stmt = NULL;
-    const char *args[8];
+    const char *args[9];
     char now[21];
-    int rc, step;
+    int rc;
 
     if (!st || !st->name || !st->name[0] || (st->n_resources && !st->resources))
         return err_set(ERR_INVALID, "store: status needs an application name");
     pthread_mutex_lock(&s->lock);
     if ((rc = store_exec(s, "BEGIN IMMEDIATE", "begin")) < 0)
         goto out;
-    args[0] = st->name;
-    if ((rc = store_prepare(s, &stmt, "SELECT 1 FROM apps WHERE name = ?1", args, 1)) < 0)
+    if ((rc = store_app_exists(s, st->name)) < 0)
         goto fail;
-    step = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (step == SQLITE_DONE) {
-        rc = err_set(ERR_NOTFOUND, "application \"%s\" not found", st->name);
-        goto fail;
-    } else if (step != SQLITE_ROW) {
-        rc = store_fail(s, "read application");
-        goto fail;
-    }
     rc = store_status_load(s, st->name, &old);
     if (rc == 0 && store_status_equal(&old, st)) {
         if ((rc = store_exec(s, "COMMIT", "commit")) < 0)
@@ -612,20 +634,25 @@ int store_app_status_put(store *s, const struct store_app_status *st)
         goto fail;
 
     time_rfc3339(now);
+    args[0] = st->name;
     args[1] = st->sync_status;
     args[2] = st->revision;
     args[3] = st->last_error;
     args[4] = st->synced_at;
     args[5] = now;
     args[6] = st->message;
+    args[7] = st->health;
+    args[8] = st->health_message;
     if ((rc = store_run(s,
                         "INSERT INTO app_status (name, sync_status, revision, last_error,"
-                        " synced_at, changed_at, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                        " synced_at, changed_at, message, health, health_message)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                         " ON CONFLICT (name) DO UPDATE SET sync_status = excluded.sync_status,"
                         " revision = excluded.revision, last_error = excluded.last_error,"
                         " synced_at = excluded.synced_at, changed_at = excluded.changed_at,"
-                        " message = excluded.message",
-                        args, 7, "write status")) < 0)
+                        " message = excluded.message, health = excluded.health,"
+                        " health_message = excluded.health_message",
+                        args, 9, "write status")) < 0)
         goto fail;
     if ((rc = store_resources_write(s, st)) < 0)
         goto fail;

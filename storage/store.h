@@ -40,7 +40,8 @@ int store_app_get(store *s, const char *name, char **out_manifest_json);
 /* *out_names: array of n new strings, sorted; free with store_names_free. */
 int store_app_list(store *s, char ***out_names, size_t *out_n);
 void store_names_free(char **names, size_t n);
-/* Removes the app and its status. ERR_NOTFOUND. */
+/* Removes the app and its status, operation, history and events.
+ * ERR_NOTFOUND. */
 int store_app_delete(store *s, const char *name);
 
 /* The result of the last reconcile of an application. */
@@ -52,6 +53,12 @@ struct store_resource {
     char *name;
     char *status;  /* "Synced", "OutOfSync", "Missing", "Pruned", "PruneSkipped", "Failed" */
     char *message; /* may be "" */
+    /* Healthy, Progressing, Degraded, Suspended, Missing, Unknown, or ""
+     * for kinds without health */
+    char *health;
+    char *health_message;
+    char *hook; /* "" or the hook type: PreSync, Sync, PostSync, SyncFail */
+    int wave;   /* argocd.argoproj.io/sync-wave */
 };
 
 struct store_app_status {
@@ -64,6 +71,8 @@ struct store_app_status {
     struct store_resource *resources;
     size_t n_resources;
     char *message; /* "" or a note on the pass (fetched from upstream, ...) */
+    char *health;  /* the app's health, as a resource's; "" if not assessed */
+    char *health_message;
 };
 
 /* Credentials for a repository URL or URL prefix (Argo CD's credential
@@ -98,5 +107,106 @@ int store_app_status_put(store *s, const struct store_app_status *st);
 /* Fill out (caller-owned; dispose after). ERR_NOTFOUND if never stored. */
 int store_app_status_get(store *s, const char *name, struct store_app_status *out);
 void store_app_status_dispose(struct store_app_status *st);
+
+/* ---- Resource health and app health (added to the status above) ----
+ * struct store_resource gains:  char *health;  (Healthy, Progressing,
+ * Degraded, Suspended, Missing, Unknown, or "" for kinds without health)
+ *                               char *health_message;
+ *                               char *hook;    ("" or the hook type:
+ *                               PreSync, Sync, PostSync, SyncFail)
+ *                               int wave;      (argocd.argoproj.io/sync-wave)
+ * struct store_app_status gains: char *health; char *health_message;
+ * All compared by store_app_status_put's "write only when changed". */
+
+/* ---- Operations: one per app, the running or the last one ----
+ * The engine keeps the whole state of a sync operation as JSON text
+ * (phases, waves, per-task results: the store does not look inside) and the
+ * desired objects it applies as JSON text, which the store keeps
+ * compressed (zlib, already linked through libgit2). */
+struct store_operation {
+    char *app;
+    long long id;         /* increasing per app, from 1 */
+    char *phase;          /* Running, Terminating, Succeeded, Failed, Error */
+    char *state_json;     /* the engine's JSON text */
+    char *manifests_json; /* the objects to apply, a JSON array text; may be
+                           * NULL when only reading the state (see get) */
+    char *updated_at;     /* RFC 3339, set by the store */
+};
+/* Create or replace the app's operation (op->id > previous id starts a new
+ * one; the same id updates it). Writes nothing when phase and state are
+ * equal to what is stored and manifests_json is NULL or equal. A NULL
+ * manifests_json keeps the stored manifests. ERR_NOTFOUND if the app is
+ * not stored. Returns 1 if written, 0 if unchanged.
+ * Also: a new operation (a greater id) given NULL manifests stores "" (the
+ * previous operation's manifests are not its own); ERR_CONFLICT for an id
+ * below the stored one (a stale writer); ERR_INVALID for no app, an id
+ * below 1 or a phase not in the list above; ERR_TOOLARGE for manifests
+ * over STORE_MANIFESTS_MAX. op stays the caller's; updated_at is ignored.
+ * Any thread. */
+int store_operation_put(store *s, const struct store_operation *op);
+/* with_manifests 0: manifests_json stays NULL (cheap). ERR_NOTFOUND.
+ * out is caller-owned: store_operation_dispose. ERR_INVALID if the stored
+ * manifests do not decompress (a damaged file). Any thread. */
+int store_operation_get(store *s, const char *app, int with_manifests, struct store_operation *out);
+void store_operation_dispose(struct store_operation *op);
+/* Names of apps whose operation phase is Running or Terminating (for
+ * resuming after a restart). Sorted; free with store_names_free. */
+int store_operation_running(store *s, char ***out_names, size_t *out_n);
+
+/* The largest manifests text an operation or history entry holds (bytes,
+ * uncompressed). */
+#define STORE_MANIFESTS_MAX (64u << 20)
+
+/* ---- History: one entry per successful sync, newest last, at most
+ * `limit` kept per app (Argo CD's revisionHistoryLimit, default 10) ---- */
+struct store_history {
+    long long id;         /* increasing per app (Argo CD's history id) */
+    char *revision;       /* commit(s) */
+    char *source_json;    /* the app's spec.source / spec.sources at the time */
+    char *started_at;     /* RFC 3339 */
+    char *deployed_at;    /* RFC 3339 */
+    char *initiated_by;   /* "automated" or "user:NAME" */
+    char *manifests_json; /* NULL in lists; set by store_history_get */
+};
+/* Append (h->id is assigned and returned in *out_id) and drop the oldest
+ * beyond limit (limit <= 0: 10). ERR_NOTFOUND if the app is not stored.
+ * Also: NULL strings count as "" (manifests too); out_id may be NULL;
+ * ERR_TOOLARGE as for operations. One transaction. Any thread. */
+int store_history_add(store *s, const char *app, const struct store_history *h, int limit,
+                      long long *out_id);
+/* All entries of app, oldest first, without manifests. *out is
+ * caller-owned (store_history_free); an unknown app has none. */
+int store_history_list(store *s, const char *app, struct store_history **out, size_t *out_n);
+/* One entry with its manifests. ERR_NOTFOUND. ERR_INVALID if the stored
+ * manifests do not decompress. out is caller-owned: store_history_dispose. */
+int store_history_get(store *s, const char *app, long long id, struct store_history *out);
+void store_history_dispose(struct store_history *h);
+void store_history_free(struct store_history *v, size_t n);
+
+/* ---- Events: Kubernetes-style, kept with a size bound ---- */
+struct store_event {
+    long long id; /* increasing over the whole store */
+    char *app;
+    char *time;   /* RFC 3339 */
+    char *type;   /* Normal or Warning */
+    char *reason; /* OperationStarted, ResourceUpdated, ... (CamelCase) */
+    char *message;
+};
+/* Append; then keep at most max_events rows in the store (the oldest go
+ * first; max_events <= 0: 10,000) and at most 1,000 per app.
+ * Also: time is set here; a message longer than STORE_EVENT_MESSAGE_MAX is
+ * cut there (as Kubernetes' event recorder does). ERR_NOTFOUND if the app
+ * is not stored, ERR_INVALID for no app or reason, or a type other than
+ * Normal or Warning. One transaction. Any thread. */
+int store_event_add(store *s, const char *app, const char *type, const char *reason,
+                    const char *message, int max_events);
+/* The newest `limit` events of app (NULL: of all apps), oldest first.
+ * limit 0: all that are kept. *out is caller-owned: store_events_free. */
+int store_event_list(store *s, const char *app, size_t limit, struct store_event **out,
+                     size_t *out_n);
+void store_events_free(struct store_event *v, size_t n);
+
+/* Bytes of an event message that are kept. */
+#define STORE_EVENT_MESSAGE_MAX 1024
 
 #endif

@@ -1,6 +1,6 @@
-# Imported targets for the seven libraries edgecd links statically:
-#   dep_mbedtls dep_yaml dep_jansson dep_sqlite dep_lua dep_git2 dep_civetweb
-# The first five come from Debian's -dev packages (static archives); libgit2
+# Imported targets for the eight libraries edgecd links statically:
+#   dep_mbedtls dep_yaml dep_jansson dep_sqlite dep_z dep_lua dep_git2 dep_civetweb
+# The first six come from Debian's -dev packages (static archives); libgit2
 # and CivetWeb come from Debian source packages through fetch.sh.
 
 function(edgecd_find_static var name)
@@ -27,6 +27,8 @@ add_library(dep_jansson INTERFACE)
 target_link_libraries(dep_jansson INTERFACE ${LIB_JANSSON})
 add_library(dep_sqlite INTERFACE)
 target_link_libraries(dep_sqlite INTERFACE ${LIB_SQLITE} Threads::Threads ${CMAKE_DL_LIBS} m)
+add_library(dep_z INTERFACE)
+target_link_libraries(dep_z INTERFACE ${LIB_Z})
 add_library(dep_lua INTERFACE)
 target_include_directories(dep_lua INTERFACE ${LUA_INCLUDE_DIR})
 target_link_libraries(dep_lua INTERFACE ${LIB_LUA} ${CMAKE_DL_LIBS} m)
@@ -46,7 +48,7 @@ add_library(dep_git2 STATIC IMPORTED GLOBAL)
 set_target_properties(dep_git2 PROPERTIES
   IMPORTED_LOCATION ${EDGECD_DEPS_DIR}/libgit2/lib/libgit2.a
   INTERFACE_INCLUDE_DIRECTORIES ${EDGECD_DEPS_DIR}/libgit2/include
-  INTERFACE_LINK_LIBRARIES "${LIB_HTTP_PARSER};${LIB_Z};dep_mbedtls;Threads::Threads")
+  INTERFACE_LINK_LIBRARIES "${LIB_HTTP_PARSER};dep_z;dep_mbedtls;Threads::Threads")
 
 # CivetWeb: compiled here from Debian's civetweb.c. USE_MBEDTLS makes it use
 # the one TLS stack; NO_FILES and NO_CGI mean it never serves the file system

@@ -227,6 +227,8 @@ static struct store_resource *engine_results_add(struct engine_results *r, const
         r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
     }
     res = &r->v[r->n++];
+    /* Fields this pass does not fill (health, hook, ...) stay NULL: "". */
+    memset(res, 0, sizeof(*res));
     engine_split_api_version(doc_get_str(obj, "apiVersion"), &res->group, &res->version);
     res->kind = xstrdup(doc_get_str(obj, "kind"));
     res->namespace_ = xstrdup(ns ? ns : "");

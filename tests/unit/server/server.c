@@ -168,32 +168,49 @@ static const char *jstr(const json_t *root, const char *path)
 
 static void fill_store(void)
 {
+    /* Designated, so fields added to the store's structs start as NULL. */
     struct store_resource res[2] = {
-        {"apps", "v1", "Deployment", "guestbook", "web", "Synced", ""},
-        {"", "v1", "Namespace", "", "guestbook", "Synced", "created"},
+        {.group = "apps",
+         .version = "v1",
+         .kind = "Deployment",
+         .namespace_ = "guestbook",
+         .name = "web",
+         .status = "Synced",
+         .message = ""},
+        {.group = "",
+         .version = "v1",
+         .kind = "Namespace",
+         .namespace_ = "",
+         .name = "guestbook",
+         .status = "Synced",
+         .message = "created"},
     };
     struct store_resource bad[1] = {
-        {"", "v1", "ConfigMap", "shop", "cfg", "Failed", "quota \xff\xfe exceeded"},
+        {.group = "",
+         .version = "v1",
+         .kind = "ConfigMap",
+         .namespace_ = "shop",
+         .name = "cfg",
+         .status = "Failed",
+         .message = "quota \xff\xfe exceeded"},
     };
-    struct store_app_status s1 = {"guestbook",
-                                  "Synced",
-                                  "0123456789abcdef0123456789abcdef01234567",
-                                  "",
-                                  "2026-01-02T03:04:05Z",
-                                  NULL,
-                                  res,
-                                  2,
-                                  ""};
-    struct store_app_status s2 = {"shop",
-                                  "Unknown",
-                                  "",
-                                  "repo@main: fetch: connection refused",
-                                  "",
-                                  NULL,
-                                  bad,
-                                  1,
-                                  "fetched from upstream https://a/x.git: mirror file:///m/x.git "
-                                  "failed: repository not found"};
+    struct store_app_status s1 = {.name = "guestbook",
+                                  .sync_status = "Synced",
+                                  .revision = "0123456789abcdef0123456789abcdef01234567",
+                                  .last_error = "",
+                                  .synced_at = "2026-01-02T03:04:05Z",
+                                  .resources = res,
+                                  .n_resources = 2,
+                                  .message = ""};
+    struct store_app_status s2 = {.name = "shop",
+                                  .sync_status = "Unknown",
+                                  .revision = "",
+                                  .last_error = "repo@main: fetch: connection refused",
+                                  .synced_at = "",
+                                  .resources = bad,
+                                  .n_resources = 1,
+                                  .message = "fetched from upstream https://a/x.git: mirror "
+                                             "file:///m/x.git failed: repository not found"};
 
     if (store_app_put(st, "guestbook",
                       "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","

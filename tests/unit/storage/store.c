@@ -1,58 +1,22 @@
 /*
- * Tests for storage/store.c. A second, raw SQLite connection watches the
- * file from outside: PRAGMA data_version moves only when another connection
- * commits a change, which is exactly "the store wrote something".
+ * Tests for storage/store.c and the schema's migrations. A second, raw
+ * SQLite connection watches the file from outside (fixture.h).
  */
 #include "storage/store.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
 
 #include "core/fs.h"
 #include "core/seal.h"
 #include "core/util.h"
-#include "test.h"
+#include "fixture.h"
+#include "storage/schema.h"
 
 static char *dir;
 
 static char *db_path(const char *name)
 {
     return xasprintf("%s/%s", dir, name);
-}
-
-/* An integer from a raw connection (PRAGMA or SELECT); -1 on error. */
-static long long raw_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return v;
-}
-
-static char *raw_text(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    char *v = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        v = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-    return v;
-}
-
-static sqlite3 *raw_open(const char *path)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        fprintf(stderr, "raw open %s failed\n", path);
-        exit(2);
-    }
-    return db;
 }
 
 /* A status with n resources whose messages all carry rev, so a reader can
@@ -257,6 +221,65 @@ TEST(status_round_trip_with_resources)
     free(path);
 }
 
+TEST(status_health_hooks_waves_round_trip_and_compare)
+{
+    char *path = db_path("health.db");
+    store *s = NULL;
+    struct fixture_status f;
+    struct store_app_status got = {0};
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_app_put(s, "web", "{}"));
+    fixture_fill(&f, "web", "r1", 3);
+    f.st.health = "Progressing";
+    f.st.health_message = "Waiting for rollout to finish: 1 of 2 updated replicas are available";
+    f.res[0].health = "Healthy";
+    f.res[1].health = "Progressing";
+    f.res[1].health_message = "Waiting for rollout";
+    f.res[1].wave = -2;
+    f.res[2].hook = "PreSync";
+    f.res[2].wave = 5;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.health, "Progressing");
+    CHECK_STR(got.health_message, f.st.health_message);
+    CHECK_STR(got.resources[0].health, "Healthy");
+    CHECK_STR(got.resources[0].health_message, "");
+    CHECK_STR(got.resources[0].hook, "");
+    CHECK(got.resources[0].wave == 0);
+    CHECK_STR(got.resources[1].health_message, "Waiting for rollout");
+    CHECK(got.resources[1].wave == -2);
+    CHECK_STR(got.resources[2].health, "");
+    CHECK_STR(got.resources[2].hook, "PreSync");
+    CHECK(got.resources[2].wave == 5);
+    store_app_status_dispose(&got);
+    CHECK(store_app_status_put(s, &f.st) == 0);
+
+    /* Each new field alone is a change; "" and NULL are the same. */
+    f.res[2].wave = 6;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.res[2].hook = "PostSync";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.res[0].health_message = "all replicas ready";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.res[1].health = "Healthy";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.st.health = "Healthy";
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.st.health_message = NULL;
+    CHECK(store_app_status_put(s, &f.st) == 1);
+    f.st.health_message = "";
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.health, "Healthy");
+    CHECK_STR(got.health_message, "");
+    CHECK_STR(got.resources[2].hook, "PostSync");
+    CHECK(got.resources[2].wave == 6);
+    store_app_status_dispose(&got);
+    store_close(s);
+    free(path);
+}
+
 TEST(status_bad_input_changes_nothing)
 {
     char *path = db_path("badstatus.db");
@@ -433,6 +456,87 @@ TEST(newer_schema_refused_untouched)
     free(path);
 }
 
+/* A database as edgecd with schema version 2 left it: applied from the
+ * released migrations, with an app, a status and a resource in it. */
+static void make_version_2(const char *path)
+{
+    sqlite3 *raw = raw_open(path);
+    size_t i;
+
+    for (i = 0; i < 2; i++)
+        if (sqlite3_exec(raw, schema_migrations[i], NULL, NULL, NULL) != SQLITE_OK)
+            fprintf(stderr, "migration %zu: %s\n", i + 1, sqlite3_errmsg(raw));
+    if (sqlite3_exec(raw,
+                     "PRAGMA user_version = 2;"
+                     "INSERT INTO apps VALUES ('web', '{}', '2025-01-01T00:00:00Z',"
+                     " '2025-01-01T00:00:00Z');"
+                     "INSERT INTO app_status VALUES ('web', 'Synced', 'abc', '',"
+                     " '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 'from the mirror');"
+                     "INSERT INTO app_resources VALUES ('web', 0, 'apps', 'v1', 'Deployment',"
+                     " 'default', 'web', 'Synced', '');",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        fprintf(stderr, "version 2 rows: %s\n", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
+}
+
+TEST(migrates_from_version_2)
+{
+    char *path = db_path("v2.db");
+    store *s = NULL;
+    sqlite3 *raw;
+    struct store_app_status got = {0};
+    struct store_operation op = {0};
+    struct fixture_status f;
+
+    CHECK(store_schema_version() == 3);
+    make_version_2(path);
+    raw = raw_open(path);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 2);
+    sqlite3_close(raw);
+
+    CHECK_OK(store_open(&s, path));
+    raw = raw_open(path);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 3);
+    sqlite3_close(raw);
+    CHECK_OK(store_integrity_check(s));
+    /* The old rows read with the new fields empty... */
+    CHECK_OK(store_app_status_get(s, "web", &got));
+    CHECK_STR(got.revision, "abc");
+    CHECK_STR(got.message, "from the mirror");
+    CHECK_STR(got.health, "");
+    CHECK(got.n_resources == 1);
+    CHECK_STR(got.resources[0].kind, "Deployment");
+    CHECK_STR(got.resources[0].health, "");
+    CHECK_STR(got.resources[0].hook, "");
+    CHECK(got.resources[0].wave == 0);
+    store_app_status_dispose(&got);
+    /* ...equal to the same status put without the new fields... */
+    fixture_fill(&f, "web", "abc", 1);
+    f.st.synced_at = "2025-01-01T00:00:00Z";
+    f.st.message = "from the mirror";
+    f.res[0].group = "apps";
+    f.res[0].kind = "Deployment";
+    f.res[0].namespace_ = "default";
+    f.res[0].name = "web";
+    f.res[0].message = "";
+    CHECK(store_app_status_put(s, &f.st) == 0);
+    /* ...and the new tables are there. */
+    op.app = "web";
+    op.id = 1;
+    op.phase = "Running";
+    op.state_json = "{}";
+    op.manifests_json = "[]";
+    CHECK(store_operation_put(s, &op) == 1);
+    CHECK_OK(store_event_add(s, "web", "Normal", "OperationStarted", "sync", 0));
+    store_close(s);
+    s = NULL;
+    /* Reopening at version 3 runs nothing again. */
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_integrity_check(s));
+    store_close(s);
+    free(path);
+}
+
 TEST(garbage_file_and_bad_path)
 {
     char *path = db_path("garbage.db"), *missing = db_path("no/such/dir/state.db");
@@ -504,25 +608,15 @@ TEST(concurrent_reader_sees_whole_statuses)
     free(path);
 }
 
-/* The writer in the crash test: commits statuses rev-1, rev-2, ... and
- * reports each committed number on the pipe, until it is killed. */
-static void crash_child(const char *path, int fd)
+/* The writer in the crash test: status rev-i with i % 7 + 1 resources. */
+static int crash_status_write(store *s, int i)
 {
-    store *s = NULL;
     struct fixture_status f;
     char rev[32];
-    int i;
 
-    if (store_open(&s, path) < 0)
-        _exit(3);
-    for (i = 1;; i++) {
-        snprintf(rev, sizeof(rev), "rev-%d", i);
-        fixture_fill(&f, "web", rev, (size_t)(i % 7 + 1));
-        if (store_app_status_put(s, &f.st) != 1)
-            _exit(4);
-        if (write(fd, &i, sizeof(i)) != (ssize_t)sizeof(i))
-            _exit(5);
-    }
+    snprintf(rev, sizeof(rev), "rev-%d", i);
+    fixture_fill(&f, "web", rev, (size_t)(i % 7 + 1));
+    return store_app_status_put(s, &f.st);
 }
 
 TEST(crash_mid_write_keeps_last_commit)
@@ -530,34 +624,14 @@ TEST(crash_mid_write_keeps_last_commit)
     char *path = db_path("crash.db");
     store *s = NULL;
     struct store_app_status got = {0};
-    int fds[2], acked = 0, v, status, k;
+    int acked, k;
     size_t i;
-    pid_t pid;
-    unsigned char r;
 
     CHECK_OK(store_open(&s, path));
     CHECK_OK(store_app_put(s, "web", "{}"));
     store_close(s);
     s = NULL;
-    CHECK(pipe(fds) == 0);
-    pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        crash_child(path, fds[1]);
-        _exit(0);
-    }
-    close(fds[1]);
-    while (acked < 60 && read(fds[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
-        acked = v;
-    /* A random few hundred microseconds more, so the kill lands at an
-     * arbitrary point of a write rather than right after a commit. */
-    CHECK_OK(util_random(&r, 1));
-    usleep(100 + r * 4u);
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    close(fds[0]);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    acked = crash_writer(path, crash_status_write, 60);
     CHECK(acked >= 60);
 
     CHECK_OK(store_open(&s, path));
@@ -582,10 +656,12 @@ int main(void)
     RUN(migrations_idempotent_and_pragmas);
     RUN(put_get_list_delete);
     RUN(status_round_trip_with_resources);
+    RUN(status_health_hooks_waves_round_trip_and_compare);
     RUN(status_bad_input_changes_nothing);
     RUN(unchanged_put_writes_nothing);
     RUN(repo_credentials_longest_prefix_and_sealed_at_rest);
     RUN(newer_schema_refused_untouched);
+    RUN(migrates_from_version_2);
     RUN(garbage_file_and_bad_path);
     RUN(concurrent_reader_sees_whole_statuses);
     RUN(crash_mid_write_keeps_last_commit);
