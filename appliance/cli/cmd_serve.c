@@ -21,11 +21,13 @@
 #include "doc/doc.h"
 #include "engine/engine.h"
 #include "git/mirror.h"
+#include "model/app.h"
 #include "model/config.h"
 #include "server/server.h"
 #include "storage/store.h"
 
 #define SERVE_TOKEN_BYTES 32
+#define SERVE_ROOT_APP "root"
 
 static volatile sig_atomic_t serve_stop;
 
@@ -103,6 +105,31 @@ static int serve_register_apps(store *st, const struct config *cfg)
     return 0;
 }
 
+/* The root app of --bootstrap (or the config's bootstrap), made on first
+ * start only: once stored, the store and Git own it. */
+static int serve_bootstrap(store *st, const struct config *cfg, const char *spec)
+{
+    json_t *app = NULL;
+    char *text = NULL;
+    int rc;
+    if (!spec || !spec[0])
+        return 0;
+    rc = store_app_get(st, SERVE_ROOT_APP, &text);
+    free(text);
+    if (rc == 0)
+        return 0;
+    err_clear();
+    if ((rc = app_bootstrap(&app, spec, SERVE_ROOT_APP,
+                            cfg->n_clusters ? cfg->clusters[0].name : "in-cluster")) < 0)
+        return rc;
+    text = json_dumps(app, JSON_COMPACT);
+    if ((rc = store_app_put(st, SERVE_ROOT_APP, text)) == 0)
+        log_info("bootstrap: root application %s created from %s", SERVE_ROOT_APP, spec);
+    free(text);
+    json_decref(app);
+    return rc < 0 ? rc : 0;
+}
+
 /* "127.0.0.1:0" with bound port 41234 -> "http://127.0.0.1:41234". */
 static char *serve_url(const char *listen, int port)
 {
@@ -116,13 +143,11 @@ static char *serve_url(const char *listen, int port)
 static int cmd_serve_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
-        {"listen", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"data", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'}, {"bootstrap", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *data_dir = NULL, *config_path = NULL, *listen = NULL;
+    const char *data_dir = NULL, *config_path = NULL, *listen = NULL, *bootstrap = NULL;
     struct config cfg = {0};
     struct server_options sopts = {0};
     store *st = NULL;
@@ -133,8 +158,11 @@ static int cmd_serve_run(int argc, char **argv)
     int c, rc = 1;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:c:l:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:c:l:b:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b':
+            bootstrap = optarg;
+            break;
         case 'd':
             data_dir = optarg;
             break;
@@ -165,7 +193,8 @@ static int cmd_serve_run(int argc, char **argv)
     if (serve_prepare_dirs(data_dir) < 0 || serve_token(data_dir, &token) < 0)
         goto fail;
     db = xasprintf("%s/state.db", data_dir);
-    if (store_open(&st, db) < 0 || serve_register_apps(st, &cfg) < 0)
+    if (store_open(&st, db) < 0 || serve_register_apps(st, &cfg) < 0 ||
+        serve_bootstrap(st, &cfg, bootstrap ? bootstrap : cfg.bootstrap) < 0)
         goto fail;
     if (mirror_global_init() < 0)
         goto fail;
@@ -209,7 +238,7 @@ out:
 
 const struct cli_cmd cli_cmd_serve = {
     "serve",
-    "--data DIR --config FILE [--listen ADDR:PORT]",
+    "--data DIR --config FILE [--listen ADDR:PORT] [--bootstrap REPO[@REV]:PATH]",
     "keep the configured clusters in step with Git and serve the API",
     cmd_serve_run,
 };

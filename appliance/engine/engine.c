@@ -16,12 +16,14 @@
 #include "engine/engine.h"
 
 #include <mbedtls/platform_util.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -56,6 +58,11 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->refresh = json_array();
     e->due = json_object();
     e->verdicts = json_object();
+    if (health_checks_new(&e->health, cfg->settings, NULL) < 0) {
+        int rc = err_prefix(ERR_INVALID, "settings");
+        engine_free(e);
+        return rc;
+    }
     *out = e;
     return 0;
 }
@@ -75,6 +82,7 @@ void engine_free(engine *e)
     json_decref(e->refresh);
     json_decref(e->due);
     json_decref(e->verdicts);
+    health_checks_free(e->health);
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
         json_decref(e->cache[i].objects);
     free(e->cache);
@@ -151,8 +159,8 @@ void engine_forget(engine *e, const char *api_version, const char *kind, const c
     free(key);
 }
 
-static int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
-                                 kube_cache **out_cache)
+int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
+                          kube_cache **out_cache)
 {
     const struct config_cluster *cc =
         config_find_cluster(e->cfg, app->dest_server, app->dest_server ? NULL : app->dest_name);
@@ -217,8 +225,8 @@ char *engine_tracking_id(const char *app, const char *group, const char *kind, c
     return xasprintf("%s:%s/%s:%s/%s", app, group, kind, ns ? ns : "", name);
 }
 
-static struct store_resource *engine_results_add(struct engine_results *r, const json_t *obj,
-                                                 const char *status, const char *message)
+struct store_resource *engine_results_add(struct engine_results *r, const json_t *obj,
+                                          const char *status, const char *message)
 {
     struct store_resource *res;
     const char *ns = doc_get_str(obj, "metadata.namespace");
@@ -232,7 +240,7 @@ static struct store_resource *engine_results_add(struct engine_results *r, const
     engine_split_api_version(doc_get_str(obj, "apiVersion"), &res->group, &res->version);
     res->kind = xstrdup(doc_get_str(obj, "kind"));
     res->namespace_ = xstrdup(ns ? ns : "");
-    res->name = xstrdup(doc_get_str(obj, "metadata.name"));
+    res->name = xstrdup(engine_obj_name(obj));
     res->status = xstrdup(status);
     res->message = xstrdup(message ? message : "");
     return res;
@@ -288,7 +296,15 @@ static const char *const engine_kind_order[] = {
 };
 #define ENGINE_NKINDS (sizeof(engine_kind_order) / sizeof(engine_kind_order[0]))
 
-static size_t engine_kind_rank(const char *kind)
+const char *engine_obj_name(const json_t *obj)
+{
+    const char *name = doc_get_str(obj, "metadata.name");
+    if (!name)
+        name = doc_get_str(obj, "metadata.generateName");
+    return name ? name : "";
+}
+
+size_t engine_kind_rank(const char *kind)
 {
     for (size_t i = 0; i < ENGINE_NKINDS; i++)
         if (!strcmp(engine_kind_order[i], kind))
@@ -311,7 +327,7 @@ static int engine_sort_cmp(const void *a, const void *b)
     if (x->rank == ENGINE_NKINDS &&
         (c = strcmp(doc_get_str(x->obj, "kind"), doc_get_str(y->obj, "kind"))) != 0)
         return c;
-    if ((c = strcmp(doc_get_str(x->obj, "metadata.name"), doc_get_str(y->obj, "metadata.name"))))
+    if ((c = strcmp(engine_obj_name(x->obj), engine_obj_name(y->obj))))
         return c;
     return x->index < y->index ? -1 : x->index > y->index;
 }
@@ -341,8 +357,7 @@ static void engine_track(json_t *obj, const char *app_name)
     const char *ns = doc_get_str(obj, "metadata.namespace");
     engine_label_value(app_name, label);
     engine_split_api_version(doc_get_str(obj, "apiVersion"), &group, &version);
-    id = engine_tracking_id(app_name, group, doc_get_str(obj, "kind"), ns,
-                            doc_get_str(obj, "metadata.name"));
+    id = engine_tracking_id(app_name, group, doc_get_str(obj, "kind"), ns, engine_obj_name(obj));
     doc_set_new(obj, "metadata.labels." ENGINE_LABEL_APP, json_string(label));
     doc_set_new(obj, "metadata.annotations." ENGINE_ANNOTATION_TRACKING, json_string(id));
     free(group);
@@ -350,17 +365,56 @@ static void engine_track(json_t *obj, const char *app_name)
     free(id);
 }
 
-static int engine_ensure_namespace(kube_client *kc, const char *ns)
+static int engine_ensure_namespace(kube_client *kc, kube_cache *cache, const char *ns)
 {
     json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
                             "metadata", "name", ns);
     json_t *live = NULL;
-    int rc = kube_client_get(kc, "v1", "Namespace", NULL, ns, &live);
-    if (rc == ERR_NOTFOUND)
+    int rc;
+    /* a namespace we created carries no app label: the cache cannot say */
+    (void)cache;
+    rc = kube_client_get(kc, "v1", "Namespace", NULL, ns, &live);
+    if (rc == ERR_NOTFOUND) {
+        err_clear();
         rc = kube_client_apply(kc, obj, 0, NULL);
+    }
     json_decref(live);
     json_decref(obj);
     return rc;
+}
+
+void engine_event(engine *e, const char *app, const char *type, const char *reason, const char *fmt,
+                  ...)
+{
+    struct buf msg = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (store_event_add(e->st, app, type, reason, buf_cstr(&msg), e->cfg->max_events) < 0) {
+        log_error("app %s: recording an event: %s", app, err_last());
+        err_clear();
+    }
+    buf_dispose(&msg);
+}
+
+/* Events for changes of the app's sync status and health. */
+static void engine_health_events(engine *e, const char *app, const struct store_app_status *prev,
+                                 const struct store_app_status *now)
+{
+    if (!prev || strcmp(prev->health ? prev->health : "", now->health) != 0)
+        engine_event(e, app, !strcmp(now->health, "Degraded") ? "Warning" : "Normal",
+                     "HealthChanged", "health %s -> %s",
+                     prev && prev->health && prev->health[0] ? prev->health : "(none)",
+                     now->health);
+    if (!prev || strcmp(prev->sync_status, now->sync_status) != 0)
+        engine_event(e, app, "Normal", "SyncStatusChanged", "sync status %s -> %s",
+                     prev ? prev->sync_status : "(none)", now->sync_status);
+}
+
+void engine_due_soon(engine *e, const char *app)
+{
+    json_object_set_new(e->due, app, json_integer(time_mono_ms() + 1000));
 }
 
 static int engine_is_desired(const json_t *desired, const char *group, const char *kind,
@@ -415,18 +469,21 @@ static json_t *engine_kinds_to_scan(const json_t *desired, const struct store_ap
     return out;
 }
 
-/* Delete (prune on) or report (prune off) every live object that carries
- * this app's label and its own tracking id but is no longer desired. */
-static int engine_prune(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
-                        const json_t *desired, const struct store_app_status *prev,
-                        struct engine_results *res, int *out_of_sync)
+/* Every live object that carries this app's label and its own tracking
+ * id but is no longer desired (hooks aside: they are never pruned), as a
+ * new array of prune entries: apiVersion, kind, metadata (name,
+ * namespace, annotations) and how to prune it (noPrune for Prune=false,
+ * pruneLast, policy). */
+int engine_extraneous(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
+                      const json_t *desired, const struct store_app_status *prev, json_t **out)
 {
     char label[64], *selector;
-    json_t *kinds = engine_kinds_to_scan(desired, prev), *cached = NULL;
+    json_t *kinds = engine_kinds_to_scan(desired, prev), *cached = NULL, *pair;
     size_t i;
-    json_t *pair;
     int rc = 0;
 
+    (void)e;
+    *out = json_array();
     engine_label_value(app->name, label);
     selector = xasprintf("%s=%s", ENGINE_LABEL_APP, label);
     if (kube_cache_list_app(cache, label, &cached) < 0)
@@ -446,49 +503,41 @@ static int engine_prune(engine *e, kube_client *kc, kube_cache *cache, const str
                     !strcmp(doc_get_str(obj, "kind"), kind))
                     json_array_append(items, obj);
             }
-            rc = 0;
-        } else {
-            rc = kube_client_list(kc, api, kind, NULL, selector, &items);
-        }
-        if (rc == ERR_NOTFOUND) { /* the kind itself is gone (CRD deleted) */
+        } else if ((rc = kube_client_list(kc, api, kind, NULL, selector, &items)) < 0) {
+            if (rc != ERR_NOTFOUND) /* the kind itself is gone (CRD deleted) */
+                break;
             err_clear();
             rc = 0;
             continue;
         }
-        if (rc < 0)
-            break;
         json_array_foreach(items, j, obj)
         {
             char *group, *version, *id;
             const char *ns = doc_get_str(obj, "metadata.namespace");
             const char *name = doc_get_str(obj, "metadata.name");
             const char *have = doc_get_str(obj, "metadata.annotations." ENGINE_ANNOTATION_TRACKING);
+            const char *pp;
             engine_split_api_version(api, &group, &version);
             id = engine_tracking_id(app->name, group, kind, ns, name);
             /* A copy made by someone else carries our label but not our
              * id for this object: never ours to delete. */
-            if (have && !strcmp(have, id) &&
+            if (have && !strcmp(have, id) && !engine_is_hook(obj) &&
                 !engine_is_desired(desired, group, kind, ns ? ns : "", name)) {
-                /* Forgotten first, so our own deletion is not news. */
-                if (app->prune) {
-                    engine_forget(e, api, kind, ns, name);
-                    engine_verdict_applied(e, obj, NULL);
-                }
-                if (!app->prune) {
-                    *out_of_sync = 1;
-                    engine_results_add(res, obj, "OutOfSync", "requires pruning");
-                } else if ((rc = kube_client_delete(kc, api, kind, ns, name, "Background")) < 0 &&
-                           rc != ERR_NOTFOUND) {
-                    *out_of_sync = 1;
-                    engine_results_add(res, obj, "Failed", err_last());
-                    err_clear();
-                    rc = 0;
-                } else {
-                    log_info("app %s: pruned %s %s%s%s", app->name, kind, ns ? ns : "",
-                             ns ? "/" : "", name);
-                    engine_results_add(res, obj, "Pruned", "pruned");
-                    rc = 0;
-                }
+                json_t *entry = json_pack("{s:s, s:s, s:{s:s, s:O?}}", "apiVersion", api, "kind",
+                                          kind, "metadata", "name", name, "annotations",
+                                          doc_get(obj, "metadata.annotations"));
+                if (ns)
+                    doc_set_new(entry, "metadata.namespace", json_string(ns));
+                if (engine_sync_option(app, obj, "Prune=false"))
+                    json_object_set_new(entry, "noPrune", json_true());
+                if (engine_sync_option(app, obj, "PruneLast=true"))
+                    json_object_set_new(entry, "pruneLast", json_true());
+                pp = engine_sync_option(app, obj, "PrunePropagationPolicy=background")
+                         ? "Background"
+                     : engine_sync_option(app, obj, "PrunePropagationPolicy=orphan") ? "Orphan"
+                                                                                     : "Foreground";
+                json_object_set_new(entry, "policy", json_string(pp));
+                json_array_append_new(*out, entry);
             }
             free(group);
             free(version);
@@ -499,64 +548,11 @@ static int engine_prune(engine *e, kube_client *kc, kube_cache *cache, const str
     free(selector);
     json_decref(kinds);
     json_decref(cached);
-    return rc;
-}
-
-/* Compare every desired object and, when may_apply, apply those that
- * differ. The version each is left at is remembered for the watch. */
-static void engine_sync(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
-                        json_t *desired, int may_apply, struct engine_results *res,
-                        int *out_of_sync)
-{
-    size_t i;
-    json_t *obj;
-    json_array_foreach(desired, i, obj)
-    {
-        struct engine_verdict v;
-        json_t *applied = NULL;
-        int rc = engine_compare(e, kc, cache, app->name, obj, &v);
-        engine_seen(e, obj, v.live_rv);
-        if (rc < 0) {
-            *out_of_sync = 1;
-            engine_results_add(res, obj, "Failed", err_last());
-            err_clear();
-            engine_verdict_dispose(&v);
-            continue;
-        }
-        if (v.foreign) {
-            /* someone else's object with this name: not ours to change */
-            char *msg = xasprintf("exists and is tracked as %s; not synced over", v.foreign);
-            *out_of_sync = 1;
-            engine_results_add(res, obj, "OutOfSync", msg);
-            free(msg);
-        } else if (strcmp(v.status, "Synced") != 0 && may_apply) {
-            /* The watch may report our own write before the apply's
-             * answer is back: not news. */
-            engine_seen(e, obj, ENGINE_SEEN_WRITING);
-            if ((rc = kube_client_apply(kc, obj, 0, &applied)) < 0) {
-                engine_seen(e, obj, "");
-                engine_verdict_applied(e, obj, NULL);
-                *out_of_sync = 1;
-                engine_results_add(res, obj, "Failed", err_last());
-                err_clear();
-            } else {
-                const char *rv = doc_get_str(applied, "metadata.resourceVersion");
-                engine_seen(e, obj, rv);
-                engine_verdict_applied(e, obj, rv ? rv : "");
-                e->applies++;
-                log_info("app %s: applied %s %s", app->name, doc_get_str(obj, "kind"),
-                         doc_get_str(obj, "metadata.name"));
-                engine_results_add(res, obj, "Synced",
-                                   !strcmp(v.status, "Missing") ? "created" : "configured");
-            }
-            json_decref(applied);
-        } else {
-            if (strcmp(v.status, "Synced") != 0)
-                *out_of_sync = 1;
-            engine_results_add(res, obj, v.status, "");
-        }
-        engine_verdict_dispose(&v);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
     }
+    return rc;
 }
 
 /* Fetch url into m with the stored credentials whose URL is the longest
@@ -816,6 +812,8 @@ static int engine_record_failure(engine *e, const char *name, const struct store
     if (prev) {
         st.resources = prev->resources;
         st.n_resources = prev->n_resources;
+        st.health = prev->health;
+        st.health_message = prev->health_message;
     }
     log_warn("app %s: %s", name, msg);
     store_app_status_put(e->st, &st);
@@ -823,32 +821,147 @@ static int engine_record_failure(engine *e, const char *name, const struct store
     return 0;
 }
 
-static int engine_had_failures(const struct store_app_status *prev)
+/* Whether automated sync starts an operation now, as Argo CD decides:
+ * the app differs from Git, and either the revision is not the one the
+ * last operation ran, or selfHeal is on and that operation succeeded (a
+ * failed revision is never retried in a loop; a new commit or a manual
+ * sync moves it on). An empty desired set that would prune everything
+ * needs allowEmpty. *why (new) says why not, when that is news. */
+static int engine_should_autosync(const struct app *app, const char *revision, int out_of_sync,
+                                  size_t n_targets, size_t n_extra,
+                                  const struct store_operation *last, char **why)
 {
-    for (size_t i = 0; i < prev->n_resources; i++)
-        if (!strcmp(prev->resources[i].status, "Failed"))
+    json_t *state = NULL;
+    const char *rev, *msg;
+    int go = 0;
+
+    *why = NULL;
+    if (!app->automated || !out_of_sync)
+        return 0;
+    if (n_targets == 0 && n_extra > 0 &&
+        !json_is_true(doc_get(app->manifest, "spec.syncPolicy.automated.allowEmpty"))) {
+        *why = xstrdup("automated sync would delete every resource of the app: not done without "
+                       "allowEmpty");
+        return 0;
+    }
+    if (!last)
+        return 1;
+    if (doc_parse_json(&state, last->state_json, strlen(last->state_json), "operation", NULL) < 0) {
+        err_clear();
+        return 1;
+    }
+    rev = doc_get_str(state, "revision");
+    msg = doc_get_str(state, "message");
+    if (strcmp(rev ? rev : "", revision) != 0)
+        go = 1;
+    else if (!strcmp(last->phase, "Succeeded"))
+        go = app->self_heal;
+    else
+        *why = xasprintf("automated sync of %.7s failed (%s); not retried until a new commit or a "
+                         "manual sync",
+                         revision, msg ? msg : "");
+    json_decref(state);
+    return go;
+}
+
+static struct store_resource *engine_results_find(struct engine_results *res, const char *group,
+                                                  const char *kind, const char *ns,
+                                                  const char *name)
+{
+    for (size_t i = 0; i < res->n; i++) {
+        struct store_resource *y = &res->v[i];
+        if (!strcmp(y->group, group) && !strcmp(y->kind, kind) && !strcmp(y->namespace_, ns) &&
+            !strcmp(y->name, name))
+            return y;
+    }
+    return NULL;
+}
+
+/* What the operation in state_json did to the resources, over what
+ * compare found: applied ones are Synced, failures Failed with the
+ * reason, prunes Pruned; hooks are listed by the name they got, with
+ * their phase and result. */
+static void engine_results_from_op(struct engine_results *res, const char *state_json)
+{
+    json_t *state = NULL, *r;
+    const char *key;
+    if (doc_parse_json(&state, state_json, strlen(state_json), "operation", NULL) < 0) {
+        err_clear();
+        return;
+    }
+    json_object_foreach(json_object_get(state, "results"), key, r)
+    {
+        const char *status = doc_get_str(r, "status"), *msg = doc_get_str(r, "message");
+        const char *hook = doc_get_str(r, "hookType"), *group = doc_get_str(r, "group");
+        const char *kind = doc_get_str(r, "kind"), *ns = doc_get_str(r, "namespace");
+        const char *name = doc_get_str(r, "hookName");
+        struct store_resource *x;
+        (void)key;
+        if (!status || !status[0])
+            continue;
+        if (!hook[0] || !name)
+            name = doc_get_str(r, "name");
+        x = engine_results_find(res, group, kind, ns, name);
+        if (!x && hook[0]) {
+            char *api = group[0] ? xasprintf("%s/%s", group, doc_get_str(r, "version"))
+                                 : xstrdup(doc_get_str(r, "version"));
+            json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", api, "kind", kind,
+                                    "metadata", "name", name);
+            if (ns[0])
+                doc_set_new(obj, "metadata.namespace", json_string(ns));
+            x = engine_results_add(res, obj, status, msg);
+            x->hook = xstrdup(hook);
+            json_decref(obj);
+            free(api);
+            continue;
+        }
+        if (!x || (!strcmp(status, "Synced") && !strcmp(x->status, "Synced")))
+            continue;
+        free(x->status);
+        free(x->message);
+        x->status = xstrdup(!strcmp(status, "SyncFailed") ? "Failed" : status);
+        x->message = xstrdup(msg ? msg : "");
+    }
+    json_decref(state);
+}
+
+/* 1 if a resource an operation applies or prunes (not a hook, not one of
+ * Argo CD's own kinds) is not where Git wants it. */
+static int engine_any_out_of_sync(const struct engine_results *res)
+{
+    for (size_t i = 0; i < res->n; i++) {
+        const struct store_resource *r = &res->v[i];
+        if ((!r->hook || !r->hook[0]) && strcmp(r->group, "argoproj.io") != 0 &&
+            strcmp(r->status, "Synced") != 0 && strcmp(r->status, "Pruned") != 0)
             return 1;
+    }
     return 0;
 }
 
 int engine_reconcile(engine *e, const char *app_name)
 {
-    char *manifest_json = NULL, *note = NULL;
-    json_t *manifest = NULL, *desired = NULL;
+    char *manifest_json = NULL, *note = NULL, *why = NULL;
+    json_t *manifest = NULL, *desired = NULL, *targets = NULL, *extra = NULL, *children = NULL;
     struct app app = {0};
     struct store_app_status prev = {0};
     struct store_app_status st = {0};
     struct engine_results res = {0};
+    struct store_operation op = {0};
     kube_client *kc = NULL;
     kube_cache *cache = NULL;
     char *sha = NULL; /* the commits of the sources */
-    char now[21];
-    int have_prev, out_of_sync = 0, may_apply, rc;
-    size_t i;
+    struct health_resource *hres = NULL;
+    struct health_result *hr = NULL;
+    /* out_of_sync: what an operation would change; others: children and
+     * kinds edgecd does not run, which no operation fixes */
+    int have_prev, have_op, out_of_sync = 0, others_out_of_sync = 0, running = 0, advanced = 0, rc;
+    size_t i, n = 0;
     json_t *obj;
     int64_t started = time_mono_ms();
 
     have_prev = store_app_status_get(e->st, app_name, &prev) == 0;
+    err_clear();
+    have_op = store_operation_get(e->st, app_name, 0, &op) == 0;
     err_clear();
     if ((rc = store_app_get(e->st, app_name, &manifest_json)) < 0)
         goto fail;
@@ -861,9 +974,29 @@ int engine_reconcile(engine *e, const char *app_name)
     if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
         goto fail;
     if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
-        (rc = engine_ensure_namespace(kc, app.dest_namespace)) < 0)
+        (rc = engine_ensure_namespace(kc, cache, app.dest_namespace)) < 0)
         goto fail;
     engine_sort_desired(desired);
+    targets = json_array();
+    children = json_array();
+    for (i = 0; i < json_array_size(desired);) {
+        /* Argo CD's own kinds are edgecd's to run, not the cluster's */
+        obj = json_array_get(desired, i);
+        if (app_is_application(obj)) {
+            json_array_append(children, obj);
+            json_array_remove(desired, i);
+        } else if (!strncmp(doc_get_str(obj, "apiVersion"), "argoproj.io/", 12)) {
+            char *msg = xasprintf("%s objects are not run by this version of edgecd (only "
+                                  "Applications are registered)",
+                                  doc_get_str(obj, "kind"));
+            others_out_of_sync = 1;
+            engine_results_add(&res, obj, "OutOfSync", msg);
+            free(msg);
+            json_array_remove(desired, i);
+        } else {
+            i++;
+        }
+    }
     json_array_foreach(desired, i, obj)
     {
         engine_track(obj, app.name);
@@ -871,6 +1004,8 @@ int engine_reconcile(engine *e, const char *app_name)
          * only retries quietly. */
         if (kube_cache_watch(cache, doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind")) < 0)
             err_clear();
+        if (!engine_is_hook(obj))
+            json_array_append(targets, obj);
     }
     /* Kinds deployed earlier are watched too, so their leftovers are
      * found in the cache. */
@@ -881,44 +1016,125 @@ int engine_reconcile(engine *e, const char *app_name)
             err_clear();
         free(api);
     }
-    /* Automated sync applies a new revision (or retries a failed one);
-     * drift at the same revision is reverted only with selfHeal. */
-    may_apply = app.automated && (app.self_heal || !have_prev || strcmp(prev.revision, sha) != 0 ||
-                                  engine_had_failures(&prev));
-    engine_sync(e, kc, cache, &app, desired, may_apply, &res, &out_of_sync);
-    if ((rc = engine_prune(e, kc, cache, &app, desired, have_prev ? &prev : NULL, &res,
-                           &out_of_sync)) < 0)
+
+    /* compare, and the health of what is live */
+    n = json_array_size(targets);
+    hr = xcalloc(n + 1, sizeof(*hr));
+    hres = xcalloc(n + 1, sizeof(*hres));
+    json_array_foreach(targets, i, obj)
+    {
+        struct engine_verdict v;
+        struct store_resource *r;
+        hres[i].target = obj;
+        if (engine_compare(e, kc, cache, app.name, obj, &v) < 0) {
+            out_of_sync = 1;
+            engine_results_add(&res, obj, "Unknown", err_last());
+            err_clear();
+            continue;
+        }
+        engine_seen(e, obj, v.live_rv);
+        r = engine_results_add(&res, obj, v.status, v.foreign ? "tracked as another object" : "");
+        if (strcmp(v.status, "Synced") != 0)
+            out_of_sync = 1;
+        if (v.live) {
+            health_assess(&hr[i], e->health, v.live);
+            hres[i].live = json_incref(v.live);
+            hres[i].health = &hr[i];
+            r->health = xstrdup(health_status_name(hr[i].status));
+            r->health_message = xstrdup(hr[i].message);
+        } else {
+            r->health = xstrdup(health_status_name(HEALTH_MISSING));
+        }
+        r->wave = engine_wave(obj);
+        engine_verdict_dispose(&v);
+    }
+    if ((rc = engine_extraneous(e, kc, cache, &app, targets, have_prev ? &prev : NULL, &extra)) < 0)
+        goto fail;
+    json_array_foreach(extra, i, obj)
+    {
+        out_of_sync = 1;
+        engine_results_add(&res, obj, "OutOfSync",
+                           json_is_true(json_object_get(obj, "noPrune"))
+                               ? "requires pruning (Prune=false: not pruned)"
+                               : "requires pruning");
+    }
+
+    if ((rc = engine_children(e, &app, children, app.automated, &res, &others_out_of_sync)) < 0)
         goto fail;
 
-    time_rfc3339(now);
+    /* the operation: go on with a running one, or start one */
+    if (have_op && (!strcmp(op.phase, "Running") || !strcmp(op.phase, "Terminating"))) {
+        rc = engine_op_advance(e, kc, cache, &app, &op, &running);
+        advanced = 1;
+    } else if (engine_should_autosync(&app, sha, out_of_sync, n, json_array_size(extra),
+                                      have_op ? &op : NULL, &why)) {
+        struct engine_sync_request rq = {0};
+        rq.initiated_by = "automated";
+        rq.prune = app.prune;
+        rq.revision = sha;
+        rq.source = doc_get(app.manifest, "spec.sources") ? doc_get(app.manifest, "spec.sources")
+                                                          : doc_get(app.manifest, "spec.source");
+        store_operation_dispose(&op);
+        have_op = 0;
+        if ((rc = engine_op_start(e, &app, desired, extra, &rq, &op)) == 0) {
+            have_op = 1;
+            rc = engine_op_advance(e, kc, cache, &app, &op, &running);
+            advanced = 1;
+        }
+    }
+    if (rc < 0) {
+        log_error("app %s: operation: %s", app.name, err_last());
+        err_clear();
+        rc = 0;
+    }
+    /* what an operation did in this pass shows until the next compare */
+    if (advanced && op.state_json) {
+        char *op_rev = engine_op_revision(&op);
+        if (!strcmp(sha, op_rev)) {
+            engine_results_from_op(&res, op.state_json);
+            out_of_sync = engine_any_out_of_sync(&res);
+        }
+        free(op_rev);
+    }
+    if (running)
+        engine_due_soon(e, app.name);
+
     st.name = app.name;
-    st.sync_status = out_of_sync ? "OutOfSync" : "Synced";
+    st.sync_status = out_of_sync || others_out_of_sync ? "OutOfSync" : "Synced";
     st.revision = sha;
     st.last_error = "";
-    st.message = note ? note : "";
-    st.synced_at = out_of_sync ? (have_prev ? prev.synced_at : "") : now;
-    /* An unchanged, synced pass keeps its old sync time so the store is
-     * not rewritten every poll. */
-    if (!out_of_sync && have_prev && !strcmp(prev.sync_status, "Synced") &&
-        !strcmp(prev.revision, sha) && !prev.last_error[0])
-        st.synced_at = prev.synced_at;
+    st.message = why ? why : note ? note : "";
+    st.health = (char *)health_status_name(health_app(hres, n));
+    st.health_message = "";
     st.resources = res.v;
     st.n_resources = res.n;
     if (store_app_status_put(e->st, &st) < 0)
         log_error("app %s: recording status: %s", app_name, err_last());
+    engine_health_events(e, app.name, have_prev ? &prev : NULL, &st);
     rc = 0;
     goto out;
 fail:
     engine_record_failure(e, app_name, have_prev ? &prev : NULL, err_last());
 out:
+    for (i = 0; hr && i < n; i++) {
+        health_result_dispose(&hr[i]);
+        json_decref((json_t *)hres[i].live);
+    }
+    free(hr);
+    free(hres);
     engine_results_dispose(&res);
     if (have_prev)
         store_app_status_dispose(&prev);
+    store_operation_dispose(&op);
     app_dispose(&app);
     json_decref(desired);
+    json_decref(targets);
+    json_decref(children);
+    json_decref(extra);
     json_decref(manifest);
     free(manifest_json);
     free(note);
+    free(why);
     free(sha);
     log_debug("reconciled %s in %.3fs", app_name, (double)(time_mono_ms() - started) / 1000.0);
     return rc;
@@ -1094,9 +1310,11 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
             int64_t now = time_mono_ms();
             if (json_integer_value(json_object_get(e->due, names[i])) > now)
                 continue;
-            engine_reconcile(e, names[i]);
+            /* set first: a pass with an operation still running asks
+             * for an earlier look itself (engine_due_soon) */
             json_object_set_new(e->due, names[i],
                                 json_integer(engine_next_poll(e, time_mono_ms())));
+            engine_reconcile(e, names[i]);
         }
         store_names_free(names, n);
         if (!*stop) {

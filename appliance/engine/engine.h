@@ -42,6 +42,8 @@
 
 #define ENGINE_LABEL_APP "edgecd.io/app"
 #define ENGINE_ANNOTATION_TRACKING "edgecd.io/tracking-id"
+/* on a stored Application that another app rendered (App of Apps) */
+#define ENGINE_ANNOTATION_PARENT "edgecd.io/parent"
 
 typedef struct engine engine;
 

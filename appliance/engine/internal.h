@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "engine/health.h"
+#include "model/app.h"
 #include "kube/cache.h"
 #include "kube/client.h"
 #include "storage/store.h"
@@ -41,6 +43,7 @@ struct engine {
     json_t *verdicts;
     unsigned long dry_runs; /* server-side dry-run applies, for tests */
     unsigned long applies;
+    health_checks *health; /* Lua checks from the settings file; NULL: built-ins only */
 
     /* Render cache (run loop only): cfg->render_cache_entries slots,
      * least recently used replaced first. */
@@ -99,5 +102,79 @@ void engine_verdict_dispose(struct engine_verdict *v);
 /* After an apply left obj (tracked, as desired) at resourceVersion rv:
  * remember it as Synced there. rv NULL: forget what was remembered. */
 void engine_verdict_applied(engine *e, const json_t *obj, const char *rv);
+
+/* The per-resource results of one pass, in the order they were found. */
+struct store_resource *engine_results_add(struct engine_results *r, const json_t *obj,
+                                          const char *status, const char *message);
+
+/* The client and watch cache of app's destination cluster (connected on
+ * first use; borrowed). */
+int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
+                          kube_cache **out_cache);
+
+/* Every live object that carries app's label and its own tracking id but
+ * is not in desired (hooks aside), as a new array of prune entries
+ * (apiVersion, kind, metadata; noPrune, pruneLast, policy). prev: the
+ * app's last status, whose kinds are searched too (may be NULL). */
+int engine_extraneous(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
+                      const json_t *desired, const struct store_app_status *prev, json_t **out);
+
+/* App of Apps: register, update and (with apply and the parent's prune)
+ * remove the child Applications parent renders (children: the rendered
+ * Application objects, borrowed), adding a result for each to res. */
+int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
+                    struct engine_results *res, int *out_of_sync);
+
+/* metadata.name, else metadata.generateName (hooks), else "". Borrowed. */
+const char *engine_obj_name(const json_t *obj);
+
+/* Argo CD's kind order: the rank of kind (unlisted kinds rank last). */
+size_t engine_kind_rank(const char *kind);
+
+/* An object's argocd.argoproj.io/sync-wave (helm.sh/hook-weight for Helm
+ * hooks), 0 when absent or not a number. */
+int engine_wave(const json_t *obj);
+
+/* 1 if obj is a hook (argocd.argoproj.io/hook or helm.sh/hook, Skip
+ * included): hooks are run by operations, never compared or pruned. */
+int engine_is_hook(const json_t *obj);
+
+/* 1 if option ("Prune=false", "CreateNamespace=true") is set on obj's
+ * argocd.argoproj.io/sync-options annotation (obj may be NULL) or in the
+ * app's spec.syncPolicy.syncOptions. */
+int engine_sync_option(const struct app *app, const json_t *obj, const char *option);
+
+/* Record an event for app (also logged). */
+void engine_event(engine *e, const char *app, const char *type, const char *reason, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
+
+/* Reconcile app again within about a second (a running operation). */
+void engine_due_soon(engine *e, const char *app);
+
+/* What starts a sync operation. */
+struct engine_sync_request {
+    const char *initiated_by; /* "automated" or "user:NAME" */
+    const char *revision;     /* the commits the objects come from */
+    int prune;
+    int dry_run;
+    const json_t *resources; /* NULL: all; else ["group:kind:name", ...] */
+    const json_t *source;    /* the app's spec.source(s), for the history */
+};
+
+/* Start an operation applying desired (tracked objects, hooks included)
+ * and pruning the entries of prunes (engine_extraneous's; NULL: none),
+ * recorded in the store as Running. *op is filled (dispose it). */
+int engine_op_start(engine *e, const struct app *app, const json_t *desired, const json_t *prunes,
+                    const struct engine_sync_request *rq, struct store_operation *op);
+
+/* Take a Running (or Terminating) operation as far as it goes now: apply
+ * the current step, see whether it is done, move on after the wave delay,
+ * run SyncFail hooks on failure, finish it. *running: 1 when it waits for
+ * something (the app should be reconciled again soon). */
+int engine_op_advance(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
+                      struct store_operation *op, int *running);
+
+/* The revision an operation deploys (new string; "" if unreadable). */
+char *engine_op_revision(const struct store_operation *op);
 
 #endif

@@ -422,3 +422,38 @@ int app_is_application(const json_t *obj)
            strncmp(api_version, "argoproj.io/", strlen("argoproj.io/")) == 0 &&
            strcmp(kind, "Application") == 0;
 }
+
+int app_bootstrap(json_t **out, const char *spec, const char *name, const char *cluster)
+{
+    const char *colon = strrchr(spec, ':'), *slash, *at, *p;
+    char *repo, *rev, *path;
+
+    *out = NULL;
+    /* without a PATH the last ':' is the scheme's ("https://x") or a
+     * port's ("https://x:8443/y.git") */
+    for (p = colon ? colon + 1 : NULL; p && *p >= '0' && *p <= '9'; p++)
+        ;
+    if (!colon || !colon[1] || colon[1] == '/' || (p && p > colon + 1 && *p == '/'))
+        return err_set(ERR_INVALID,
+                       "bootstrap %s: give REPO[@REVISION]:PATH (e.g. "
+                       "file:///srv/git/site.git@main:apps)",
+                       spec);
+    repo = xstrndup(spec, (size_t)(colon - spec));
+    path = xstrdup(colon + 1);
+    slash = strrchr(repo, '/');
+    at = strchr(slash ? slash : repo, '@');
+    rev = at ? xstrdup(at + 1) : xstrdup("HEAD");
+    if (at)
+        repo[at - repo] = '\0';
+    *out =
+        json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}, "
+                  "s:{s:{s:b, s:b}}}}",
+                  "apiVersion", "argoproj.io/v1alpha1", "kind", "Application", "metadata", "name",
+                  name, "spec", "project", "default", "source", "repoURL", repo, "targetRevision",
+                  rev[0] ? rev : "HEAD", "path", path, "destination", "name", cluster, "namespace",
+                  "default", "syncPolicy", "automated", "prune", 1, "selfHeal", 1);
+    free(repo);
+    free(rev);
+    free(path);
+    return 0;
+}

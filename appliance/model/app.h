@@ -54,6 +54,14 @@ struct app {
 int app_parse(struct app *out, const json_t *obj, const char *source);
 void app_dispose(struct app *a);
 
+/* The root Application of `edgecd serve --bootstrap REPO[@REV]:PATH`: a
+ * new Application named name of REPO at REV (default HEAD) and PATH, to
+ * the cluster named cluster (namespace default), syncing automatically
+ * with prune and selfHeal. REPO may hold ':' (https://host:port/x.git),
+ * so PATH is what follows the last ':'; REV follows an '@' after REPO's
+ * last '/'. ERR_INVALID naming the form when PATH is missing. */
+int app_bootstrap(json_t **out, const char *spec, const char *name, const char *cluster);
+
 /* 1 if obj looks like an Application (apiVersion argoproj.io/..., kind
  * Application). */
 int app_is_application(const json_t *obj);

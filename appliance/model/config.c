@@ -48,6 +48,14 @@ static const struct config_key config_keys[] = {
     {"kustomizeTimeoutSeconds", CONFIG_INT, "60", 1, 3600,
      offsetof(struct config, kustomize_timeout_seconds),
      "seconds one external kustomize build may run before it is stopped"},
+    {"syncWaveDelaySeconds", CONFIG_INT, "2", 0, 300,
+     offsetof(struct config, sync_wave_delay_seconds),
+     "seconds between one sync wave being done and the next starting (Argo CD's "
+     "ARGOCD_SYNC_WAVE_DELAY)"},
+    {"maxEvents", CONFIG_INT, "10000", 100, 1000000, offsetof(struct config, max_events),
+     "events kept in the store (the oldest go first; at most 1,000 per app)"},
+    {"bootstrap", CONFIG_STR, "", 0, 0, offsetof(struct config, bootstrap),
+     "REPO[@REVISION]:PATH of a root App of Apps created on first start (as serve --bootstrap)"},
     {"renderCacheEntries", CONFIG_INT, "64", 0, 4096, offsetof(struct config, render_cache_entries),
      "rendered sources kept in memory, keyed by commits and options, so an unchanged source is "
      "not rendered again; 0: no cache"},

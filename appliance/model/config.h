@@ -54,7 +54,10 @@ struct config {
     long helm_timeout_seconds;      /* per helm template */
     char *kustomize_binary;         /* "" = the built-in Kustomize */
     long kustomize_timeout_seconds; /* per external kustomize build */
+    long sync_wave_delay_seconds;   /* between sync waves */
+    long max_events;                /* events kept in the store */
     long render_cache_entries;      /* engine's render cache size; 0 = off */
+    char *bootstrap;                /* "" or REPO[@REV]:PATH of the root app */
     char *settings_file;            /* argocd-cm path, resolved against the config
                                      * file's folder; "" = none */
     struct settings *settings;      /* read from settings_file; NULL without one */

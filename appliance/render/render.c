@@ -98,7 +98,15 @@ static int render_object(struct render_ctx *c, const json_t *obj, const char *wh
                      json_object_get(obj, "metadata") ? "must be a mapping" : "missing");
         goto out;
     }
-    if ((rc = render_need_str(obj, "metadata.name", &name)) < 0)
+    /* hooks may be named by generateName, as in Argo CD (a new object
+     * each run); anything else needs a name */
+    if (!doc_get(obj, "metadata.name") && doc_get_str(obj, "metadata.generateName") &&
+        (doc_get_str(obj, "metadata.annotations.argocd.argoproj.io/hook") ||
+         doc_get_str(obj, "metadata.annotations.helm.sh/hook")))
+        rc = render_need_str(obj, "metadata.generateName", &name);
+    else
+        rc = render_need_str(obj, "metadata.name", &name);
+    if (rc < 0)
         goto out;
     nsv = doc_get(obj, "metadata.namespace");
     if (nsv && !json_is_null(nsv) && !json_is_string(nsv)) {

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "core/buf.h"
 #include "core/fs.h"
 #include "core/util.h"
 #include "doc/doc.h"
@@ -634,6 +635,221 @@ TEST(multiple_sources_and_the_render_cache)
     fixture_close(&f);
 }
 
+/* ---- sync operations: waves, hooks, failure, restart ---- */
+
+static const char waves_yaml[] =
+    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: P-migrate-\n  annotations:\n"
+    "    argocd.argoproj.io/hook: PreSync\n    HOOK_DELETE\n"
+    "    kubesim.edgecd.io/ready-delay-ms: '300'\nspec:\n  template:\n    spec:\n"
+    "      restartPolicy: Never\n      containers: [{name: m, image: MIGRATE_IMAGE}]\n---\n"
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: P-failed-marker\n  annotations:\n"
+    "    argocd.argoproj.io/hook: SyncFail\n---\n"
+    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: P-notify\n  annotations:\n"
+    "    argocd.argoproj.io/hook: PostSync\n    kubesim.edgecd.io/ready-delay-ms: '100'\n"
+    "spec:\n  template:\n    spec:\n      restartPolicy: Never\n"
+    "      containers: [{name: n, image: busybox}]\n---\n"
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: P-first\n  annotations:\n"
+    "    argocd.argoproj.io/sync-wave: '-1'\n---\n"
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: P-web\n  annotations:\n"
+    "    kubesim.edgecd.io/ready-delay-ms: '400'\nspec:\n  replicas: 1\n"
+    "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+    "    spec:\n      containers: [{name: web, image: nginx}]\n---\n"
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: P-after\n  annotations:\n"
+    "    argocd.argoproj.io/sync-wave: '1'\n";
+
+/* A repository folder dir/NAME holding waves_yaml with the migrate hook's
+ * image and delete policy line filled in, and its object names starting
+ * with NAME- (tests share one cluster), committed. */
+static void waves_repo(const char *name, const char *image, const char *delete_policy)
+{
+    char *path = xasprintf("%s/%s", dir, name), *file = xasprintf("%s/%s/all.yaml", dir, name);
+    char *cmd;
+    struct buf text = BUF_INIT;
+    const char *p = waves_yaml;
+    while (*p) {
+        if (!strncmp(p, "MIGRATE_IMAGE", 13)) {
+            buf_puts(&text, image);
+            p += 13;
+        } else if (!strncmp(p, "HOOK_DELETE", 11)) {
+            buf_puts(&text, delete_policy);
+            p += 11;
+        } else if (!strncmp(p, "P-", 2)) {
+            buf_printf(&text, "%s-", name);
+            p += 2;
+        } else {
+            buf_put(&text, p++, 1);
+        }
+    }
+    fs_mkdir_p(path, 0755);
+    if (fs_write_atomic(file, buf_cstr(&text), text.len, 0644) < 0)
+        exit(2);
+    cmd = xasprintf("cd '%s' && git init -q -b main && git add -A && git -c user.name=t -c "
+                    "user.email=t@e commit -q -m w",
+                    path);
+    sh(cmd);
+    free(cmd);
+    buf_dispose(&text);
+    free(file);
+    free(path);
+}
+
+static int exists(struct fixture *f, const char *api, const char *kind, const char *name)
+{
+    json_t *live = NULL;
+    int rc = kube_client_get(f->kube, api, kind, "default", name, &live);
+    json_decref(live);
+    err_clear();
+    return rc == 0;
+}
+
+/* Jobs in default whose name starts with prefix. */
+static size_t jobs_named(struct fixture *f, const char *prefix)
+{
+    json_t *items = NULL, *it;
+    size_t i, n = 0;
+    if (kube_client_list(f->kube, "batch/v1", "Job", "default", NULL, &items) < 0)
+        return 0;
+    json_array_foreach(items, i, it)
+    {
+        if (!strncmp(doc_get_str(it, "metadata.name"), prefix, strlen(prefix)))
+            n++;
+    }
+    json_decref(items);
+    return n;
+}
+
+static char *op_phase(struct fixture *f, const char *app, long long *id)
+{
+    struct store_operation op = {0};
+    char *phase;
+    if (store_operation_get(f->st, app, 0, &op) < 0) {
+        err_clear();
+        return xstrdup("");
+    }
+    phase = xstrdup(op.phase);
+    if (id)
+        *id = op.id;
+    store_operation_dispose(&op);
+    return phase;
+}
+
+/* PreSync hook, then wave -1, wave 0 (a Deployment that takes a while),
+ * wave 1 only once it is healthy, then the PostSync hook; the PreSync
+ * Job is deleted when it succeeded (HookSucceeded). */
+TEST(waves_and_hooks_run_in_order)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    char *src, *phase = NULL;
+    int i;
+
+    waves_repo("repo6", "busybox", "argocd.argoproj.io/hook-delete-policy: HookSucceeded");
+    src = xasprintf("{\"repoURL\":\"%s/repo6\"}", dir);
+    CHECK_OK(fixture_app(&f, "waves", "syncWaveDelaySeconds: 0\n", "waves", src));
+    free(src);
+    CHECK_OK(engine_reconcile(f.e, "waves"));
+    /* the PreSync hook runs first: nothing else yet */
+    CHECK(jobs_named(&f, "repo6-migrate-") == 1);
+    CHECK(!exists(&f, "v1", "ConfigMap", "repo6-first"));
+    for (i = 0; i < 300; i++) {
+        free(phase);
+        phase = op_phase(&f, "waves", NULL);
+        if (strcmp(phase, "Running") != 0)
+            break;
+        if (exists(&f, "v1", "ConfigMap", "repo6-after")) {
+            json_t *web = NULL;
+            /* wave 1 waited for wave 0 to be healthy */
+            CHECK_OK(
+                kube_client_get(f.kube, "apps/v1", "Deployment", "default", "repo6-web", &web));
+            CHECK(json_integer_value(doc_get(web, "status.availableReplicas")) >= 1);
+            json_decref(web);
+        }
+        usleep(100 * 1000);
+        CHECK_OK(engine_reconcile(f.e, "waves"));
+    }
+    CHECK_STR(phase, "Succeeded");
+    CHECK(exists(&f, "v1", "ConfigMap", "repo6-after"));
+    CHECK(exists(&f, "batch/v1", "Job", "repo6-notify"));         /* PostSync ran */
+    CHECK(!exists(&f, "v1", "ConfigMap", "repo6-failed-marker")); /* SyncFail did not */
+    CHECK(jobs_named(&f, "repo6-migrate-") == 0);                 /* HookSucceeded */
+    CHECK_OK(engine_reconcile(f.e, "waves"));
+    CHECK_OK(store_app_status_get(f.st, "waves", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    CHECK_STR(st.health, "Healthy");
+    store_app_status_dispose(&st);
+    free(phase);
+    fixture_close(&f);
+}
+
+/* A PreSync hook that fails: nothing of the waves is applied, the
+ * SyncFail hook runs, the operation ends Failed, and the same revision
+ * is not tried again by automated sync. */
+TEST(failed_hook_runs_syncfail_and_is_not_retried)
+{
+    struct fixture f;
+    char *src, *phase = NULL;
+    long long id = 0, id2 = 0;
+    int i;
+
+    waves_repo("repo7", "busybox:fail", "argocd.argoproj.io/hook-delete-policy: HookSucceeded");
+    src = xasprintf("{\"repoURL\":\"%s/repo7\"}", dir);
+    CHECK_OK(fixture_app(&f, "failing", "syncWaveDelaySeconds: 0\n", "failing", src));
+    free(src);
+    for (i = 0; i < 100; i++) {
+        CHECK_OK(engine_reconcile(f.e, "failing"));
+        free(phase);
+        phase = op_phase(&f, "failing", &id);
+        if (strcmp(phase, "Running") != 0)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK_STR(phase, "Failed");
+    CHECK(exists(&f, "v1", "ConfigMap", "repo7-failed-marker"));
+    CHECK(!exists(&f, "v1", "ConfigMap", "repo7-first"));
+    CHECK(jobs_named(&f, "repo7-migrate-") == 1); /* kept: HookSucceeded only */
+    CHECK_OK(engine_reconcile(f.e, "failing"));
+    free(phase);
+    phase = op_phase(&f, "failing", &id2);
+    CHECK(id2 == id);
+    free(phase);
+    fixture_close(&f);
+}
+
+/* The process stops while a PreSync hook runs; a new engine on the same
+ * store resumes the operation without creating the hook again. */
+TEST(operation_resumes_after_a_restart)
+{
+    struct fixture f;
+    char *src, *phase = NULL;
+    int i;
+
+    waves_repo("repo8", "busybox", "argocd.argoproj.io/sync-options: Validate=false");
+    src = xasprintf("{\"repoURL\":\"%s/repo8\"}", dir);
+    CHECK_OK(fixture_app(&f, "resume", "syncWaveDelaySeconds: 0\n", "resume", src));
+    free(src);
+    CHECK_OK(engine_reconcile(f.e, "resume"));
+    free(phase);
+    phase = op_phase(&f, "resume", NULL);
+    CHECK_STR(phase, "Running");
+    CHECK(jobs_named(&f, "repo8-migrate-") == 1);
+    /* a new engine over the same store and cluster */
+    engine_free(f.e);
+    CHECK_OK(engine_new(&f.e, f.st, &f.cfg, dir));
+    for (i = 0; i < 300; i++) {
+        CHECK_OK(engine_reconcile(f.e, "resume"));
+        free(phase);
+        phase = op_phase(&f, "resume", NULL);
+        if (strcmp(phase, "Running") != 0)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK_STR(phase, "Succeeded");
+    CHECK(jobs_named(&f, "repo8-migrate-") == 1); /* not made twice */
+    CHECK(exists(&f, "v1", "ConfigMap", "repo8-after"));
+    free(phase);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -652,6 +868,9 @@ int main(void)
     RUN(bundle_fed_mirror_deploys_without_network);
     RUN(multiple_sources_and_the_render_cache);
     RUN(steady_state_passes_make_no_requests);
+    RUN(waves_and_hooks_run_in_order);
+    RUN(failed_hook_runs_syncfail_and_is_not_retried);
+    RUN(operation_resumes_after_a_restart);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

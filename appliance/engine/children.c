@@ -1,0 +1,215 @@
+/*
+ * App of Apps. Argo CD Applications that an app renders are not applied
+ * to the cluster: edgecd is their controller, so they are registered in
+ * the store as children of the app that rendered them (annotation
+ * edgecd.io/parent on the stored manifest), kept equal to Git, and
+ * removed when Git drops them — with their resources when the child
+ * carries resources-finalizer.argocd.argoproj.io (cascade), else left
+ * running (orphaned), as Argo CD does.
+ *
+ * A child's name must not belong to an app registered otherwise (the site
+ * config, another parent): that is reported and nothing is overwritten.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "doc/doc.h"
+#include "engine/internal.h"
+
+#define CHILD_FINALIZER "resources-finalizer.argocd.argoproj.io"
+
+/* The parent named in a stored manifest, or NULL (borrowed from obj). */
+static const char *child_parent_of(const json_t *obj)
+{
+    return doc_get_str(obj, "metadata.annotations." ENGINE_ANNOTATION_PARENT);
+}
+
+static json_t *child_stored(engine *e, const char *name)
+{
+    char *text = NULL;
+    json_t *obj = NULL;
+    if (store_app_get(e->st, name, &text) < 0 ||
+        doc_parse_json(&obj, text, strlen(text), name, NULL) < 0)
+        err_clear();
+    free(text);
+    return obj;
+}
+
+static int child_has_finalizer(const json_t *obj)
+{
+    const json_t *list = doc_get(obj, "metadata.finalizers"), *v;
+    size_t i;
+    json_array_foreach(list, i, v)
+    {
+        if (json_is_string(v) &&
+            !strncmp(json_string_value(v), CHILD_FINALIZER, strlen(CHILD_FINALIZER)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Delete every object the child app tracks (cascade). */
+static int child_delete_resources(engine *e, const char *name, const json_t *manifest)
+{
+    struct app c = {0};
+    struct store_app_status st = {0};
+    kube_client *kc = NULL;
+    kube_cache *cache = NULL;
+    json_t *objs = NULL, *empty = json_array(), *o;
+    size_t i;
+    int rc, have_st;
+
+    have_st = store_app_status_get(e->st, name, &st) == 0;
+    err_clear();
+    if ((rc = app_parse(&c, manifest, name)) < 0 ||
+        (rc = engine_cluster_client(e, &c, &kc, &cache)) < 0 ||
+        (rc = engine_extraneous(e, kc, cache, &c, empty, have_st ? &st : NULL, &objs)) < 0)
+        goto out;
+    json_array_foreach(objs, i, o)
+    {
+        const char *ns = doc_get_str(o, "metadata.namespace");
+        engine_forget(e, doc_get_str(o, "apiVersion"), doc_get_str(o, "kind"), ns,
+                      doc_get_str(o, "metadata.name"));
+        rc = kube_client_delete(kc, doc_get_str(o, "apiVersion"), doc_get_str(o, "kind"), ns,
+                                doc_get_str(o, "metadata.name"), "Foreground");
+        if (rc == ERR_NOTFOUND) {
+            err_clear();
+            rc = 0;
+        }
+        if (rc < 0)
+            break;
+    }
+out:
+    json_decref(objs);
+    json_decref(empty);
+    if (have_st)
+        store_app_status_dispose(&st);
+    app_dispose(&c);
+    return rc;
+}
+
+/* A child result: a resource of the parent of kind Application. */
+static void child_result(engine *e, struct engine_results *res, const json_t *obj,
+                         const char *status, const char *message)
+{
+    struct store_resource *r = engine_results_add(res, obj, status, message);
+    struct store_app_status st = {0};
+    if (store_app_status_get(e->st, doc_get_str(obj, "metadata.name"), &st) == 0) {
+        r->health = xstrdup(st.health ? st.health : "");
+        store_app_status_dispose(&st);
+    } else {
+        err_clear();
+    }
+}
+
+int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
+                    struct engine_results *res, int *out_of_sync)
+{
+    json_t *seen = json_object(), *obj;
+    char **names = NULL;
+    size_t i, n = 0;
+    int rc = 0;
+
+    json_array_foreach(children, i, obj)
+    {
+        const char *name = doc_get_str(obj, "metadata.name");
+        json_t *want = json_deep_copy(obj), *have;
+        struct app c = {0};
+        const char *owner;
+        char *text;
+        json_object_set_new(seen, name, json_true());
+        doc_set_new(want, "metadata.annotations." ENGINE_ANNOTATION_PARENT,
+                    json_string(parent->name));
+        if (!strcmp(name, parent->name)) {
+            *out_of_sync = 1;
+            child_result(e, res, obj, "Failed", "an Application cannot render itself");
+            json_decref(want);
+            continue;
+        }
+        if (app_parse(&c, want, name) < 0) {
+            *out_of_sync = 1;
+            child_result(e, res, obj, "Failed", err_last());
+            err_clear();
+            app_dispose(&c);
+            json_decref(want);
+            continue;
+        }
+        app_dispose(&c);
+        have = child_stored(e, name);
+        owner = have ? child_parent_of(have) : NULL;
+        if (have && (!owner || strcmp(owner, parent->name) != 0)) {
+            char *msg = xasprintf("an application named %s is already registered%s%s; not "
+                                  "overwritten",
+                                  name, owner ? " by " : " by the site config", owner ? owner : "");
+            *out_of_sync = 1;
+            child_result(e, res, obj, "OutOfSync", msg);
+            free(msg);
+        } else if (have && doc_equal(have, want)) {
+            child_result(e, res, obj, "Synced", "");
+        } else if (!apply) {
+            *out_of_sync = 1;
+            child_result(e, res, obj, have ? "OutOfSync" : "Missing", "");
+        } else {
+            text = json_dumps(want, JSON_COMPACT);
+            if ((rc = store_app_put(e->st, name, text)) < 0) {
+                *out_of_sync = 1;
+                child_result(e, res, obj, "Failed", err_last());
+                err_clear();
+                rc = 0;
+            } else {
+                engine_event(e, parent->name, "Normal", have ? "ChildUpdated" : "ChildRegistered",
+                             "application %s %s", name, have ? "updated" : "registered");
+                engine_refresh_app(e, name);
+                child_result(e, res, obj, "Synced", have ? "updated" : "registered");
+            }
+            free(text);
+        }
+        json_decref(have);
+        json_decref(want);
+    }
+
+    /* children Git no longer has */
+    if (store_app_list(e->st, &names, &n) < 0) {
+        rc = err_prefix(ERR_IO, "listing applications");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        json_t *have;
+        const char *owner;
+        if (json_object_get(seen, names[i]))
+            continue;
+        have = child_stored(e, names[i]);
+        owner = have ? child_parent_of(have) : NULL;
+        if (owner && !strcmp(owner, parent->name)) {
+            if (!apply || !parent->prune) {
+                *out_of_sync = 1;
+                engine_results_add(res, have, "OutOfSync", "requires pruning");
+            } else if (child_has_finalizer(have) && child_delete_resources(e, names[i], have) < 0) {
+                *out_of_sync = 1;
+                engine_results_add(res, have, "Failed", err_last());
+                err_clear();
+            } else if (store_app_delete(e->st, names[i]) < 0) {
+                *out_of_sync = 1;
+                engine_results_add(res, have, "Failed", err_last());
+                err_clear();
+            } else {
+                int cascade = child_has_finalizer(have);
+                log_info("app %s: child application %s removed%s", parent->name, names[i],
+                         cascade ? " with its resources" : "; its resources are left running");
+                engine_event(e, parent->name, "Normal", "ChildDeleted", "application %s deleted%s",
+                             names[i], cascade ? " with its resources" : " (resources orphaned)");
+                engine_results_add(res, have, "Pruned",
+                                   cascade ? "deleted with its resources"
+                                           : "deleted; its resources are left running");
+            }
+        }
+        json_decref(have);
+    }
+out:
+    store_names_free(names, n);
+    json_decref(seen);
+    return rc;
+}
