@@ -39,6 +39,7 @@ struct mirror {
     git_repository *repo;
     char *url;
     char *path; /* the bare repository */
+    struct mirror_pack_limits limits;
 };
 
 static const char *const mirror_refspecs[] = {"+refs/heads/*:refs/heads/*",
@@ -198,6 +199,7 @@ int mirror_open(mirror **out, const char *mirrors_dir, const char *url)
 
     *out = NULL;
     m = xcalloc(1, sizeof(*m));
+    m->limits = (struct mirror_pack_limits)MIRROR_PACK_LIMITS_INIT;
     /* a malformed file:// URL is refused here, before a mirror exists */
     if ((rc = mirror_local_path(&local, url)) < 0)
         goto out;
@@ -320,6 +322,7 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
     memset(&session, 0, sizeof(session));
     session.auth = auth;
     session.url = url;
+    session.limits = &m->limits;
     git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
     remote_session_bind(&session, &callbacks);
@@ -560,6 +563,16 @@ void mirror_files_dispose(struct mirror_files *files)
     free(files->v);
     files->v = NULL;
     files->n = 0;
+}
+
+void mirror_set_pack_limits(mirror *m, const struct mirror_pack_limits *limits)
+{
+    m->limits = *limits;
+}
+
+const struct mirror_pack_limits *mirror_pack_limits(const mirror *m)
+{
+    return &m->limits;
 }
 
 git_repository *mirror_git_repo(mirror *m)

@@ -11,6 +11,7 @@
 #define EDGECD_GIT_MIRROR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct mirror mirror;
 
@@ -50,9 +51,25 @@ int mirror_fetch(mirror *m);
  * userinfo: ERR_NOTFOUND if the repository does not exist, ERR_AUTH when
  * the server refuses the credentials (asked once, never again) or its
  * certificate is not trusted, ERR_UNSUPPORTED for ssh and other schemes,
- * ERR_IO for other failures. A failed fetch leaves the mirror as it was. */
+ * ERR_TOOLARGE when the pack is over the pack limits, ERR_IO for other
+ * failures. A failed fetch leaves the mirror as it was. */
 int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth,
                       int *out_downloaded);
+
+/* What one fetch or bundle import may bring into a mirror: the packs are
+ * untrusted input. Over a limit the fetch or import stops with
+ * ERR_TOOLARGE naming it, and the mirror's refs stay as they were. */
+struct mirror_pack_limits {
+    uint64_t max_bytes;   /* pack bytes received or copied (and loose object files) */
+    uint64_t max_objects; /* objects in them */
+};
+#define MIRROR_PACK_LIMITS_INIT                                                                    \
+    {                                                                                              \
+        1ull << 30, 1000000                                                                        \
+    }
+
+/* Replace m's limits (MIRROR_PACK_LIMITS_INIT when opened). */
+void mirror_set_pack_limits(mirror *m, const struct mirror_pack_limits *limits);
 
 /* 1 if the mirror holds at least one branch or tag (a fetch or a bundle
  * filled it), else 0. */

@@ -88,6 +88,20 @@ static inline int make_source(const char *name)
               name, name, name);
 }
 
+/* A source repo `name` with two commits of a 300-line big.yaml, and
+ * tmp/name.pack: a thin pack of the second commit (git never keeps one)
+ * whose blob is a delta against the first commit's, which it lacks. */
+static inline int make_thin_pack(const char *name)
+{
+    return sh("rm -rf %s && " GIT " init -q %s && cd %s && "
+              "seq 1 300 | sed 's/$/ a line of text/' > big.yaml && git add -A && " GIT
+              " commit -qm c1 && sed -i 's/^150 /one hundred fifty /' big.yaml && " GIT
+              " commit -qam c2 && printf 'main\\n^main~1\\n' | "
+              "git pack-objects -q --thin --revs --stdout > ../%s.pack && "
+              "! git index-pack --stdin < ../%s.pack",
+              name, name, name, name, name);
+}
+
 /* Open the mirror of the source tmp/name (a plain path). */
 static inline int open_source(mirror **m, const char *name)
 {
