@@ -496,8 +496,8 @@ int localfetch_copy(mirror *m, const char *path, const char *url, struct mirror_
         rc = err_set(ERR_IO, "%s: %s", mirror_url(m), mirror_git_msg());
         goto out;
     }
-    log_debug("%s: copied %zu packs (%llu objects) and %zu loose objects, %llu bytes", url,
-              stats->packs, (unsigned long long)stats->pack_objects, stats->loose,
+    log_debug("%s: copied the source's packs: %zu (%llu objects), loose objects: %zu, %llu bytes",
+              url, stats->packs, (unsigned long long)stats->pack_objects, stats->loose,
               (unsigned long long)stats->bytes);
 out:
     git_repository_free(src);
