@@ -18,6 +18,8 @@
  *
  * A failure before the last step leaves the refs as they were; packs
  * indexed before it are unreferenced and harmless.
+ *
+ * Threads: as mirror_fetch_from, the one thread using the mirror handle.
  */
 #ifndef EDGECD_GIT_LOCALFETCH_H
 #define EDGECD_GIT_LOCALFETCH_H
