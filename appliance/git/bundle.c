@@ -1,8 +1,9 @@
 /*
  * The bundle header is read line by line with hard limits (line length,
  * ref count); the rest of the file is the pack, streamed to libgit2's
- * indexer in 64 KiB pieces so memory stays bounded whatever the bundle's
- * size. The indexer is given the mirror's object database, so an
+ * indexer in 64 KiB pieces (git/packin.c) so memory stays bounded whatever
+ * the bundle's size, and the mirror's pack limits (bytes, objects) refuse
+ * an oversized one. The indexer is given the mirror's object database, so an
  * incremental bundle's thin pack resolves its bases against the history
  * the mirror already has (its prerequisites).
  */
@@ -17,11 +18,11 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "git/mirror_priv.h"
+#include "git/packin.h"
 
 #define BUNDLE_MAX_LINE 4096
 #define BUNDLE_MAX_REFS 10000
 #define BUNDLE_MAX_PREREQS 10000
-#define BUNDLE_CHUNK (64 * 1024)
 
 struct bundle_header {
     int version;
@@ -121,41 +122,19 @@ static int bundle_read_header(FILE *f, const char *path, struct bundle_header *h
     return 0;
 }
 
-/* Stream the rest of f into the mirror's pack folder. */
+/* Stream the rest of f into the mirror's pack folder, within the
+ * mirror's limits, checking connectivity against what the mirror has. */
 static int bundle_index(mirror *m, FILE *f, const char *path, git_odb *odb)
 {
-    git_repository *repo = mirror_git_repo(m);
-    git_indexer *idx = NULL;
-    git_indexer_options opts;
-    git_indexer_progress stats;
-    char *packdir = xasprintf("%s/objects/pack", git_repository_path(repo));
-    unsigned char *chunk = xmalloc(BUNDLE_CHUNK);
-    size_t n;
-    int rc = 0;
+    struct packin_budget budget;
+    packin *p = NULL;
+    int rc;
 
-    git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
-    opts.verify = 1;
-    memset(&stats, 0, sizeof(stats));
-    if (git_indexer_new(&idx, packdir, 0, odb, &opts) < 0) {
-        rc = err_set(ERR_IO, "%s: %s", path, mirror_git_msg());
-        goto out;
-    }
-    while ((n = fread(chunk, 1, BUNDLE_CHUNK, f)) > 0) {
-        if (git_indexer_append(idx, chunk, n, &stats) < 0) {
-            rc = err_set(ERR_INVALID, "%s: bad pack: %s", path, mirror_git_msg());
-            goto out;
-        }
-    }
-    if (ferror(f)) {
-        rc = err_set(ERR_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (git_indexer_commit(idx, &stats) < 0)
-        rc = err_set(ERR_INVALID, "%s: bad pack: %s", path, mirror_git_msg());
-out:
-    git_indexer_free(idx);
-    free(chunk);
-    free(packdir);
+    packin_budget_init(&budget, m);
+    if ((rc = packin_new(&p, m, odb, 1, &budget, path)) == 0 &&
+        (rc = packin_append_file(p, f)) == 0)
+        rc = packin_commit(p);
+    packin_free(p);
     return rc;
 }
 

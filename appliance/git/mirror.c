@@ -17,6 +17,7 @@
  * the next mirror_open.
  */
 #include "git/mirror.h"
+#include "git/localfetch.h"
 #include "git/mirror_priv.h"
 #include "git/remote.h"
 #include "git/semver.h"
@@ -39,6 +40,8 @@ struct mirror {
     git_repository *repo;
     char *url;
     char *path; /* the bare repository */
+    struct mirror_pack_limits limits;
+    struct mirror_fetch_stats stats; /* of the last fetch */
 };
 
 static const char *const mirror_refspecs[] = {"+refs/heads/*:refs/heads/*",
@@ -103,8 +106,9 @@ static int mirror_hexval(char c)
 }
 
 /* The file system path a local URL names (NULL for a remote one). The
- * URL itself is still what libgit2 gets; this path is only used to tell
- * "the source does not exist" from other fetch failures. */
+ * URL itself is still what libgit2 gets; this path tells "the source does
+ * not exist" from other fetch failures, and is where git/localfetch.c
+ * copies the source's packs from. */
 static int mirror_local_path(char **out, const char *url)
 {
     const char *p;
@@ -198,6 +202,7 @@ int mirror_open(mirror **out, const char *mirrors_dir, const char *url)
 
     *out = NULL;
     m = xcalloc(1, sizeof(*m));
+    m->limits = (struct mirror_pack_limits)MIRROR_PACK_LIMITS_INIT;
     /* a malformed file:// URL is refused here, before a mirror exists */
     if ((rc = mirror_local_path(&local, url)) < 0)
         goto out;
@@ -317,9 +322,11 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
         *out_downloaded = 0;
     if (!url)
         url = m->url;
+    memset(&m->stats, 0, sizeof(m->stats));
     memset(&session, 0, sizeof(session));
     session.auth = auth;
     session.url = url;
+    session.limits = &m->limits;
     git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
     remote_session_bind(&session, &callbacks);
@@ -360,6 +367,11 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
         goto out;
     }
     if (!mirror_refs_current(m, heads, nheads)) {
+        /* A local source's packs are copied as they are; libgit2's fetch
+         * then only sets the refs (or packs what the copy left out). */
+        if (kind == REMOTE_LOCAL && ((rc = localfetch_copy(m, local, url, &m->stats)) < 0 ||
+                                     (rc = localfetch_check_connected(m, heads, nheads, url)) < 0))
+            goto out;
         opts.prune = GIT_FETCH_PRUNE;
         opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
         /* FETCH_HEAD is for people merging by hand; skipping it saves a
@@ -370,6 +382,7 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
             rc = remote_session_fail(&session, "fetch");
             goto out;
         }
+        m->stats.received = git_remote_stats(remote)->received_objects;
         if (out_downloaded)
             *out_downloaded = 1;
     }
@@ -560,6 +573,21 @@ void mirror_files_dispose(struct mirror_files *files)
     free(files->v);
     files->v = NULL;
     files->n = 0;
+}
+
+void mirror_set_pack_limits(mirror *m, const struct mirror_pack_limits *limits)
+{
+    m->limits = *limits;
+}
+
+const struct mirror_pack_limits *mirror_pack_limits(const mirror *m)
+{
+    return &m->limits;
+}
+
+void mirror_last_fetch_stats(const mirror *m, struct mirror_fetch_stats *out)
+{
+    *out = m->stats;
 }
 
 git_repository *mirror_git_repo(mirror *m)

@@ -11,6 +11,7 @@
 #define EDGECD_GIT_MIRROR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct mirror mirror;
 
@@ -46,13 +47,46 @@ int mirror_fetch(mirror *m);
  * The remote's refs are listed first; when every branch and tag already
  * matches the mirror's and none was removed, nothing is downloaded and
  * *out_downloaded (if not NULL) is 0, else 1. Local paths, file://,
- * http:// and https:// URLs are fetched. Errors name the URL without
- * userinfo: ERR_NOTFOUND if the repository does not exist, ERR_AUTH when
- * the server refuses the credentials (asked once, never again) or its
- * certificate is not trusted, ERR_UNSUPPORTED for ssh and other schemes,
- * ERR_IO for other failures. A failed fetch leaves the mirror as it was. */
+ * http:// and https:// URLs are fetched. A local source's packs are
+ * copied as they are and checked as they are indexed (see git/localfetch.h)
+ * instead of being packed again. Errors name the URL without userinfo:
+ * ERR_NOTFOUND if the repository does not exist, ERR_AUTH when the server
+ * refuses the credentials (asked once, never again) or its certificate is
+ * not trusted, ERR_UNSUPPORTED for ssh and other schemes, ERR_TOOLARGE
+ * over the pack limits, ERR_INVALID for a local source edgecd refuses to
+ * read (symbolic links, alternates) or a damaged pack, ERR_IO for other
+ * failures. A failed fetch leaves the mirror's refs as they were. */
 int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth,
                       int *out_downloaded);
+
+/* What one fetch or bundle import may bring into a mirror: the packs are
+ * untrusted input. Over a limit the fetch or import stops with
+ * ERR_TOOLARGE naming it, and the mirror's refs stay as they were. */
+struct mirror_pack_limits {
+    uint64_t max_bytes;   /* pack bytes received or copied (and loose object files) */
+    uint64_t max_objects; /* objects in them */
+};
+#define MIRROR_PACK_LIMITS_INIT                                                                    \
+    {                                                                                              \
+        1ull << 30, 1000000                                                                        \
+    }
+
+/* Replace m's limits (MIRROR_PACK_LIMITS_INIT when opened). */
+void mirror_set_pack_limits(mirror *m, const struct mirror_pack_limits *limits);
+
+/* How the last mirror_fetch_from on a handle got its objects. */
+struct mirror_fetch_stats {
+    int local_copy;        /* 1: the source's own packs were copied (local sources) */
+    size_t packs;          /* source packs copied as they are */
+    uint64_t pack_objects; /* objects in them */
+    size_t loose;          /* the source's loose objects packed and copied */
+    uint64_t bytes;        /* bytes indexed by the copy */
+    uint64_t received;     /* objects libgit2's own fetch transferred */
+};
+
+/* The stats of m's last mirror_fetch_from (zeros before any, or after one
+ * that downloaded nothing). */
+void mirror_last_fetch_stats(const mirror *m, struct mirror_fetch_stats *out);
 
 /* 1 if the mirror holds at least one branch or tag (a fetch or a bundle
  * filled it), else 0. */

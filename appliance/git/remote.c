@@ -163,12 +163,33 @@ static int remote_cert_cb(git_cert *cert, int valid, const char *host, void *pay
     return 0;
 }
 
+/* The pack a server sends is untrusted input too: stop it at the limits. */
+static int remote_progress_cb(const git_indexer_progress *stats, void *payload)
+{
+    struct remote_session *s = payload;
+
+    if (!s->limits)
+        return 0;
+    if (stats->total_objects > s->limits->max_objects)
+        snprintf(s->why, sizeof(s->why), "the pack's %u objects are over the limit of %llu",
+                 stats->total_objects, (unsigned long long)s->limits->max_objects);
+    else if (stats->received_bytes > s->limits->max_bytes)
+        snprintf(s->why, sizeof(s->why), "the pack is over the limit of %llu bytes",
+                 (unsigned long long)s->limits->max_bytes);
+    else
+        return 0;
+    s->too_large = 1;
+    git_error_set_str(GIT_ERROR_INDEXER, s->why);
+    return GIT_EUSER;
+}
+
 void remote_session_bind(struct remote_session *s, void *git_callbacks)
 {
     git_remote_callbacks *cb = git_callbacks;
 
     cb->credentials = remote_cred_cb;
     cb->certificate_check = remote_cert_cb;
+    cb->transfer_progress = remote_progress_cb;
     cb->payload = s;
 }
 
@@ -185,6 +206,8 @@ int remote_session_fail(struct remote_session *s, const char *doing)
                            : " (no credentials configured for it: edgecd repo add)");
     if (s->cert_failed)
         return err_set(ERR_AUTH, "%s: server certificate refused: %s", safe_url, s->why);
+    if (s->too_large)
+        return err_set(ERR_TOOLARGE, "%s: %s: %s", safe_url, doing, s->why);
     remote_redact(e && e->message ? e->message : "unknown libgit2 error", msg, sizeof(msg));
     if (strstr(msg, "status code: 404") ||
         (e && e->klass == GIT_ERROR_REPOSITORY && !str_has_prefix(s->url, "http")))

@@ -28,15 +28,18 @@ int remote_kind(const char *url, enum remote_kind *out);
 void remote_redact(const char *url, char *out, size_t len);
 
 /* State of one connection: what the callbacks were given and what went
- * wrong, so the fetch can report ERR_AUTH or a certificate problem with
- * edgecd's own message rather than libgit2's. */
+ * wrong, so the fetch can report ERR_AUTH, a certificate problem or a
+ * pack over the mirror's limits (ERR_TOOLARGE) with edgecd's own message
+ * rather than libgit2's. */
 struct remote_session {
-    const struct mirror_auth *auth; /* borrowed; NULL = anonymous */
-    const char *url;                /* borrowed: the URL being fetched */
-    int cred_calls;                 /* credential requests so far */
-    int auth_failed;                /* the server refused what we sent (or we had none) */
-    int cert_failed;                /* the server certificate was refused */
-    char why[256];                  /* the certificate problem */
+    const struct mirror_auth *auth;          /* borrowed; NULL = anonymous */
+    const char *url;                         /* borrowed: the URL being fetched */
+    int cred_calls;                          /* credential requests so far */
+    int auth_failed;                         /* the server refused what we sent (or we had none) */
+    int cert_failed;                         /* the server certificate was refused */
+    const struct mirror_pack_limits *limits; /* borrowed; NULL = none */
+    int too_large;                           /* the pack went over limits */
+    char why[256];                           /* the certificate or size problem */
 };
 
 /* Point libgit2 callbacks (a git_remote_callbacks *) at s. */

@@ -6,6 +6,8 @@
 #   incremental:  after 10 new upstream commits, vs `git fetch --prune`
 #                 in that mirror
 #   no change:    once more with nothing new, vs `git fetch --prune`
+#   large:        after COMMITS/2 new upstream commits (one new pack at
+#                 the source), vs `git fetch --prune`
 # The source: 1,000 commits over a few hundred YAML files (a few MB).
 # usage: tests/bench/git-fetch.sh [BUILD_DIR] [COMMITS]   (default build/release, 1000)
 set -euo pipefail
@@ -82,17 +84,22 @@ time_cmd e_inc edgecd_fetch
 time_cmd g_inc git_fetch
 time_cmd e_noop edgecd_fetch
 time_cmd g_noop git_fetch
+size=$(du -sk "$src" | cut -f1)
+files=$(git --git-dir "$src" ls-tree -r main | wc -l)
+commits=$(git --git-dir "$src" rev-list --count main)
+add $((n / 2))
+time_cmd e_big edgecd_fetch
+time_cmd g_big git_fetch
 
 # Both mirrors must agree with the source.
 head=$(git --git-dir "$src" rev-parse main)
 "$bin" repo fetch "$url" --data "$work/data" | grep -q "HEAD $head" || { echo "edgecd mirror is not at $head" >&2; exit 1; }
 [ "$(git --git-dir "$work/git-mirror.git" rev-parse main)" = "$head" ] || { echo "git mirror is not at $head" >&2; exit 1; }
 
-size=$(du -sk "$src" | cut -f1)
-files=$(git --git-dir "$src" ls-tree -r main | wc -l)
 printf '\nfetch of %d commits, %d files (%d KB packed) over file:// (same run)\n' \
-    "$(git --git-dir "$src" rev-list --count main)" "$files" "$size"
+    "$commits" "$files" "$size"
 printf '%-28s %10s %10s %8s\n' "measure" "edgecd" "git" "ratio"
 printf '%-28s %9.2fs %9.2fs %8.2f\n' "first fetch (clone)" "$e_first" "$g_first" "$(echo "$e_first / $g_first" | bc -l)"
 printf '%-28s %9.2fs %9.2fs %8.2f\n' "incremental (10 commits)" "$e_inc" "$g_inc" "$(echo "$e_inc / $g_inc" | bc -l)"
 printf '%-28s %9.2fs %9.2fs %8.2f\n' "no change" "$e_noop" "$g_noop" "$(echo "$e_noop / $g_noop" | bc -l)"
+printf '%-28s %9.2fs %9.2fs %8.2f\n' "large ($((n / 2)) commits)" "$e_big" "$g_big" "$(echo "$e_big / $g_big" | bc -l)"

@@ -1,77 +1,15 @@
 /*
  * Tests for appliance/git/mirror.c. Source repositories are made with the
- * real git command at test time; the mirror under test only ever sees
- * them through libgit2's local transport.
+ * real git command at test time and fetched as local paths or file://
+ * URLs (how a local source's packs are copied: tests/unit/git/localfetch.c).
  */
 #include "git/mirror.h"
 #include "git/tree.h"
 
-#include <stdarg.h>
-
 #include "core/fs.h"
 #include "core/util.h"
 #include "test.h"
-
-static char *tmp;     /* this program's scratch folder */
-static char *mirrors; /* tmp/mirrors */
-
-#define GIT                                                                                        \
-    "git -c user.name=t -c user.email=t@e -c init.defaultBranch=main -c commit.gpgsign=false"
-
-/* Run a shell command in tmp; 0 if it exited 0. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    va_list ap;
-    struct buf cmd = BUF_INIT;
-    int rc;
-
-    buf_printf(&cmd, "cd '%s' && (", tmp);
-    va_start(ap, fmt);
-    buf_vprintf(&cmd, fmt, ap);
-    va_end(ap);
-    buf_puts(&cmd, ") >/dev/null 2>&1");
-    rc = system(cmd.ptr);
-    if (rc != 0)
-        fprintf(stderr, "command failed: %s\n", cmd.ptr);
-    buf_dispose(&cmd);
-    return rc == 0 ? 0 : -1;
-}
-
-/* `git rev-parse rev` in repo (under tmp) into out. */
-static int rev_parse(const char *repo, const char *rev, char out[41])
-{
-    char *cmd = xasprintf("git -C '%s/%s' rev-parse '%s^{commit}'", tmp, repo, rev);
-    FILE *p = popen(cmd, "r");
-    int ok = p && fgets(out, 41, p) && strlen(out) == 40;
-    if (p)
-        pclose(p);
-    free(cmd);
-    return ok ? 0 : -1;
-}
-
-/* A source repo `name` with two commits on main, branch dev and tags at
- * the first commit:
- *   c1: apps/cm.yaml, apps/sub/deep.yaml, README.md
- *   c2: + apps/b.yaml */
-static int make_source(const char *name)
-{
-    return sh("rm -rf %s && " GIT " init -q %s && cd %s && mkdir -p apps/sub && "
-              "printf 'kind: ConfigMap\\n' > apps/cm.yaml && "
-              "printf 'deep\\n' > apps/sub/deep.yaml && echo readme > README.md && "
-              "git add -A && " GIT " commit -qm c1 && git branch dev && git tag v1 && " GIT
-              " tag -a -m annotated v1-annotated && "
-              "printf 'b\\n' > apps/b.yaml && git add -A && " GIT " commit -qm c2",
-              name, name, name);
-}
-
-static int open_source(mirror **m, const char *name)
-{
-    char *url = xasprintf("%s/%s", tmp, name);
-    int rc = mirror_open(m, mirrors, url);
-    free(url);
-    return rc;
-}
+#include "gitfix.h"
 
 TEST(lib_version)
 {
@@ -494,15 +432,7 @@ TEST(resolves_semver_constraints_on_tags)
 
 int main(void)
 {
-    /* the git command must not read the user's configuration either */
-    setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-    setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
-    tmp = test_tmpdir("git_mirror");
-    mirrors = xasprintf("%s/mirrors", tmp);
-    if (mirror_global_init() < 0) {
-        fprintf(stderr, "mirror_global_init: %s\n", err_last());
-        return 2;
-    }
+    gitfix_init("git_mirror");
     RUN(lib_version);
     RUN(resolves_branches_tags_shas_and_head);
     RUN(second_fetch_sees_new_commits_and_prunes);
@@ -515,8 +445,6 @@ int main(void)
     RUN(tree_limits_count_over_the_session);
     RUN(tree_refuses_hostile_names);
     RUN(resolves_semver_constraints_on_tags);
-    mirror_global_shutdown();
-    free(mirrors);
-    free(tmp);
+    gitfix_done();
     return TEST_END();
 }
