@@ -282,6 +282,8 @@ static int jq_term(struct jq *q, struct ignore_path *out)
                 const char *s = q->p;
                 while (jq_ident_char(*q->p))
                     q->p++;
+                if (*q->p == '-' && jq_ident_char(q->p[1]))
+                    return jq_fail(q, "a key with - needs quotes (.\"a-b\"); jq reads a minus");
                 ignore_path_add(out, STEP_KEY)->key = xstrndup(s, (size_t)(q->p - s));
             } else if (*q->p == '"') {
                 char *key;

@@ -180,6 +180,15 @@ TEST(unsupported_jq_refused)
         CHECK_CONTAINS(err_last(), bad[i]);
     }
     CHECK(doc_ignore_count(ig) == 0);
+    /* jq reads .a.foo-bar as a subtraction: say so. */
+    {
+        char *r = rule("jqPathExpressions", ".metadata.labels.app-name");
+        json_t *rules = j(r);
+        CHECK_ERR(doc_ignore_add_app(ig, rules, "spec.ignoreDifferences"), ERR_UNSUPPORTED);
+        CHECK_CONTAINS(err_last(), "needs quotes");
+        json_decref(rules);
+        free(r);
+    }
     doc_ignore_free(ig);
 }
 
