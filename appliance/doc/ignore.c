@@ -895,7 +895,8 @@ static int ignore_item_is(const char *pe, json_t *parsed, size_t idx, const json
         return 0;
     if (pe[0] == 'v')
         return doc_equal(v, parsed);
-    if (!json_is_object(v))
+    /* A key set names an item by some of its fields: never by none. */
+    if (!json_is_object(v) || !json_is_object(parsed) || json_object_size(parsed) == 0)
         return 0;
     json_object_foreach(parsed, k, want)
     {

@@ -447,6 +447,20 @@ TEST(managed_fields_of_trusted_managers)
     CHECK(managers_ignore("\"kube-controller-manager\"", 0, "[]"));
 }
 
+/* Keys a real server never writes name nothing, never every item. */
+TEST(malformed_field_sets_name_nothing)
+{
+    const char *obj =
+        "{\"kind\":\"X\",\"metadata\":{\"managedFields\":[{\"manager\":\"odd\",\"fieldsV1\":{"
+        "\"f:c\":{\"k:[1]\":{},\"k:{}\":{},\"k:nope\":{},\"i:x\":{},\"i:-1\":{},\"v:bad\":{},"
+        "\"z:what\":{},\"f:zz\":5,\"k:{\\\"n\\\":1}\":[]}}},{\"manager\":\"odd\"},"
+        "{\"manager\":\"odd\",\"fieldsV1\":[]},{\"fieldsV1\":{\"f:c\":{}}}]},"
+        "\"c\":[{\"n\":1},{\"n\":2},3]}";
+    char *got = ignored("[{\"kind\":\"X\",\"managedFieldsManagers\":[\"odd\"]}]", obj, obj);
+    CHECK_STR(got, "[]");
+    free(got);
+}
+
 /* Desired from Git has no replicas override, no status, no sidecar;
  * trusting the controllers that changed the live object makes the two
  * normalised objects equal. */
@@ -639,6 +653,7 @@ int main(void)
     RUN(apply_removes_from_a_copy);
     RUN(desired_and_live_agree_once_normalised);
     RUN(managed_fields_of_trusted_managers);
+    RUN(malformed_field_sets_name_nothing);
     RUN(managed_fields_make_desired_and_live_agree);
     RUN(managed_fields_written_by_kubesim);
     RUN(settings_from_argocd_cm);
