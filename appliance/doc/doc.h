@@ -90,4 +90,82 @@ int doc_equal(const json_t *a, const json_t *b);
 /* SHA-256 (hex) of the canonical JSON form (sorted keys, compact). */
 void doc_hash(const json_t *doc, char out[65]);
 
+/*
+ * Argo CD's diff customisation: ignoreDifferences rules name fields to
+ * leave out when a desired and a live object are compared. A rule selects
+ * objects by group and kind (Argo CD globs: "*", "?", "[a-z]", "{a,b}";
+ * "" is the core group) and, when set, exact name and namespace; it names
+ * fields by RFC 6901 JSON pointers, by jq path expressions of the subset
+ * below, and by managers: the fields the live object's
+ * metadata.managedFields lists for them (fieldsV1 "f:", "k:{...}", "v:",
+ * "i:" keys resolved against the object; a list item a manager created,
+ * marked ".", goes whole unless another manager owns part of it).
+ *
+ * jq subset: a pipeline (`|`) of paths and select()s. A path starts with
+ * `.` and goes on with `.name`, `."any key"`, `["any key"]`, `[N]`
+ * (negative from the end), `[]` (every item or value) and `?`.
+ * select(PATH == LITERAL), select(PATH != LITERAL),
+ * select(PATH | startswith("s")) and select(PATH | endswith("s")) keep the
+ * value when the condition holds; PATH there is fields and indices only,
+ * LITERAL a JSON string, number, true, false or null. Anything else is
+ * refused with ERR_UNSUPPORTED naming the expression when the rules are
+ * read. Paths that do not exist in an object are no fields, not errors.
+ *
+ * A rule set is built once (doc_ignore_new, then doc_ignore_add_* for each
+ * source) and is read-only after: apply, paths and is_ignored may run on
+ * any thread at once. Every path is resolved against the object as given,
+ * so two rules naming items of one list never shift each other.
+ */
+typedef struct doc_ignore doc_ignore;
+
+/* A new empty rule set (always 0); free with doc_ignore_free. */
+int doc_ignore_new(doc_ignore **out);
+void doc_ignore_free(doc_ignore *ig);
+
+/* Number of rules in the set (0 for NULL). */
+size_t doc_ignore_count(const doc_ignore *ig);
+
+/* Add the rules of an Application's spec.ignoreDifferences: a list of
+ * {group, kind, name, namespace, jsonPointers, jqPathExpressions,
+ * managedFieldsManagers}; NULL or null adds nothing. `where` starts error
+ * messages ("apps/guestbook.yaml: spec.ignoreDifferences", giving
+ * "...[0].jqPathExpressions[1]: ..."). ERR_INVALID: not a list, a field of
+ * the wrong type, an unknown field, kind missing, a malformed glob or
+ * pointer; ERR_UNSUPPORTED: a jq expression outside the subset;
+ * ERR_TOOLARGE: an expression over 1024 bytes. On error nothing is
+ * added. */
+int doc_ignore_add_app(doc_ignore *ig, const json_t *rules, const char *where);
+
+/* Add the rules of one argocd-cm style setting, key and value as the
+ * ConfigMap's data holds them (value a string of YAML) or already parsed
+ * (value a mapping):
+ *   resource.customizations.ignoreDifferences.<group>_<kind>  (or .<kind>
+ *     for the core group, or .all for every kind): {jsonPointers,
+ *     jqPathExpressions, managedFieldsManagers}
+ *   resource.customizations: a map of "<group>/<kind>" (or "<kind>") to
+ *     settings whose ignoreDifferences is such a body; other fields of it
+ *     (health.lua, actions, ...) are left to others.
+ * ERR_NOTFOUND (nothing added) for any other key; otherwise the errors of
+ * doc_ignore_add_app, prefixed with the key. On error nothing is added. */
+int doc_ignore_add_setting(doc_ignore *ig, const char *key, const json_t *value);
+
+/* A copy of obj (a new reference) without the fields the rules selecting
+ * obj ignore, for comparing a desired and a live object normalised alike
+ * (doc_equal). live (may be NULL, may be obj itself) supplies
+ * metadata.managedFields for managers' rules. When some rule selects obj,
+ * maps and lists left empty are dropped too, as Argo CD does, so an
+ * ignored last annotation does not leave `annotations: {}` behind. A
+ * non-object obj is copied as is. */
+json_t *doc_ignore_apply(const doc_ignore *ig, const json_t *obj, const json_t *live);
+
+/* The ignored fields of obj as sorted RFC 6901 pointers ("/spec/replicas",
+ * "/metadata/annotations/a~1b", "/spec/template/spec/containers/1"), none
+ * under another; a new array. For the UI. */
+json_t *doc_ignore_paths(const doc_ignore *ig, const json_t *obj, const json_t *live);
+
+/* 1 if the field at pointer (RFC 6901) is ignored: it or a field above it
+ * is among doc_ignore_paths; 0 if not. */
+int doc_ignore_is_ignored(const doc_ignore *ig, const json_t *obj, const json_t *live,
+                          const char *pointer);
+
 #endif

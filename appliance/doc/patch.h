@@ -9,6 +9,11 @@
 
 #include <jansson.h>
 
+/* The array index an RFC 6901 reference token names: decimal digits
+ * without a leading zero ("0", "12"); -1 for anything else ("-", "01",
+ * "x"). */
+long doc_pointer_index(const char *token);
+
 /* 1 if ops has the shape of a JSON patch (an array of objects); the API
  * server answers 400 for anything else, before applying. */
 int doc_patch_json_well_formed(const json_t *ops);

@@ -47,8 +47,7 @@ static char *patch_json_token(const char **p)
     return out;
 }
 
-/* An array index: decimal digits without a leading zero. -1 if not. */
-static long patch_json_index(const char *tok)
+long doc_pointer_index(const char *tok)
 {
     char *end;
     long v;
@@ -63,7 +62,7 @@ static json_t *patch_json_child(json_t *v, const char *tok)
     if (json_is_object(v))
         return json_object_get(v, tok);
     if (json_is_array(v)) {
-        long i = patch_json_index(tok);
+        long i = doc_pointer_index(tok);
         return i >= 0 ? json_array_get(v, (size_t)i) : NULL;
     }
     return NULL;
@@ -120,7 +119,7 @@ static int patch_json_add(json_t **doc, const char *path, const json_t *value)
     } else if (strcmp(last, "-") == 0) {
         json_array_append_new(parent, json_deep_copy(value));
     } else {
-        long i = patch_json_index(last);
+        long i = doc_pointer_index(last);
         if (i < 0 || (size_t)i > json_array_size(parent))
             rc = err_set(ERR_INVALID,
                          "add operation does not apply: doc is missing path: "
@@ -151,7 +150,7 @@ static int patch_json_remove(json_t *doc, const char *path, const char *op)
     if (json_is_object(parent))
         json_object_del(parent, last);
     else
-        json_array_remove(parent, (size_t)patch_json_index(last));
+        json_array_remove(parent, (size_t)doc_pointer_index(last));
     free(last);
     return rc;
 }

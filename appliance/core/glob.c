@@ -6,7 +6,7 @@
  * would expand exponentially; here each branch is tried in place, and
  * the depth bound caps the recursion).
  */
-#include "render/glob.h"
+#include "core/glob.h"
 
 #include <string.h>
 
@@ -51,7 +51,7 @@ static const char *glob_brace_end(const char *p)
     return NULL;
 }
 
-int render_glob_check(const char *pattern)
+int glob_check(const char *pattern)
 {
     int depth = 0;
     for (const char *p = pattern; *p; p++) {
@@ -176,7 +176,7 @@ static int glob_match_at(const char *p, const char *pend, const struct glob_cont
     return *s == '\0';
 }
 
-int render_glob_match(const char *pattern, const char *path)
+int glob_match(const char *pattern, const char *text)
 {
-    return glob_match_at(pattern, pattern + strlen(pattern), NULL, path);
+    return glob_match_at(pattern, pattern + strlen(pattern), NULL, text);
 }

@@ -1,5 +1,6 @@
-/* Tests for appliance/render/glob.c: Argo CD's include/exclude globs. */
-#include "render/glob.h"
+/* Tests for appliance/core/glob.c: Argo CD's globs (directory include/exclude, ignoreDifferences
+ * group and kind). */
+#include "core/glob.h"
 
 #include "test.h"
 
@@ -36,8 +37,8 @@ static const struct {
 TEST(match_table)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        CHECK_OK(render_glob_check(cases[i].pattern));
-        if (render_glob_match(cases[i].pattern, cases[i].path) != cases[i].match)
+        CHECK_OK(glob_check(cases[i].pattern));
+        if (glob_match(cases[i].pattern, cases[i].path) != cases[i].match)
             TEST_FAIL_("glob \"%s\" on \"%s\": expected %d", cases[i].pattern, cases[i].path,
                        cases[i].match);
     }
@@ -45,12 +46,12 @@ TEST(match_table)
 
 TEST(malformed_patterns_refused)
 {
-    CHECK_ERR(render_glob_check("[abc"), ERR_INVALID);
+    CHECK_ERR(glob_check("[abc"), ERR_INVALID);
     CHECK_CONTAINS(err_last(), "unclosed [");
-    CHECK_ERR(render_glob_check("{a,b"), ERR_INVALID);
+    CHECK_ERR(glob_check("{a,b"), ERR_INVALID);
     CHECK_CONTAINS(err_last(), "unclosed {");
-    CHECK_ERR(render_glob_check("x\\"), ERR_INVALID);
-    CHECK_ERR(render_glob_check("{{{{{{{{{{{{{{{{{a}}}}}}}}}}}}}}}}}"), ERR_INVALID);
+    CHECK_ERR(glob_check("x\\"), ERR_INVALID);
+    CHECK_ERR(glob_check("{{{{{{{{{{{{{{{{{a}}}}}}}}}}}}}}}}}"), ERR_INVALID);
     CHECK_CONTAINS(err_last(), "nested deeper");
 }
 
