@@ -22,7 +22,7 @@
 #include "core/path.h"
 #include "core/util.h"
 #include "doc/doc.h"
-#include "render/glob.h"
+#include "core/glob.h"
 
 struct render_ctx {
     const struct render_request *req;
@@ -343,7 +343,7 @@ static int render_dir_str(const json_t *dir, const char *key, const char *source
     *out = json_string_value(v);
     if (!(*out)[0])
         *out = NULL;
-    else if (render_glob_check(*out) < 0)
+    else if (glob_check(*out) < 0)
         return err_prefix(ERR_INVALID, "%s: spec.source.directory.%s", source, key);
     return 0;
 }
@@ -358,8 +358,7 @@ static void render_filter(struct mirror_files *files, const char *path, const ch
     for (i = 0; i < files->n; i++) {
         struct mirror_file *f = &files->v[i];
         const char *rel = plen ? f->path + plen + 1 : f->path;
-        if ((include && !render_glob_match(include, rel)) ||
-            (exclude && render_glob_match(exclude, rel))) {
+        if ((include && !glob_match(include, rel, 0)) || (exclude && glob_match(exclude, rel, 0))) {
             free(f->path);
             free(f->data);
             continue;
