@@ -67,7 +67,7 @@ static int project_scp_like(const char *s)
 
     if (str_has_prefix(s, "ssh://"))
         s += strlen("ssh://");
-    return at && at > s && at[1] && strcspn(s, "/:") > (size_t)(at - s);
+    return at && at >= s && at[1] && strcspn(s, "/:") > (size_t)(at - s);
 }
 
 /* A new string: trimmed, lower case, scp-like ssh as ssh://user@host/path,
