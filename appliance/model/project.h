@@ -156,7 +156,8 @@ struct project_sync_verdict {
     int automatic;                     /* an automated sync may start */
     int manual;                        /* a sync an operator asks for may start */
     char message[PROJECT_MESSAGE_MAX]; /* which window decided and until
-                                        * when; "" when no window applies */
+                                        * when; "" when no window is active
+                                        * and no allow window applies */
 };
 
 /* The windows that apply to app_name at dest (a window applies when any of

@@ -136,6 +136,8 @@ static const struct {
     /* scp-like ssh and ssh:// are one repository */
     {"['git@github.com:argoproj/test']", "ssh://git@github.com/argoproj/test.git", 1, NULL},
     {"['ssh://git@github.com/argoproj/*']", "git@github.com:argoproj/test", 1, NULL},
+    /* the user before '@' may be empty, as Argo CD's pattern allows */
+    {"['@git.lan:org/repo']", "ssh://@git.lan/org/repo.git", 1, NULL},
     /* a trailing '/' is not removed, as in Argo CD */
     {"[https://github.com/argoproj/test]", "https://github.com/argoproj/test/", 0,
      "no entry of spec.sourceRepos allows it"},
