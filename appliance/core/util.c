@@ -22,6 +22,28 @@ int str_has_suffix(const char *s, const char *suffix)
     return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
 }
 
+/* Kubernetes' DNS-1123 subdomain: dot-separated labels of [a-z0-9-] that
+ * start and end alphanumeric, 253 characters at most. */
+int str_dns_subdomain(const char *s)
+{
+    size_t len = strlen(s), i;
+
+    if (len == 0 || len > 253)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = s[i], prev = i ? s[i - 1] : '.', next = s[i + 1];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (alnum)
+            continue;
+        if (c == '-' && prev != '.' && next != '.' && next != '\0')
+            continue;
+        if (c == '.' && prev != '.' && prev != '-' && next != '.' && next != '-' && next != '\0')
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
 size_t str_copy(char *dst, const char *src, size_t n)
 {
     size_t len = strlen(src);

@@ -12,6 +12,11 @@
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);
 
+/* 1 if s is a Kubernetes object name (a DNS-1123 subdomain): dot-separated
+ * labels of [a-z0-9-] that start and end alphanumeric, at most 253
+ * characters. */
+int str_dns_subdomain(const char *s);
+
 /* Copy src into dst of size n, always terminated; returns strlen(src) so
  * truncation shows as a result >= n. */
 size_t str_copy(char *dst, const char *src, size_t n);

@@ -971,7 +971,7 @@ static void ignore_id_init(struct ignore_id *id, const json_t *obj)
 
 static int ignore_selects(const struct ignore_rule *r, const struct ignore_id *id)
 {
-    return glob_match(r->group, id->group) && glob_match(r->kind, id->kind ? id->kind : "") &&
+    return glob_match(r->group, id->group, 0) && glob_match(r->kind, id->kind ? id->kind : "", 0) &&
            (!r->name || (id->name && strcmp(r->name, id->name) == 0)) &&
            (!r->ns || (id->ns && strcmp(r->ns, id->ns) == 0));
 }

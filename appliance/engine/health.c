@@ -30,7 +30,7 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "doc/doc.h"
-#include "render/glob.h"
+#include "core/glob.h"
 
 static const char *const health_names[] = {"",        "Healthy",  "Suspended", "Progressing",
                                            "Missing", "Degraded", "Unknown"};
@@ -766,7 +766,7 @@ int health_checks_new(health_checks **out, const struct settings *settings,
         c->wildcard = strpbrk(o->key, "*?[{\\") != NULL;
         c->script = xstrdup(o->health_lua);
         c->chunk = xasprintf("=%s health.lua", o->key);
-        if (c->wildcard && (rc = render_glob_check(o->key)) < 0) {
+        if (c->wildcard && (rc = glob_check(o->key)) < 0) {
             rc = err_prefix(rc, "%s: %s", settings->source, o->health_key);
             break;
         }
@@ -802,7 +802,7 @@ static const struct health_custom *health_find_custom(const health_checks *hc, c
         if (!strcmp(hc->custom[i].key, key))
             return &hc->custom[i];
     for (size_t i = 0; hc && i < hc->n; i++)
-        if (hc->custom[i].wildcard && render_glob_match(hc->custom[i].key, key))
+        if (hc->custom[i].wildcard && glob_match(hc->custom[i].key, key, 0))
             return &hc->custom[i];
     return NULL;
 }

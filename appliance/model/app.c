@@ -23,6 +23,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "doc/doc.h"
 
 #define APP_API_VERSION "argoproj.io/v1alpha1"
@@ -110,28 +111,6 @@ static int app_is_set(const json_t *v)
         return json_object_size(v) > 0;
     if (json_is_array(v))
         return json_array_size(v) > 0;
-    return 1;
-}
-
-/* Kubernetes' DNS-1123 subdomain: dot-separated labels of [a-z0-9-] that
- * start and end alphanumeric, 253 characters at most. */
-static int app_dns_subdomain(const char *s)
-{
-    size_t len = strlen(s), i;
-
-    if (len == 0 || len > 253)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char c = s[i], prev = i ? s[i - 1] : '.', next = s[i + 1];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (alnum)
-            continue;
-        if (c == '-' && prev != '.' && next != '.' && next != '\0')
-            continue;
-        if (c == '.' && prev != '.' && prev != '-' && next != '.' && next != '-' && next != '\0')
-            continue;
-        return 0;
-    }
     return 1;
 }
 
@@ -359,7 +338,7 @@ int app_parse(struct app *out, const json_t *obj, const char *source)
         goto out;
     if ((rc = app_read_fields(&a, obj, source)) < 0)
         goto out;
-    if (!app_dns_subdomain(a.name)) {
+    if (!str_dns_subdomain(a.name)) {
         rc = err_set(ERR_INVALID,
                      "%s: metadata.name: \"%s\" must be lower-case letters, digits, '-' and '.', "
                      "start and end with a letter or digit, at most 253 characters",

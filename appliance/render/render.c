@@ -366,7 +366,7 @@ static void render_filter(struct mirror_files *files, const char *path, const ch
     for (i = 0; i < files->n; i++) {
         struct mirror_file *f = &files->v[i];
         const char *rel = plen ? f->path + plen + 1 : f->path;
-        if ((include && !glob_match(include, rel)) || (exclude && glob_match(exclude, rel))) {
+        if ((include && !glob_match(include, rel, 0)) || (exclude && glob_match(exclude, rel, 0))) {
             free(f->path);
             free(f->data);
             continue;

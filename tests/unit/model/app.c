@@ -4,8 +4,7 @@
  */
 #include "model/app.h"
 
-#include "doc/doc.h"
-#include "test.h"
+#include "fixture.h"
 
 static const char full_app[] = "apiVersion: argoproj.io/v1alpha1\n"
                                "kind: Application\n"
@@ -43,23 +42,10 @@ static const char min_app[] = "apiVersion: argoproj.io/v1alpha1\n"
                               "  source: {repoURL: /srv/git/site.git}\n"
                               "  destination: {name: in-cluster}\n";
 
-/* The one document in text, as a new reference. */
-static json_t *load(const char *text)
-{
-    json_t *docs = NULL, *doc;
-    if (doc_parse_yaml(&docs, text, strlen(text), "test", NULL) < 0) {
-        fprintf(stderr, "fixture does not parse: %s\n", err_last());
-        exit(2);
-    }
-    doc = json_incref(json_array_get(docs, 0));
-    json_decref(docs);
-    return doc;
-}
-
 TEST(full_application)
 {
     struct app a;
-    json_t *obj = load(full_app);
+    json_t *obj = fixture_load(full_app);
 
     CHECK_OK(app_parse(&a, obj, "site.yaml"));
     CHECK_STR(a.name, "guestbook.site-1");
@@ -90,7 +76,7 @@ TEST(full_application)
 TEST(defaults)
 {
     struct app a;
-    json_t *obj = load(min_app);
+    json_t *obj = fixture_load(min_app);
 
     CHECK_OK(app_parse(&a, obj, "site.yaml"));
     CHECK_STR(a.name, "min");
@@ -110,7 +96,7 @@ TEST(defaults)
 TEST(automated_variants)
 {
     struct app a;
-    json_t *obj = load(min_app);
+    json_t *obj = fixture_load(min_app);
 
     /* {} turns automation on with prune and selfHeal off */
     doc_set_new(obj, "spec.syncPolicy.automated", json_object());
@@ -233,7 +219,7 @@ TEST(wrong_or_missing_fields_are_named)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct app a;
-        json_t *obj = load(full_app);
+        json_t *obj = fixture_load(full_app);
         int rc;
 
         if (cases[i].json) {
@@ -261,7 +247,7 @@ TEST(wrong_or_missing_fields_are_named)
 TEST(sources_list)
 {
     struct app a;
-    json_t *obj = load(min_app);
+    json_t *obj = fixture_load(min_app);
 
     del_path(obj, "spec.source");
     doc_set_new(obj, "spec.sources",
@@ -292,7 +278,7 @@ TEST(sources_list)
 TEST(single_source_is_one_of_sources)
 {
     struct app a;
-    json_t *obj = load(min_app);
+    json_t *obj = fixture_load(min_app);
 
     CHECK_OK(app_parse(&a, obj, "x.yaml"));
     CHECK(a.n_sources == 1);
@@ -342,7 +328,7 @@ TEST(bad_sources_are_refused)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct app a;
-        json_t *obj = load(min_app);
+        json_t *obj = fixture_load(min_app);
         json_error_t jerr;
         json_t *v = json_loads(cases[i].sources, JSON_DECODE_ANY, &jerr);
         int rc;
@@ -364,7 +350,7 @@ TEST(bad_sources_are_refused)
 TEST(long_names_are_fine)
 {
     struct app a;
-    json_t *obj = load(min_app);
+    json_t *obj = fixture_load(min_app);
     char name[254];
 
     /* longer than a label value (63) but a valid subdomain */
@@ -392,7 +378,7 @@ TEST(long_names_are_fine)
 
 TEST(is_application)
 {
-    json_t *obj = load(min_app);
+    json_t *obj = fixture_load(min_app);
 
     CHECK(app_is_application(obj));
     doc_set_new(obj, "kind", json_string("AppProject"));
