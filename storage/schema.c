@@ -93,6 +93,14 @@ const char *const schema_migrations[] = {
     "  message TEXT NOT NULL"
     ");"
     "CREATE INDEX events_app ON events (app, id);",
+    /* 4: AppProjects, registered from the site config or rendered by an
+     * app (App of Apps), as JSON text. */
+    "CREATE TABLE projects ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  manifest TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

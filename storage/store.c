@@ -287,26 +287,38 @@ out:
     return rc;
 }
 
-int store_app_put(store *s, const char *name, const char *manifest_json)
+/* Apps and projects are both named manifests in a table of the same
+ * shape (name, manifest, created_at, updated_at); `what` names the kind
+ * in errors. table is one of our constants, never input. */
+struct store_docs {
+    const char *table;
+    const char *what;
+};
+static const struct store_docs store_apps = {"apps", "application"};
+static const struct store_docs store_projects = {"projects", "project"};
+
+static int store_doc_put(store *s, const struct store_docs *d, const char *name,
+                         const char *manifest_json)
 {
     sqlite3_stmt *stmt = NULL;
     const char *args[3];
-    char now[21];
+    char now[21], sql[256];
     int rc, step, same = 0;
 
     if (!name || !name[0] || !manifest_json)
-        return err_set(ERR_INVALID, "store: application needs a name and a manifest");
+        return err_set(ERR_INVALID, "store: %s needs a name and a manifest", d->what);
     pthread_mutex_lock(&s->lock);
     if ((rc = store_exec(s, "BEGIN IMMEDIATE", "begin")) < 0)
         goto out;
     args[0] = name;
-    if ((rc = store_prepare(s, &stmt, "SELECT manifest FROM apps WHERE name = ?1", args, 1)) < 0)
+    snprintf(sql, sizeof(sql), "SELECT manifest FROM %s WHERE name = ?1", d->table);
+    if ((rc = store_prepare(s, &stmt, sql, args, 1)) < 0)
         goto fail;
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW)
         same = strcmp((const char *)sqlite3_column_text(stmt, 0), manifest_json) == 0;
     else if (step != SQLITE_DONE) {
-        rc = store_fail(s, "read application");
+        rc = store_fail(s, "read manifest");
         goto fail;
     }
     sqlite3_finalize(stmt);
@@ -315,11 +327,12 @@ int store_app_put(store *s, const char *name, const char *manifest_json)
         time_rfc3339(now);
         args[1] = manifest_json;
         args[2] = now;
-        if ((rc = store_run(s,
-                            "INSERT INTO apps (name, manifest, created_at, updated_at)"
-                            " VALUES (?1, ?2, ?3, ?3) ON CONFLICT (name) DO UPDATE SET"
-                            " manifest = excluded.manifest, updated_at = excluded.updated_at",
-                            args, 3, "write application")) < 0)
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s (name, manifest, created_at, updated_at)"
+                 " VALUES (?1, ?2, ?3, ?3) ON CONFLICT (name) DO UPDATE SET"
+                 " manifest = excluded.manifest, updated_at = excluded.updated_at",
+                 d->table);
+        if ((rc = store_run(s, sql, args, 3, "write manifest")) < 0)
             goto fail;
     }
     if ((rc = store_exec(s, "COMMIT", "commit")) < 0)
@@ -333,27 +346,104 @@ out:
     return rc;
 }
 
-int store_app_get(store *s, const char *name, char **out_manifest_json)
+static int store_doc_get(store *s, const struct store_docs *d, const char *name,
+                         char **out_manifest_json)
 {
     sqlite3_stmt *stmt = NULL;
     const char *args[1] = {name};
+    char sql[128];
     int rc, step;
 
     *out_manifest_json = NULL;
+    snprintf(sql, sizeof(sql), "SELECT manifest FROM %s WHERE name = ?1", d->table);
     pthread_mutex_lock(&s->lock);
-    if ((rc = store_prepare(s, &stmt, "SELECT manifest FROM apps WHERE name = ?1", args, 1)) < 0)
+    if ((rc = store_prepare(s, &stmt, sql, args, 1)) < 0)
         goto out;
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW)
         *out_manifest_json = store_column(stmt, 0);
     else if (step == SQLITE_DONE)
-        rc = err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
+        rc = err_set(ERR_NOTFOUND, "%s \"%s\" not found", d->what, store_str(name));
     else
-        rc = store_fail(s, "read application");
+        rc = store_fail(s, "read manifest");
 out:
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+static int store_doc_list(store *s, const struct store_docs *d, char ***out_names, size_t *out_n)
+{
+    sqlite3_stmt *stmt = NULL;
+    char sql[128];
+    int rc;
+
+    *out_names = NULL;
+    *out_n = 0;
+    snprintf(sql, sizeof(sql), "SELECT name FROM %s ORDER BY name", d->table);
+    pthread_mutex_lock(&s->lock);
+    if ((rc = store_prepare(s, &stmt, sql, NULL, 0)) == 0)
+        rc = store_names_read(s, stmt, out_names, out_n);
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int store_doc_delete(store *s, const struct store_docs *d, const char *name)
+{
+    const char *args[1] = {name};
+    char sql[128];
+    int rc;
+
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE name = ?1", d->table);
+    pthread_mutex_lock(&s->lock);
+    /* One statement, so a cascade (an app's status, resources, operation,
+     * history and events) is one transaction with it. */
+    rc = store_run(s, sql, args, 1, "delete");
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(ERR_NOTFOUND, "%s \"%s\" not found", d->what, store_str(name));
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_app_put(store *s, const char *name, const char *manifest_json)
+{
+    return store_doc_put(s, &store_apps, name, manifest_json);
+}
+
+int store_app_get(store *s, const char *name, char **out_manifest_json)
+{
+    return store_doc_get(s, &store_apps, name, out_manifest_json);
+}
+
+int store_app_list(store *s, char ***out_names, size_t *out_n)
+{
+    return store_doc_list(s, &store_apps, out_names, out_n);
+}
+
+int store_app_delete(store *s, const char *name)
+{
+    return store_doc_delete(s, &store_apps, name);
+}
+
+int store_project_put(store *s, const char *name, const char *manifest_json)
+{
+    return store_doc_put(s, &store_projects, name, manifest_json);
+}
+
+int store_project_get(store *s, const char *name, char **out_manifest_json)
+{
+    return store_doc_get(s, &store_projects, name, out_manifest_json);
+}
+
+int store_project_list(store *s, char ***out_names, size_t *out_n)
+{
+    return store_doc_list(s, &store_projects, out_names, out_n);
+}
+
+int store_project_delete(store *s, const char *name)
+{
+    return store_doc_delete(s, &store_projects, name);
 }
 
 int store_names_read(store *s, sqlite3_stmt *stmt, char ***out_names, size_t *out_n)
@@ -378,21 +468,6 @@ int store_names_read(store *s, sqlite3_stmt *stmt, char ***out_names, size_t *ou
     return 0;
 }
 
-int store_app_list(store *s, char ***out_names, size_t *out_n)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc;
-
-    *out_names = NULL;
-    *out_n = 0;
-    pthread_mutex_lock(&s->lock);
-    if ((rc = store_prepare(s, &stmt, "SELECT name FROM apps ORDER BY name", NULL, 0)) == 0)
-        rc = store_names_read(s, stmt, out_names, out_n);
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
 void store_names_free(char **names, size_t n)
 {
     size_t i;
@@ -414,21 +489,6 @@ int store_app_exists(store *s, const char *name)
     if (step == SQLITE_DONE)
         return err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
     return step == SQLITE_ROW ? 0 : store_fail(s, "read application");
-}
-
-int store_app_delete(store *s, const char *name)
-{
-    const char *args[1] = {name};
-    int rc;
-
-    pthread_mutex_lock(&s->lock);
-    /* One statement, so the cascade to status, resources, operation,
-     * history and events is one transaction with it. */
-    rc = store_run(s, "DELETE FROM apps WHERE name = ?1", args, 1, "delete application");
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = err_set(ERR_NOTFOUND, "application \"%s\" not found", store_str(name));
-    pthread_mutex_unlock(&s->lock);
-    return rc;
 }
 
 void store_app_status_dispose(struct store_app_status *st)

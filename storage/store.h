@@ -44,6 +44,13 @@ void store_names_free(char **names, size_t n);
  * ERR_NOTFOUND. */
 int store_app_delete(store *s, const char *name);
 
+/* AppProjects: the manifest as JSON text, as for applications (put writes
+ * nothing when unchanged; get ERR_NOTFOUND; list sorted). */
+int store_project_put(store *s, const char *name, const char *manifest_json);
+int store_project_get(store *s, const char *name, char **out_manifest_json);
+int store_project_list(store *s, char ***out_names, size_t *out_n);
+int store_project_delete(store *s, const char *name);
+
 /* The result of the last reconcile of an application. */
 struct store_resource {
     char *group; /* "" for core */

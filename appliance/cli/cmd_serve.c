@@ -87,17 +87,19 @@ static int serve_prepare_dirs(const char *data_dir)
     return 0;
 }
 
-/* Register the config's Applications; an unchanged one writes nothing. */
-static int serve_register_apps(store *st, const struct config *cfg)
+/* Register the documents of list with put; an unchanged one writes
+ * nothing. */
+static int serve_register(store *st, const json_t *list,
+                          int (*put)(store *, const char *, const char *))
 {
     size_t i;
-    json_t *app;
-    json_array_foreach(cfg->applications, i, app)
+    json_t *doc;
+    json_array_foreach(list, i, doc)
     {
         struct buf js = BUF_INIT;
         int rc;
-        doc_emit_json(&js, app, 0);
-        rc = store_app_put(st, doc_get_str(app, "metadata.name"), buf_cstr(&js));
+        doc_emit_json(&js, doc, 0);
+        rc = put(st, doc_get_str(doc, "metadata.name"), buf_cstr(&js));
         buf_dispose(&js);
         if (rc < 0)
             return rc;
@@ -193,7 +195,8 @@ static int cmd_serve_run(int argc, char **argv)
     if (serve_prepare_dirs(data_dir) < 0 || serve_token(data_dir, &token) < 0)
         goto fail;
     db = xasprintf("%s/state.db", data_dir);
-    if (store_open(&st, db) < 0 || serve_register_apps(st, &cfg) < 0 ||
+    if (store_open(&st, db) < 0 || serve_register(st, cfg.projects, store_project_put) < 0 ||
+        serve_register(st, cfg.applications, store_app_put) < 0 ||
         serve_bootstrap(st, &cfg, bootstrap ? bootstrap : cfg.bootstrap) < 0)
         goto fail;
     if (mirror_global_init() < 0)

@@ -7,7 +7,10 @@
  * carries resources-finalizer.argocd.argoproj.io (cascade), else left
  * running (orphaned), as Argo CD does.
  *
- * A child's name must not belong to an app registered otherwise (the site
+ * AppProjects an app renders are registered the same way (no cascade:
+ * a project owns no resources).
+ *
+ * A child's name must not belong to one registered otherwise (the site
  * config, another parent): that is reported and nothing is overwritten.
  */
 #include <stdlib.h>
@@ -21,18 +24,31 @@
 
 #define CHILD_FINALIZER "resources-finalizer.argocd.argoproj.io"
 
+/* What differs between registering Applications and AppProjects. */
+struct child_kind {
+    const char *what; /* "application", "project" */
+    int (*get)(store *, const char *, char **);
+    int (*put)(store *, const char *, const char *);
+    int (*list)(store *, char ***, size_t *);
+    int (*del)(store *, const char *);
+    int is_app;
+};
+static const struct child_kind child_apps = {"application",  store_app_get,    store_app_put,
+                                             store_app_list, store_app_delete, 1};
+static const struct child_kind child_projects = {
+    "project", store_project_get, store_project_put, store_project_list, store_project_delete, 0};
+
 /* The parent named in a stored manifest, or NULL (borrowed from obj). */
 static const char *child_parent_of(const json_t *obj)
 {
     return doc_get_str(obj, "metadata.annotations." ENGINE_ANNOTATION_PARENT);
 }
 
-static json_t *child_stored(engine *e, const char *name)
+static json_t *child_stored(engine *e, const struct child_kind *k, const char *name)
 {
     char *text = NULL;
     json_t *obj = NULL;
-    if (store_app_get(e->st, name, &text) < 0 ||
-        doc_parse_json(&obj, text, strlen(text), name, NULL) < 0)
+    if (k->get(e->st, name, &text) < 0 || doc_parse_json(&obj, text, strlen(text), name, NULL) < 0)
         err_clear();
     free(text);
     return obj;
@@ -97,6 +113,8 @@ static void child_result(engine *e, struct engine_results *res, const json_t *ob
 {
     struct store_resource *r = engine_results_add(res, obj, status, message);
     struct store_app_status st = {0};
+    if (!app_is_application(obj))
+        return;
     if (store_app_status_get(e->st, doc_get_str(obj, "metadata.name"), &st) == 0) {
         r->health = xstrdup(st.health ? st.health : "");
         store_app_status_dispose(&st);
@@ -105,8 +123,25 @@ static void child_result(engine *e, struct engine_results *res, const json_t *ob
     }
 }
 
-int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
-                    struct engine_results *res, int *out_of_sync)
+/* A child as its kind's parser reads it: 0, or the error. */
+static int child_check(const struct child_kind *k, const json_t *obj, const char *name)
+{
+    int rc;
+    if (k->is_app) {
+        struct app c = {0};
+        rc = app_parse(&c, obj, name);
+        app_dispose(&c);
+    } else {
+        struct project p = {0};
+        rc = project_parse(&p, obj, name);
+        project_dispose(&p);
+    }
+    return rc;
+}
+
+static int child_sync(engine *e, const struct child_kind *k, const struct app *parent,
+                      const json_t *children, int apply, struct engine_results *res,
+                      int *out_of_sync)
 {
     json_t *seen = json_object(), *obj;
     char **names = NULL;
@@ -117,33 +152,31 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
     {
         const char *name = doc_get_str(obj, "metadata.name");
         json_t *want = json_deep_copy(obj), *have;
-        struct app c = {0};
         const char *owner;
         char *text;
         json_object_set_new(seen, name, json_true());
         doc_set_new(want, "metadata.annotations." ENGINE_ANNOTATION_PARENT,
                     json_string(parent->name));
-        if (!strcmp(name, parent->name)) {
+        if (k->is_app && !strcmp(name, parent->name)) {
             *out_of_sync = 1;
             child_result(e, res, obj, "Failed", "an Application cannot render itself");
             json_decref(want);
             continue;
         }
-        if (app_parse(&c, want, name) < 0) {
+        if (child_check(k, want, name) < 0) {
             *out_of_sync = 1;
             child_result(e, res, obj, "Failed", err_last());
             err_clear();
-            app_dispose(&c);
             json_decref(want);
             continue;
         }
-        app_dispose(&c);
-        have = child_stored(e, name);
+        have = child_stored(e, k, name);
         owner = have ? child_parent_of(have) : NULL;
         if (have && (!owner || strcmp(owner, parent->name) != 0)) {
-            char *msg = xasprintf("an application named %s is already registered%s%s; not "
+            char *msg = xasprintf("an %s named %s is already registered%s%s; not "
                                   "overwritten",
-                                  name, owner ? " by " : " by the site config", owner ? owner : "");
+                                  k->what, name, owner ? " by " : " by the site config",
+                                  owner ? owner : "");
             *out_of_sync = 1;
             child_result(e, res, obj, "OutOfSync", msg);
             free(msg);
@@ -154,15 +187,16 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
             child_result(e, res, obj, have ? "OutOfSync" : "Missing", "");
         } else {
             text = json_dumps(want, JSON_COMPACT);
-            if ((rc = store_app_put(e->st, name, text)) < 0) {
+            if ((rc = k->put(e->st, name, text)) < 0) {
                 *out_of_sync = 1;
                 child_result(e, res, obj, "Failed", err_last());
                 err_clear();
                 rc = 0;
             } else {
                 engine_event(e, parent->name, "Normal", have ? "ChildUpdated" : "ChildRegistered",
-                             "application %s %s", name, have ? "updated" : "registered");
-                engine_refresh_app(e, name);
+                             "%s %s %s", k->what, name, have ? "updated" : "registered");
+                if (k->is_app)
+                    engine_refresh_app(e, name);
                 child_result(e, res, obj, "Synced", have ? "updated" : "registered");
             }
             free(text);
@@ -172,8 +206,8 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
     }
 
     /* children Git no longer has */
-    if (store_app_list(e->st, &names, &n) < 0) {
-        rc = err_prefix(ERR_IO, "listing applications");
+    if (k->list(e->st, &names, &n) < 0) {
+        rc = err_prefix(ERR_IO, "listing %ss", k->what);
         goto out;
     }
     for (i = 0; i < n; i++) {
@@ -181,7 +215,7 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
         const char *owner;
         if (json_object_get(seen, names[i]))
             continue;
-        have = child_stored(e, names[i]);
+        have = child_stored(e, k, names[i]);
         owner = have ? child_parent_of(have) : NULL;
         if (owner && !strcmp(owner, parent->name)) {
             if (!apply || !parent->prune) {
@@ -191,7 +225,7 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
                 *out_of_sync = 1;
                 engine_results_add(res, have, "Failed", err_last());
                 err_clear();
-            } else if (store_app_delete(e->st, names[i]) < 0) {
+            } else if (k->del(e->st, names[i]) < 0) {
                 *out_of_sync = 1;
                 engine_results_add(res, have, "Failed", err_last());
                 err_clear();
@@ -211,5 +245,24 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
 out:
     store_names_free(names, n);
     json_decref(seen);
+    return rc;
+}
+
+int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
+                    struct engine_results *res, int *out_of_sync)
+{
+    json_t *apps = json_array(), *projects = json_array(), *obj;
+    size_t i;
+    int rc;
+    json_array_foreach(children, i, obj)
+    {
+        json_array_append(project_is_project(obj) ? projects : apps, obj);
+    }
+    /* projects first: the apps may name them */
+    rc = child_sync(e, &child_projects, parent, projects, apply, res, out_of_sync);
+    if (rc == 0)
+        rc = child_sync(e, &child_apps, parent, apps, apply, res, out_of_sync);
+    json_decref(apps);
+    json_decref(projects);
     return rc;
 }

@@ -947,6 +947,8 @@ int engine_reconcile(engine *e, const char *app_name)
     struct store_app_status st = {0};
     struct engine_results res = {0};
     struct store_operation op = {0};
+    struct project proj = {0};
+    struct project_target dest = {NULL, NULL, NULL};
     kube_client *kc = NULL;
     kube_cache *cache = NULL;
     char *sha = NULL; /* the commits of the sources */
@@ -971,6 +973,16 @@ int engine_reconcile(engine *e, const char *app_name)
         goto fail;
     if ((rc = engine_cluster_client(e, &app, &kc, &cache)) < 0)
         goto fail;
+    {
+        const struct config_cluster *cc =
+            config_find_cluster(e->cfg, app.dest_server, app.dest_server ? NULL : app.dest_name);
+        dest.server = cc->server;
+        dest.name = cc->name;
+        dest.namespace = app.dest_namespace ? app.dest_namespace : "";
+    }
+    if ((rc = engine_project_load(e, app.project, &proj)) < 0 ||
+        (rc = engine_project_admit(e, &proj, &app, &dest)) < 0)
+        goto fail;
     if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
         goto fail;
     if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
@@ -982,12 +994,12 @@ int engine_reconcile(engine *e, const char *app_name)
     for (i = 0; i < json_array_size(desired);) {
         /* Argo CD's own kinds are edgecd's to run, not the cluster's */
         obj = json_array_get(desired, i);
-        if (app_is_application(obj)) {
+        if (app_is_application(obj) || project_is_project(obj)) {
             json_array_append(children, obj);
             json_array_remove(desired, i);
         } else if (!strncmp(doc_get_str(obj, "apiVersion"), "argoproj.io/", 12)) {
             char *msg = xasprintf("%s objects are not run by this version of edgecd (only "
-                                  "Applications are registered)",
+                                  "Applications and AppProjects are registered)",
                                   doc_get_str(obj, "kind"));
             others_out_of_sync = 1;
             engine_results_add(&res, obj, "OutOfSync", msg);
@@ -997,6 +1009,8 @@ int engine_reconcile(engine *e, const char *app_name)
             i++;
         }
     }
+    /* what the project does not allow is neither compared nor synced */
+    engine_project_filter(&proj, &dest, desired, &res, &others_out_of_sync);
     json_array_foreach(desired, i, obj)
     {
         engine_track(obj, app.name);
@@ -1067,7 +1081,8 @@ int engine_reconcile(engine *e, const char *app_name)
         rc = engine_op_advance(e, kc, cache, &app, &op, &running);
         advanced = 1;
     } else if (engine_should_autosync(&app, sha, out_of_sync, n, json_array_size(extra),
-                                      have_op ? &op : NULL, &why)) {
+                                      have_op ? &op : NULL, &why) &&
+               engine_project_window(&proj, &app, &dest, 0, &why)) {
         struct engine_sync_request rq = {0};
         rq.initiated_by = "automated";
         rq.prune = app.prune;
@@ -1126,6 +1141,7 @@ out:
     if (have_prev)
         store_app_status_dispose(&prev);
     store_operation_dispose(&op);
+    project_dispose(&proj);
     app_dispose(&app);
     json_decref(desired);
     json_decref(targets);

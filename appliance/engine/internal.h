@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/health.h"
 #include "model/app.h"
+#include "model/project.h"
 #include "kube/cache.h"
 #include "kube/client.h"
 #include "storage/store.h"
@@ -120,13 +121,33 @@ int engine_extraneous(engine *e, kube_client *kc, kube_cache *cache, const struc
                       const json_t *desired, const struct store_app_status *prev, json_t **out);
 
 /* App of Apps: register, update and (with apply and the parent's prune)
- * remove the child Applications parent renders (children: the rendered
- * Application objects, borrowed), adding a result for each to res. */
+ * remove the child Applications and AppProjects parent renders
+ * (children: the rendered objects, borrowed), adding a result for each
+ * to res. */
 int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
                     struct engine_results *res, int *out_of_sync);
 
 /* metadata.name, else metadata.generateName (hooks), else "". Borrowed. */
 const char *engine_obj_name(const json_t *obj);
+
+/* The project name (NULL or "": default) from the store, or Argo CD's
+ * built-in default. ERR_NOTFOUND naming it when it does not exist. */
+int engine_project_load(engine *e, const char *name, struct project *out);
+
+/* 0 if p lets app read its sources and deploy to dest, else ERR_AUTH
+ * naming the field and the rule. */
+int engine_project_admit(engine *e, const struct project *p, const struct app *app,
+                         const struct project_target *dest);
+
+/* Take the objects p does not allow (kind, or an object's own namespace)
+ * out of targets, adding each to res as OutOfSync with the rule. */
+void engine_project_filter(const struct project *p, const struct project_target *dest,
+                           json_t *targets, struct engine_results *res, int *out_of_sync);
+
+/* 1 if p's sync windows let an automated (manual 0) or manual sync start
+ * now; else 0 and *why (new) names the window. */
+int engine_project_window(const struct project *p, const struct app *app,
+                          const struct project_target *dest, int manual, char **why);
 
 /* Argo CD's kind order: the rank of kind (unlisted kinds rank last). */
 size_t engine_kind_rank(const char *kind);

@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "model/app.h"
+#include "model/project.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 
@@ -278,6 +279,7 @@ int config_load(struct config *out, const char *path)
     memset(out, 0, sizeof(*out));
     config_set_defaults(out);
     out->applications = json_array();
+    out->projects = json_array();
     if ((rc = fs_read_file(path, CONFIG_MAX_BYTES, &data)) < 0)
         goto out;
     if ((rc = doc_parse_yaml(&docs, data.ptr ? data.ptr : "", data.len, path, NULL)) < 0)
@@ -291,16 +293,22 @@ int config_load(struct config *out, const char *path)
     json_array_foreach(docs, i, doc)
     {
         struct app app;
+        struct project proj;
         char *where;
         if (i == 0)
             continue;
         where = xasprintf("%s: document %zu", path, i + 1);
-        rc = app_parse(&app, doc, where);
-        app_dispose(&app);
+        if (project_is_project(doc)) {
+            rc = project_parse(&proj, doc, where);
+            project_dispose(&proj);
+        } else {
+            rc = app_parse(&app, doc, where);
+            app_dispose(&app);
+        }
         free(where);
         if (rc < 0)
             goto out;
-        json_array_append(out->applications, doc);
+        json_array_append(project_is_project(doc) ? out->projects : out->applications, doc);
     }
     if (out->settings_file[0]) {
         char *resolved = config_resolve_path(path, out->settings_file);
@@ -350,6 +358,8 @@ void config_dispose(struct config *cfg)
     cfg->n_clusters = 0;
     json_decref(cfg->applications);
     cfg->applications = NULL;
+    json_decref(cfg->projects);
+    cfg->projects = NULL;
     if (cfg->settings)
         settings_dispose(cfg->settings);
     free(cfg->settings);
@@ -383,5 +393,6 @@ void config_describe(struct buf *out)
              "  mirrors      list of {prefix, mirror, fallback}: a repoURL starting with prefix "
              "is fetched from mirror + the rest of the URL (longest prefix wins); with fallback: "
              "true a failed mirror fetch tries the original URL\n"
-             "Further documents: argoproj.io/v1alpha1 Applications registered at start.\n");
+             "Further documents: argoproj.io/v1alpha1 Applications and AppProjects registered "
+             "at start.\n");
 }

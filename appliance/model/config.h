@@ -66,6 +66,7 @@ struct config {
     struct config_mirror *mirrors; /* rewrite rules, as listed */
     size_t n_mirrors;
     json_t *applications; /* owned JSON array of Application manifests */
+    json_t *projects;     /* the AppProject documents, in order */
 };
 
 /* Load and validate path. Errors are ERR_INVALID/ERR_NOTFOUND naming the

@@ -345,6 +345,13 @@ static json_t *server_resource_new(const struct store_resource *r)
     json_object_set_new(j, "name", server_json_str_new(r->name));
     json_object_set_new(j, "status", server_json_str_new(r->status));
     json_object_set_new(j, "message", server_json_str_new(r->message));
+    if (r->health && r->health[0])
+        json_object_set_new(j, "health",
+                            json_pack("{s:s, s:s}", "status", r->health, "message",
+                                      r->health_message ? r->health_message : ""));
+    if (r->hook && r->hook[0])
+        json_object_set_new(j, "hookType", server_json_str_new(r->hook));
+    json_object_set_new(j, "syncWave", json_integer(r->wave));
     return j;
 }
 
@@ -352,7 +359,8 @@ static json_t *server_resource_new(const struct store_resource *r)
  * reported yet. The operation phase follows Argo CD: Error when the app
  * could not even be compared (sync status Unknown), Failed when a sync
  * ran but did not complete, Succeeded otherwise. */
-static json_t *server_status_new(const struct store_app_status *st)
+static json_t *server_status_new(const struct store_app_status *st,
+                                 const struct store_operation *opr)
 {
     json_t *status = json_object(), *sync = json_object(), *res = json_array(), *op;
     const char *phase = "Succeeded", *message = "successfully synced", *finished;
@@ -383,7 +391,32 @@ static json_t *server_status_new(const struct store_app_status *st)
     json_object_set_new(op, "message", server_json_str_new(message));
     if (finished[0])
         json_object_set_new(op, "finishedAt", server_json_str_new(finished));
+    if (opr && !st->last_error[0]) {
+        /* the last sync operation, as the engine recorded it (our own
+         * JSON from the store) */
+        json_t *state = json_loads(opr->state_json, 0, NULL);
+        const char *f = json_string_value(json_object_get(state, "finishedAt"));
+        const char *rev = json_string_value(json_object_get(state, "revision"));
+        if (state) {
+            json_object_set_new(op, "phase", server_json_str_new(opr->phase));
+            json_object_set_new(
+                op, "message",
+                server_json_str_new(json_string_value(json_object_get(state, "message"))));
+            json_object_set_new(
+                op, "startedAt",
+                server_json_str_new(json_string_value(json_object_get(state, "startedAt"))));
+            if (f && f[0])
+                json_object_set_new(op, "finishedAt", server_json_str_new(f));
+            else
+                json_object_del(op, "finishedAt");
+            json_object_set_new(op, "syncResult", json_pack("{s:s}", "revision", rev ? rev : ""));
+        }
+        json_decref(state);
+    }
     json_object_set_new(status, "operationState", op);
+    json_object_set_new(
+        status, "health",
+        json_pack("{s:s}", "status", st->health && st->health[0] ? st->health : "Unknown"));
     if (st->last_error[0]) {
         json_t *cond = json_object();
         json_object_set_new(cond, "type", json_string("ComparisonError"));
@@ -434,7 +467,14 @@ static int server_app_new(server *srv, const char *name, json_t **out)
         json_object_set_new(meta, "namespace", json_incref(ns));
     json_object_set_new(app, "metadata", meta);
     json_object_set_new(app, "spec", spec);
-    json_object_set_new(app, "status", server_status_new(have_status ? &st : NULL));
+    {
+        struct store_operation opr = {0};
+        int have_op = store_operation_get(srv->st, name, 0, &opr) == 0;
+        err_clear();
+        json_object_set_new(app, "status",
+                            server_status_new(have_status ? &st : NULL, have_op ? &opr : NULL));
+        store_operation_dispose(&opr);
+    }
     *out = app;
 out:
     json_decref(m);

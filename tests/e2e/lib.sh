@@ -89,9 +89,9 @@ spec:
 YAML
 }
 
-e2e_start_serve() {
-    "$EDGECD_BIN" serve --data "$work/data" --config "$work/site.yaml" \
-        >"$work/serve.out" 2>"$work/serve.log" &
+e2e_start_serve() { # [more serve flags...]
+    "$EDGECD_BIN" serve --data "$work/data" --config "$work/site.yaml" "$@" \
+        >"$work/serve.out" 2>>"$work/serve.log" &
     pids+=($!)
     local i=0
     until grep -q 'API at' "$work/serve.out" 2>/dev/null; do

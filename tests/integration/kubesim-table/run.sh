@@ -122,6 +122,11 @@ stringData:
 YAML
 kc apply -f "$work/app.yaml" >/dev/null
 kc -n shop rollout status deploy/web --timeout=30s >/dev/null || fail "rollout did not finish"
+# the load balancer gets its address on its own schedule (kubesim's tick)
+for _ in $(seq 150); do
+    [ -n "$(kc -n shop get svc lb -o jsonpath='{.status.loadBalancer.ingress[0].ip}')" ] && break
+    sleep 0.2
+done
 
 kc -n shop get deploy,rs,pods,svc,cm,ns >"$work/get" || fail "kubectl get"
 has "$work/get" 'NAME|READY|UP-TO-DATE|AVAILABLE|AGE'

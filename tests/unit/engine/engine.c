@@ -850,6 +850,117 @@ TEST(operation_resumes_after_a_restart)
     fixture_close(&f);
 }
 
+/* ---- AppProjects ---- */
+
+static char *last_error_of(struct fixture *f, const char *app)
+{
+    struct store_app_status st = {0};
+    char *msg;
+    if (store_app_status_get(f->st, app, &st) < 0) {
+        err_clear();
+        return xstrdup("");
+    }
+    msg = xstrdup(st.last_error[0] ? st.last_error : st.message);
+    store_app_status_dispose(&st);
+    return msg;
+}
+
+/* A project refusing the repository or the destination stops the app
+ * before anything is applied; a refused kind is left out of the sync; a
+ * closed sync window holds automated sync back; an unknown project is an
+ * error; App of Apps registers a rendered AppProject its child uses. */
+TEST(projects_are_enforced)
+{
+    struct fixture f;
+    char *src, *msg, *cmd;
+    struct store_app_status st = {0};
+
+    cmd = xasprintf("mkdir -p '%s/repo9/app' '%s/repo9/root' && cd '%s/repo9' && git init -q -b "
+                    "main && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: p-cm}\\n"
+                    "---\\napiVersion: v1\\nkind: Secret\\nmetadata: {name: p-secret}\\n"
+                    "stringData: {a: b}\\n' > app/all.yaml && printf 'apiVersion: "
+                    "argoproj.io/v1alpha1\\nkind: AppProject\\nmetadata: {name: rendered}\\n"
+                    "spec:\\n  sourceRepos: [\"*\"]\\n  destinations: [{server: \"*\", namespace: "
+                    "\"*\"}]\\n  namespaceResourceBlacklist: [{group: \"\", kind: Secret}]\\n---\\n"
+                    "apiVersion: argoproj.io/v1alpha1\\nkind: Application\\nmetadata: {name: "
+                    "p-child}\\nspec:\\n  project: rendered\\n  source: {repoURL: \"%s/repo9\", "
+                    "path: app}\\n  destination: {server: \"https://kubernetes.default.svc\", "
+                    "namespace: default}\\n  syncPolicy: {automated: {}}\\n' > root/apps.yaml && "
+                    "git add -A && git -c user.name=t -c user.email=t@e commit -q -m p",
+                    dir, dir, dir, dir);
+    sh(cmd);
+    free(cmd);
+    src = xasprintf("{\"repoURL\":\"%s/repo9\",\"path\":\"app\"}", dir);
+    CHECK_OK(fixture_app(&f, "projects", "", "p-app", src));
+    free(src);
+
+    /* no such project */
+    CHECK_OK(store_app_put(f.st, "p-app",
+                           "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":"
+                           "\"Application\",\"metadata\":{\"name\":\"p-app\"},"
+                           "\"spec\":{\"project\":\"nowhere\",\"source\":"
+                           "{\"repoURL\":\"/nonexistent\"},\"destination\":{"
+                           "\"server\":\"https://kubernetes.default.svc\"}}}"));
+    CHECK(engine_reconcile(f.e, "p-app") == ERR_NOTFOUND);
+    msg = last_error_of(&f, "p-app");
+    CHECK_CONTAINS(msg, "project nowhere does not exist");
+    free(msg);
+
+    /* a project that allows another repository only */
+    CHECK_OK(store_project_put(f.st, "shop",
+                               "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"AppProject\","
+                               "\"metadata\":{\"name\":\"shop\"},\"spec\":{\"sourceRepos\":"
+                               "[\"https://git.lan/shop/*\"],\"destinations\":[{\"server\":"
+                               "\"*\",\"namespace\":\"*\"}]}}"));
+    src = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                    "\"metadata\":{\"name\":\"p-app\"},\"spec\":{\"project\":\"shop\",\"source\":"
+                    "{\"repoURL\":\"%s/repo9\",\"path\":\"app\"},\"destination\":{\"server\":"
+                    "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                    "\"syncPolicy\":{\"automated\":{}}}}",
+                    dir);
+    CHECK_OK(store_app_put(f.st, "p-app", src));
+    CHECK(engine_reconcile(f.e, "p-app") == ERR_AUTH);
+    msg = last_error_of(&f, "p-app");
+    CHECK_CONTAINS(msg, "not permitted in project shop");
+    free(msg);
+    CHECK(!exists(&f, "v1", "ConfigMap", "p-cm"));
+
+    /* the same repository allowed, a deny window open now: not synced */
+    CHECK_OK(store_project_put(f.st, "shop",
+                               "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"AppProject\","
+                               "\"metadata\":{\"name\":\"shop\"},\"spec\":{\"sourceRepos\":"
+                               "[\"*\"],\"destinations\":[{\"server\":\"*\",\"namespace\":\"*\"}],"
+                               "\"syncWindows\":[{\"kind\":\"deny\",\"schedule\":\"* * * * *\","
+                               "\"duration\":\"1h\",\"applications\":[\"*\"]}]}}"));
+    CHECK_OK(engine_reconcile(f.e, "p-app"));
+    msg = last_error_of(&f, "p-app");
+    CHECK_CONTAINS(msg, "sync denied");
+    free(msg);
+    CHECK(!exists(&f, "v1", "ConfigMap", "p-cm"));
+    free(src);
+
+    /* App of Apps: a rendered AppProject, used by the child it renders:
+     * its Secret is refused, its ConfigMap synced */
+    src = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                    "\"metadata\":{\"name\":\"p-root\"},\"spec\":{\"source\":{\"repoURL\":"
+                    "\"%s/repo9\",\"path\":\"root\"},\"destination\":{\"server\":"
+                    "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                    "\"syncPolicy\":{\"automated\":{}}}}",
+                    dir);
+    CHECK_OK(store_app_put(f.st, "p-root", src));
+    free(src);
+    CHECK_OK(engine_reconcile(f.e, "p-root"));
+    CHECK_OK(engine_reconcile(f.e, "p-child"));
+    CHECK(exists(&f, "v1", "ConfigMap", "p-cm"));
+    CHECK(!exists(&f, "v1", "Secret", "p-secret"));
+    CHECK_OK(store_app_status_get(f.st, "p-child", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    CHECK_STR(resource_status(&st, "ConfigMap", "p-cm"), "Synced");
+    CHECK_STR(resource_status(&st, "Secret", "p-secret"), "OutOfSync");
+    store_app_status_dispose(&st);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -871,6 +982,7 @@ int main(void)
     RUN(waves_and_hooks_run_in_order);
     RUN(failed_hook_runs_syncfail_and_is_not_retried);
     RUN(operation_resumes_after_a_restart);
+    RUN(projects_are_enforced);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

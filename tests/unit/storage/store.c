@@ -145,6 +145,45 @@ TEST(put_get_list_delete)
     free(path);
 }
 
+/* Projects are kept like applications, in their own table: a project and
+ * an app may share a name; an unchanged put writes nothing. */
+TEST(projects_put_get_list_delete)
+{
+    char *path = db_path("projects.db"), *m = NULL, **names = NULL;
+    size_t n = 0;
+    store *s = NULL;
+    sqlite3 *raw;
+    long long v0, v1;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_project_put(s, "shop", "{\"p\":1}"));
+    CHECK_OK(store_project_put(s, "default", "{\"d\":1}"));
+    CHECK_OK(store_app_put(s, "shop", "{\"a\":1}"));
+    CHECK_OK(store_project_list(s, &names, &n));
+    CHECK(n == 2);
+    CHECK_STR(names[0], "default");
+    CHECK_STR(names[1], "shop");
+    store_names_free(names, n);
+    CHECK_OK(store_project_get(s, "shop", &m));
+    CHECK_STR(m, "{\"p\":1}");
+    free(m);
+    raw = raw_open(path);
+    v0 = raw_int(raw, "PRAGMA data_version");
+    CHECK_OK(store_project_put(s, "shop", "{\"p\":1}"));
+    v1 = raw_int(raw, "PRAGMA data_version");
+    CHECK(v0 == v1);
+    sqlite3_close(raw);
+    CHECK_OK(store_project_delete(s, "shop"));
+    CHECK_ERR(store_project_get(s, "shop", &m), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "project \"shop\" not found");
+    CHECK_ERR(store_project_delete(s, "shop"), ERR_NOTFOUND);
+    CHECK_OK(store_app_get(s, "shop", &m)); /* the app of that name stays */
+    free(m);
+    CHECK_ERR(store_project_put(s, "", "{}"), ERR_INVALID);
+    store_close(s);
+    free(path);
+}
+
 TEST(status_round_trip_with_resources)
 {
     char *path = db_path("status.db");
@@ -488,7 +527,7 @@ TEST(migrates_from_version_2)
     struct store_operation op = {0};
     struct fixture_status f;
 
-    CHECK(store_schema_version() == 3);
+    CHECK(store_schema_version() == 4);
     make_version_2(path);
     raw = raw_open(path);
     CHECK(raw_int(raw, "PRAGMA user_version") == 2);
@@ -496,7 +535,7 @@ TEST(migrates_from_version_2)
 
     CHECK_OK(store_open(&s, path));
     raw = raw_open(path);
-    CHECK(raw_int(raw, "PRAGMA user_version") == 3);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 4);
     sqlite3_close(raw);
     CHECK_OK(store_integrity_check(s));
     /* The old rows read with the new fields empty... */
@@ -655,6 +694,7 @@ int main(void)
     RUN(open_create_reopen_keeps_data);
     RUN(migrations_idempotent_and_pragmas);
     RUN(put_get_list_delete);
+    RUN(projects_put_get_list_delete);
     RUN(status_round_trip_with_resources);
     RUN(status_health_hooks_waves_round_trip_and_compare);
     RUN(status_bad_input_changes_nothing);
