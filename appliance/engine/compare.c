@@ -22,7 +22,9 @@
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "core/buf.h"
 #include "doc/doc.h"
+#include "doc/patch.h"
 #include "engine/internal.h"
 
 static char *verdict_key(const json_t *obj)
@@ -32,10 +34,15 @@ static char *verdict_key(const json_t *obj)
                      ns ? ns : "", doc_get_str(obj, "metadata.name"));
 }
 
-static void verdict_hash(const json_t *obj, char out[65])
+/* What a verdict depends on besides the live object: the desired object
+ * and the ignore rules in force (their settings and the app's list). */
+static void verdict_hash(const engine *e, const json_t *obj, char out[65])
 {
     char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-    util_sha256_hex(text ? text : "", text ? strlen(text) : 0, out);
+    char *rules = e->ignore_key ? e->ignore_key : "";
+    char *all = xasprintf("%s\n%s", text ? text : "", rules);
+    util_sha256_hex(all, strlen(all), out);
+    free(all);
     free(text);
 }
 
@@ -87,6 +94,38 @@ static void compare_strip_volatile(json_t *obj)
     }
 }
 
+/* desired holds in live once both lose the ignored fields. */
+static int compare_holds_ignoring(engine *e, const json_t *desired, const json_t *live)
+{
+    json_t *d, *l;
+    int holds;
+    if (!e->ignore || !doc_ignore_count(e->ignore))
+        return compare_holds(desired, live);
+    d = doc_ignore_apply(e->ignore, desired, live);
+    l = doc_ignore_apply(e->ignore, live, live);
+    holds = compare_holds(d, l);
+    json_decref(d);
+    json_decref(l);
+    return holds;
+}
+
+/* would (the dry-run's answer) equals live_copy once both lose the
+ * ignored fields (managers' rules read live's managedFields). */
+static int compare_equal_ignoring(engine *e, const json_t *would, const json_t *live_copy,
+                                  const json_t *live)
+{
+    json_t *a, *b;
+    int eq;
+    if (!e->ignore || !doc_ignore_count(e->ignore))
+        return doc_equal(live_copy, would);
+    a = doc_ignore_apply(e->ignore, would, live);
+    b = doc_ignore_apply(e->ignore, live_copy, live);
+    eq = doc_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return eq;
+}
+
 static int compare_live(kube_client *kc, kube_cache *cache, const json_t *desired, json_t **live,
                         char **rv)
 {
@@ -111,8 +150,8 @@ static int compare_live(kube_client *kc, kube_cache *cache, const json_t *desire
     return rc;
 }
 
-int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *app_name,
-                   const json_t *desired, struct engine_verdict *out)
+int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const json_t *desired,
+                   struct engine_verdict *out)
 {
     char *key = verdict_key(desired), hash[65];
     const char *want_id = doc_get_str(desired, "metadata.annotations." ENGINE_ANNOTATION_TRACKING);
@@ -121,7 +160,6 @@ int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *ap
     int rc;
 
     memset(out, 0, sizeof(*out));
-    (void)app_name;
     rc = compare_live(kc, cache, desired, &out->live, &out->live_rv);
     if (rc == ERR_NOTFOUND) {
         err_clear();
@@ -143,7 +181,7 @@ int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *ap
         free(key);
         return 0;
     }
-    verdict_hash(desired, hash);
+    verdict_hash(e, desired, hash);
     entry = json_object_get(e->verdicts, key);
     if (entry && !strcmp(json_string_value(json_object_get(entry, "h")), hash)) {
         const char *was = json_string_value(json_object_get(entry, "v"));
@@ -153,7 +191,7 @@ int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *ap
             free(key);
             return 0;
         }
-        if (!strcmp(was, "Synced") && compare_holds(desired, out->live)) {
+        if (!strcmp(was, "Synced") && compare_holds_ignoring(e, desired, out->live)) {
             json_object_set_new(entry, "rv", json_string(out->live_rv ? out->live_rv : ""));
             out->status = "Synced";
             free(key);
@@ -168,7 +206,7 @@ int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *ap
     live_copy = json_deep_copy(out->live);
     compare_strip_volatile(live_copy);
     compare_strip_volatile(would);
-    out->status = doc_equal(live_copy, would) ? "Synced" : "OutOfSync";
+    out->status = compare_equal_ignoring(e, would, live_copy, out->live) ? "Synced" : "OutOfSync";
     json_object_set_new(e->verdicts, key,
                         json_pack("{s:s, s:s, s:s}", "h", hash, "rv",
                                   out->live_rv ? out->live_rv : "", "v", out->status));
@@ -192,9 +230,78 @@ void engine_verdict_applied(engine *e, const json_t *obj, const char *rv)
     if (!rv) {
         json_object_del(e->verdicts, key);
     } else {
-        verdict_hash(obj, hash);
+        verdict_hash(e, obj, hash);
         json_object_set_new(e->verdicts, key,
                             json_pack("{s:s, s:s, s:s}", "h", hash, "rv", rv, "v", "Synced"));
     }
     free(key);
+}
+
+/* The value at RFC 6901 pointer ptr in doc (borrowed), or NULL. */
+static json_t *compare_pointer_get(const json_t *doc, const char *ptr)
+{
+    const json_t *cur = doc;
+    const char *p = ptr;
+    if (*p != '/')
+        return NULL;
+    while (cur && *p == '/') {
+        const char *end = strchr(p + 1, '/');
+        size_t n = end ? (size_t)(end - p - 1) : strlen(p + 1);
+        struct buf tok = BUF_INIT;
+        for (size_t i = 0; i < n; i++) {
+            const char *c = p + 1 + i;
+            if (c[0] == '~' && i + 1 < n && (c[1] == '0' || c[1] == '1')) {
+                buf_put(&tok, c[1] == '0' ? "~" : "/", 1);
+                i++;
+            } else {
+                buf_put(&tok, c, 1);
+            }
+        }
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, buf_cstr(&tok));
+        } else if (json_is_array(cur)) {
+            long idx = doc_pointer_index(buf_cstr(&tok));
+            cur = idx >= 0 ? json_array_get(cur, (size_t)idx) : NULL;
+        } else {
+            cur = NULL;
+        }
+        buf_dispose(&tok);
+        p += n + 1;
+    }
+    return (json_t *)cur;
+}
+
+json_t *engine_respect_ignored(engine *e, const json_t *desired, const json_t *live)
+{
+    json_t *out = json_deep_copy(desired), *paths, *p;
+    size_t i;
+    if (!e->ignore || !doc_ignore_count(e->ignore) || !live)
+        return out;
+    /* the ignored fields of either side: the live value where there is
+     * one, else the field goes */
+    paths = doc_ignore_paths(e->ignore, desired, live);
+    {
+        json_t *more = doc_ignore_paths(e->ignore, live, live);
+        json_array_extend(paths, more);
+        json_decref(more);
+    }
+    json_array_foreach(paths, i, p)
+    {
+        const char *ptr = json_string_value(p);
+        json_t *lv = compare_pointer_get(live, ptr), *ops;
+        json_t *dv = compare_pointer_get(out, ptr);
+        if (lv)
+            ops = json_pack("[{s:s, s:s, s:O}]", "op", dv ? "replace" : "add", "path", ptr, "value",
+                            lv);
+        else if (dv)
+            ops = json_pack("[{s:s, s:s}]", "op", "remove", "path", ptr);
+        else
+            continue;
+        /* a field whose parent is missing in desired stays as it is */
+        if (doc_patch_json(&out, ops) < 0)
+            err_clear();
+        json_decref(ops);
+    }
+    json_decref(paths);
+    return out;
 }

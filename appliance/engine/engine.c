@@ -58,6 +58,21 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->refresh = json_array();
     e->due = json_object();
     e->verdicts = json_object();
+    e->global_ignore = json_array();
+    for (size_t i = 0; cfg->settings && i < cfg->settings->n_overrides; i++) {
+        const struct settings_override *o = &cfg->settings->overrides[i];
+        char *key;
+        if (!o->ignore_differences)
+            continue;
+        if (!strcmp(o->group, "*") && !strcmp(o->kind, "*"))
+            key = xstrdup("resource.customizations.ignoreDifferences.all");
+        else if (!o->group[0])
+            key = xasprintf("resource.customizations.ignoreDifferences.%s", o->kind);
+        else
+            key = xasprintf("resource.customizations.ignoreDifferences.%s_%s", o->group, o->kind);
+        json_array_append_new(e->global_ignore, json_pack("[s, O]", key, o->ignore_differences));
+        free(key);
+    }
     if (health_checks_new(&e->health, cfg->settings, NULL) < 0) {
         int rc = err_prefix(ERR_INVALID, "settings");
         engine_free(e);
@@ -83,6 +98,7 @@ void engine_free(engine *e)
     json_decref(e->due);
     json_decref(e->verdicts);
     health_checks_free(e->health);
+    json_decref(e->global_ignore);
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
         json_decref(e->cache[i].objects);
     free(e->cache);
@@ -925,6 +941,29 @@ static void engine_results_from_op(struct engine_results *res, const char *state
     json_decref(state);
 }
 
+/* The ignoreDifferences rules for app: the settings file's, then its own
+ * spec.ignoreDifferences (a bad rule fails the pass, naming it). */
+static int engine_ignore_rules(engine *e, const struct app *app)
+{
+    const json_t *own = doc_get(app->manifest, "spec.ignoreDifferences"), *pair;
+    size_t i;
+    int rc;
+    doc_ignore_new(&e->ignore);
+    json_array_foreach(e->global_ignore, i, pair)
+    {
+        if ((rc = doc_ignore_add_setting(e->ignore, json_string_value(json_array_get(pair, 0)),
+                                         json_array_get(pair, 1))) < 0)
+            return err_prefix(rc, "settings");
+    }
+    if ((rc = doc_ignore_add_app(e->ignore, own, "spec.ignoreDifferences")) < 0)
+        return rc;
+    e->ignore_key = own ? json_dumps(own, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    return 0;
+}
+
+/* An extraneous object that does not make the app OutOfSync. */
+#define ENGINE_MSG_IGNORE_EXTRANEOUS "requires pruning (IgnoreExtraneous: not counted)"
+
 /* 1 if a resource an operation applies or prunes (not a hook, not one of
  * Argo CD's own kinds) is not where Git wants it. */
 static int engine_any_out_of_sync(const struct engine_results *res)
@@ -932,6 +971,7 @@ static int engine_any_out_of_sync(const struct engine_results *res)
     for (size_t i = 0; i < res->n; i++) {
         const struct store_resource *r = &res->v[i];
         if ((!r->hook || !r->hook[0]) && strcmp(r->group, "argoproj.io") != 0 &&
+            strcmp(r->message, ENGINE_MSG_IGNORE_EXTRANEOUS) != 0 &&
             strcmp(r->status, "Synced") != 0 && strcmp(r->status, "Pruned") != 0)
             return 1;
     }
@@ -981,7 +1021,8 @@ int engine_reconcile(engine *e, const char *app_name)
         dest.namespace = app.dest_namespace ? app.dest_namespace : "";
     }
     if ((rc = engine_project_load(e, app.project, &proj)) < 0 ||
-        (rc = engine_project_admit(e, &proj, &app, &dest)) < 0)
+        (rc = engine_project_admit(e, &proj, &app, &dest)) < 0 ||
+        (rc = engine_ignore_rules(e, &app)) < 0)
         goto fail;
     if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
         goto fail;
@@ -1040,7 +1081,7 @@ int engine_reconcile(engine *e, const char *app_name)
         struct engine_verdict v;
         struct store_resource *r;
         hres[i].target = obj;
-        if (engine_compare(e, kc, cache, app.name, obj, &v) < 0) {
+        if (engine_compare(e, kc, cache, obj, &v) < 0) {
             out_of_sync = 1;
             engine_results_add(&res, obj, "Unknown", err_last());
             err_clear();
@@ -1066,9 +1107,16 @@ int engine_reconcile(engine *e, const char *app_name)
         goto fail;
     json_array_foreach(extra, i, obj)
     {
-        out_of_sync = 1;
+        const char *co =
+            doc_get_str(obj, "metadata.annotations.argocd.argoproj.io/compare-options");
+        int ignored = co && strstr(co, "IgnoreExtraneous") != NULL;
+        if (!ignored && !engine_sync_option(&app, NULL, "IgnoreExtraneous=true"))
+            out_of_sync = 1;
+        else
+            ignored = 1;
         engine_results_add(&res, obj, "OutOfSync",
-                           json_is_true(json_object_get(obj, "noPrune"))
+                           ignored ? ENGINE_MSG_IGNORE_EXTRANEOUS
+                           : json_is_true(json_object_get(obj, "noPrune"))
                                ? "requires pruning (Prune=false: not pruned)"
                                : "requires pruning");
     }
@@ -1137,6 +1185,10 @@ out:
     }
     free(hr);
     free(hres);
+    doc_ignore_free(e->ignore);
+    e->ignore = NULL;
+    free(e->ignore_key);
+    e->ignore_key = NULL;
     engine_results_dispose(&res);
     if (have_prev)
         store_app_status_dispose(&prev);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "doc/doc.h"
 #include "engine/health.h"
 #include "model/app.h"
 #include "model/project.h"
@@ -45,6 +46,12 @@ struct engine {
     unsigned long dry_runs; /* server-side dry-run applies, for tests */
     unsigned long applies;
     health_checks *health; /* Lua checks from the settings file; NULL: built-ins only */
+    /* ignoreDifferences of the settings file (argocd-cm keys and values),
+     * and the rules in force for the app being reconciled (the settings'
+     * and its own spec.ignoreDifferences; run loop only) */
+    json_t *global_ignore; /* [[key, value], ...] */
+    doc_ignore *ignore;
+    char *ignore_key; /* the app's rules as text: part of every verdict's key */
 
     /* Render cache (run loop only): cfg->render_cache_entries slots,
      * least recently used replaced first. */
@@ -96,8 +103,12 @@ struct engine_verdict {
  * live object still holds every value desired sets; otherwise, and when
  * neither side changed since, a remembered dry-run answer is reused; only
  * then is the API server asked (server-side apply, dryRun=All). */
-int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const char *app_name,
-                   const json_t *desired, struct engine_verdict *out);
+int engine_compare(engine *e, kube_client *kc, kube_cache *cache, const json_t *desired,
+                   struct engine_verdict *out);
+
+/* desired with the fields the app's ignoreDifferences select taken from
+ * live instead (RespectIgnoreDifferences=true), a new reference. */
+json_t *engine_respect_ignored(engine *e, const json_t *desired, const json_t *live);
 void engine_verdict_dispose(struct engine_verdict *v);
 
 /* After an apply left obj (tracked, as desired) at resourceVersion rv:

@@ -352,10 +352,10 @@ static int sync_apply(engine *e, kube_client *kc, kube_cache *cache, const struc
                       const struct sync_task *k, json_t *state, json_t *r)
 {
     struct engine_verdict v;
-    json_t *applied = NULL;
+    json_t *applied = NULL, *obj = NULL;
     int dry_run = json_is_true(json_object_get(state, "dryRun")), rc;
 
-    if ((rc = engine_compare(e, kc, cache, app->name, k->obj, &v)) < 0)
+    if ((rc = engine_compare(e, kc, cache, k->obj, &v)) < 0)
         return rc;
     if (v.foreign) {
         char *msg = xasprintf("exists and is tracked as %s; not synced over", v.foreign);
@@ -375,8 +375,14 @@ static int sync_apply(engine *e, kube_client *kc, kube_cache *cache, const struc
         engine_verdict_dispose(&v);
         return 0;
     }
+    /* RespectIgnoreDifferences=true: what the rules ignore keeps its live
+     * value */
+    obj = engine_sync_option(app, k->obj, "RespectIgnoreDifferences=true")
+              ? engine_respect_ignored(e, k->obj, v.live)
+              : json_incref((json_t *)k->obj);
     if (dry_run) {
-        rc = kube_client_apply(kc, k->obj, 1, NULL);
+        rc = kube_client_apply(kc, obj, 1, NULL);
+        json_decref(obj);
         if (rc == 0)
             sync_set(r, "Synced",
                      !strcmp(v.status, "Missing") ? "would be created (dry run)"
@@ -391,11 +397,11 @@ static int sync_apply(engine *e, kube_client *kc, kube_cache *cache, const struc
                                      "Foreground", 60000);
         if (rc == 0 || rc == ERR_NOTFOUND) {
             err_clear();
-            rc = kube_client_create(kc, k->obj, &applied);
+            rc = kube_client_create(kc, obj, &applied);
         }
     } else {
         engine_seen(e, k->obj, ENGINE_SEEN_WRITING);
-        rc = kube_client_apply(kc, k->obj, 0, &applied);
+        rc = kube_client_apply(kc, obj, 0, &applied);
         if ((rc == ERR_INVALID || rc == ERR_CONFLICT) && v.live &&
             engine_sync_option(app, k->obj, "Force=true")) {
             /* Force=true: an immutable field changed; recreate */
@@ -405,7 +411,7 @@ static int sync_apply(engine *e, kube_client *kc, kube_cache *cache, const struc
                                          k->name, "Foreground", 60000);
             if (rc == 0 || rc == ERR_NOTFOUND) {
                 err_clear();
-                rc = kube_client_apply(kc, k->obj, 0, &applied);
+                rc = kube_client_apply(kc, obj, 0, &applied);
             }
         }
     }
@@ -421,6 +427,7 @@ static int sync_apply(engine *e, kube_client *kc, kube_cache *cache, const struc
         sync_set(r, "Synced", !strcmp(v.status, "Missing") ? "created" : "configured");
     }
     json_decref(applied);
+    json_decref(obj);
     engine_verdict_dispose(&v);
     return rc;
 }

@@ -961,6 +961,88 @@ TEST(projects_are_enforced)
     fixture_close(&f);
 }
 
+/* spec.ignoreDifferences: a hand edit of an ignored field is no drift, of
+ * another field it is; with RespectIgnoreDifferences=true a sync of a new
+ * commit keeps the live value of the ignored field. An extraneous object
+ * marked IgnoreExtraneous does not make the app OutOfSync. */
+TEST(ignore_differences_in_compare_and_sync)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    json_t *live = NULL, *patch;
+    char *cmd, *src;
+
+    cmd = xasprintf("mkdir -p '%s/repo10' && cd '%s/repo10' && git init -q -b main && "
+                    "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: ig}\\n"
+                    "data: {a: \"1\", b: \"git\"}\\n---\\napiVersion: v1\\nkind: ConfigMap\\n"
+                    "metadata: {name: ig-extra}\\n' > all.yaml && git add -A && git -c "
+                    "user.name=t -c user.email=t@e commit -q -m i",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    src = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                    "\"metadata\":{\"name\":\"ig\"},\"spec\":{\"source\":{\"repoURL\":"
+                    "\"%s/repo10\"},\"destination\":{\"server\":"
+                    "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                    "\"ignoreDifferences\":[{\"kind\":\"ConfigMap\",\"name\":\"ig\","
+                    "\"jsonPointers\":[\"/data/b\"]}],\"syncPolicy\":{\"automated\":{},"
+                    "\"syncOptions\":[\"RespectIgnoreDifferences=true\"]}}}",
+                    dir);
+    CHECK_OK(fixture_open(&f, "ignore", "", "ig", src));
+    free(src);
+    CHECK_OK(engine_reconcile(f.e, "ig"));
+
+    /* b by hand: ignored */
+    patch = json_pack("{s:{s:s}}", "data", "b", "hand");
+    CHECK_OK(kube_client_patch(f.kube, "v1", "ConfigMap", "default", "ig", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    usleep(300 * 1000);
+    CHECK_OK(engine_reconcile(f.e, "ig"));
+    CHECK_OK(store_app_status_get(f.st, "ig", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    store_app_status_dispose(&st);
+
+    /* a new commit changes a: synced, b keeps its live value; the other
+     * ConfigMap leaves Git (prune off) but says IgnoreExtraneous */
+    patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                      "argocd.argoproj.io/compare-options", "IgnoreExtraneous");
+    CHECK_OK(
+        kube_client_patch(f.kube, "v1", "ConfigMap", "default", "ig-extra", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    cmd = xasprintf("cd '%s/repo10' && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: "
+                    "{name: ig}\\ndata: {a: \"2\", b: \"git2\"}\\n' > all.yaml && git -c "
+                    "user.name=t -c user.email=t@e commit -q -am a2",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    CHECK_OK(engine_reconcile(f.e, "ig"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "ig", &live));
+    CHECK_STR(doc_get_str(live, "data.a"), "2");
+    CHECK_STR(doc_get_str(live, "data.b"), "hand");
+    json_decref(live);
+    CHECK(exists(&f, "v1", "ConfigMap", "ig-extra"));
+    CHECK_OK(engine_reconcile(f.e, "ig"));
+    CHECK_OK(store_app_status_get(f.st, "ig", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    CHECK_STR(resource_status(&st, "ConfigMap", "ig-extra"), "OutOfSync");
+    store_app_status_dispose(&st);
+
+    /* a by hand: drift */
+    patch = json_pack("{s:{s:s}}", "data", "a", "hand");
+    CHECK_OK(kube_client_patch(f.kube, "v1", "ConfigMap", "default", "ig", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    usleep(300 * 1000);
+    CHECK_OK(engine_reconcile(f.e, "ig"));
+    CHECK_OK(store_app_status_get(f.st, "ig", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    CHECK_STR(resource_status(&st, "ConfigMap", "ig"), "OutOfSync");
+    store_app_status_dispose(&st);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -983,6 +1065,7 @@ int main(void)
     RUN(failed_hook_runs_syncfail_and_is_not_retried);
     RUN(operation_resumes_after_a_restart);
     RUN(projects_are_enforced);
+    RUN(ignore_differences_in_compare_and_sync);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);
