@@ -997,6 +997,7 @@ int engine_reconcile(engine *e, const char *app_name)
     /* out_of_sync: what an operation would change; others: children and
      * kinds edgecd does not run, which no operation fixes */
     int have_prev, have_op, out_of_sync = 0, others_out_of_sync = 0, running = 0, advanced = 0, rc;
+    int depends = 1; /* engine_depends_ready's answer, when it was asked */
     size_t i, n = 0;
     json_t *obj;
     int64_t started = time_mono_ms();
@@ -1130,7 +1131,8 @@ int engine_reconcile(engine *e, const char *app_name)
         advanced = 1;
     } else if (engine_should_autosync(&app, sha, out_of_sync, n, json_array_size(extra),
                                       have_op ? &op : NULL, &why) &&
-               engine_project_window(&proj, &app, &dest, 0, &why)) {
+               engine_project_window(&proj, &app, &dest, 0, &why) &&
+               (depends = engine_depends_ready(e, &app, &why)) > 0) {
         struct engine_sync_request rq = {0};
         rq.initiated_by = "automated";
         rq.prune = app.prune;
@@ -1145,6 +1147,12 @@ int engine_reconcile(engine *e, const char *app_name)
             advanced = 1;
         }
     }
+    if (depends < 0) { /* a dependency cycle */
+        rc = depends;
+        goto fail;
+    }
+    if (depends == 0) /* look again soon: the dependency may be ready */
+        engine_due_soon(e, app.name);
     if (rc < 0) {
         log_error("app %s: operation: %s", app.name, err_last());
         err_clear();

@@ -160,6 +160,11 @@ void engine_project_filter(const struct project *p, const struct project_target 
 int engine_project_window(const struct project *p, const struct app *app,
                           const struct project_target *dest, int manual, char **why);
 
+/* 1 if every app named by app's edgecd.io/depends-on is Synced and
+ * Healthy with no operation running; 0 (*why new: which one and how it
+ * is) if not yet; ERR_INVALID naming a cycle. */
+int engine_depends_ready(engine *e, const struct app *app, char **why);
+
 /* Argo CD's kind order: the rank of kind (unlisted kinds rank last). */
 size_t engine_kind_rank(const char *kind);
 

@@ -1043,6 +1043,86 @@ TEST(ignore_differences_in_compare_and_sync)
     fixture_close(&f);
 }
 
+/* edgecd.io/depends-on: b syncs only once a is Synced and Healthy (a's
+ * Deployment takes a while); a cycle is an error naming it. */
+TEST(depends_on_orders_apps_and_refuses_cycles)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    char *cmd, *text;
+    int i, b_first = 0;
+
+    cmd = xasprintf(
+        "mkdir -p '%s/repo11/a' '%s/repo11/b' && cd '%s/repo11' && git init -q -b main && "
+        "printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata:\\n  name: dep-a\\n  "
+        "annotations: {kubesim.edgecd.io/ready-delay-ms: \"800\"}\\nspec:\\n  replicas: 1\\n  "
+        "selector: {matchLabels: {app: dep-a}}\\n  template:\\n    metadata: {labels: {app: "
+        "dep-a}}\\n    spec: {containers: [{name: a, image: nginx}]}\\n' > a/all.yaml && printf "
+        "'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: dep-b}\\n' > b/all.yaml && git add "
+        "-A && git -c user.name=t -c user.email=t@e commit -q -m d",
+        dir, dir, dir);
+    sh(cmd);
+    free(cmd);
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"dep-a\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"%s/repo11\",\"path\":\"a\"},\"destination\":{\"server\":"
+                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                     "\"syncPolicy\":{\"automated\":{}}}}",
+                     dir);
+    CHECK_OK(fixture_open(&f, "depends", "", "dep-a", text));
+    free(text);
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"dep-b\",\"annotations\":{\"edgecd.io/depends-on\":"
+                     "\"dep-a\"}},\"spec\":{\"source\":{\"repoURL\":\"%s/repo11\",\"path\":\"b\"},"
+                     "\"destination\":{\"server\":\"https://kubernetes.default.svc\","
+                     "\"namespace\":\"default\"},\"syncPolicy\":{\"automated\":{}}}}",
+                     dir);
+    CHECK_OK(store_app_put(f.st, "dep-b", text));
+    free(text);
+    CHECK_OK(engine_reconcile(f.e, "dep-b"));
+    CHECK(!exists(&f, "v1", "ConfigMap", "dep-b"));
+    CHECK_OK(store_app_status_get(f.st, "dep-b", &st));
+    CHECK_CONTAINS(st.message, "waiting for dep-a");
+    store_app_status_dispose(&st);
+    for (i = 0; i < 100 && !exists(&f, "v1", "ConfigMap", "dep-b"); i++) {
+        CHECK_OK(engine_reconcile(f.e, "dep-a"));
+        CHECK_OK(engine_reconcile(f.e, "dep-b"));
+        if (exists(&f, "v1", "ConfigMap", "dep-b")) {
+            /* b went ahead: a must be Healthy by then */
+            CHECK_OK(store_app_status_get(f.st, "dep-a", &st));
+            b_first = strcmp(st.health, "Healthy") != 0;
+            store_app_status_dispose(&st);
+        }
+        usleep(100 * 1000);
+    }
+    CHECK(exists(&f, "v1", "ConfigMap", "dep-b"));
+    CHECK(!b_first);
+
+    /* c -> d -> c */
+    CHECK_OK(store_app_put(f.st, "dep-d",
+                           "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                           "\"metadata\":{\"name\":\"dep-d\",\"annotations\":{\"edgecd.io/"
+                           "depends-on\":\"dep-a, dep-c\"}},\"spec\":{\"source\":{\"repoURL\":"
+                           "\"/nonexistent\"},\"destination\":{\"server\":"
+                           "\"https://kubernetes.default.svc\"}}}"));
+    {
+        char *src = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                              "\"metadata\":{\"name\":\"dep-c\",\"annotations\":{\"edgecd.io/"
+                              "depends-on\":\"dep-d\"}},\"spec\":{\"source\":{\"repoURL\":"
+                              "\"%s/repo11\",\"path\":\"b\"},\"destination\":{\"server\":"
+                              "\"https://kubernetes.default.svc\",\"namespace\":\"other\"},"
+                              "\"syncPolicy\":{\"automated\":{}}}}",
+                              dir);
+        CHECK_OK(store_app_put(f.st, "dep-c", src));
+        free(src);
+    }
+    CHECK(engine_reconcile(f.e, "dep-c") == ERR_INVALID);
+    CHECK_OK(store_app_status_get(f.st, "dep-c", &st));
+    CHECK_CONTAINS(st.last_error, "cycle: dep-c -> dep-d -> dep-c");
+    store_app_status_dispose(&st);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -1066,6 +1146,7 @@ int main(void)
     RUN(operation_resumes_after_a_restart);
     RUN(projects_are_enforced);
     RUN(ignore_differences_in_compare_and_sync);
+    RUN(depends_on_orders_apps_and_refuses_cycles);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);
