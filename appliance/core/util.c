@@ -131,3 +131,48 @@ void time_rfc3339(char out[21])
     gmtime_r(&now, &tm);
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+int str_go_duration(const char *s, double *out_seconds)
+{
+    static const struct {
+        const char *unit;
+        double seconds;
+    } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6},
+                 {"ms", 1e-3}, {"s", 1},     {"m", 60},           {"h", 3600}};
+    const char *p = s;
+    double total = 0;
+
+    if (*p == '+')
+        p++;
+    if (*p == '-')
+        return err_set(ERR_INVALID, "\"%s\" is negative", s);
+    if (!*p)
+        return err_set(ERR_INVALID, "missing");
+    while (*p) {
+        double v = 0, scale = 1;
+        size_t digits = 0, u, best = 0, best_len = 0;
+        while (*p >= '0' && *p <= '9')
+            v = v * 10 + (*p++ - '0'), digits++;
+        if (*p == '.')
+            for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+                v += (*p - '0') * (scale /= 10);
+        if (!digits)
+            return err_set(ERR_INVALID, "\"%s\" is not a duration (like 1h, 30m or 1h30m)", s);
+        /* the longest unit that matches ("ms" before "m") */
+        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+            size_t len = strlen(units[u].unit);
+            if (strncmp(p, units[u].unit, len) == 0 && len > best_len)
+                best = u, best_len = len;
+        }
+        if (!best_len)
+            return err_set(ERR_INVALID, "\"%s\": a number needs a unit (h, m, s, ms, us, ns)",
+                           s);
+        total += v * units[best].seconds;
+        p += best_len;
+    }
+    /* Go's limit: about 292 years */
+    if (total > 9.2e9)
+        return err_set(ERR_INVALID, "\"%s\" is too long", s);
+    *out_seconds = total;
+    return 0;
+}

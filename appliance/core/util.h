@@ -17,6 +17,11 @@ int str_has_suffix(const char *s, const char *suffix);
  * characters. */
 int str_dns_subdomain(const char *s);
 
+/* A Go duration ("1h", "30m", "1h30m", "90s", "1.5h", "250ms"; units h,
+ * m, s, ms, us, ns) into seconds, not negative, at most about 292 years.
+ * ERR_INVALID with a message quoting s otherwise. */
+int str_go_duration(const char *s, double *out_seconds);
+
 /* Copy src into dst of size n, always terminated; returns strlen(src) so
  * truncation shows as a result >= n. */
 size_t str_copy(char *dst, const char *src, size_t n);

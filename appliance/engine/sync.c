@@ -443,8 +443,10 @@ static int sync_hook_create(engine *e, kube_client *kc, const struct app *app,
     const char *api = doc_get_str(k->obj, "apiVersion");
     const char *ns = doc_get_str(k->obj, "metadata.namespace");
     const char *name = doc_get_str(k->obj, "metadata.name");
+    /* operation id / attempt / task: a retry makes its hooks anew */
     char *note =
-        xasprintf("%lld/%s", (long long)json_integer_value(json_object_get(state, "id")), k->key);
+        xasprintf("%lld/%lld/%s", (long long)json_integer_value(json_object_get(state, "id")),
+                  (long long)json_integer_value(json_object_get(state, "retryCount")), k->key);
     char label[64], *selector;
     size_t i;
     int rc = 0;
@@ -774,6 +776,55 @@ static void sync_finish(engine *e, const struct app *app, struct store_operation
     log_info("app %s: operation %lld %s: %s", app->name, op->id, phase, message);
 }
 
+/* Argo CD's syncPolicy.retry: on a failure with attempts left (limit < 0:
+ * no end), start over after duration * factor^attempt, at most
+ * maxDuration (defaults 5s, 2, 3m). 1 if a retry was scheduled. */
+static int sync_retry(engine *e, const struct app *app, struct store_operation *op, json_t *state,
+                      const char *reason)
+{
+    const json_t *retry = doc_get(app->manifest, "spec.syncPolicy.retry");
+    const char *dur = doc_get_str(retry, "backoff.duration");
+    const char *max = doc_get_str(retry, "backoff.maxDuration");
+    const json_t *lim = json_object_get(retry, "limit"), *fac = doc_get(retry, "backoff.factor");
+    json_int_t count = json_integer_value(json_object_get(state, "retryCount"));
+    double base = 5, cap = 180, factor = json_is_number(fac) ? json_number_value(fac) : 2, delay;
+    long long limit = json_is_integer(lim) ? (long long)json_integer_value(lim) : 0;
+    char *msg;
+
+    if (!json_is_object(retry) || (limit >= 0 && count >= limit) ||
+        json_is_true(json_object_get(state, "dryRun")))
+        return 0;
+    if ((dur && str_go_duration(dur, &base) < 0) || (max && str_go_duration(max, &cap) < 0)) {
+        log_warn("app %s: spec.syncPolicy.retry.backoff: %s; using 5s and 3m", app->name,
+                 err_last());
+        err_clear();
+        base = 5;
+        cap = 180;
+    }
+    delay = base;
+    for (json_int_t i = 0; i < count && delay < cap; i++)
+        delay *= factor < 1 ? 1 : factor;
+    if (delay > cap)
+        delay = cap;
+    msg = limit < 0 ? xasprintf("retrying (attempt %lld) in %.0fs: %s", (long long)count + 2, delay,
+                                reason)
+                    : xasprintf("retrying (attempt %lld of %lld) in %.0fs: %s",
+                                (long long)count + 2, limit + 1, delay, reason);
+    json_object_set_new(state, "retryCount", json_integer(count + 1));
+    json_object_set_new(state, "retryAt",
+                        json_integer((json_int_t)time(NULL) * 1000 + (json_int_t)(delay * 1000)));
+    json_object_set_new(state, "message", json_string(msg));
+    json_object_set_new(state, "step", json_integer(0));
+    json_object_set_new(state, "stepApplied", json_false());
+    json_object_set_new(state, "stepDoneAt", json_integer(0));
+    json_object_set_new(state, "results", json_object());
+    sync_save(e, op, state, NULL);
+    engine_event(e, app->name, "Warning", "SyncRetry", "%s", msg);
+    log_info("app %s: operation %lld %s", app->name, op->id, msg);
+    free(msg);
+    return 1;
+}
+
 int engine_op_advance(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
                       struct store_operation *op, int *out_running)
 {
@@ -805,6 +856,10 @@ int engine_op_advance(engine *e, kube_client *kc, kube_cache *cache, const struc
         int64_t done_at;
         if (!strcmp(op->phase, "Terminating")) {
             sync_finish(e, app, op, state, "Failed", "Operation terminated");
+            break;
+        }
+        if (json_integer_value(json_object_get(state, "retryAt")) > (json_int_t)time(NULL) * 1000) {
+            *out_running = 1; /* waiting to retry */
             break;
         }
         nsteps = sync_steps(&t, failing, ranges, sizeof(ranges) / sizeof(ranges[0]));
@@ -839,6 +894,11 @@ int engine_op_advance(engine *e, kube_client *kc, kube_cache *cache, const struc
                 sync_hooks_cleanup(kc, &t, state);
                 sync_finish(e, app, op, state, "Failed", msg);
                 free(msg);
+                break;
+            }
+            if (sync_retry(e, app, op, state, msg)) {
+                free(msg);
+                *out_running = 1;
                 break;
             }
             json_object_set_new(state, "failing", json_true());

@@ -278,54 +278,18 @@ static int project_read_resource(const struct project_ctx *c, const json_t *v, c
     return project_check_glob(c, field, r->name, 0);
 }
 
-/* A Go duration ("1h", "30m", "1h30m", "90s", "1.5h") into whole seconds,
- * positive. */
+/* A Go duration into whole seconds, at least one. */
 static int project_duration(const struct project_ctx *c, const char *field, const char *s,
                             int64_t *out)
 {
-    static const struct {
-        const char *unit;
-        double seconds;
-    } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6},
-                 {"ms", 1e-3}, {"s", 1},     {"m", 60},           {"h", 3600}};
-    const char *p = s;
-    double total = 0;
-
-    if (*p == '+')
-        p++;
-    if (*p == '-')
-        return project_fail(c, ERR_INVALID, field, "\"%s\" is negative", s);
-    if (!*p)
-        return project_fail(c, ERR_INVALID, field, "missing");
-    while (*p) {
-        double v = 0, scale = 1;
-        size_t digits = 0, u, best = 0, best_len = 0;
-        while (*p >= '0' && *p <= '9')
-            v = v * 10 + (*p++ - '0'), digits++;
-        if (*p == '.')
-            for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-                v += (*p - '0') * (scale /= 10);
-        if (!digits)
-            return project_fail(c, ERR_INVALID, field,
-                                "\"%s\" is not a duration (like 1h, 30m or 1h30m)", s);
-        /* the longest unit that matches ("ms" before "m") */
-        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-            size_t len = strlen(units[u].unit);
-            if (strncmp(p, units[u].unit, len) == 0 && len > best_len)
-                best = u, best_len = len;
-        }
-        if (!best_len)
-            return project_fail(c, ERR_INVALID, field,
-                                "\"%s\": a number needs a unit (h, m, s, ms, us, ns)", s);
-        total += v * units[best].seconds;
-        p += best_len;
+    double seconds;
+    if (str_go_duration(s, &seconds) < 0) {
+        int rc = project_fail(c, ERR_INVALID, field, "%s", err_last());
+        return rc;
     }
-    /* Go's limit: about 292 years */
-    if (total > 9.2e9)
-        return project_fail(c, ERR_INVALID, field, "\"%s\" is too long", s);
-    if (total < 1)
+    if (seconds < 1)
         return project_fail(c, ERR_INVALID, field, "\"%s\" is shorter than a second", s);
-    *out = (int64_t)total;
+    *out = (int64_t)seconds;
     return 0;
 }
 

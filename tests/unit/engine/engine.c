@@ -1123,6 +1123,48 @@ TEST(depends_on_orders_apps_and_refuses_cycles)
     fixture_close(&f);
 }
 
+/* syncPolicy.retry: a failing PreSync hook is tried limit + 1 times, each
+ * attempt with a hook of its own, with the backoff between, then Failed. */
+TEST(retry_with_backoff_then_fail)
+{
+    struct fixture f;
+    struct store_event *ev = NULL;
+    size_t nev = 0, retries = 0, i;
+    char *text, *phase = NULL;
+    int64_t start = time_mono_ms();
+
+    waves_repo("repo12", "busybox:fail", "argocd.argoproj.io/hook-delete-policy: HookSucceeded");
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"retry\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"%s/repo12\"},\"destination\":{\"server\":"
+                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"},"
+                     "\"syncPolicy\":{\"automated\":{},\"retry\":{\"limit\":2,\"backoff\":"
+                     "{\"duration\":\"1s\",\"factor\":2,\"maxDuration\":\"1500ms\"}}}}}",
+                     dir);
+    CHECK_OK(fixture_open(&f, "retry", "syncWaveDelaySeconds: 0\n", "retry", text));
+    free(text);
+    for (i = 0; i < 300; i++) {
+        CHECK_OK(engine_reconcile(f.e, "retry"));
+        free(phase);
+        phase = op_phase(&f, "retry", NULL);
+        if (strcmp(phase, "Running") != 0)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK_STR(phase, "Failed");
+    CHECK(jobs_named(&f, "repo12-migrate-") == 3);
+    /* two waits: 1 s, then 1.5 s (2 s capped) */
+    CHECK(time_mono_ms() - start >= 2500);
+    CHECK_OK(store_event_list(f.st, "retry", 0, &ev, &nev));
+    for (i = 0; i < nev; i++)
+        retries += !strcmp(ev[i].reason, "SyncRetry");
+    CHECK(retries == 2);
+    store_events_free(ev, nev);
+    CHECK(!exists(&f, "v1", "ConfigMap", "repo12-first"));
+    free(phase);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -1147,6 +1189,7 @@ int main(void)
     RUN(projects_are_enforced);
     RUN(ignore_differences_in_compare_and_sync);
     RUN(depends_on_orders_apps_and_refuses_cycles);
+    RUN(retry_with_backoff_then_fail);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);
