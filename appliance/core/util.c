@@ -165,8 +165,7 @@ int str_go_duration(const char *s, double *out_seconds)
                 best = u, best_len = len;
         }
         if (!best_len)
-            return err_set(ERR_INVALID, "\"%s\": a number needs a unit (h, m, s, ms, us, ns)",
-                           s);
+            return err_set(ERR_INVALID, "\"%s\": a number needs a unit (h, m, s, ms, us, ns)", s);
         total += v * units[best].seconds;
         p += best_len;
     }
