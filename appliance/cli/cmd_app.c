@@ -1,10 +1,13 @@
 /*
- * `edgecd app list|get`: the same REST API the UI uses, so the CLI shows
+ * `edgecd app list|get|sync|wait|terminate-op|history|rollback`: the same
+ * REST API the UI uses, so the CLI shows
  * exactly what the server knows. Where the server is and which token to
  * use come from flags, then the environment, then the defaults of a node
  * install (the token file in the data directory).
  */
 #include <getopt.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +16,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "doc/doc.h"
 #include "kube/http.h"
 
@@ -24,6 +28,10 @@ struct app_cli {
     const char *token_file;
     const char *data_dir;
     const char *output; /* "", "json", "wide" */
+    /* sync, rollback, wait */
+    int prune, dry_run, async, want_sync, want_health, want_operation;
+    long timeout;      /* seconds; 0: none */
+    json_t *resources; /* --resource GROUP:KIND:NAME, in order */
 };
 
 static int app_cli_token(const struct app_cli *o, char **out)
@@ -56,13 +64,15 @@ out:
     return rc;
 }
 
-/* GET path from the edgecd API; *out is the parsed JSON body. */
-static int app_cli_get(const struct app_cli *o, const char *path, json_t **out)
+/* method path (body: NULL or JSON text) on the edgecd API; a 2xx answer's
+ * JSON body into *out, anything else an error with the server's message. */
+static int app_cli_call(const struct app_cli *o, const char *method, const char *path,
+                        const char *body, json_t **out)
 {
     http_conn *c = NULL;
     struct http_response resp;
     char *token = NULL, *auth = NULL;
-    const char *headers[3];
+    const char *headers[4];
     int rc;
 
     *out = NULL;
@@ -74,18 +84,24 @@ static int app_cli_get(const struct app_cli *o, const char *path, json_t **out)
     auth = xasprintf("Authorization: Bearer %s", token);
     headers[0] = auth;
     headers[1] = "Accept: application/json";
-    headers[2] = NULL;
-    if ((rc = http_request(c, "GET", path, headers, NULL, 0, &resp)) < 0)
+    headers[2] = body ? "Content-Type: application/json" : NULL;
+    headers[3] = NULL;
+    if ((rc = http_request(c, method, path, headers, body, body ? strlen(body) : 0, &resp)) < 0)
         goto out;
-    if (resp.status != 200) {
+    if (resp.status < 200 || resp.status > 299) {
         json_t *e = NULL;
         const char *msg = NULL;
         if (doc_parse_json(&e, buf_cstr(&resp.body), resp.body.len, o->server, NULL) == 0)
             msg = doc_get_str(e, "error");
+        err_clear();
         rc = err_set(resp.status == 404   ? ERR_NOTFOUND
                      : resp.status == 401 ? ERR_AUTH
+                     : resp.status == 409 ? ERR_CONFLICT
+                     : resp.status == 400 ? ERR_INVALID
                                           : ERR_GENERIC,
-                     "%s%s: HTTP %d: %s", o->server, path, resp.status, msg ? msg : "error");
+                     "%s: %s", path, msg ? msg : "error");
+        if (resp.status >= 500 || !msg)
+            err_prefix(rc, "%s: HTTP %d", o->server, resp.status);
         json_decref(e);
         goto out;
     }
@@ -102,6 +118,29 @@ out:
     http_response_dispose(&resp);
     http_conn_free(c);
     return rc;
+}
+
+static int app_cli_get(const struct app_cli *o, const char *path, json_t **out)
+{
+    return app_cli_call(o, "GET", path, NULL, out);
+}
+
+/* "/api/v1/applications/NAME" + suffix (new). */
+static char *app_path(const char *name, const char *suffix)
+{
+    struct buf path = BUF_INIT;
+    buf_puts(&path, "/api/v1/applications/");
+    http_query_escape(&path, name);
+    buf_puts(&path, suffix);
+    return buf_detach(&path);
+}
+
+static void app_print_json(const json_t *doc)
+{
+    struct buf b = BUF_INIT;
+    doc_emit_json(&b, doc, 1);
+    printf("%s\n", buf_cstr(&b));
+    buf_dispose(&b);
 }
 
 static const char *app_str(const json_t *app, const char *path)
@@ -159,10 +198,7 @@ static int app_run_list(const struct app_cli *o)
     if (app_cli_get(o, "/api/v1/applications", &list) < 0)
         return cli_fail();
     if (!strcmp(o->output, "json")) {
-        struct buf b = BUF_INIT;
-        doc_emit_json(&b, list, 1);
-        printf("%s\n", buf_cstr(&b));
-        buf_dispose(&b);
+        app_print_json(list);
     } else {
         printf("%-24s %-10s %-8s %-9s %s\n", "NAME", "SYNC", "REVISION", "RESOURCES", "ERROR");
         json_array_foreach(doc_get(list, "items"), i, app) app_print_row(app);
@@ -174,19 +210,13 @@ static int app_run_list(const struct app_cli *o)
 static int app_run_get(const struct app_cli *o, const char *name)
 {
     json_t *app = NULL;
-    struct buf path = BUF_INIT;
-    buf_puts(&path, "/api/v1/applications/");
-    http_query_escape(&path, name);
-    if (app_cli_get(o, buf_cstr(&path), &app) < 0) {
-        buf_dispose(&path);
+    char *path = app_path(name, "");
+    int rc = app_cli_get(o, path, &app);
+    free(path);
+    if (rc < 0)
         return cli_fail();
-    }
-    buf_dispose(&path);
     if (!strcmp(o->output, "json")) {
-        struct buf b = BUF_INIT;
-        doc_emit_json(&b, app, 1);
-        printf("%s\n", buf_cstr(&b));
-        buf_dispose(&b);
+        app_print_json(app);
     } else {
         app_print_detail(app);
     }
@@ -194,16 +224,185 @@ static int app_run_get(const struct app_cli *o, const char *name)
     return 0;
 }
 
+/* Poll the app until done(app) says 1 (0: not yet, -1: finished badly),
+ * or the timeout. Exit status 0, 1 (finished badly or timed out). */
+static int app_wait_for(const struct app_cli *o, const char *name,
+                        int (*done)(const struct app_cli *, const json_t *, const char *),
+                        const char *since)
+{
+    char *path = app_path(name, "");
+    int64_t end = o->timeout > 0 ? time_mono_ms() + o->timeout * 1000 : 0;
+    int rc = 1;
+    for (;;) {
+        json_t *app = NULL;
+        int d;
+        if (app_cli_get(o, path, &app) < 0) {
+            cli_fail();
+            break;
+        }
+        d = done(o, app, since);
+        if (d != 0) {
+            const char *msg = doc_get_str(app, "status.operationState.message");
+            printf("%s: sync %s, health %s; operation %s%s%s\n", name,
+                   app_str(app, "status.sync.status"), app_str(app, "status.health.status"),
+                   app_str(app, "status.operationState.phase"), msg && *msg ? ": " : "",
+                   msg ? msg : "");
+            json_decref(app);
+            rc = d > 0 ? 0 : 1;
+            break;
+        }
+        json_decref(app);
+        if (end && time_mono_ms() > end) {
+            fprintf(stderr, "edgecd: %s: timed out after %ld s\n", name, o->timeout);
+            break;
+        }
+        usleep(250 * 1000);
+    }
+    free(path);
+    return rc;
+}
+
+/* The operation id in app ("0" when none), as text. */
+static char *app_op_id(const json_t *app)
+{
+    return xasprintf("%lld",
+                     (long long)json_integer_value(doc_get(app, "status.operationState.id")));
+}
+
+/* An operation newer than since (an app_op_id) has finished. */
+static int app_op_done(const struct app_cli *o, const json_t *app, const char *since)
+{
+    const char *phase = doc_get_str(app, "status.operationState.phase");
+    char *id = app_op_id(app);
+    int same = since && strcmp(id, since) == 0;
+    (void)o;
+    free(id);
+    if (!phase || same || !strcmp(phase, "Running") || !strcmp(phase, "Terminating"))
+        return 0;
+    return !strcmp(phase, "Succeeded") ? 1 : -1;
+}
+
+/* wait: --sync (Synced), --health (Healthy), --operation (none running);
+ * none given: all three. */
+static int app_state_done(const struct app_cli *o, const json_t *app, const char *since)
+{
+    int all = !o->want_sync && !o->want_health && !o->want_operation;
+    const char *phase = doc_get_str(app, "status.operationState.phase");
+    (void)since;
+    if ((all || o->want_sync) && strcmp(app_str(app, "status.sync.status"), "Synced") != 0)
+        return 0;
+    if ((all || o->want_health) && strcmp(app_str(app, "status.health.status"), "Healthy") != 0)
+        return 0;
+    if ((all || o->want_operation) && phase &&
+        (!strcmp(phase, "Running") || !strcmp(phase, "Terminating")))
+        return 0;
+    return 1;
+}
+
+/* POST an operation, then (unless --async) wait for it to finish. */
+static int app_run_operation(const struct app_cli *o, const char *name, const char *suffix,
+                             json_t *body)
+{
+    char *path = app_path(name, suffix), *text = json_dumps(body, JSON_COMPACT);
+    json_t *app = NULL;
+    char *since;
+    int rc;
+    {
+        char *p = app_path(name, "");
+        json_t *before = NULL;
+        since = app_cli_get(o, p, &before) == 0 ? app_op_id(before) : NULL;
+        err_clear();
+        json_decref(before);
+        free(p);
+    }
+    rc = app_cli_call(o, "POST", path, text, &app);
+    free(text);
+    free(path);
+    json_decref(app);
+    if (rc < 0) {
+        free(since);
+        return cli_fail();
+    }
+    rc = o->async ? 0 : app_wait_for(o, name, app_op_done, since);
+    free(since);
+    return rc;
+}
+
+static int app_run_sync(const struct app_cli *o, const char *name)
+{
+    json_t *body = json_pack("{s:b, s:b}", "prune", o->prune, "dryRun", o->dry_run);
+    int rc;
+    if (json_array_size(o->resources))
+        json_object_set(body, "resources", o->resources);
+    rc = app_run_operation(o, name, "/sync", body);
+    json_decref(body);
+    return rc;
+}
+
+static int app_run_rollback(const struct app_cli *o, const char *name, const char *id)
+{
+    long v;
+    json_t *body;
+    int rc;
+    if (str_to_long(id, 1, 1L << 40, "history id", &v) < 0)
+        return cli_fail();
+    body = json_pack("{s:I, s:b}", "id", (json_int_t)v, "prune", o->prune);
+    rc = app_run_operation(o, name, "/rollback", body);
+    json_decref(body);
+    return rc;
+}
+
+static int app_run_terminate(const struct app_cli *o, const char *name)
+{
+    char *path = app_path(name, "/operation");
+    json_t *app = NULL;
+    int rc = app_cli_call(o, "DELETE", path, NULL, &app);
+    free(path);
+    json_decref(app);
+    if (rc < 0)
+        return cli_fail();
+    printf("%s: operation termination requested\n", name);
+    return 0;
+}
+
+static int app_run_history(const struct app_cli *o, const char *name)
+{
+    char *path = app_path(name, "/history");
+    json_t *list = NULL, *h;
+    size_t i;
+    int rc = app_cli_get(o, path, &list);
+    free(path);
+    if (rc < 0)
+        return cli_fail();
+    if (!strcmp(o->output, "json")) {
+        app_print_json(list);
+    } else {
+        printf("%-4s %-21s %-10s %s\n", "ID", "DATE", "REVISION", "INITIATED BY");
+        json_array_foreach(doc_get(list, "items"), i, h)
+        {
+            printf("%-4lld %-21s %-10.7s %s\n",
+                   (long long)json_integer_value(json_object_get(h, "id")),
+                   app_str(h, "deployedAt"), app_str(h, "revision"), app_str(h, "initiatedBy"));
+        }
+    }
+    json_decref(list);
+    return 0;
+}
+
 static int cmd_app_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'}, {"token-file", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},   {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 's'},   {"token-file", required_argument, NULL, 't'},
+        {"data", required_argument, NULL, 'd'},     {"output", required_argument, NULL, 'o'},
+        {"prune", no_argument, NULL, 'P'},          {"dry-run", no_argument, NULL, 'D'},
+        {"resource", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 'T'},
+        {"async", no_argument, NULL, 'A'},          {"sync", no_argument, NULL, 'S'},
+        {"health", no_argument, NULL, 'H'},         {"operation", no_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     struct app_cli o = {0};
     const char *verb;
-    int c;
+    int c, rc;
 
     o.server = getenv("EDGECD_SERVER") ? getenv("EDGECD_SERVER") : APP_DEFAULT_SERVER;
     o.output = "";
@@ -226,27 +425,80 @@ static int cmd_app_run(int argc, char **argv)
             }
             o.output = optarg;
             break;
+        case 'P':
+            o.prune = 1;
+            break;
+        case 'D':
+            o.dry_run = 1;
+            break;
+        case 'A':
+            o.async = 1;
+            break;
+        case 'S':
+            o.want_sync = 1;
+            break;
+        case 'H':
+            o.want_health = 1;
+            break;
+        case 'O':
+            o.want_operation = 1;
+            break;
+        case 'R':
+            if (!strchr(optarg, ':') || strchr(optarg, ':') == strrchr(optarg, ':')) {
+                fprintf(stderr, "edgecd: --resource takes GROUP:KIND:NAME (GROUP may be "
+                                "empty: :ConfigMap:settings)\n");
+                json_decref(o.resources);
+                return 2;
+            }
+            if (!o.resources)
+                o.resources = json_array();
+            json_array_append_new(o.resources, json_string(optarg));
+            break;
+        case 'T':
+            if (str_to_long(optarg, 1, 86400, "--timeout", &o.timeout) < 0) {
+                json_decref(o.resources);
+                return cli_fail();
+            }
+            break;
         case 'h':
             printf("usage: edgecd app %s\n%s\n", cli_cmd_app.usage, cli_cmd_app.help);
+            json_decref(o.resources);
             return 0;
         default:
+            json_decref(o.resources);
             return cli_usage(&cli_cmd_app);
         }
     }
-    if (optind >= argc)
-        return cli_usage(&cli_cmd_app);
-    verb = argv[optind];
+    verb = optind < argc ? argv[optind] : "";
     if (!strcmp(verb, "list") && optind + 1 == argc)
-        return app_run_list(&o);
-    if (!strcmp(verb, "get") && optind + 2 == argc)
-        return app_run_get(&o, argv[optind + 1]);
-    return cli_usage(&cli_cmd_app);
+        rc = app_run_list(&o);
+    else if (!strcmp(verb, "get") && optind + 2 == argc)
+        rc = app_run_get(&o, argv[optind + 1]);
+    else if (!strcmp(verb, "sync") && optind + 2 == argc)
+        rc = app_run_sync(&o, argv[optind + 1]);
+    else if (!strcmp(verb, "wait") && optind + 2 == argc)
+        rc = app_wait_for(&o, argv[optind + 1], app_state_done, NULL);
+    else if (!strcmp(verb, "terminate-op") && optind + 2 == argc)
+        rc = app_run_terminate(&o, argv[optind + 1]);
+    else if (!strcmp(verb, "history") && optind + 2 == argc)
+        rc = app_run_history(&o, argv[optind + 1]);
+    else if (!strcmp(verb, "rollback") && optind + 3 == argc)
+        rc = app_run_rollback(&o, argv[optind + 1], argv[optind + 2]);
+    else
+        rc = cli_usage(&cli_cmd_app);
+    json_decref(o.resources);
+    return rc;
 }
 
 const struct cli_cmd cli_cmd_app = {
     "app",
-    "[--server URL] [--token-file FILE | --data DIR] [-o json] list | get NAME",
-    "list applications or show one, with sync status, revision, resources and last error "
-    "(server from EDGECD_SERVER, token from EDGECD_TOKEN when not given)",
+    "[--server URL] [--token-file FILE | --data DIR] [-o json] list | get NAME | "
+    "sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]... [--async] [--timeout S] | "
+    "wait NAME [--sync] [--health] [--operation] [--timeout S] | terminate-op NAME | "
+    "history NAME | rollback NAME ID [--prune] [--async] [--timeout S]",
+    "list applications or show one (sync status, health, revision, resources, last error); "
+    "sync one and wait for the operation (exit 1 if it fails), wait for a state, stop a "
+    "running operation, list the sync history, roll back to an entry of it (server from "
+    "EDGECD_SERVER, token from EDGECD_TOKEN when not given)",
     cmd_app_run,
 };

@@ -132,6 +132,62 @@ static int serve_bootstrap(store *st, const struct config *cfg, const char *spec
     return rc < 0 ? rc : 0;
 }
 
+/* The API's operations, carried to the engine. The API token is the
+ * site's admin's, so requests are the admin's. */
+#define SERVE_API_USER "user:admin"
+
+static int serve_sync(void *ctx, const char *app, const json_t *body)
+{
+    struct engine_sync_options o = {0};
+    json_t *list = json_object_get(body, "resources"), *r;
+    json_t *sel = NULL;
+    size_t i;
+    int rc;
+    o.prune = json_is_true(json_object_get(body, "prune"));
+    o.dry_run = json_is_true(json_object_get(body, "dryRun"));
+    o.user = SERVE_API_USER;
+    if (list && !json_is_null(list)) {
+        if (!json_is_array(list))
+            return err_set(ERR_INVALID, "resources: must be a list");
+        sel = json_array();
+        json_array_foreach(list, i, r)
+        {
+            /* Argo CD's {group, kind, name} or edgecd's "group:kind:name" */
+            const char *g = json_string_value(json_object_get(r, "group")),
+                       *k = json_string_value(json_object_get(r, "kind")),
+                       *n = json_string_value(json_object_get(r, "name"));
+            if (json_is_string(r)) {
+                json_array_append_new(sel, json_string(json_string_value(r)));
+            } else if (k && n) {
+                char *key = xasprintf("%s:%s:%s", g ? g : "", k, n);
+                json_array_append_new(sel, json_string(key));
+                free(key);
+            } else {
+                json_decref(sel);
+                return err_set(ERR_INVALID, "resources[%zu]: needs kind and name", i);
+            }
+        }
+        o.resources = sel;
+    }
+    rc = engine_request_sync(ctx, app, &o);
+    json_decref(sel);
+    return rc;
+}
+
+static int serve_terminate(void *ctx, const char *app)
+{
+    return engine_request_terminate(ctx, app);
+}
+
+static int serve_rollback(void *ctx, const char *app, const json_t *body)
+{
+    const json_t *id = json_object_get(body, "id");
+    if (!json_is_integer(id))
+        return err_set(ERR_INVALID, "id: the history entry to roll back to (a number)");
+    return engine_request_rollback(ctx, app, (long long)json_integer_value(id),
+                                   json_is_true(json_object_get(body, "prune")), SERVE_API_USER);
+}
+
 /* "127.0.0.1:0" with bound port 41234 -> "http://127.0.0.1:41234". */
 static char *serve_url(const char *listen, int port)
 {
@@ -201,11 +257,15 @@ static int cmd_serve_run(int argc, char **argv)
         goto fail;
     if (mirror_global_init() < 0)
         goto fail;
+    if (engine_new(&eng, st, &cfg, data_dir) < 0)
+        goto fail;
     sopts.listen = listen ? listen : cfg.listen;
     sopts.api_token = token;
+    sopts.actions.ctx = eng;
+    sopts.actions.sync = serve_sync;
+    sopts.actions.terminate = serve_terminate;
+    sopts.actions.rollback = serve_rollback;
     if (server_start(&srv, &sopts, st) < 0)
-        goto fail;
-    if (engine_new(&eng, st, &cfg, data_dir) < 0)
         goto fail;
 
     memset(&sa, 0, sizeof(sa));
@@ -226,8 +286,8 @@ static int cmd_serve_run(int argc, char **argv)
 fail:
     rc = cli_fail();
 out:
+    server_stop(srv); /* its handlers call into the engine */
     engine_free(eng);
-    server_stop(srv);
     store_close(st);
     if (token) {
         memset(token, 0, strlen(token));

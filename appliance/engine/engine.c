@@ -56,6 +56,7 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->seen = json_object();
     e->dirty = json_object();
     e->refresh = json_array();
+    e->requests = json_array();
     e->due = json_object();
     e->verdicts = json_object();
     e->global_ignore = json_array();
@@ -95,6 +96,7 @@ void engine_free(engine *e)
     json_decref(e->seen);
     json_decref(e->dirty);
     json_decref(e->refresh);
+    json_decref(e->requests);
     json_decref(e->due);
     json_decref(e->verdicts);
     health_checks_free(e->health);
@@ -457,6 +459,13 @@ static int engine_is_desired(const json_t *desired, const char *group, const cha
 /* The apiVersion+kind pairs to look for leftovers in: those desired now and
  * those recorded by earlier passes. Returns a new array of [apiVersion,
  * kind] pairs, without repeats. */
+/* A recorded resource that lives in the cluster: not a hook, not one of
+ * Argo CD's own kinds (registered in the store, never applied). */
+static int engine_prev_in_cluster(const struct store_resource *r)
+{
+    return (!r->hook || !r->hook[0]) && strcmp(r->group, "argoproj.io") != 0;
+}
+
 static json_t *engine_kinds_to_scan(const json_t *desired, const struct store_app_status *prev)
 {
     json_t *kinds = json_object();
@@ -474,6 +483,8 @@ static json_t *engine_kinds_to_scan(const json_t *desired, const struct store_ap
     }
     for (i = 0; prev && i < prev->n_resources; i++) {
         const struct store_resource *r = &prev->resources[i];
+        if (!engine_prev_in_cluster(r))
+            continue;
         char *api = r->group[0] ? xasprintf("%s/%s", r->group, r->version) : xstrdup(r->version);
         char *k = xasprintf("%s|%s", api, r->kind);
         json_object_set_new(kinds, k, json_pack("[ss]", api, r->kind));
@@ -980,6 +991,79 @@ static int engine_any_out_of_sync(const struct engine_results *res)
 
 int engine_reconcile(engine *e, const char *app_name)
 {
+    return engine_reconcile_request(e, app_name, NULL);
+}
+
+/* Start an operation of app's current sources (replacing *op, which
+ * holds the last one) and take it as far as it goes now. 0 once started
+ * (*op is it), else the error and *op is empty. */
+static int engine_op_begin(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
+                           const json_t *desired, const json_t *extra,
+                           struct engine_sync_request *rq, struct store_operation *op, int *running)
+{
+    int rc;
+    rq->source = doc_get(app->manifest, "spec.sources") ? doc_get(app->manifest, "spec.sources")
+                                                        : doc_get(app->manifest, "spec.source");
+    store_operation_dispose(op);
+    if ((rc = engine_op_start(e, app, desired, extra, rq, op)) < 0)
+        return rc;
+    if (engine_op_advance(e, kc, cache, app, op, running) < 0) {
+        log_error("app %s: operation: %s", app->name, err_last());
+        err_clear();
+    }
+    return 0;
+}
+
+/* A rollback: the objects of history entry id (tracked already), and
+ * what of the app's that they do not hold, as an operation from them. */
+static int engine_start_rollback(engine *e, kube_client *kc, kube_cache *cache,
+                                 const struct app *app, const struct store_app_status *prev,
+                                 const json_t *req, struct store_operation *op)
+{
+    struct store_history h = {0};
+    struct engine_sync_request rq = {0};
+    json_t *objs = NULL, *targets = NULL, *extra = NULL, *o, *source = NULL;
+    size_t i;
+    int rc;
+    char *who;
+
+    if ((rc = store_history_get(e->st, app->name,
+                                (long long)json_integer_value(json_object_get(req, "id")), &h)) < 0)
+        return rc;
+    if ((rc = doc_parse_json(&objs, h.manifests_json, strlen(h.manifests_json), "history", NULL)) <
+        0)
+        goto out;
+    targets = json_array();
+    json_array_foreach(objs, i, o)
+    {
+        if (!engine_is_hook(o))
+            json_array_append(targets, o);
+    }
+    if (json_is_true(json_object_get(req, "prune")) &&
+        (rc = engine_extraneous(e, kc, cache, app, targets, prev, &extra)) < 0)
+        goto out;
+    if (h.source_json && h.source_json[0])
+        source = json_loads(h.source_json, JSON_DECODE_ANY, NULL);
+    who = xasprintf("%s (rollback to history %lld)",
+                    json_string_value(json_object_get(req, "user")), h.id);
+    rq.initiated_by = who;
+    rq.revision = h.revision;
+    rq.prune = json_is_true(json_object_get(req, "prune"));
+    rq.source = source;
+    rc = engine_op_start(e, app, objs, extra, &rq, op);
+    free(who);
+out:
+    json_decref(source);
+    json_decref(objs);
+    json_decref(targets);
+    json_decref(extra);
+    store_history_dispose(&h);
+    return rc;
+}
+
+int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
+{
+    const char *req_kind = json_string_value(json_object_get(req, "kind"));
     char *manifest_json = NULL, *note = NULL, *why = NULL;
     json_t *manifest = NULL, *desired = NULL, *targets = NULL, *extra = NULL, *children = NULL;
     struct app app = {0};
@@ -1025,6 +1109,44 @@ int engine_reconcile(engine *e, const char *app_name)
         (rc = engine_project_admit(e, &proj, &app, &dest)) < 0 ||
         (rc = engine_ignore_rules(e, &app)) < 0)
         goto fail;
+    /* Operations need no Git: a running one goes on (terminated if asked),
+     * a rollback starts, before the sources are fetched, so both work
+     * with the Git server down. */
+    if (have_op && (!strcmp(op.phase, "Running") || !strcmp(op.phase, "Terminating"))) {
+        if (req_kind && !strcmp(req_kind, "terminate")) {
+            free(op.phase);
+            op.phase = xstrdup("Terminating");
+        } else if (req_kind) {
+            engine_event(e, app.name, "Warning", "OperationRefused",
+                         "%s not started: another operation is already in progress", req_kind);
+        }
+        if (engine_op_advance(e, kc, cache, &app, &op, &running) < 0) {
+            log_error("app %s: operation: %s", app.name, err_last());
+            err_clear();
+        }
+        advanced = 1;
+    } else if (req_kind && !strcmp(req_kind, "rollback")) {
+        if (!engine_project_window(&proj, &app, &dest, 1, &why)) {
+            engine_event(e, app.name, "Warning", "OperationRefused", "rollback not started: %s",
+                         why);
+        } else {
+            store_operation_dispose(&op);
+            have_op = 0;
+            if (engine_start_rollback(e, kc, cache, &app, have_prev ? &prev : NULL, req, &op) ==
+                0) {
+                have_op = 1;
+                if (engine_op_advance(e, kc, cache, &app, &op, &running) < 0)
+                    log_error("app %s: operation: %s", app.name, err_last());
+                advanced = 1;
+            } else {
+                engine_event(e, app.name, "Warning", "OperationRefused", "rollback not started: %s",
+                             err_last());
+            }
+            err_clear();
+        }
+    }
+    if (running)
+        engine_due_soon(e, app.name);
     if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
         goto fail;
     if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
@@ -1067,7 +1189,10 @@ int engine_reconcile(engine *e, const char *app_name)
      * found in the cache. */
     for (i = 0; have_prev && i < prev.n_resources; i++) {
         const struct store_resource *r = &prev.resources[i];
-        char *api = r->group[0] ? xasprintf("%s/%s", r->group, r->version) : xstrdup(r->version);
+        char *api;
+        if (!engine_prev_in_cluster(r))
+            continue;
+        api = r->group[0] ? xasprintf("%s/%s", r->group, r->version) : xstrdup(r->version);
         if (kube_cache_watch(cache, api, r->kind) < 0)
             err_clear();
         free(api);
@@ -1125,10 +1250,30 @@ int engine_reconcile(engine *e, const char *app_name)
     if ((rc = engine_children(e, &app, children, app.automated, &res, &others_out_of_sync)) < 0)
         goto fail;
 
-    /* the operation: go on with a running one, or start one */
-    if (have_op && (!strcmp(op.phase, "Running") || !strcmp(op.phase, "Terminating"))) {
-        rc = engine_op_advance(e, kc, cache, &app, &op, &running);
-        advanced = 1;
+    /* the operation: go on with a running one (terminated if asked), start
+     * the one an operator asked for, or one automated sync decides on */
+    if (advanced) {
+        /* a running operation went on above */
+    } else if (req_kind && !strcmp(req_kind, "sync")) {
+        if (!engine_project_window(&proj, &app, &dest, 1, &why)) {
+            engine_event(e, app.name, "Warning", "OperationRefused", "%s not started: %s", req_kind,
+                         why);
+        } else {
+            struct engine_sync_request rq = {0};
+            char *who = xstrdup(json_string_value(json_object_get(req, "user")));
+            rq.initiated_by = who;
+            rq.prune = json_is_true(json_object_get(req, "prune"));
+            rq.dry_run = json_is_true(json_object_get(req, "dryRun"));
+            rq.resources = json_object_get(req, "resources");
+            rq.revision = sha;
+            rc = engine_op_begin(e, kc, cache, &app, desired, extra, &rq, &op, &running);
+            have_op = advanced = rc == 0;
+            free(who);
+        }
+        if (rc < 0) {
+            engine_event(e, app.name, "Warning", "OperationRefused", "%s not started: %s", req_kind,
+                         err_last());
+        }
     } else if (engine_should_autosync(&app, sha, out_of_sync, n, json_array_size(extra),
                                       have_op ? &op : NULL, &why) &&
                engine_project_window(&proj, &app, &dest, 0, &why) &&
@@ -1137,15 +1282,8 @@ int engine_reconcile(engine *e, const char *app_name)
         rq.initiated_by = "automated";
         rq.prune = app.prune;
         rq.revision = sha;
-        rq.source = doc_get(app.manifest, "spec.sources") ? doc_get(app.manifest, "spec.sources")
-                                                          : doc_get(app.manifest, "spec.source");
-        store_operation_dispose(&op);
-        have_op = 0;
-        if ((rc = engine_op_start(e, &app, desired, extra, &rq, &op)) == 0) {
-            have_op = 1;
-            rc = engine_op_advance(e, kc, cache, &app, &op, &running);
-            advanced = 1;
-        }
+        rc = engine_op_begin(e, kc, cache, &app, desired, extra, &rq, &op, &running);
+        have_op = advanced = rc == 0;
     }
     if (depends < 0) { /* a dependency cycle */
         rc = depends;
@@ -1295,6 +1433,98 @@ void engine_refresh_app(engine *e, const char *app_name)
     pthread_mutex_unlock(&e->mu);
 }
 
+static int engine_request_check(engine *e, const char *app, int want_running)
+{
+    struct store_operation op = {0};
+    char *m = NULL;
+    int rc = store_app_get(e->st, app, &m), running;
+    free(m);
+    if (rc < 0)
+        return rc;
+    running = store_operation_get(e->st, app, 0, &op) == 0 &&
+              (!strcmp(op.phase, "Running") || !strcmp(op.phase, "Terminating"));
+    err_clear();
+    store_operation_dispose(&op);
+    if (want_running && !running)
+        return err_set(ERR_CONFLICT, "application %s has no operation running", app);
+    if (!want_running && running)
+        return err_set(ERR_CONFLICT, "another operation is already in progress on %s", app);
+    return 0;
+}
+
+static void engine_request_add(engine *e, json_t *req)
+{
+    pthread_mutex_lock(&e->mu);
+    json_array_append_new(e->requests, req);
+    pthread_mutex_unlock(&e->mu);
+}
+
+int engine_request_sync(engine *e, const char *app, const struct engine_sync_options *o)
+{
+    int rc = engine_request_check(e, app, 0);
+    if (rc < 0)
+        return rc;
+    if (o->resources && !json_is_array(o->resources))
+        return err_set(ERR_INVALID, "resources: must be a list of \"group:kind:name\"");
+    engine_request_add(e, json_pack("{s:s, s:s, s:b, s:b, s:O?, s:s}", "app", app, "kind", "sync",
+                                    "prune", o->prune, "dryRun", o->dry_run, "resources",
+                                    o->resources, "user", o->user ? o->user : "user"));
+    return 0;
+}
+
+int engine_request_terminate(engine *e, const char *app)
+{
+    int rc = engine_request_check(e, app, 1);
+    if (rc < 0)
+        return rc;
+    engine_request_add(e, json_pack("{s:s, s:s}", "app", app, "kind", "terminate"));
+    return 0;
+}
+
+int engine_request_rollback(engine *e, const char *app, long long id, int prune, const char *user)
+{
+    struct store_history h = {0};
+    char *text = NULL;
+    json_t *m = NULL;
+    int rc = engine_request_check(e, app, 0), automated;
+    if (rc < 0)
+        return rc;
+    if ((rc = store_app_get(e->st, app, &text)) < 0)
+        return rc;
+    rc = doc_parse_json(&m, text, strlen(text), app, NULL);
+    free(text);
+    if (rc < 0)
+        return rc;
+    automated = json_is_object(doc_get(m, "spec.syncPolicy.automated")) &&
+                !json_is_false(doc_get(m, "spec.syncPolicy.automated.enabled"));
+    json_decref(m);
+    if (automated)
+        return err_set(ERR_INVALID, "rollback cannot be initiated when auto-sync is enabled");
+    if ((rc = store_history_get(e->st, app, id, &h)) < 0)
+        return rc;
+    store_history_dispose(&h);
+    engine_request_add(e,
+                       json_pack("{s:s, s:s, s:I, s:b, s:s}", "app", app, "kind", "rollback", "id",
+                                 (json_int_t)id, "prune", prune, "user", user ? user : "user"));
+    return 0;
+}
+
+/* Carry out the queued operation requests. */
+static void engine_take_requests(engine *e)
+{
+    json_t *reqs, *r;
+    size_t k;
+    pthread_mutex_lock(&e->mu);
+    reqs = e->requests;
+    e->requests = json_array();
+    pthread_mutex_unlock(&e->mu);
+    json_array_foreach(reqs, k, r)
+    {
+        engine_reconcile_request(e, json_string_value(json_object_get(r, "app")), r);
+    }
+    json_decref(reqs);
+}
+
 /* Make the apps that the queued refresh requests name due now. */
 static void engine_take_refreshes(engine *e, char **names, size_t n)
 {
@@ -1374,6 +1604,7 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
         if (store_app_list(e->st, &names, &n) < 0)
             log_error("listing applications: %s", err_last());
         engine_take_refreshes(e, names, n);
+        engine_take_requests(e);
         /* forget apps that were deleted */
         due = json_object();
         for (i = 0; i < n; i++) {

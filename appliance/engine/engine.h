@@ -34,6 +34,7 @@
 #ifndef EDGECD_ENGINE_ENGINE_H
 #define EDGECD_ENGINE_ENGINE_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -76,6 +77,23 @@ void engine_refresh(engine *e, const char *repo_url, const char *revision);
 
 /* Ask for a refresh of one app by name. Any thread. */
 void engine_refresh_app(engine *e, const char *app_name);
+
+/* Operations an operator asks for (the API, the CLI). Any thread: each
+ * is checked against the store now (ERR_NOTFOUND: no such app, or no
+ * such history entry; ERR_CONFLICT: an operation is running, or none is
+ * for terminate; ERR_INVALID: rollback with automated sync on, as Argo
+ * CD refuses it) and carried out by the run loop within about a second.
+ * What happened is in the app's operation state and events. */
+struct engine_sync_options {
+    int prune;
+    int dry_run;
+    const json_t *resources; /* NULL: all; else ["group:kind:name", ...] */
+    const char *user;        /* who asked ("user:NAME"); NULL: "user" */
+};
+int engine_request_sync(engine *e, const char *app, const struct engine_sync_options *o);
+int engine_request_terminate(engine *e, const char *app);
+/* Sync to the objects of history entry id (no Git needed). */
+int engine_request_rollback(engine *e, const char *app, long long id, int prune, const char *user);
 
 /* How many times sources were rendered (not taken from the render
  * cache) since the engine started: for tests and diagnostics. */

@@ -34,9 +34,10 @@ struct engine {
 
     /* Shared with the caches' watcher threads, under mu. */
     pthread_mutex_t mu;
-    json_t *seen;    /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
-    json_t *dirty;   /* app label value -> true: changed in the cluster */
-    json_t *refresh; /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
+    json_t *seen;     /* "apiVersion|kind|ns|name" -> resourceVersion last seen by a pass */
+    json_t *dirty;    /* app label value -> true: changed in the cluster */
+    json_t *refresh;  /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
+    json_t *requests; /* operations asked for: [{"app", "kind": sync|terminate|rollback, ...}] */
 
     /* The run loop's own. */
     json_t *due; /* app name -> monotonic ms of its next poll */
@@ -164,6 +165,10 @@ int engine_project_window(const struct project *p, const struct app *app,
  * Healthy with no operation running; 0 (*why new: which one and how it
  * is) if not yet; ERR_INVALID naming a cycle. */
 int engine_depends_ready(engine *e, const struct app *app, char **why);
+
+/* engine_reconcile carrying out an operator's request (NULL: none):
+ * {"kind": "sync"|"terminate"|"rollback", ...} as engine_request_* queue. */
+int engine_reconcile_request(engine *e, const char *app_name, const json_t *req);
 
 /* Argo CD's kind order: the rank of kind (unlisted kinds rank last). */
 size_t engine_kind_rank(const char *kind);

@@ -44,12 +44,13 @@
 struct server {
     struct mg_context *ctx;
     store *st;
+    struct server_actions actions;
     unsigned char token_sha[32];
     int port;
 };
 
 /* A handler answers the request and returns the status it sent. arg is
- * the path segment matched by a trailing "*" in the pattern, or NULL. */
+ * the path segment matched by the "*" in the pattern, or NULL. */
 typedef int (*server_handler)(server *srv, struct mg_connection *conn, const char *arg);
 
 struct server_route {
@@ -63,10 +64,21 @@ static int server_get_healthz(server *srv, struct mg_connection *conn, const cha
 static int server_get_apps(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_app(server *srv, struct mg_connection *conn, const char *arg);
 
+static int server_post_sync(server *srv, struct mg_connection *conn, const char *arg);
+static int server_delete_operation(server *srv, struct mg_connection *conn, const char *arg);
+static int server_post_rollback(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_history(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_events(server *srv, struct mg_connection *conn, const char *arg);
+
 static const struct server_route server_routes[] = {
     {"GET", "/healthz", 0, server_get_healthz},
     {"GET", "/api/v1/applications", 1, server_get_apps},
     {"GET", "/api/v1/applications/*", 1, server_get_app},
+    {"POST", "/api/v1/applications/*/sync", 1, server_post_sync},
+    {"DELETE", "/api/v1/applications/*/operation", 1, server_delete_operation},
+    {"POST", "/api/v1/applications/*/rollback", 1, server_post_rollback},
+    {"GET", "/api/v1/applications/*/history", 1, server_get_history},
+    {"GET", "/api/v1/applications/*/events", 1, server_get_events},
 };
 
 /* Sent with every answer, errors included: API answers are data, never a
@@ -194,18 +206,26 @@ static int server_authorized(const server *srv, struct mg_connection *conn)
 
 /* Match path against pattern; *arg gets the segment a final "*" matched
  * (pointing into path). */
-static int server_match(const char *pattern, const char *path, const char **arg)
+static int server_match(const char *pattern, const char *path, char *arg, size_t arg_len)
 {
-    const char *star = strchr(pattern, '*');
-    size_t prefix;
+    const char *star = strchr(pattern, '*'), *suffix;
+    size_t prefix, plen, slen, n;
 
-    *arg = NULL;
+    arg[0] = '\0';
     if (!star)
         return strcmp(pattern, path) == 0;
     prefix = (size_t)(star - pattern);
-    if (strncmp(pattern, path, prefix) != 0 || !path[prefix] || strchr(path + prefix, '/'))
+    suffix = star + 1;
+    plen = strlen(path);
+    slen = strlen(suffix);
+    if (strncmp(pattern, path, prefix) != 0 || plen < prefix + slen + 1 ||
+        strcmp(path + plen - slen, suffix) != 0)
         return 0;
-    *arg = path + prefix;
+    n = plen - prefix - slen; /* the segment: non-empty, no '/' */
+    if (memchr(path + prefix, '/', n) || n >= arg_len)
+        return 0;
+    memcpy(arg, path + prefix, n);
+    arg[n] = '\0';
     return 1;
 }
 
@@ -216,7 +236,7 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
     static const char *const auth_hdr[] = {"WWW-Authenticate", "Bearer realm=\"edgecd\"", NULL};
     const char *path = ri->local_uri ? ri->local_uri : "";
     const char *method = ri->request_method ? ri->request_method : "";
-    const char *arg = NULL;
+    char arg[256];
     char allow[128] = "";
     size_t i;
 
@@ -230,12 +250,12 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
         return server_error(conn, 401, "unauthorized", auth_hdr);
     for (i = 0; i < sizeof(server_routes) / sizeof(server_routes[0]); i++) {
         const struct server_route *r = &server_routes[i];
-        if (!server_match(r->pattern, path, &arg))
+        if (!server_match(r->pattern, path, arg, sizeof(arg)))
             continue;
         if (strcmp(r->method, method) == 0) {
             if (r->needs_auth && !server_authorized(srv, conn))
                 return server_error(conn, 401, "unauthorized", auth_hdr);
-            return r->handler(srv, conn, arg);
+            return r->handler(srv, conn, arg[0] ? arg : NULL);
         }
         if (!strstr(allow, r->method)) {
             if (allow[0])
@@ -391,7 +411,7 @@ static json_t *server_status_new(const struct store_app_status *st,
     json_object_set_new(op, "message", server_json_str_new(message));
     if (finished[0])
         json_object_set_new(op, "finishedAt", server_json_str_new(finished));
-    if (opr && !st->last_error[0]) {
+    if (opr) {
         /* the last sync operation, as the engine recorded it (our own
          * JSON from the store) */
         json_t *state = json_loads(opr->state_json, 0, NULL);
@@ -399,6 +419,8 @@ static json_t *server_status_new(const struct store_app_status *st,
         const char *rev = json_string_value(json_object_get(state, "revision"));
         if (state) {
             json_object_set_new(op, "phase", server_json_str_new(opr->phase));
+            /* edgecd's own: which operation this is (ids increase per app) */
+            json_object_set_new(op, "id", json_integer((json_int_t)opr->id));
             json_object_set_new(
                 op, "message",
                 server_json_str_new(json_string_value(json_object_get(state, "message"))));
@@ -531,6 +553,159 @@ static int server_get_app(server *srv, struct mg_connection *conn, const char *a
     return server_send(conn, 200, app, NULL);
 }
 
+/* The request's JSON body (an object; {} when there is none) into *out.
+ * A chunked body was already drained by server_body_ok: 411. */
+static int server_read_json(struct mg_connection *conn, json_t **out)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *te = mg_get_header(conn, "Transfer-Encoding");
+    char *data;
+    long long got = 0;
+    json_error_t jerr;
+
+    *out = NULL;
+    if (te && strcasecmp(te, "chunked") == 0)
+        return server_error(conn, 411, "send the body with a Content-Length", NULL);
+    if (ri->content_length <= 0) {
+        *out = json_object();
+        return 0;
+    }
+    data = xmalloc((size_t)ri->content_length);
+    while (got < ri->content_length) {
+        int n = mg_read(conn, data + got, (size_t)(ri->content_length - got));
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    if (got == ri->content_length)
+        *out = json_loadb(data, (size_t)got, JSON_REJECT_DUPLICATES, &jerr);
+    free(data);
+    if (!json_is_object(*out)) {
+        char *msg = got < ri->content_length
+                        ? xstrdup("request body cut short")
+                        : xasprintf("request body: %s", *out ? "must be an object" : jerr.text);
+        int rc = server_error(conn, 400, msg, NULL);
+        free(msg);
+        json_decref(*out);
+        *out = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+/* The answer to an engine action: 202 and the app, or the error. */
+static int server_action_result(server *srv, struct mg_connection *conn, const char *app, int rc)
+{
+    json_t *body = NULL;
+    int status = rc == ERR_NOTFOUND   ? 404
+                 : rc == ERR_CONFLICT ? 409
+                 : rc == ERR_INVALID  ? 400
+                 : rc < 0             ? 500
+                                      : 202;
+    if (rc < 0)
+        return server_error(conn, status, err_last(), NULL);
+    if (server_app_new(srv, app, &body) < 0) {
+        err_clear();
+        body = json_pack("{s:s}", "status", "accepted");
+    }
+    return server_send(conn, status, body, NULL);
+}
+
+static int server_post_sync(server *srv, struct mg_connection *conn, const char *arg)
+{
+    json_t *body = NULL;
+    int rc;
+    if (!srv->actions.sync)
+        return server_error(conn, 501, "sync is not available on this server", NULL);
+    if (server_read_json(conn, &body) != 0 || !body)
+        return 400;
+    rc = srv->actions.sync(srv->actions.ctx, arg, body);
+    json_decref(body);
+    return server_action_result(srv, conn, arg, rc);
+}
+
+static int server_delete_operation(server *srv, struct mg_connection *conn, const char *arg)
+{
+    if (!srv->actions.terminate)
+        return server_error(conn, 501, "terminate is not available on this server", NULL);
+    return server_action_result(srv, conn, arg, srv->actions.terminate(srv->actions.ctx, arg));
+}
+
+static int server_post_rollback(server *srv, struct mg_connection *conn, const char *arg)
+{
+    json_t *body = NULL;
+    int rc;
+    if (!srv->actions.rollback)
+        return server_error(conn, 501, "rollback is not available on this server", NULL);
+    if (server_read_json(conn, &body) != 0 || !body)
+        return 400;
+    rc = srv->actions.rollback(srv->actions.ctx, arg, body);
+    json_decref(body);
+    return server_action_result(srv, conn, arg, rc);
+}
+
+/* 0 if app is stored, else the 404 sent. */
+static int server_app_known(server *srv, struct mg_connection *conn, const char *app)
+{
+    char *m = NULL, *msg;
+    int rc;
+    if (store_app_get(srv->st, app, &m) == 0) {
+        free(m);
+        return 0;
+    }
+    err_clear();
+    msg = xasprintf("application \"%s\" not found", app);
+    rc = server_error(conn, 404, msg, NULL);
+    free(msg);
+    return rc;
+}
+
+/* Argo CD's status.history entries, oldest first (without manifests). */
+static int server_get_history(server *srv, struct mg_connection *conn, const char *arg)
+{
+    struct store_history *v = NULL;
+    size_t n = 0, i;
+    json_t *items;
+    int rc;
+    if ((rc = server_app_known(srv, conn, arg)) != 0)
+        return rc;
+    if (store_history_list(srv->st, arg, &v, &n) < 0)
+        return server_internal_error(conn, "read history");
+    items = json_array();
+    for (i = 0; i < n; i++) {
+        json_t *src = v[i].source_json ? json_loads(v[i].source_json, JSON_DECODE_ANY, NULL) : NULL;
+        json_array_append_new(
+            items, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o?}", "id", (json_int_t)v[i].id,
+                             "revision", server_json_str_new(v[i].revision), "deployStartedAt",
+                             server_json_str_new(v[i].started_at), "deployedAt",
+                             server_json_str_new(v[i].deployed_at), "initiatedBy",
+                             server_json_str_new(v[i].initiated_by), "source", src));
+    }
+    store_history_free(v, n);
+    return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
+static int server_get_events(server *srv, struct mg_connection *conn, const char *arg)
+{
+    struct store_event *v = NULL;
+    size_t n = 0, i;
+    json_t *items;
+    int rc;
+    if ((rc = server_app_known(srv, conn, arg)) != 0)
+        return rc;
+    if (store_event_list(srv->st, arg, 500, &v, &n) < 0)
+        return server_internal_error(conn, "read events");
+    items = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(
+            items, json_pack("{s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)v[i].id, "time",
+                             server_json_str_new(v[i].time), "type", server_json_str_new(v[i].type),
+                             "reason", server_json_str_new(v[i].reason), "message",
+                             server_json_str_new(v[i].message)));
+    store_events_free(v, n);
+    return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
 int server_start(server **out, const struct server_options *opts, store *st)
 {
     struct mg_callbacks cb;
@@ -567,6 +742,7 @@ int server_start(server **out, const struct server_options *opts, store *st)
 
     srv = xcalloc(1, sizeof(*srv));
     srv->st = st;
+    srv->actions = opts->actions;
     util_sha256(opts->api_token, strlen(opts->api_token), srv->token_sha);
     memset(&cb, 0, sizeof(cb));
     cb.begin_request = server_on_request;

@@ -9,12 +9,26 @@
 #ifndef EDGECD_SERVER_SERVER_H
 #define EDGECD_SERVER_SERVER_H
 
+#include <jansson.h>
+
 #include "storage/store.h"
+
+/* What the API asks of the engine (server/ does not depend on it): each
+ * returns 0 once the request is queued, or an error (ERR_NOTFOUND,
+ * ERR_CONFLICT, ERR_INVALID) with a message for the caller. body is the
+ * request's JSON (borrowed; an object). NULL members answer 501. */
+struct server_actions {
+    void *ctx;
+    int (*sync)(void *ctx, const char *app, const json_t *body);
+    int (*terminate)(void *ctx, const char *app);
+    int (*rollback)(void *ctx, const char *app, const json_t *body);
+};
 
 struct server_options {
     const char *listen;    /* "127.0.0.1:8080"; CivetWeb listening_ports syntax */
     const char *api_token; /* required bearer token (not logged) */
     int threads;           /* worker threads; 0 = default (4) */
+    struct server_actions actions;
 };
 
 typedef struct server server;

@@ -58,9 +58,10 @@ e2e_commit() {
     git -C "$1" -c user.name=e2e -c user.email=e2e@edgecd.invalid commit -q -m "$2"
 }
 
-# e2e_write_site APP REPO_URL REVISION PATH NAMESPACE
-e2e_write_site() {
-    cat >"$work/site.yaml" <<YAML
+# e2e_site_settings [SETTING...]: the settings document for kubesim
+# (poll every second, debug log) with each SETTING ("key: value") added.
+e2e_site_settings() {
+    cat <<YAML
 apiVersion: edgecd.io/v1alpha1
 kind: SiteConfig
 listen: 127.0.0.1:0
@@ -68,6 +69,15 @@ pollSeconds: 1
 logLevel: debug
 clusters:
   - kubeconfig: $work/sim/kubeconfig
+YAML
+    local s
+    for s in "$@"; do printf '%s\n' "$s"; done
+}
+
+# e2e_write_site APP REPO_URL REVISION PATH NAMESPACE
+e2e_write_site() {
+    e2e_site_settings >"$work/site.yaml"
+    cat >>"$work/site.yaml" <<YAML
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Application

@@ -50,16 +50,7 @@ done
 git -C "$repo" init -q -b main
 e2e_commit "$repo" "site"
 
-cat >"$work/site.yaml" <<YAML
-apiVersion: edgecd.io/v1alpha1
-kind: SiteConfig
-listen: 127.0.0.1:0
-pollSeconds: 1
-syncWaveDelaySeconds: 0
-logLevel: debug
-clusters:
-  - kubeconfig: $work/sim/kubeconfig
-YAML
+e2e_site_settings "syncWaveDelaySeconds: 0" >"$work/site.yaml"
 e2e_start_serve --bootstrap "file://$repo@main:root"
 
 cm() { $KUBECTL get configmap "$1" -n default -o name; }

@@ -229,7 +229,7 @@ static void fill_store(void)
 
 TEST(start_errors_and_version)
 {
-    struct server_options o = {"127.0.0.1:0", NULL, 0};
+    struct server_options o = {.listen = "127.0.0.1:0"};
     server *s = NULL;
     char v[64];
 
@@ -554,7 +554,7 @@ TEST(token_never_in_any_response)
 
 int main(void)
 {
-    struct server_options o = {"127.0.0.1:0", TOKEN, 2};
+    struct server_options o = {.listen = "127.0.0.1:0", .api_token = TOKEN, .threads = 2};
     char *db;
 
     signal(SIGPIPE, SIG_IGN);

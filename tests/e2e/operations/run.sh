@@ -1,0 +1,124 @@
+#!/bin/bash
+# End to end: what an operator does by hand, through the CLI and the API.
+#   1. an app without automated sync stays OutOfSync until `edgecd app
+#      sync`, which waits for the operation and exits 0; --dry-run changes
+#      nothing; --resource syncs only the one named;
+#   2. `edgecd app history` lists each sync; `edgecd app rollback NAME 1`
+#      brings back the first revision's objects with the Git server gone;
+#   3. a PreSync hook that never ends is stopped by `edgecd app
+#      terminate-op`; the operation ends Failed "Operation terminated";
+#   4. rollback is refused while automated sync is on, as Argo CD does.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+e2e_start_kubesim
+repo=$work/repo
+mkdir -p "$repo/app"
+cm() { # NAME VALUE
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {v: "%s"}\n' "$1" "$2"
+}
+{ cm one 1; echo ---; cm two 1; } >"$repo/app/all.yaml"
+git -C "$repo" init -q -b main
+e2e_commit "$repo" "v1"
+
+{
+    e2e_site_settings "syncWaveDelaySeconds: 0"
+    cat <<YAML
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: manual}
+spec:
+  source: {repoURL: 'file://$repo', targetRevision: main, path: app}
+  destination: {server: 'https://kubernetes.default.svc', namespace: default}
+YAML
+} >"$work/site.yaml"
+e2e_start_serve
+
+value() { $KUBECTL get configmap "$1" -n default -o jsonpath='{.data.v}' 2>/dev/null; }
+wait_for 15 "manual app OutOfSync" app_field manual 'o["status"]["sync"]["status"]' OutOfSync
+[ -z "$(value one)" ] || fail "an app without automated sync was synced"
+
+"$EDGECD_BIN" app sync manual --dry-run --timeout 30 >"$work/dry.out" || fail "dry run failed: $(cat "$work/dry.out")"
+[ -z "$(value one)" ] || fail "--dry-run created an object"
+echo "ok: --dry-run changes nothing"
+
+"$EDGECD_BIN" app sync manual --resource :ConfigMap:one --timeout 30 >"$work/one.out" || fail "sync of one resource"
+[ "$(value one)" = 1 ] || fail "ConfigMap one not synced"
+[ -z "$(value two)" ] || fail "--resource synced more than the one named"
+echo "ok: --resource syncs only the one named"
+
+"$EDGECD_BIN" app sync manual --timeout 30 >"$work/sync.out" || fail "sync: $(cat "$work/sync.out")"
+grep -q "operation Succeeded" "$work/sync.out" || fail "sync did not report success: $(cat "$work/sync.out")"
+[ "$(value two)" = 1 ] || fail "ConfigMap two not synced"
+"$EDGECD_BIN" app wait manual --sync --timeout 15 >/dev/null || fail "app wait --sync"
+echo "ok: app sync waits for the operation"
+
+# 2. history and rollback without Git
+{ cm one 2; echo ---; cm two 2; } >"$repo/app/all.yaml"
+e2e_commit "$repo" "v2"
+wait_for 15 "v2 seen" app_field manual 'o["status"]["sync"]["status"]' OutOfSync
+"$EDGECD_BIN" app sync manual --timeout 30 >/dev/null || fail "sync of v2"
+[ "$(value one)" = 2 ] || fail "v2 not deployed"
+"$EDGECD_BIN" app history manual >"$work/history.out"
+n=$(grep -cE '^[0-9]+ ' "$work/history.out")
+[ "$n" -ge 2 ] || fail "history lists $n entries: $(cat "$work/history.out")"
+first=$(awk '$1 ~ /^[0-9]+$/ {print $1; exit}' "$work/history.out")
+second_rev=$(awk '$1 ~ /^[0-9]+$/ {r=$3} END {print r}' "$work/history.out")
+[ "$second_rev" = "$(git -C "$repo" rev-parse --short=7 HEAD)" ] || fail "last history revision $second_rev"
+echo "ok: history lists the syncs"
+mv "$repo" "$repo.away"
+# the entry with both ConfigMaps at v1 is the last one before v2
+v1=$(awk '$1 ~ /^[0-9]+$/ {ids[NR]=$1} END {print ids[NR-1]}' "$work/history.out")
+"$EDGECD_BIN" app rollback manual "$v1" --timeout 30 >"$work/rollback.out" || fail "rollback: $(cat "$work/rollback.out")"
+[ "$(value one)" = 1 ] && [ "$(value two)" = 1 ] || fail "rollback did not bring back v1"
+echo "ok: rollback to history entry $v1 with the Git repository gone"
+mv "$repo.away" "$repo"
+
+# 3. terminate a hook that never ends
+mkdir -p "$repo/app"
+cat >>"$repo/app/all.yaml" <<'YAML'
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: forever
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  restartPolicy: Never
+  containers: [{name: w, image: busybox:crashloop}]
+YAML
+e2e_commit "$repo" "hook"
+wait_for 15 "hook commit seen" app_field manual 'o["status"]["sync"]["revision"]' "$(git -C "$repo" rev-parse HEAD)"
+"$EDGECD_BIN" app sync manual --async >/dev/null || fail "sync --async"
+wait_for 15 "operation running" app_field manual 'o["status"]["operationState"]["phase"]' Running
+"$EDGECD_BIN" app terminate-op manual >/dev/null || fail "terminate-op"
+wait_for 15 "operation terminated" app_field manual 'o["status"]["operationState"]["message"]' "Operation terminated"
+app_field manual 'o["status"]["operationState"]["phase"]' Failed || fail "terminated operation is not Failed"
+echo "ok: terminate-op stops a running operation"
+"$EDGECD_BIN" app terminate-op manual 2>"$work/term.err" && fail "terminate-op without an operation succeeded"
+grep -q "no operation running" "$work/term.err" || fail "terminate-op error: $(cat "$work/term.err")"
+
+# 4. rollback refused with automated sync on
+curl_api() { # METHOD PATH BODY
+    curl -s -o "$work/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $EDGECD_TOKEN" \
+        -H 'Content-Type: application/json' --data "$3" "$EDGECD_SERVER$2"
+}
+python3 - "$work/site.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("namespace: default}\n", "namespace: default}\n  syncPolicy: {automated: {}}\n", 1)
+open(p, "w").write(s)
+PY
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+e2e_start_serve
+code=$(curl_api POST /api/v1/applications/manual/rollback '{"id": 1}')
+[ "$code" = 400 ] || fail "rollback with automated sync answered $code: $(cat "$work/api.out")"
+grep -q "auto-sync is enabled" "$work/api.out" || fail "rollback refusal: $(cat "$work/api.out")"
+code=$(curl_api POST /api/v1/applications/nosuch/sync '{}')
+[ "$code" = 404 ] || fail "sync of an unknown app answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGECD_SERVER/api/v1/applications/manual/sync")
+[ "$code" = 401 ] || fail "sync without a token answered $code"
+echo "ok: the API refuses what it must"
+echo "PASS"
