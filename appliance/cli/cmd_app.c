@@ -31,6 +31,7 @@ struct app_cli {
     /* sync, rollback, wait */
     int prune, dry_run, async, want_sync, want_health, want_operation;
     long timeout;      /* seconds; 0: none */
+    int no_cascade;    /* delete --cascade=false */
     json_t *resources; /* --resource GROUP:KIND:NAME, in order */
 };
 
@@ -389,16 +390,56 @@ static int app_run_history(const struct app_cli *o, const char *name)
     return 0;
 }
 
+/* The unified diff of desired vs live; exit 1 when they differ, as
+ * `argocd app diff`. */
+static int app_run_diff(const struct app_cli *o, const char *name)
+{
+    char *path = app_path(name, "/diff");
+    json_t *d = NULL;
+    int rc = app_cli_get(o, path, &d);
+    free(path);
+    if (rc < 0) {
+        cli_fail();
+        return 2;
+    }
+    fputs(doc_get_str(d, "diff") ? doc_get_str(d, "diff") : "", stdout);
+    rc = json_is_true(json_object_get(d, "differs")) ? 1 : 0;
+    json_decref(d);
+    return rc;
+}
+
+static int app_run_delete(const struct app_cli *o, const char *name)
+{
+    char *path = app_path(name, o->no_cascade ? "?cascade=false" : "");
+    json_t *d = NULL;
+    int rc = app_cli_call(o, "DELETE", path, NULL, &d);
+    free(path);
+    json_decref(d);
+    if (rc < 0)
+        return cli_fail();
+    printf("%s: deletion requested%s\n", name,
+           o->no_cascade ? " (its resources keep running)" : " with its resources");
+    return 0;
+}
+
 static int cmd_app_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'},   {"token-file", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},     {"output", required_argument, NULL, 'o'},
-        {"prune", no_argument, NULL, 'P'},          {"dry-run", no_argument, NULL, 'D'},
-        {"resource", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 'T'},
-        {"async", no_argument, NULL, 'A'},          {"sync", no_argument, NULL, 'S'},
-        {"health", no_argument, NULL, 'H'},         {"operation", no_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 's'},
+        {"token-file", required_argument, NULL, 't'},
+        {"data", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
+        {"prune", no_argument, NULL, 'P'},
+        {"dry-run", no_argument, NULL, 'D'},
+        {"resource", required_argument, NULL, 'R'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"async", no_argument, NULL, 'A'},
+        {"sync", no_argument, NULL, 'S'},
+        {"health", no_argument, NULL, 'H'},
+        {"operation", no_argument, NULL, 'O'},
+        {"cascade", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct app_cli o = {0};
     const char *verb;
@@ -443,6 +484,14 @@ static int cmd_app_run(int argc, char **argv)
         case 'O':
             o.want_operation = 1;
             break;
+        case 'C':
+            if (strcmp(optarg, "true") && strcmp(optarg, "false")) {
+                fprintf(stderr, "edgecd: --cascade takes true or false\n");
+                json_decref(o.resources);
+                return 2;
+            }
+            o.no_cascade = !strcmp(optarg, "false");
+            break;
         case 'R':
             if (!strchr(optarg, ':') || strchr(optarg, ':') == strrchr(optarg, ':')) {
                 fprintf(stderr, "edgecd: --resource takes GROUP:KIND:NAME (GROUP may be "
@@ -480,6 +529,10 @@ static int cmd_app_run(int argc, char **argv)
         rc = app_wait_for(&o, argv[optind + 1], app_state_done, NULL);
     else if (!strcmp(verb, "terminate-op") && optind + 2 == argc)
         rc = app_run_terminate(&o, argv[optind + 1]);
+    else if (!strcmp(verb, "diff") && optind + 2 == argc)
+        rc = app_run_diff(&o, argv[optind + 1]);
+    else if (!strcmp(verb, "delete") && optind + 2 == argc)
+        rc = app_run_delete(&o, argv[optind + 1]);
     else if (!strcmp(verb, "history") && optind + 2 == argc)
         rc = app_run_history(&o, argv[optind + 1]);
     else if (!strcmp(verb, "rollback") && optind + 3 == argc)
@@ -495,10 +548,12 @@ const struct cli_cmd cli_cmd_app = {
     "[--server URL] [--token-file FILE | --data DIR] [-o json] list | get NAME | "
     "sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]... [--async] [--timeout S] | "
     "wait NAME [--sync] [--health] [--operation] [--timeout S] | terminate-op NAME | "
-    "history NAME | rollback NAME ID [--prune] [--async] [--timeout S]",
+    "history NAME | rollback NAME ID [--prune] [--async] [--timeout S] | diff NAME | "
+    "delete NAME [--cascade=false]",
     "list applications or show one (sync status, health, revision, resources, last error); "
     "sync one and wait for the operation (exit 1 if it fails), wait for a state, stop a "
-    "running operation, list the sync history, roll back to an entry of it (server from "
+    "running operation, list the sync history, roll back to an entry of it, show the diff of "
+    "desired and live (exit 1 when they differ), delete an app (server from "
     "EDGECD_SERVER, token from EDGECD_TOKEN when not given)",
     cmd_app_run,
 };

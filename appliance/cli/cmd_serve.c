@@ -179,6 +179,16 @@ static int serve_terminate(void *ctx, const char *app)
     return engine_request_terminate(ctx, app);
 }
 
+static int serve_remove(void *ctx, const char *app, int cascade)
+{
+    return engine_request_delete(ctx, app, cascade, SERVE_API_USER);
+}
+
+static int serve_diff(void *ctx, const char *app, struct buf *out, int *differs)
+{
+    return engine_diff(ctx, app, out, differs);
+}
+
 static int serve_rollback(void *ctx, const char *app, const json_t *body)
 {
     const json_t *id = json_object_get(body, "id");
@@ -265,6 +275,8 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.sync = serve_sync;
     sopts.actions.terminate = serve_terminate;
     sopts.actions.rollback = serve_rollback;
+    sopts.actions.remove = serve_remove;
+    sopts.actions.diff = serve_diff;
     if (server_start(&srv, &sopts, st) < 0)
         goto fail;
 

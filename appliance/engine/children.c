@@ -67,8 +67,7 @@ static int child_has_finalizer(const json_t *obj)
     return 0;
 }
 
-/* Delete every object the child app tracks (cascade). */
-static int child_delete_resources(engine *e, const char *name, const json_t *manifest)
+int engine_delete_tracked(engine *e, const char *name, const json_t *manifest, size_t *kept)
 {
     struct app c = {0};
     struct store_app_status st = {0};
@@ -78,6 +77,7 @@ static int child_delete_resources(engine *e, const char *name, const json_t *man
     size_t i;
     int rc, have_st;
 
+    *kept = 0;
     have_st = store_app_status_get(e->st, name, &st) == 0;
     err_clear();
     if ((rc = app_parse(&c, manifest, name)) < 0 ||
@@ -87,6 +87,10 @@ static int child_delete_resources(engine *e, const char *name, const json_t *man
     json_array_foreach(objs, i, o)
     {
         const char *ns = doc_get_str(o, "metadata.namespace");
+        if (engine_sync_option(&c, o, "Delete=false")) {
+            (*kept)++;
+            continue;
+        }
         engine_forget(e, doc_get_str(o, "apiVersion"), doc_get_str(o, "kind"), ns,
                       doc_get_str(o, "metadata.name"));
         rc = kube_client_delete(kc, doc_get_str(o, "apiVersion"), doc_get_str(o, "kind"), ns,
@@ -145,7 +149,7 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
 {
     json_t *seen = json_object(), *obj;
     char **names = NULL;
-    size_t i, n = 0;
+    size_t i, n = 0, kept;
     int rc = 0;
 
     json_array_foreach(children, i, obj)
@@ -173,10 +177,8 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
         have = child_stored(e, k, name);
         owner = have ? child_parent_of(have) : NULL;
         if (have && (!owner || strcmp(owner, parent->name) != 0)) {
-            char *msg = xasprintf("an %s named %s is already registered%s%s; not "
-                                  "overwritten",
-                                  k->what, name, owner ? " by " : " by the site config",
-                                  owner ? owner : "");
+            char *msg = xasprintf("%s \"%s\" is already registered%s%s; not overwritten", k->what,
+                                  name, owner ? " by " : " by the site config", owner ? owner : "");
             *out_of_sync = 1;
             child_result(e, res, obj, "OutOfSync", msg);
             free(msg);
@@ -221,7 +223,8 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
             if (!apply || !parent->prune) {
                 *out_of_sync = 1;
                 engine_results_add(res, have, "OutOfSync", "requires pruning");
-            } else if (child_has_finalizer(have) && child_delete_resources(e, names[i], have) < 0) {
+            } else if (k->is_app && child_has_finalizer(have) &&
+                       engine_delete_tracked(e, names[i], have, &kept) < 0) {
                 *out_of_sync = 1;
                 engine_results_add(res, have, "Failed", err_last());
                 err_clear();
@@ -230,14 +233,17 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
                 engine_results_add(res, have, "Failed", err_last());
                 err_clear();
             } else {
-                int cascade = child_has_finalizer(have);
-                log_info("app %s: child application %s removed%s", parent->name, names[i],
-                         cascade ? " with its resources" : "; its resources are left running");
-                engine_event(e, parent->name, "Normal", "ChildDeleted", "application %s deleted%s",
-                             names[i], cascade ? " with its resources" : " (resources orphaned)");
+                int cascade = k->is_app && child_has_finalizer(have);
+                const char *how = !k->is_app ? ""
+                                  : cascade  ? " with its resources"
+                                             : "; its resources are left running";
+                log_info("app %s: child %s %s deleted%s", parent->name, k->what, names[i], how);
+                engine_event(e, parent->name, "Normal", "ChildDeleted", "%s %s deleted%s", k->what,
+                             names[i], how);
                 engine_results_add(res, have, "Pruned",
-                                   cascade ? "deleted with its resources"
-                                           : "deleted; its resources are left running");
+                                   cascade     ? "deleted with its resources"
+                                   : k->is_app ? "deleted; its resources are left running"
+                                               : "deleted");
             }
         }
         json_decref(have);

@@ -57,6 +57,7 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->dirty = json_object();
     e->refresh = json_array();
     e->requests = json_array();
+    e->desired = json_object();
     e->due = json_object();
     e->verdicts = json_object();
     e->global_ignore = json_array();
@@ -97,6 +98,7 @@ void engine_free(engine *e)
     json_decref(e->dirty);
     json_decref(e->refresh);
     json_decref(e->requests);
+    json_decref(e->desired);
     json_decref(e->due);
     json_decref(e->verdicts);
     health_checks_free(e->health);
@@ -1229,6 +1231,7 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
         r->wave = engine_wave(obj);
         engine_verdict_dispose(&v);
     }
+    engine_diff_remember(e, app.name, targets);
     if ((rc = engine_extraneous(e, kc, cache, &app, targets, have_prev ? &prev : NULL, &extra)) < 0)
         goto fail;
     json_array_foreach(extra, i, obj)
@@ -1481,6 +1484,49 @@ int engine_request_terminate(engine *e, const char *app)
     return 0;
 }
 
+int engine_request_delete(engine *e, const char *app, int cascade, const char *user)
+{
+    char *m = NULL;
+    int rc = store_app_get(e->st, app, &m);
+    free(m);
+    if (rc < 0)
+        return rc;
+    engine_request_add(e, json_pack("{s:s, s:s, s:b, s:s}", "app", app, "kind", "delete", "cascade",
+                                    cascade, "user", user ? user : "user"));
+    return 0;
+}
+
+/* Carry out a delete request: the tracked objects first (cascade), then
+ * the app and everything the store keeps of it. */
+static int engine_delete_app(engine *e, const char *name, const json_t *req)
+{
+    json_t *manifest = NULL;
+    char *text = NULL;
+    int rc = 0, cascade = json_is_true(json_object_get(req, "cascade"));
+    size_t kept = 0;
+
+    if (cascade && ((rc = store_app_get(e->st, name, &text)) < 0 ||
+                    (rc = doc_parse_json(&manifest, text, strlen(text), name, NULL)) < 0 ||
+                    (rc = engine_delete_tracked(e, name, manifest, &kept)) < 0))
+        goto out;
+    if ((rc = store_app_delete(e->st, name)) == 0)
+        log_info("app %s: deleted by %s%s (%zu object(s) kept by Delete=false)", name,
+                 json_string_value(json_object_get(req, "user")),
+                 cascade ? " with its resources" : "; its resources keep running", kept);
+out:
+    if (rc < 0) {
+        log_error("app %s: delete: %s", name, err_last());
+        engine_event(e, name, "Warning", "DeleteFailed", "%s", err_last());
+        err_clear();
+    }
+    pthread_mutex_lock(&e->mu);
+    json_object_del(e->desired, name);
+    pthread_mutex_unlock(&e->mu);
+    json_decref(manifest);
+    free(text);
+    return rc;
+}
+
 int engine_request_rollback(engine *e, const char *app, long long id, int prune, const char *user)
 {
     struct store_history h = {0};
@@ -1520,7 +1566,11 @@ static void engine_take_requests(engine *e)
     pthread_mutex_unlock(&e->mu);
     json_array_foreach(reqs, k, r)
     {
-        engine_reconcile_request(e, json_string_value(json_object_get(r, "app")), r);
+        const char *app = json_string_value(json_object_get(r, "app"));
+        if (!strcmp(json_string_value(json_object_get(r, "kind")), "delete"))
+            engine_delete_app(e, app, r);
+        else
+            engine_reconcile_request(e, app, r);
     }
     json_decref(reqs);
 }

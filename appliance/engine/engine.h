@@ -38,6 +38,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "model/config.h"
 #include "storage/store.h"
 
@@ -92,8 +93,20 @@ struct engine_sync_options {
 };
 int engine_request_sync(engine *e, const char *app, const struct engine_sync_options *o);
 int engine_request_terminate(engine *e, const char *app);
+/* Delete the app: with cascade, first every object it tracks (except
+ * those annotated sync-options Delete=false), foreground; without,
+ * its resources keep running. A child of an App of Apps comes back with
+ * its parent's next pass while Git still has it, as in Argo CD. */
+int engine_request_delete(engine *e, const char *app, int cascade, const char *user);
+
 /* Sync to the objects of history entry id (no Git needed). */
 int engine_request_rollback(engine *e, const char *app, long long id, int prune, const char *user);
+
+/* The unified diff (appended to out) of each desired object of app's last
+ * pass against the live one (projected on the fields Git sets, ignored
+ * fields left out); *differs 1 when any differs. ERR_NOTFOUND when no
+ * pass has compared the app since the engine started. Any thread. */
+int engine_diff(engine *e, const char *app, struct buf *out, int *differs);
 
 /* How many times sources were rendered (not taken from the render
  * cache) since the engine started: for tests and diagnostics. */

@@ -38,6 +38,7 @@ struct engine {
     json_t *dirty;    /* app label value -> true: changed in the cluster */
     json_t *refresh;  /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
     json_t *requests; /* operations asked for: [{"app", "kind": sync|terminate|rollback, ...}] */
+    json_t *desired;  /* app -> its desired objects at the last compare (for engine_diff) */
 
     /* The run loop's own. */
     json_t *due; /* app name -> monotonic ms of its next poll */
@@ -132,6 +133,10 @@ int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
 int engine_extraneous(engine *e, kube_client *kc, kube_cache *cache, const struct app *app,
                       const json_t *desired, const struct store_app_status *prev, json_t **out);
 
+/* Delete every object app name (manifest borrowed) tracks, foreground,
+ * except those annotated sync-options Delete=false (counted in *kept). */
+int engine_delete_tracked(engine *e, const char *name, const json_t *manifest, size_t *kept);
+
 /* App of Apps: register, update and (with apply and the parent's prune)
  * remove the child Applications and AppProjects parent renders
  * (children: the rendered objects, borrowed), adding a result for each
@@ -169,6 +174,9 @@ int engine_depends_ready(engine *e, const struct app *app, char **why);
 /* engine_reconcile carrying out an operator's request (NULL: none):
  * {"kind": "sync"|"terminate"|"rollback", ...} as engine_request_* queue. */
 int engine_reconcile_request(engine *e, const char *app_name, const json_t *req);
+
+/* Keep app's desired objects (targets, a reference) for engine_diff. */
+void engine_diff_remember(engine *e, const char *app, json_t *targets);
 
 /* Argo CD's kind order: the rank of kind (unlisted kinds rank last). */
 size_t engine_kind_rank(const char *kind);

@@ -66,14 +66,19 @@ static int server_get_app(server *srv, struct mg_connection *conn, const char *a
 
 static int server_post_sync(server *srv, struct mg_connection *conn, const char *arg);
 static int server_delete_operation(server *srv, struct mg_connection *conn, const char *arg);
+static int server_app_known(server *srv, struct mg_connection *conn, const char *app);
 static int server_post_rollback(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_history(server *srv, struct mg_connection *conn, const char *arg);
+static int server_delete_app(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_diff(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_events(server *srv, struct mg_connection *conn, const char *arg);
 
 static const struct server_route server_routes[] = {
     {"GET", "/healthz", 0, server_get_healthz},
     {"GET", "/api/v1/applications", 1, server_get_apps},
     {"GET", "/api/v1/applications/*", 1, server_get_app},
+    {"DELETE", "/api/v1/applications/*", 1, server_delete_app},
+    {"GET", "/api/v1/applications/*/diff", 1, server_get_diff},
     {"POST", "/api/v1/applications/*/sync", 1, server_post_sync},
     {"DELETE", "/api/v1/applications/*/operation", 1, server_delete_operation},
     {"POST", "/api/v1/applications/*/rollback", 1, server_post_rollback},
@@ -642,6 +647,49 @@ static int server_post_rollback(server *srv, struct mg_connection *conn, const c
     rc = srv->actions.rollback(srv->actions.ctx, arg, body);
     json_decref(body);
     return server_action_result(srv, conn, arg, rc);
+}
+
+/* ?cascade=false keeps the resources running (Argo CD's default is a
+ * cascading delete). */
+static int server_delete_app(server *srv, struct mg_connection *conn, const char *arg)
+{
+    const char *q = mg_get_request_info(conn)->query_string;
+    char v[16] = "";
+    int cascade = 1, rc;
+    if (!srv->actions.remove)
+        return server_error(conn, 501, "delete is not available on this server", NULL);
+    if (q && mg_get_var(q, strlen(q), "cascade", v, sizeof(v)) > 0) {
+        if (strcmp(v, "false") && strcmp(v, "true"))
+            return server_error(conn, 400, "cascade: true or false", NULL);
+        cascade = !strcmp(v, "true");
+    }
+    rc = srv->actions.remove(srv->actions.ctx, arg, cascade);
+    if (rc < 0)
+        return server_action_result(srv, conn, arg, rc);
+    return server_send(conn, 202, json_pack("{s:s, s:b}", "deleting", arg, "cascade", cascade),
+                       NULL);
+}
+
+/* {"diff": unified diff text, "differs": bool} */
+static int server_get_diff(server *srv, struct mg_connection *conn, const char *arg)
+{
+    struct buf out = BUF_INIT;
+    int differs = 0, rc;
+    if (!srv->actions.diff)
+        return server_error(conn, 501, "diff is not available on this server", NULL);
+    if ((rc = server_app_known(srv, conn, arg)) != 0)
+        return rc;
+    rc = srv->actions.diff(srv->actions.ctx, arg, &out, &differs);
+    if (rc < 0) {
+        buf_dispose(&out);
+        return server_action_result(srv, conn, arg, rc);
+    }
+    rc = server_send(
+        conn, 200,
+        json_pack("{s:o, s:b}", "diff", server_json_str_new(buf_cstr(&out)), "differs", differs),
+        NULL);
+    buf_dispose(&out);
+    return rc;
 }
 
 /* 0 if app is stored, else the 404 sent. */

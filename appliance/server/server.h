@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "storage/store.h"
 
 /* What the API asks of the engine (server/ does not depend on it): each
@@ -22,6 +23,9 @@ struct server_actions {
     int (*sync)(void *ctx, const char *app, const json_t *body);
     int (*terminate)(void *ctx, const char *app);
     int (*rollback)(void *ctx, const char *app, const json_t *body);
+    int (*remove)(void *ctx, const char *app, int cascade);
+    /* the app's diff (appended to out), *differs 1 when it is not empty */
+    int (*diff)(void *ctx, const char *app, struct buf *out, int *differs);
 };
 
 struct server_options {

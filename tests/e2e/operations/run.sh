@@ -74,6 +74,18 @@ v1=$(awk '$1 ~ /^[0-9]+$/ {ids[NR]=$1} END {print ids[NR-1]}' "$work/history.out
 [ "$(value one)" = 1 ] && [ "$(value two)" = 1 ] || fail "rollback did not bring back v1"
 echo "ok: rollback to history entry $v1 with the Git repository gone"
 mv "$repo.away" "$repo"
+# Git wants v2, the cluster has v1 again: app diff says so, exit 1
+set +e
+"$EDGECD_BIN" app diff manual >"$work/diff.out"
+code=$?
+set -e
+[ "$code" = 1 ] || fail "app diff exit $code (want 1): $(cat "$work/diff.out")"
+grep -q '^--- desired/ConfigMap/default/one' "$work/diff.out" || fail "diff header: $(cat "$work/diff.out")"
+grep -q '^-  v: "2"' "$work/diff.out" && grep -q '^+  v: "1"' "$work/diff.out" ||
+    fail "diff body: $(cat "$work/diff.out")"
+grep -q "resourceVersion\|managedFields\|creationTimestamp" "$work/diff.out" &&
+    fail "server-side fields in the diff: $(cat "$work/diff.out")"
+echo "ok: app diff shows desired vs live and exits 1"
 
 # 3. terminate a hook that never ends
 mkdir -p "$repo/app"
@@ -121,4 +133,17 @@ code=$(curl_api POST /api/v1/applications/nosuch/sync '{}')
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGECD_SERVER/api/v1/applications/manual/sync")
 [ "$code" = 401 ] || fail "sync without a token answered $code"
 echo "ok: the API refuses what it must"
+
+# 5. delete: without cascade the objects stay, with it they go
+"$EDGECD_BIN" app delete manual --cascade=false >/dev/null || fail "app delete --cascade=false"
+gone() { ! "$EDGECD_BIN" app get manual -o json; }
+wait_for 10 "app deleted" gone
+[ -n "$(value one)" ] || fail "--cascade=false deleted the resources"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+e2e_start_serve # the site config registers it again
+wait_for 15 "app back from the site config" app_field manual 'o["metadata"]["name"]' manual
+"$EDGECD_BIN" app delete manual >/dev/null || fail "app delete"
+no_cm() { [ -z "$(value one)" ] && [ -z "$(value two)" ]; }
+wait_for 15 "resources deleted with the app" no_cm
+echo "ok: app delete with and without cascade"
 echo "PASS"

@@ -409,6 +409,8 @@ TEST(unknown_route_and_wrong_method)
     json_t *j;
     const char *post = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
                        "Connection: close\r\n\r\n{}";
+    const char *put = "PUT /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
+                      "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
     const char *del = "DELETE /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
 
@@ -430,9 +432,14 @@ TEST(unknown_route_and_wrong_method)
     CHECK(resp_header_is(&r, "Allow", "GET"));
     resp_dispose(&r);
 
-    http_raw(del, strlen(del), &r);
+    http_raw(put, strlen(put), &r);
     CHECK(r.status == 405);
-    CHECK(resp_header_is(&r, "Allow", "GET"));
+    CHECK(resp_header_is(&r, "Allow", "GET, DELETE"));
+    resp_dispose(&r);
+
+    /* a route whose action this server was not given */
+    http_raw(del, strlen(del), &r);
+    CHECK(r.status == 501);
     resp_dispose(&r);
 }
 
