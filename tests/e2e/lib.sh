@@ -100,6 +100,8 @@ YAML
 }
 
 e2e_start_serve() { # [more serve flags...]
+    # gone first: a restart must not read the address the last one printed
+    rm -f "$work/serve.out"
     "$EDGECD_BIN" serve --data "$work/data" --config "$work/site.yaml" "$@" \
         >"$work/serve.out" 2>>"$work/serve.log" &
     pids+=($!)
