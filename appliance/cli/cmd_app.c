@@ -136,11 +136,15 @@ static char *app_path(const char *name, const char *suffix)
     return buf_detach(&path);
 }
 
-static void app_print_json(const json_t *doc)
+/* -o json or -o yaml */
+static void app_print_doc(const struct app_cli *o, const json_t *doc)
 {
     struct buf b = BUF_INIT;
-    doc_emit_json(&b, doc, 1);
-    printf("%s\n", buf_cstr(&b));
+    if (!strcmp(o->output, "yaml"))
+        doc_emit_yaml(&b, doc);
+    else
+        doc_emit_json(&b, doc, 1);
+    printf("%s%s", buf_cstr(&b), !strcmp(o->output, "yaml") ? "" : "\n");
     buf_dispose(&b);
 }
 
@@ -150,16 +154,29 @@ static const char *app_str(const json_t *app, const char *path)
     return s && *s ? s : "-";
 }
 
-static void app_print_row(const json_t *app)
+static void app_print_row(const struct app_cli *o, const json_t *app)
 {
     const char *rev = doc_get_str(app, "status.sync.revision");
     const json_t *conds = doc_get(app, "status.conditions");
     const char *err = json_is_array(conds) && json_array_size(conds)
                           ? doc_get_str(json_array_get(conds, 0), "message")
                           : NULL;
-    printf("%-24s %-10s %-8.7s %-9zu %s\n", app_str(app, "metadata.name"),
-           app_str(app, "status.sync.status"), rev && *rev ? rev : "-",
-           json_array_size(doc_get(app, "status.resources")), err ? err : "");
+    if (!strcmp(o->output, "wide")) {
+        printf("%-24s %-10s %-11s %-8.7s %-9zu %-12s %-32s %s\n", app_str(app, "metadata.name"),
+               app_str(app, "status.sync.status"), app_str(app, "status.health.status"),
+               rev && *rev ? rev : "-", json_array_size(doc_get(app, "status.resources")),
+               doc_get_str(app, "spec.project") && *doc_get_str(app, "spec.project")
+                   ? doc_get_str(app, "spec.project")
+                   : "default",
+               doc_get_str(app, "spec.destination.server") ? app_str(app, "spec.destination.server")
+                                                           : app_str(app, "spec.destination.name"),
+               err ? err : "");
+        return;
+    }
+    printf("%-24s %-10s %-11s %-8.7s %-9zu %s\n", app_str(app, "metadata.name"),
+           app_str(app, "status.sync.status"), app_str(app, "status.health.status"),
+           rev && *rev ? rev : "-", json_array_size(doc_get(app, "status.resources")),
+           err ? err : "");
 }
 
 static void app_print_detail(const json_t *app)
@@ -177,16 +194,24 @@ static void app_print_detail(const json_t *app)
                                                        : app_str(app, "spec.destination.name"),
            app_str(app, "spec.destination.namespace"));
     printf("Sync Status:  %s\n", app_str(app, "status.sync.status"));
+    printf("Health:       %s\n", app_str(app, "status.health.status"));
+    if (doc_get_str(app, "status.operationState.phase"))
+        printf("Operation:    %s%s%s\n", app_str(app, "status.operationState.phase"),
+               doc_get_str(app, "status.operationState.message") ? ": " : "",
+               doc_get_str(app, "status.operationState.message")
+                   ? doc_get_str(app, "status.operationState.message")
+                   : "");
     printf("Revision:     %s\n", app_str(app, "status.sync.revision"));
     if (json_is_array(conds) && json_array_size(conds))
         printf("Last Error:   %s\n", app_str(json_array_get(conds, 0), "message"));
     if (doc_get_str(app, "status.sourceMessage"))
         printf("Message:      %s\n", app_str(app, "status.sourceMessage"));
-    printf("\n%-22s %-16s %-28s %-10s %s\n", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE");
+    printf("\n%-22s %-16s %-28s %-10s %-11s %s\n", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH",
+           "MESSAGE");
     json_array_foreach(doc_get(app, "status.resources"), i, r)
     {
-        printf("%-22s %-16s %-28s %-10s %s\n", app_str(r, "kind"), app_str(r, "namespace"),
-               app_str(r, "name"), app_str(r, "status"),
+        printf("%-22s %-16s %-28s %-10s %-11s %s\n", app_str(r, "kind"), app_str(r, "namespace"),
+               app_str(r, "name"), app_str(r, "status"), app_str(r, "health.status"),
                doc_get_str(r, "message") ? doc_get_str(r, "message") : "");
     }
 }
@@ -198,11 +223,16 @@ static int app_run_list(const struct app_cli *o)
     json_t *app;
     if (app_cli_get(o, "/api/v1/applications", &list) < 0)
         return cli_fail();
-    if (!strcmp(o->output, "json")) {
-        app_print_json(list);
+    if (!strcmp(o->output, "json") || !strcmp(o->output, "yaml")) {
+        app_print_doc(o, list);
     } else {
-        printf("%-24s %-10s %-8s %-9s %s\n", "NAME", "SYNC", "REVISION", "RESOURCES", "ERROR");
-        json_array_foreach(doc_get(list, "items"), i, app) app_print_row(app);
+        if (!strcmp(o->output, "wide"))
+            printf("%-24s %-10s %-11s %-8s %-9s %-12s %-32s %s\n", "NAME", "SYNC", "HEALTH",
+                   "REVISION", "RESOURCES", "PROJECT", "DESTINATION", "ERROR");
+        else
+            printf("%-24s %-10s %-11s %-8s %-9s %s\n", "NAME", "SYNC", "HEALTH", "REVISION",
+                   "RESOURCES", "ERROR");
+        json_array_foreach(doc_get(list, "items"), i, app) app_print_row(o, app);
     }
     json_decref(list);
     return 0;
@@ -216,8 +246,8 @@ static int app_run_get(const struct app_cli *o, const char *name)
     free(path);
     if (rc < 0)
         return cli_fail();
-    if (!strcmp(o->output, "json")) {
-        app_print_json(app);
+    if (!strcmp(o->output, "json") || !strcmp(o->output, "yaml")) {
+        app_print_doc(o, app);
     } else {
         app_print_detail(app);
     }
@@ -375,8 +405,8 @@ static int app_run_history(const struct app_cli *o, const char *name)
     free(path);
     if (rc < 0)
         return cli_fail();
-    if (!strcmp(o->output, "json")) {
-        app_print_json(list);
+    if (!strcmp(o->output, "json") || !strcmp(o->output, "yaml")) {
+        app_print_doc(o, list);
     } else {
         printf("%-4s %-21s %-10s %s\n", "ID", "DATE", "REVISION", "INITIATED BY");
         json_array_foreach(doc_get(list, "items"), i, h)
@@ -460,8 +490,9 @@ static int cmd_app_run(int argc, char **argv)
             o.data_dir = optarg;
             break;
         case 'o':
-            if (strcmp(optarg, "json") != 0) {
-                fprintf(stderr, "edgecd: -o takes json\n");
+            if (strcmp(optarg, "json") && strcmp(optarg, "yaml") && strcmp(optarg, "wide")) {
+                fprintf(stderr, "edgecd: -o takes json, yaml or wide\n");
+                json_decref(o.resources);
                 return 2;
             }
             o.output = optarg;
@@ -545,7 +576,7 @@ static int cmd_app_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_app = {
     "app",
-    "[--server URL] [--token-file FILE | --data DIR] [-o json] list | get NAME | "
+    "[--server URL] [--token-file FILE | --data DIR] [-o json|yaml|wide] list | get NAME | "
     "sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]... [--async] [--timeout S] | "
     "wait NAME [--sync] [--health] [--operation] [--timeout S] | terminate-op NAME | "
     "history NAME | rollback NAME ID [--prune] [--async] [--timeout S] | diff NAME | "

@@ -53,6 +53,10 @@ grep -q "operation Succeeded" "$work/sync.out" || fail "sync did not report succ
 [ "$(value two)" = 1 ] || fail "ConfigMap two not synced"
 "$EDGECD_BIN" app wait manual --sync --timeout 15 >/dev/null || fail "app wait --sync"
 echo "ok: app sync waits for the operation"
+"$EDGECD_BIN" app list -o wide | grep -qE '^manual +Synced +Healthy +[0-9a-f]{7} +2 +default ' ||
+    fail "app list -o wide: $("$EDGECD_BIN" app list -o wide)"
+"$EDGECD_BIN" app get manual -o yaml | grep -q '^  name: manual$' || fail "app get -o yaml"
+echo "ok: -o wide and -o yaml"
 
 # 2. history and rollback without Git
 { cm one 2; echo ---; cm two 2; } >"$repo/app/all.yaml"
