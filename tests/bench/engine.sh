@@ -21,7 +21,9 @@
 #                 every other time delete it instead), each timed from
 #                 kubectl returning until the object is as Git has it again,
 #                 polled every 20 ms over one kept-alive HTTPS connection
-#                 (a kubectl get takes longer than that to start)
+#                 (a kubectl get takes longer than that to start); from the
+#                 debug log, how long each change waited between the watch
+#                 event and the start of its app's pass
 #   memory:       VmRSS and VmHWM of edgecd serve after the steady state,
 #                 beside kubectl's peak RSS for its apply
 # kubesim's request counters are printed for the first sync of both, and
@@ -260,9 +262,10 @@ rss_kb=$(status_kb "$serve_pid" VmRSS)
 hwm_kb=$(status_kb "$serve_pid" VmHWM)
 
 # ---- self-heal: edits with kubectl, the object polled over one connection
-python3 - "$edits" "$apps" "$per" "$KUBECTL" <<'PY' >"$work/heal.txt" || fail "self-heal: $(cat "$work/heal.txt")"
-import base64, http.client, json, os, ssl, subprocess, sys, time, urllib.parse
+python3 - "$edits" "$apps" "$per" "$KUBECTL" "$work/serve.log" <<'PY' >"$work/heal.txt" || fail "self-heal: $(cat "$work/heal.txt")"
+import calendar, http.client, json, os, re, ssl, subprocess, sys, time, urllib.parse
 edits, apps, per, kubectl = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split()
+log = sys.argv[5]
 u = urllib.parse.urlparse(os.environ["SIM_URL"])
 ctx = ssl.create_default_context(cafile=os.environ["SIM_CA"])
 conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx)
@@ -273,6 +276,7 @@ def get(ns, name):
     body = r.read()
     return json.loads(body) if r.status == 200 else None
 lat = {"patch": [], "delete": []}
+done = []  # (app, "ns/name", wall clock before the edit)
 cms = [j for j in range(per) if j % 10 < 5]
 for k in range(edits):
     a = (k * 7) % apps
@@ -287,6 +291,7 @@ for k in range(edits):
                json.dumps({"data": {"index": "drift-%d" % k}})]
     else:
         cmd = ["delete", "configmap", name, "-n", ns, "--wait=false"]
+    started = time.time()
     subprocess.run(kubectl + cmd, check=True, stdout=subprocess.DEVNULL)
     t0 = time.monotonic()
     while True:
@@ -298,14 +303,30 @@ for k in range(edits):
             sys.exit(1)
         time.sleep(0.02)
     lat[how].append(time.monotonic() - t0)
+    done.append(("app-%03d" % a, ns + "/" + name, started))
     time.sleep(0.2)
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
+# The log: each edit's watch event, then the start of its app's pass.
+def stamp(line):
+    return calendar.timegm(time.strptime(line[:19], "%Y-%m-%dT%H:%M:%S")) + float(line[19:23])
+lines = open(log).read().splitlines()
+waits = []
+for app, obj, started in done:
+    event = None
+    for line in lines:
+        if event is None:
+            if ("app %s: ConfigMap %s " % (app, obj)) in line and stamp(line) >= started - 0.01:
+                event = stamp(line)
+        elif ("app %s: changed in the cluster; reconciling now" % app) in line:
+            waits.append(stamp(line) - event)
+            break
 allv = lat["patch"] + lat["delete"]
-print(pct(allv, .5), pct(allv, .95), max(allv), pct(lat["patch"], .5), pct(lat["delete"], .5))
+print(pct(allv, .5), pct(allv, .95), max(allv), pct(lat["patch"], .5), pct(lat["delete"], .5),
+      pct(waits, .5) if waits else -1, max(waits) if waits else -1, len(waits))
 PY
-read -r heal_p50 heal_p95 heal_max heal_patch heal_delete <"$work/heal.txt"
+read -r heal_p50 heal_p95 heal_max heal_patch heal_delete wait_p50 wait_max wait_n <"$work/heal.txt"
 rss_end_kb=$(status_kb "$serve_pid" VmRSS)
 
 printf '\nengine: %d apps x %d resources (%d objects: ConfigMaps, Secrets, Services, Deployments) into kubesim (same run)\n' \
@@ -324,12 +345,13 @@ printf '%-44s %8dkB\n' "  written to disk in the window" "$written_kb"
 printf '%-44s %8.1fms %10s\n' "  pass wall time, mean / p95 (debug log)" "$(echo "$pass_mean * 1000" | bc -l)" \
     "$(printf %.1fms "$(echo "$pass_p95 * 1000" | bc -l)")"
 printf '%-44s %10s\n' "  kubesim requests / PATCH / dry runs" "$req_all / $req_patch / $req_dry"
-printf '%-44s %10s\n' "  (GET / POST+PUT+DELETE; watch wake-ups)" "$req_get / $req_other; $woken"
+printf '%-44s %10s\n' "  GET / other writes / watch wake-ups" "$req_get / $req_other / $woken"
 printf '%-44s %9.2fs %10s\n' "self-heal p50 (goal p95 < 2 s)" "$heal_p50" ""
 printf '%-44s %9.2fs\n' "self-heal p95" "$heal_p95"
 printf '%-44s %9.2fs\n' "self-heal max" "$heal_max"
-printf '%-44s %9.2fs\n' "  p50 of patches / of deletions" "$heal_patch"
-printf '%-44s %9.2fs\n' "" "$heal_delete"
+printf '%-44s %9.2fs %9.2fs\n' "  p50 of patches / of deletions" "$heal_patch" "$heal_delete"
+printf '%-44s %9.2fs %9.2fs\n' "  watch event to its pass, p50 / max (log)" "$wait_p50" "$wait_max"
+[ "$wait_n" = "$edits" ] || echo "NOTE: the log showed the pass of only $wait_n of $edits edits"
 printf '%-44s %8dMB %8dMB %8.2f\n' "VmHWM (peak RSS; goal < 64 MB)" "$((hwm_kb / 1024))" "$((kubectl_rss / 1024))" \
     "$(echo "$hwm_kb / $kubectl_rss" | bc -l)"
 printf '%-44s %8dMB\n' "VmRSS after the steady state" "$((rss_kb / 1024))"
