@@ -23,7 +23,8 @@
 #                 polled every 20 ms over one kept-alive HTTPS connection
 #                 (a kubectl get takes longer than that to start); from the
 #                 debug log, how long each change waited between the watch
-#                 event and the start of its app's pass
+#                 event and the start of its app's next pass (a poll that
+#                 was due anyway, or the pass the event asked for)
 #   memory:       VmRSS and VmHWM of edgecd serve after the steady state,
 #                 beside kubectl's peak RSS for its apply
 # kubesim's request counters are printed for the first sync of both, and
@@ -250,6 +251,7 @@ written_kb=$(((w1 - w0) / 1024))
 read -r req_all req_patch req_dry req_get req_other <<<"$(counters_delta "$work/count0.json" "$work/count1.json")"
 # The passes' own timings from the log (wall time of each pass).
 tail -n +"$((l0 + 1))" "$work/serve.log" >"$work/steady.log"
+log_kb=$(($(stat -c %s "$work/steady.log") / 1024))
 read -r pass_mean pass_p95 woken <<<"$(python3 - "$work/steady.log" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -308,7 +310,8 @@ for k in range(edits):
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
-# The log: each edit's watch event, then the start of its app's pass.
+# The log: each edit's watch event, then the first pass of its app that
+# started after it ("reconciled APP in S" is logged at the end of a pass).
 def stamp(line):
     return calendar.timegm(time.strptime(line[:19], "%Y-%m-%dT%H:%M:%S")) + float(line[19:23])
 lines = open(log).read().splitlines()
@@ -319,8 +322,10 @@ for app, obj, started in done:
         if event is None:
             if ("app %s: ConfigMap %s " % (app, obj)) in line and stamp(line) >= started - 0.01:
                 event = stamp(line)
-        elif ("app %s: changed in the cluster; reconciling now" % app) in line:
-            waits.append(stamp(line) - event)
+            continue
+        m = re.search(r"reconciled %s in ([0-9.]+)s" % app, line)
+        if m and stamp(line) - float(m.group(1)) >= event - 0.0005:
+            waits.append(stamp(line) - float(m.group(1)) - event)
             break
 allv = lat["patch"] + lat["delete"]
 print(pct(allv, .5), pct(allv, .95), max(allv), pct(lat["patch"], .5), pct(lat["delete"], .5),
@@ -341,7 +346,7 @@ printf '%-44s %8.2fms %10s %8s\n' "steady state: CPU per app pass (goal < 1 ms)"
 printf '%-44s %10s\n' "  passes in the window" "$steady_passes in $(printf %.0f "$window") s"
 printf '%-44s %9.2fs\n' "  CPU in the window" "$steady_cpu_total"
 printf '%-44s %9.2fs\n' "  kubesim CPU in the window" "$sim_cpu_total"
-printf '%-44s %8dkB\n' "  written to disk in the window" "$written_kb"
+printf '%-44s %8dkB %8dkB\n' "  written to disk in the window / debug log" "$written_kb" "$log_kb"
 printf '%-44s %8.1fms %10s\n' "  pass wall time, mean / p95 (debug log)" "$(echo "$pass_mean * 1000" | bc -l)" \
     "$(printf %.1fms "$(echo "$pass_p95 * 1000" | bc -l)")"
 printf '%-44s %10s\n' "  kubesim requests / PATCH / dry runs" "$req_all / $req_patch / $req_dry"
