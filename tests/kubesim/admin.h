@@ -9,7 +9,8 @@
  *                                   "cutWatches": true (cut open watches now)}
  *   DELETE /kubesim/admin/faults   no more faults (counters stay)
  *   GET    /kubesim/admin/state    every stored object and the counters
- *                                  (requests, injected faults by type,
+ *                                  (requests, by method, dry runs,
+ *                                  watches, injected faults by type,
  *                                  openWatches);
  *                                  ?kind=Deployment|deployments&namespace=ns
  *

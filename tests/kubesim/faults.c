@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +33,12 @@ static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct faults_settings faults_cur;
 static uint64_t faults_requests, faults_latency, faults_429, faults_500, faults_drop,
     faults_watch_cuts;
+/* Requests by method (the last slot: any other method), with the dry runs
+ * and watches among them, so a benchmark can prove a quiet client sent no
+ * apply: counted before any fault is drawn, like faults_requests. */
+static const char *const faults_methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "other"};
+#define FAULTS_NMETHODS (sizeof(faults_methods) / sizeof(faults_methods[0]))
+static uint64_t faults_by_method[FAULTS_NMETHODS], faults_dry_runs, faults_watches;
 
 static void faults_defaults(struct faults_settings *s)
 {
@@ -45,6 +52,8 @@ void faults_init(void)
     faults_defaults(&faults_cur);
     faults_requests = faults_latency = faults_429 = faults_500 = faults_drop = faults_watch_cuts =
         0;
+    memset(faults_by_method, 0, sizeof(faults_by_method));
+    faults_dry_runs = faults_watches = 0;
     pthread_mutex_unlock(&faults_lock);
 }
 
@@ -67,13 +76,39 @@ static void faults_sleep(long ms)
         ;
 }
 
-int faults_apply(struct httpd_response *res)
+/* The slot of method in faults_by_method. */
+static size_t faults_method_slot(const char *method)
+{
+    size_t i;
+    for (i = 0; i + 1 < FAULTS_NMETHODS; i++)
+        if (strcmp(method, faults_methods[i]) == 0)
+            break;
+    return i;
+}
+
+/* 1 if query parameter name is one of the two values. */
+static int faults_query_is(const struct httpd_request *req, const char *name, const char *v1,
+                           const char *v2)
+{
+    char *v = httpd_query_get(req, name);
+    int is = v && (strcmp(v, v1) == 0 || (v2 && strcmp(v, v2) == 0));
+    free(v);
+    return is;
+}
+
+int faults_apply(const struct httpd_request *req, struct httpd_response *res)
 {
     struct faults_settings s;
     double d;
+    size_t slot = faults_method_slot(req->method);
+    int dry_run = faults_query_is(req, "dryRun", "All", NULL);
+    int watch = faults_query_is(req, "watch", "true", "1");
     pthread_mutex_lock(&faults_lock);
     s = faults_cur;
     faults_requests++;
+    faults_by_method[slot]++;
+    faults_dry_runs += (uint64_t)dry_run;
+    faults_watches += (uint64_t)watch;
     if (s.latency_ms > 0)
         faults_latency++;
     pthread_mutex_unlock(&faults_lock);
@@ -196,11 +231,15 @@ json_t *faults_settings(void)
 
 json_t *faults_counters(void)
 {
-    json_t *c;
+    json_t *c, *by = json_object();
     pthread_mutex_lock(&faults_lock);
-    c = json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "requests", (json_int_t)faults_requests,
-                  "injected", "latency", (json_int_t)faults_latency, "429", (json_int_t)faults_429,
-                  "500", (json_int_t)faults_500, "drop", (json_int_t)faults_drop, "watchCut",
+    for (size_t i = 0; i < FAULTS_NMETHODS; i++)
+        json_object_set_new(by, faults_methods[i], json_integer((json_int_t)faults_by_method[i]));
+    c = json_pack("{s:I, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "requests",
+                  (json_int_t)faults_requests, "byMethod", by, "dryRun",
+                  (json_int_t)faults_dry_runs, "watch", (json_int_t)faults_watches, "injected",
+                  "latency", (json_int_t)faults_latency, "429", (json_int_t)faults_429, "500",
+                  (json_int_t)faults_500, "drop", (json_int_t)faults_drop, "watchCut",
                   (json_int_t)faults_watch_cuts);
     pthread_mutex_unlock(&faults_lock);
     return c;

@@ -19,11 +19,12 @@
 void faults_init(void);
 void faults_dispose(void);
 
-/* Count one API request and maybe fault it: sleeps the configured latency,
- * then with the configured shares fills res with a 429 or 500 Status or
- * marks it dropped. 1 if res now holds the answer (the handler must not
- * serve the request), 0 if the request should be served. Any thread. */
-int faults_apply(struct httpd_response *res);
+/* Count one API request (by method, and whether it is a dry run or a
+ * watch) and maybe fault it: sleeps the configured latency, then with the
+ * configured shares fills res with a 429 or 500 Status or marks it
+ * dropped. 1 if res now holds the answer (the handler must not serve the
+ * request), 0 if the request should be served. Any thread. */
+int faults_apply(const struct httpd_request *req, struct httpd_response *res);
 
 /* Change the settings from a partial JSON object (latencyMs, rate429,
  * rate500, dropRate, retryAfterSeconds); unknown keys and out-of-range
@@ -36,8 +37,10 @@ void faults_reset(void);
 /* The settings as the admin endpoint shows them: a new object. */
 json_t *faults_settings(void);
 
-/* The counters: {"requests": n, "injected": {"latency", "429", "500",
- * "drop", "watchCut"}}; a new object. Any thread. */
+/* The counters: {"requests": n, "byMethod": {"GET", "POST", "PUT", "PATCH",
+ * "DELETE", "other"}, "dryRun": n (dryRun=All), "watch": n (watch=true),
+ * "injected": {"latency", "429", "500", "drop", "watchCut"}}; a new
+ * object. Any thread. */
 json_t *faults_counters(void);
 
 /* Record n watch streams cut at a test's request (counted as

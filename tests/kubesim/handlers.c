@@ -260,7 +260,7 @@ void handlers_handle(void *ctx, const struct httpd_request *req, struct httpd_re
         admin_handle(req, res);
         return;
     }
-    if (faults_apply(res))
+    if (faults_apply(req, res))
         return;
     pthread_mutex_lock(&handlers_lock);
     handlers_route(req, res);

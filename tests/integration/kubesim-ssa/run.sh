@@ -410,7 +410,18 @@ json_check dr1 'o["data"]["color"] == "blue"'
 [ "$(field dr0 'o["metadata"]["resourceVersion"]')" = "$(field dr1 'o["metadata"]["resourceVersion"]')" ] ||
     fail "dry-run moved the resourceVersion"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: never\n  namespace: default\ndata:\n  a: b\n' >"$work/never.yaml"
+kc get --raw /kubesim/admin/faults >"$work/count0.json" || fail "counters"
 kc apply --server-side --dry-run=server -f "$work/never.yaml" >/dev/null || fail "dry-run create"
+kc get --raw /kubesim/admin/faults >"$work/count1.json" || fail "counters"
+# kubesim counts requests by method and its dry runs (benchmarks prove a
+# quiet pass sent no apply with them): this one was a PATCH and a dry run.
+python3 - "$work/count0.json" "$work/count1.json" <<'PY2' || fail "counters: $(cat "$work/count0.json" "$work/count1.json")"
+import json, sys
+a, b = (json.load(open(f))["counters"] for f in sys.argv[1:3])
+d = {m: b["byMethod"][m] - a["byMethod"][m] for m in a["byMethod"]}
+sys.exit(0 if d["PATCH"] == 1 and b["dryRun"] - a["dryRun"] == 1 and d["POST"] == d["PUT"] == d["DELETE"] == 0
+         and b["requests"] - a["requests"] == sum(d.values()) else 1)
+PY2
 expect_fail 'configmaps "never" not found' kc get cm never -n default
 
 echo "== generation moves only with the spec"
