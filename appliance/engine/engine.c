@@ -974,6 +974,17 @@ static int engine_ignore_rules(engine *e, const struct app *app)
     return 0;
 }
 
+/* 1 if the last pass listed children (App of Apps): only then can Git
+ * have dropped one, so only then is the store searched for them. */
+static int engine_had_children(const struct store_app_status *prev)
+{
+    for (size_t i = 0; prev && i < prev->n_resources; i++)
+        if (!strcmp(prev->resources[i].group, "argoproj.io") &&
+            strcmp(prev->resources[i].status, "Pruned") != 0)
+            return 1;
+    return 0;
+}
+
 /* An extraneous object that does not make the app OutOfSync. */
 #define ENGINE_MSG_IGNORE_EXTRANEOUS "requires pruning (IgnoreExtraneous: not counted)"
 
@@ -1006,6 +1017,11 @@ static int engine_op_begin(engine *e, kube_client *kc, kube_cache *cache, const 
     int rc;
     rq->source = doc_get(app->manifest, "spec.sources") ? doc_get(app->manifest, "spec.sources")
                                                         : doc_get(app->manifest, "spec.source");
+    /* CreateNamespace=true: made when a sync starts, as Argo CD does, not
+     * asked about on every pass */
+    if (!rq->dry_run && app->create_namespace && app->dest_namespace && app->dest_namespace[0] &&
+        (rc = engine_ensure_namespace(kc, cache, app->dest_namespace)) < 0)
+        return rc;
     store_operation_dispose(op);
     if ((rc = engine_op_start(e, app, desired, extra, rq, op)) < 0)
         return rc;
@@ -1050,6 +1066,11 @@ static int engine_start_rollback(engine *e, kube_client *kc, kube_cache *cache,
                     json_string_value(json_object_get(req, "user")), h.id);
     rq.initiated_by = who;
     rq.revision = h.revision;
+    if (app->create_namespace && app->dest_namespace && app->dest_namespace[0] &&
+        (rc = engine_ensure_namespace(kc, cache, app->dest_namespace)) < 0) {
+        free(who);
+        goto out;
+    }
     rq.prune = json_is_true(json_object_get(req, "prune"));
     rq.source = source;
     rc = engine_op_start(e, app, objs, extra, &rq, op);
@@ -1151,9 +1172,6 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
         engine_due_soon(e, app.name);
     if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
         goto fail;
-    if (app.create_namespace && app.dest_namespace && app.dest_namespace[0] &&
-        (rc = engine_ensure_namespace(kc, cache, app.dest_namespace)) < 0)
-        goto fail;
     engine_sort_desired(desired);
     targets = json_array();
     children = json_array();
@@ -1250,7 +1268,8 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
                                : "requires pruning");
     }
 
-    if ((rc = engine_children(e, &app, children, app.automated, &res, &others_out_of_sync)) < 0)
+    if ((json_array_size(children) || engine_had_children(have_prev ? &prev : NULL)) &&
+        (rc = engine_children(e, &app, children, app.automated, &res, &others_out_of_sync)) < 0)
         goto fail;
 
     /* the operation: go on with a running one (terminated if asked), start
