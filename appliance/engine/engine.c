@@ -1691,6 +1691,9 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
             json_object_set_new(e->due, names[i],
                                 json_integer(engine_next_poll(e, time_mono_ms())));
             engine_reconcile(e, names[i]);
+            /* drift seen by a watch goes before the rest of a long round
+             * of polls (selfHeal within seconds) */
+            engine_run_dirty(e, stop);
         }
         store_names_free(names, n);
         if (!*stop) {
