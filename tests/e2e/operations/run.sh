@@ -136,6 +136,11 @@ code=$(curl_api POST /api/v1/applications/nosuch/sync '{}')
 [ "$code" = 404 ] || fail "sync of an unknown app answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGECD_SERVER/api/v1/applications/manual/sync")
 [ "$code" = 401 ] || fail "sync without a token answered $code"
+code=$(curl_api POST /api/v1/applications/manual/sync '{"prune": tru')
+[ "$code" = 400 ] || fail "a malformed body answered $code: $(cat "$work/api.out")"
+code=$(curl -s -o "$work/api.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $EDGECD_TOKEN" \
+    -H 'Transfer-Encoding: chunked' --data-binary '{}' "$EDGECD_SERVER/api/v1/applications/manual/sync")
+[ "$code" = 411 ] || fail "a chunked body answered $code: $(cat "$work/api.out")"
 echo "ok: the API refuses what it must"
 
 # 5. delete: without cascade the objects stay, with it they go
@@ -146,8 +151,10 @@ wait_for 10 "app deleted" gone
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 e2e_start_serve # the site config registers it again
 wait_for 15 "app back from the site config" app_field manual 'o["metadata"]["name"]' manual
+$KUBECTL annotate configmap two -n default argocd.argoproj.io/sync-options=Delete=false >/dev/null
 "$EDGECD_BIN" app delete manual >/dev/null || fail "app delete"
-no_cm() { [ -z "$(value one)" ] && [ -z "$(value two)" ]; }
+no_cm() { [ -z "$(value one)" ]; }
 wait_for 15 "resources deleted with the app" no_cm
-echo "ok: app delete with and without cascade"
+[ -n "$(value two)" ] || fail "a Delete=false object was deleted with the app"
+echo "ok: app delete with and without cascade; Delete=false kept"
 echo "PASS"

@@ -403,6 +403,43 @@ TEST(not_a_mapping)
     json_decref(obj);
 }
 
+/* serve --bootstrap REPO[@REV]:PATH: the path after the last ':', the
+ * revision after an '@' past the repository's last '/', and a spec whose
+ * last ':' is a scheme's or a port's refused. */
+TEST(bootstrap_spec)
+{
+    static const struct {
+        const char *spec, *repo, *rev, *path;
+    } ok[] = {
+        {"file:///srv/git/site.git@main:apps", "file:///srv/git/site.git", "main", "apps"},
+        {"https://git.lan:8443/ops/site.git@v1.2:clusters/edge",
+         "https://git.lan:8443/ops/site.git", "v1.2", "clusters/edge"},
+        {"https://user@git.lan/site.git:root", "https://user@git.lan/site.git", "HEAD", "root"},
+        {"/srv/git/site:.", "/srv/git/site", "HEAD", "."},
+    };
+    static const char *const bad[] = {"https://git.lan/site.git", "https://git.lan:8443/site.git",
+                                      "/srv/git/site", "file:///x:"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        json_t *app = NULL;
+        struct app a = {0};
+        CHECK_OK(app_bootstrap(&app, ok[i].spec, "root", "in-cluster"));
+        CHECK_OK(app_parse(&a, app, "bootstrap"));
+        CHECK_STR(a.repo_url, ok[i].repo);
+        CHECK_STR(a.target_revision, ok[i].rev);
+        CHECK_STR(a.path, ok[i].path);
+        CHECK_STR(a.dest_name, "in-cluster");
+        CHECK(a.automated && a.prune && a.self_heal);
+        app_dispose(&a);
+        json_decref(app);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *app = NULL;
+        CHECK_ERR(app_bootstrap(&app, bad[i], "root", "in-cluster"), ERR_INVALID);
+        CHECK(app == NULL);
+        CHECK_CONTAINS(err_last(), "REPO[@REVISION]:PATH");
+    }
+}
+
 int main(void)
 {
     RUN(full_application);
@@ -415,5 +452,6 @@ int main(void)
     RUN(long_names_are_fine);
     RUN(is_application);
     RUN(not_a_mapping);
+    RUN(bootstrap_spec);
     return TEST_END();
 }
