@@ -1091,10 +1091,11 @@ static void engine_track_all(kube_cache *cache, const struct app *app, json_t *d
 /* A sync to the revision an operator named (Argo CD's sync --revision):
  * the app's source at that revision, rendered and prepared as a pass
  * prepares its own (Argo CD's own kinds left out: children are
- * registered from targetRevision only), started as an operation. The
- * app's status goes on comparing with targetRevision. A revision that
- * cannot be fetched, resolved or rendered ends as an operation in phase
- * Error saying why, so whoever waits for the operation learns it. */
+ * registered from targetRevision only), started as an operation (0, *op
+ * is it). The app's status goes on comparing with targetRevision. A
+ * revision that cannot be fetched, resolved or rendered ends as an
+ * operation in phase Error saying why (also 0, *op is that one), so whoever
+ * waits for the operation learns it. */
 static int engine_sync_revision(engine *e, kube_client *kc, kube_cache *cache,
                                 const struct app *app, const struct project *proj,
                                 const struct project_target *dest,
@@ -1114,10 +1115,11 @@ static int engine_sync_revision(engine *e, kube_client *kc, kube_cache *cache,
     json_object_set_new(source, "targetRevision", json_string(want));
     sources = json_pack("[O]", source);
     if ((rc = engine_render(e, app, kc, sources, &sha, &objs, &note)) < 0) {
+        /* recorded as the operation, for whoever waits for it */
         char *msg = xasprintf("revision %s: %s", want, err_last());
         err_clear();
-        engine_op_error(e, app, rq, msg);
-        rc = err_set(rc, "%s", msg);
+        store_operation_dispose(op);
+        rc = engine_op_error(e, app, rq, msg, op);
         free(msg);
         goto out;
     }

@@ -892,18 +892,17 @@ static void sync_finish(engine *e, const struct app *app, struct store_operation
                         const char *phase, const char *message);
 
 int engine_op_error(engine *e, const struct app *app, const struct engine_sync_request *rq,
-                    const char *message)
+                    const char *message, struct store_operation *op)
 {
-    struct store_operation op;
     json_t *none = json_array(), *state = NULL;
-    int rc = sync_op_new(e, app, none, NULL, rq, 0, &op);
+    int rc = sync_op_new(e, app, none, NULL, rq, 0, op);
     json_decref(none);
     if (rc < 0)
         return rc;
-    if ((rc = doc_parse_json(&state, op.state_json, strlen(op.state_json), "operation", NULL)) == 0)
-        sync_finish(e, app, &op, state, "Error", message);
+    if ((rc = doc_parse_json(&state, op->state_json, strlen(op->state_json), "operation", NULL)) ==
+        0)
+        sync_finish(e, app, op, state, "Error", message);
     json_decref(state);
-    store_operation_dispose(&op);
     return rc;
 }
 
