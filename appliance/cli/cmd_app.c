@@ -458,14 +458,22 @@ static int app_run_delete(const struct app_cli *o, const char *name)
 static int cmd_app_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'},   {"token-file", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},     {"output", required_argument, NULL, 'o'},
-        {"prune", no_argument, NULL, 'P'},          {"dry-run", no_argument, NULL, 'D'},
-        {"resource", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 'T'},
-        {"async", no_argument, NULL, 'A'},          {"sync", no_argument, NULL, 'S'},
-        {"health", no_argument, NULL, 'H'},         {"operation", no_argument, NULL, 'O'},
-        {"cascade", required_argument, NULL, 'C'},  {"revision", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 's'},
+        {"token-file", required_argument, NULL, 't'},
+        {"data", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
+        {"prune", no_argument, NULL, 'P'},
+        {"dry-run", no_argument, NULL, 'D'},
+        {"resource", required_argument, NULL, 'R'},
+        {"revision", required_argument, NULL, 'r'}, /* sync only */
+        {"timeout", required_argument, NULL, 'T'},
+        {"async", no_argument, NULL, 'A'},
+        {"sync", no_argument, NULL, 'S'},
+        {"health", no_argument, NULL, 'H'},
+        {"operation", no_argument, NULL, 'O'},
+        {"cascade", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct app_cli o = {0};
     const char *verb;
