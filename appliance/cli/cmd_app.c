@@ -30,9 +30,10 @@ struct app_cli {
     const char *output; /* "", "json", "wide" */
     /* sync, rollback, wait */
     int prune, dry_run, async, want_sync, want_health, want_operation;
-    long timeout;      /* seconds; 0: none */
-    int no_cascade;    /* delete --cascade=false */
-    json_t *resources; /* --resource GROUP:KIND:NAME, in order */
+    long timeout;         /* seconds; 0: none */
+    int no_cascade;       /* delete --cascade=false */
+    json_t *resources;    /* --resource GROUP:KIND:NAME, in order */
+    const char *revision; /* sync --revision */
 };
 
 static int app_cli_token(const struct app_cli *o, char **out)
@@ -365,6 +366,8 @@ static int app_run_sync(const struct app_cli *o, const char *name)
     int rc;
     if (json_array_size(o->resources))
         json_object_set(body, "resources", o->resources);
+    if (o->revision)
+        json_object_set_new(body, "revision", json_string(o->revision));
     rc = app_run_operation(o, name, "/sync", body);
     json_decref(body);
     return rc;
@@ -462,6 +465,7 @@ static int cmd_app_run(int argc, char **argv)
         {"prune", no_argument, NULL, 'P'},
         {"dry-run", no_argument, NULL, 'D'},
         {"resource", required_argument, NULL, 'R'},
+        {"revision", required_argument, NULL, 'r'}, /* sync only */
         {"timeout", required_argument, NULL, 'T'},
         {"async", no_argument, NULL, 'A'},
         {"sync", no_argument, NULL, 'S'},
@@ -505,6 +509,15 @@ static int cmd_app_run(int argc, char **argv)
             break;
         case 'A':
             o.async = 1;
+            break;
+        case 'r':
+            if (!optarg[0]) {
+                fprintf(stderr, "edgecd: --revision takes a branch, tag, semver range or "
+                                "commit\n");
+                json_decref(o.resources);
+                return 2;
+            }
+            o.revision = optarg;
             break;
         case 'S':
             o.want_sync = 1;
@@ -577,12 +590,14 @@ static int cmd_app_run(int argc, char **argv)
 const struct cli_cmd cli_cmd_app = {
     "app",
     "[--server URL] [--token-file FILE | --data DIR] [-o json|yaml|wide] list | get NAME | "
-    "sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]... [--async] [--timeout S] | "
+    "sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]... [--revision REV] [--async] "
+    "[--timeout S] | "
     "wait NAME [--sync] [--health] [--operation] [--timeout S] | terminate-op NAME | "
     "history NAME | rollback NAME ID [--prune] [--async] [--timeout S] | diff NAME | "
     "delete NAME [--cascade=false]",
     "list applications or show one (sync status, health, revision, resources, last error); "
-    "sync one and wait for the operation (exit 1 if it fails), wait for a state, stop a "
+    "sync one (--revision: another branch, tag or commit than targetRevision) and wait for the "
+    "operation (exit 1 if it fails), wait for a state, stop a "
     "running operation, list the sync history, roll back to an entry of it, show the diff of "
     "desired and live (exit 1 when they differ), delete an app (server from "
     "EDGECD_SERVER, token from EDGECD_TOKEN when not given)",

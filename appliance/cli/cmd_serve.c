@@ -143,9 +143,20 @@ static int serve_sync(void *ctx, const char *app, const json_t *body)
     json_t *sel = NULL;
     size_t i;
     int rc;
+    const json_t *rev = json_object_get(body, "revision");
     o.prune = json_is_true(json_object_get(body, "prune"));
     o.dry_run = json_is_true(json_object_get(body, "dryRun"));
     o.user = SERVE_API_USER;
+    /* Argo CD's ApplicationSyncRequest: revision for one source;
+     * revisions with sourcePositions for several, which edgecd does not
+     * take */
+    if (rev && !json_is_null(rev) && !json_is_string(rev))
+        return err_set(ERR_INVALID, "revision: must be a string (a branch, tag or commit)");
+    if (json_array_size(json_object_get(body, "revisions")) ||
+        json_array_size(json_object_get(body, "sourcePositions")))
+        return err_set(ERR_INVALID, "revisions, sourcePositions: not supported by edgecd (a "
+                                    "revision per source); use revision on a single-source app");
+    o.revision = json_string_value(rev);
     if (list && !json_is_null(list)) {
         if (!json_is_array(list))
             return err_set(ERR_INVALID, "resources: must be a list");

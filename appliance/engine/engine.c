@@ -399,14 +399,46 @@ static void engine_track(json_t *obj, const char *app_name)
     free(id);
 }
 
-static int engine_ensure_namespace(kube_client *kc, kube_cache *cache, const char *ns)
+static int engine_is_desired(const json_t *desired, const char *group, const char *kind,
+                             const char *ns, const char *name);
+
+/* CreateNamespace=true: the destination namespace is created when it is
+ * missing. With managedNamespaceMetadata its labels and annotations are
+ * applied at every sync, to a namespace that already existed too, by
+ * server-side apply under a field manager of the app's own: a label the
+ * app stops setting is removed, what others set stays (as Argo CD, which
+ * relies on server-side apply for the same). A Namespace of that name in
+ * desired (from Git) takes precedence, as Argo CD documents. The
+ * namespace gets no tracking label: it is never pruned nor deleted with
+ * the app. */
+static int engine_ensure_namespace(kube_client *kc, const struct app *app, const json_t *desired)
 {
+    const char *ns = app->dest_namespace;
+    const json_t *meta = app->managed_ns_metadata;
     json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
                             "metadata", "name", ns);
     json_t *live = NULL;
     int rc;
+
+    if (meta && !engine_is_desired(desired, "", "Namespace", "", ns)) {
+        struct kube_apply_options o = KUBE_APPLY_OPTIONS_INIT;
+        char label[64];
+        const json_t *labels = json_object_get(meta, "labels");
+        const json_t *annotations = json_object_get(meta, "annotations");
+        char *manager;
+        engine_label_value(app->name, label);
+        manager = xasprintf("edgecd-namespace-%s", label);
+        if (json_object_size(labels))
+            doc_set_new(obj, "metadata.labels", json_deep_copy(labels));
+        if (json_object_size(annotations))
+            doc_set_new(obj, "metadata.annotations", json_deep_copy(annotations));
+        o.manager = manager;
+        rc = kube_client_apply_opts(kc, obj, &o, NULL);
+        free(manager);
+        json_decref(obj);
+        return rc;
+    }
     /* a namespace we created carries no app label: the cache cannot say */
-    (void)cache;
     rc = kube_client_get(kc, "v1", "Namespace", NULL, ns, &live);
     if (rc == ERR_NOTFOUND) {
         err_clear();
@@ -842,11 +874,13 @@ size_t engine_render_count(const engine *e)
     return e->renders;
 }
 
-/* Fetch the app's sources, resolve their revisions and render them, or
- * take the objects from the render cache when the commits and options
- * are those of an earlier render. *revision: the commits (new string). */
-static int engine_render(engine *e, const struct app *app, kube_client *kc, int poll,
-                         char **revision, json_t **out_desired, char **out_note)
+/* Fetch the app's sources (override: other sources, e.g. at the
+ * revision a sync asked for; NULL: the app's), resolve their revisions
+ * and render them, or take the objects from the render cache when the
+ * commits and options are those of an earlier render. *revision: the
+ * commits (new string). poll: see engine_fetch_pass. */
+static int engine_render(engine *e, const struct app *app, kube_client *kc, const json_t *override,
+                         int poll, char **revision, json_t **out_desired, char **out_note)
 {
     render_sources *rs = NULL;
     struct render_request req = {0};
@@ -859,7 +893,9 @@ static int engine_render(engine *e, const struct app *app, kube_client *kc, int 
     *out_desired = NULL;
     *revision = NULL;
     *out_note = NULL;
-    if (json_is_array(list) && json_array_size(list) > 0)
+    if (override)
+        sources = json_incref((json_t *) override);
+    else if (json_is_array(list) && json_array_size(list) > 0)
         sources = json_incref((json_t *)list);
     else
         sources = json_pack("[O]", doc_get(app->manifest, "spec.source"));
@@ -1211,12 +1247,13 @@ static int engine_op_begin(engine *e, kube_client *kc, kube_cache *cache, const 
                            struct engine_sync_request *rq, struct store_operation *op, int *running)
 {
     int rc;
-    rq->source = doc_get(app->manifest, "spec.sources") ? doc_get(app->manifest, "spec.sources")
-                                                        : doc_get(app->manifest, "spec.source");
+    if (!rq->source)
+        rq->source = doc_get(app->manifest, "spec.sources") ? doc_get(app->manifest, "spec.sources")
+                                                            : doc_get(app->manifest, "spec.source");
     /* CreateNamespace=true: made when a sync starts, as Argo CD does, not
      * asked about on every pass */
     if (!rq->dry_run && app->create_namespace && app->dest_namespace && app->dest_namespace[0] &&
-        (rc = engine_ensure_namespace(kc, cache, app->dest_namespace)) < 0)
+        (rc = engine_ensure_namespace(kc, app, desired)) < 0)
         return rc;
     store_operation_dispose(op);
     if ((rc = engine_op_start(e, app, desired, extra, rq, op)) < 0)
@@ -1226,6 +1263,87 @@ static int engine_op_begin(engine *e, kube_client *kc, kube_cache *cache, const 
         err_clear();
     }
     return 0;
+}
+
+/* Track every object of desired, watch its kind, and add those that are
+ * not hooks to targets. */
+static void engine_track_all(kube_cache *cache, const struct app *app, json_t *desired,
+                             json_t *targets)
+{
+    json_t *obj;
+    size_t i;
+    json_array_foreach(desired, i, obj)
+    {
+        engine_track(obj, app->name);
+        /* A kind the server lacks fails its apply; its watcher only
+         * retries quietly. */
+        if (kube_cache_watch(cache, doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind")) < 0)
+            err_clear();
+        if (!engine_is_hook(obj))
+            json_array_append(targets, obj);
+    }
+}
+
+/* A sync to the revision an operator named (Argo CD's sync --revision):
+ * the app's source at that revision, rendered and prepared as a pass
+ * prepares its own (Argo CD's own kinds left out: children are
+ * registered from targetRevision only), started as an operation (0, *op
+ * is it). The app's status goes on comparing with targetRevision. A
+ * revision that cannot be fetched, resolved or rendered ends as an
+ * operation in phase Error saying why (also 0, *op is that one), so whoever
+ * waits for the operation learns it. */
+static int engine_sync_revision(engine *e, kube_client *kc, kube_cache *cache,
+                                const struct app *app, const struct project *proj,
+                                const struct project_target *dest,
+                                const struct store_app_status *prev, const char *want,
+                                struct engine_sync_request *rq, struct store_operation *op,
+                                int *running)
+{
+    const json_t *list = doc_get(app->manifest, "spec.sources");
+    json_t *source = json_deep_copy(json_is_array(list) ? json_array_get(list, 0)
+                                                        : doc_get(app->manifest, "spec.source"));
+    json_t *sources, *objs = NULL, *targets = json_array(), *extra = NULL, *obj;
+    struct engine_results dropped = {0};
+    char *sha = NULL, *note = NULL;
+    int others = 0, rc;
+    size_t i;
+
+    json_object_set_new(source, "targetRevision", json_string(want));
+    sources = json_pack("[O]", source);
+    if ((rc = engine_render(e, app, kc, sources, 0, &sha, &objs, &note)) < 0) {
+        /* recorded as the operation, for whoever waits for it */
+        char *msg = xasprintf("revision %s: %s", want, err_last());
+        err_clear();
+        store_operation_dispose(op);
+        rc = engine_op_error(e, app, rq, msg, op);
+        free(msg);
+        goto out;
+    }
+    engine_sort_desired(objs);
+    for (i = 0; i < json_array_size(objs);) {
+        obj = json_array_get(objs, i);
+        if (!strncmp(doc_get_str(obj, "apiVersion"), "argoproj.io/", 12))
+            json_array_remove(objs, i);
+        else
+            i++;
+    }
+    engine_project_filter(proj, dest, objs, &dropped, &others);
+    engine_track_all(cache, app, objs, targets);
+    if (rq->prune && (rc = engine_extraneous(e, kc, cache, app, targets, prev, &extra)) < 0)
+        goto out;
+    rq->revision = sha;
+    rq->source = json_is_array(list) ? sources : source;
+    rc = engine_op_begin(e, kc, cache, app, objs, extra, rq, op, running);
+out:
+    engine_results_dispose(&dropped);
+    json_decref(source);
+    json_decref(sources);
+    json_decref(objs);
+    json_decref(targets);
+    json_decref(extra);
+    free(sha);
+    free(note);
+    return rc;
 }
 
 /* A rollback: the objects of history entry id (tracked already), and
@@ -1263,7 +1381,7 @@ static int engine_start_rollback(engine *e, kube_client *kc, kube_cache *cache,
     rq.initiated_by = who;
     rq.revision = h.revision;
     if (app->create_namespace && app->dest_namespace && app->dest_namespace[0] &&
-        (rc = engine_ensure_namespace(kc, cache, app->dest_namespace)) < 0) {
+        (rc = engine_ensure_namespace(kc, app, objs)) < 0) {
         free(who);
         goto out;
     }
@@ -1304,6 +1422,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     int have_prev, have_op, out_of_sync = 0, others_out_of_sync = 0, running = 0, advanced = 0, rc;
     int depends = 1; /* engine_depends_ready's answer, when it was asked */
     int op_failed = 0;
+    int ns_changed; /* managedNamespaceMetadata not applied yet */
     size_t i, n = 0;
     json_t *obj;
     int64_t started = time_mono_ms();
@@ -1382,7 +1501,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     }
     if (running)
         engine_due_soon(e, app.name);
-    if ((rc = engine_render(e, &app, kc, poll, &sha, &desired, &note)) < 0)
+    if ((rc = engine_render(e, &app, kc, NULL, poll, &sha, &desired, &note)) < 0)
         goto fail;
     engine_sort_desired(desired);
     targets = json_array();
@@ -1407,16 +1526,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     }
     /* what the project does not allow is neither compared nor synced */
     engine_project_filter(&proj, &dest, desired, &res, &others_out_of_sync);
-    json_array_foreach(desired, i, obj)
-    {
-        engine_track(obj, app.name);
-        /* A kind the server lacks fails its apply below; its watcher
-         * only retries quietly. */
-        if (kube_cache_watch(cache, doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind")) < 0)
-            err_clear();
-        if (!engine_is_hook(obj))
-            json_array_append(targets, obj);
-    }
+    engine_track_all(cache, &app, desired, targets);
     /* Kinds deployed earlier are watched too, so their leftovers are
      * found in the cache. */
     for (i = 0; have_prev && i < prev.n_resources; i++) {
@@ -1484,6 +1594,12 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
         (rc = engine_children(e, &app, children, app.automated, &res, &others_out_of_sync)) < 0)
         goto fail;
 
+    /* managedNamespaceMetadata changed since an operation applied it
+     * (Argo CD's HasChangedManagedNamespaceMetadata): OutOfSync, so that
+     * the next sync applies it */
+    if ((ns_changed = engine_op_ns_metadata_changed(&app, have_op ? &op : NULL)))
+        out_of_sync = 1;
+
     /* the operation: go on with a running one (terminated if asked), start
      * the one an operator asked for, or one automated sync decides on */
     if (advanced) {
@@ -1500,7 +1616,12 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
             rq.dry_run = json_is_true(json_object_get(req, "dryRun"));
             rq.resources = json_object_get(req, "resources");
             rq.revision = sha;
-            rc = engine_op_begin(e, kc, cache, &app, desired, extra, &rq, &op, &running);
+            if (json_is_string(json_object_get(req, "revision")))
+                rc = engine_sync_revision(
+                    e, kc, cache, &app, &proj, &dest, have_prev ? &prev : NULL,
+                    json_string_value(json_object_get(req, "revision")), &rq, &op, &running);
+            else
+                rc = engine_op_begin(e, kc, cache, &app, desired, extra, &rq, &op, &running);
             have_op = advanced = rc == 0;
             free(who);
         }
@@ -1539,6 +1660,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
             out_of_sync = engine_any_out_of_sync(&res);
         }
         free(op_rev);
+        ns_changed = engine_op_ns_metadata_changed(&app, &op);
     }
     if (running)
         engine_due_soon(e, app.name);
@@ -1547,7 +1669,11 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     st.sync_status = out_of_sync || others_out_of_sync ? "OutOfSync" : "Synced";
     st.revision = sha;
     st.last_error = "";
-    st.message = why ? why : note ? note : "";
+    st.message = why    ? why
+                 : note ? note
+                 : ns_changed
+                     ? "spec.syncPolicy.managedNamespaceMetadata changed since the last sync"
+                     : "";
     st.health = (char *)health_status_name(health_app(hres, n));
     st.health_message = "";
     st.resources = res.v;
@@ -1686,16 +1812,59 @@ static void engine_request_add(engine *e, json_t *req)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* The stored Application name, parsed into *a (dispose it). */
+static int engine_request_app(engine *e, const char *name, struct app *a)
+{
+    char *text = NULL;
+    json_t *m = NULL;
+    int rc;
+    memset(a, 0, sizeof(*a));
+    if ((rc = store_app_get(e->st, name, &text)) == 0 &&
+        (rc = doc_parse_json(&m, text, strlen(text), name, NULL)) == 0)
+        rc = app_parse(a, m, name);
+    json_decref(m);
+    free(text);
+    return rc;
+}
+
+/* Whether a sync to revision may be asked for, as Argo CD's API decides
+ * it before any operation exists. */
+static int engine_revision_allowed(engine *e, const char *name, const char *revision, int dry_run)
+{
+    struct app a;
+    int rc = engine_request_app(e, name, &a);
+    if (rc < 0)
+        goto out;
+    if (json_is_array(doc_get(a.manifest, "spec.sources")) && a.n_sources > 1) {
+        rc = err_set(ERR_INVALID,
+                     "Cannot sync to %s: application %s has %zu sources; edgecd takes a revision "
+                     "only for single-source applications (no --revisions/--source-positions)",
+                     revision, name, a.n_sources);
+        goto out;
+    }
+    /* Argo CD compares the words as written, HEAD standing for "" */
+    if (a.automated && !dry_run && strcmp(revision, a.target_revision) != 0)
+        rc = err_set(ERR_INVALID, "Cannot sync to %s: auto-sync currently set to %s", revision,
+                     a.target_revision);
+out:
+    app_dispose(&a);
+    return rc;
+}
+
 int engine_request_sync(engine *e, const char *app, const struct engine_sync_options *o)
 {
+    const char *rev = o->revision && o->revision[0] ? o->revision : NULL;
     int rc = engine_request_check(e, app, 0);
     if (rc < 0)
         return rc;
     if (o->resources && !json_is_array(o->resources))
         return err_set(ERR_INVALID, "resources: must be a list of \"group:kind:name\"");
-    engine_request_add(e, json_pack("{s:s, s:s, s:b, s:b, s:O?, s:s}", "app", app, "kind", "sync",
-                                    "prune", o->prune, "dryRun", o->dry_run, "resources",
-                                    o->resources, "user", o->user ? o->user : "user"));
+    if (rev && (rc = engine_revision_allowed(e, app, rev, o->dry_run)) < 0)
+        return rc;
+    engine_request_add(e, json_pack("{s:s, s:s, s:b, s:b, s:O?, s:s, s:s?}", "app", app, "kind",
+                                    "sync", "prune", o->prune, "dryRun", o->dry_run, "resources",
+                                    o->resources, "user", o->user ? o->user : "user", "revision",
+                                    rev));
     return 0;
 }
 

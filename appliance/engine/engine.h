@@ -91,6 +91,13 @@ struct engine_sync_options {
     int dry_run;
     const json_t *resources; /* NULL: all; else ["group:kind:name", ...] */
     const char *user;        /* who asked ("user:NAME"); NULL: "user" */
+    /* Argo CD's sync --revision: a branch, tag, semver range or commit
+     * rendered instead of targetRevision (resolved to a commit when the
+     * operation starts; the app still compares against targetRevision).
+     * NULL or "": targetRevision. ERR_INVALID while automated sync is on
+     * and it differs from targetRevision (dry runs aside), and for apps
+     * with several sources. */
+    const char *revision;
 };
 int engine_request_sync(engine *e, const char *app, const struct engine_sync_options *o);
 int engine_request_terminate(engine *e, const char *app);

@@ -235,4 +235,15 @@ int engine_op_advance(engine *e, kube_client *kc, kube_cache *cache, const struc
 /* The revision an operation deploys (new string; "" if unreadable). */
 char *engine_op_revision(const struct store_operation *op);
 
+/* Record an operation that ended in phase Error before it could start
+ * (the revision rq names cannot be rendered): message says why. *op is
+ * filled (dispose it). */
+int engine_op_error(engine *e, const struct app *app, const struct engine_sync_request *rq,
+                    const char *message, struct store_operation *op);
+
+/* 1 if app has spec.syncPolicy.managedNamespaceMetadata and it differs
+ * from what the operation last (NULL: none yet) recorded (Argo CD's
+ * HasChangedManagedNamespaceMetadata); else 0. */
+int engine_op_ns_metadata_changed(const struct app *app, const struct store_operation *last);
+
 #endif

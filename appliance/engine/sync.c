@@ -345,6 +345,71 @@ static void sync_set(json_t *r, const char *status, const char *message)
     json_object_set_new(r, "message", json_string(message ? message : ""));
 }
 
+/* ---- before the first step: Argo CD's dry run of every task ---- */
+
+/* 1 if a CustomResourceDefinition among manifests defines group/kind. */
+static int sync_crd_defines(const json_t *manifests, const char *group, const char *kind)
+{
+    const json_t *obj;
+    size_t i;
+    json_array_foreach(manifests, i, obj)
+    {
+        const char *g = doc_get_str(obj, "spec.group"), *k = doc_get_str(obj, "spec.names.kind");
+        if (!strcmp(doc_get_str(obj, "kind"), "CustomResourceDefinition") &&
+            str_has_prefix(doc_get_str(obj, "apiVersion"), "apiextensions.k8s.io/") && g && k &&
+            !strcmp(g, group) && !strcmp(k, kind))
+            return 1;
+    }
+    return 0;
+}
+
+/* Argo CD asks the API server about every task's kind before anything is
+ * applied: a kind it does not know fails the operation at once, with
+ * nothing applied, unless a CustomResourceDefinition of the same
+ * operation defines it or SkipDryRunOnMissingResource=true is set (the
+ * object's sync-options or the app's syncOptions: its CRD comes from
+ * elsewhere, e.g. an operator this sync installs). Such a task is marked
+ * skipDryRun and only met at its wave, when the kind should exist. 0, or
+ * ERR_NOTFOUND naming the first kind not found (each such task's result
+ * says so). Other errors are left for the task's own wave. */
+static int sync_preflight(kube_client *kc, const struct app *app, const struct sync_tasks *t,
+                          const json_t *manifests, json_t *state)
+{
+    int rc = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct sync_task *k = &t->v[i];
+        const struct kube_resource *res;
+        const char *api = doc_get_str(k->obj, "apiVersion");
+        char *group, *version, *msg;
+        json_t *r;
+        int found;
+        if (k->prune)
+            continue;
+        found = kube_client_resource(kc, api, k->kind, &res);
+        err_clear();
+        if (found != ERR_NOTFOUND)
+            continue;
+        r = sync_result(state, k);
+        engine_split_api_version(api, &group, &version);
+        if (engine_sync_option(app, k->obj, "SkipDryRunOnMissingResource=true") ||
+            sync_crd_defines(manifests, group, k->kind)) {
+            json_object_set_new(r, "skipDryRun", json_true());
+        } else {
+            msg = xasprintf("the server could not find the requested resource: kind %s of %s is "
+                            "not known to the cluster (install its CustomResourceDefinition "
+                            "first, or set SkipDryRunOnMissingResource=true)",
+                            k->kind, api);
+            sync_set(r, "SyncFailed", msg);
+            if (rc == 0)
+                rc = err_set(ERR_NOTFOUND, "%s %s: %s", k->kind, k->name, msg);
+            free(msg);
+        }
+        free(group);
+        free(version);
+    }
+    return rc;
+}
+
 /* ---- doing a task ---- */
 
 /* Apply one desired resource. */
@@ -355,6 +420,17 @@ static int sync_apply(engine *e, kube_client *kc, kube_cache *cache, const struc
     json_t *applied = NULL, *obj = NULL;
     int dry_run = json_is_true(json_object_get(state, "dryRun")), rc;
 
+    if (dry_run && json_is_true(json_object_get(r, "skipDryRun"))) {
+        const struct kube_resource *res;
+        rc = kube_client_resource(kc, doc_get_str(k->obj, "apiVersion"), k->kind, &res);
+        err_clear();
+        if (rc == ERR_NOTFOUND) {
+            sync_set(r, "Synced",
+                     "dry run skipped (SkipDryRunOnMissingResource): its kind is not known to "
+                     "the cluster yet");
+            return 0;
+        }
+    }
     if ((rc = engine_compare(e, kc, cache, k->obj, &v)) < 0)
         return rc;
     if (v.foreign) {
@@ -671,19 +747,41 @@ static void sync_now(char out[21])
     time_rfc3339(out);
 }
 
-int engine_op_start(engine *e, const struct app *app, const json_t *desired, const json_t *prunes,
-                    const struct engine_sync_request *rq, struct store_operation *op)
+/* The managedNamespaceMetadata an operation records as in force: the
+ * app's when it applies it; one that does not (a dry run, one that never
+ * started) carries the previous operation's record on. A new reference
+ * or NULL. */
+static json_t *sync_ns_metadata(const struct app *app, int applies,
+                                const struct store_operation *prev)
+{
+    json_t *state = NULL, *meta;
+    if (applies)
+        return app->managed_ns_metadata ? json_deep_copy(app->managed_ns_metadata) : NULL;
+    if (!prev || !prev->state_json ||
+        doc_parse_json(&state, prev->state_json, strlen(prev->state_json), "operation", NULL) < 0) {
+        err_clear();
+        return NULL;
+    }
+    meta = json_incref(json_object_get(state, "managedNamespaceMetadata"));
+    json_decref(state);
+    return meta;
+}
+
+/* A new operation of app, stored as Running (*op filled); applies: it
+ * applies the app's managedNamespaceMetadata (CreateNamespace=true). */
+static int sync_op_new(engine *e, const struct app *app, const json_t *desired,
+                       const json_t *prunes, const struct engine_sync_request *rq, int applies,
+                       struct store_operation *op)
 {
     struct store_operation prev = {0};
     json_t *state;
     char now[21];
     long long id = 1;
-    int rc;
+    int rc, have_prev = store_operation_get(e->st, app->name, 0, &prev) == 0;
 
-    if (store_operation_get(e->st, app->name, 0, &prev) == 0)
+    if (have_prev)
         id = prev.id + 1;
     err_clear();
-    store_operation_dispose(&prev);
     sync_now(now);
     state = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:b, s:i, s:{}}", "id",
                       (json_int_t)id, "revision", rq->revision ? rq->revision : "", "initiatedBy",
@@ -697,6 +795,12 @@ int engine_op_start(engine *e, const struct app *app, const json_t *desired, con
     json_object_set_new(state, "prune",
                         rq->prune && prunes ? json_incref((json_t *)prunes) : json_array());
     json_object_set_new(state, "pruneEnabled", json_boolean(rq->prune));
+    {
+        json_t *meta = sync_ns_metadata(app, applies, have_prev ? &prev : NULL);
+        if (meta)
+            json_object_set_new(state, "managedNamespaceMetadata", meta);
+    }
+    store_operation_dispose(&prev);
     memset(op, 0, sizeof(*op));
     op->app = xstrdup(app->name);
     op->id = id;
@@ -708,10 +812,36 @@ int engine_op_start(engine *e, const struct app *app, const json_t *desired, con
         store_operation_dispose(op);
         return rc;
     }
+    return 0;
+}
+
+int engine_op_start(engine *e, const struct app *app, const json_t *desired, const json_t *prunes,
+                    const struct engine_sync_request *rq, struct store_operation *op)
+{
+    int rc = sync_op_new(e, app, desired, prunes, rq, !rq->dry_run, op);
+    if (rc < 0)
+        return rc;
     engine_event(e, app->name, "Normal", "OperationStarted",
-                 "Sync operation %lld to %.7s started by %s", id, rq->revision ? rq->revision : "",
+                 "Sync operation %lld to %.7s started by %s", op->id,
+                 rq->revision ? rq->revision : "",
                  rq->initiated_by ? rq->initiated_by : "automated");
     return 0;
+}
+
+int engine_op_ns_metadata_changed(const struct app *app, const struct store_operation *last)
+{
+    json_t *state = NULL;
+    int changed;
+    if (!app->managed_ns_metadata || !last || !last->state_json)
+        return 0;
+    if (doc_parse_json(&state, last->state_json, strlen(last->state_json), "operation", NULL) < 0) {
+        err_clear();
+        return 0;
+    }
+    changed = !json_equal(json_object_get(state, "managedNamespaceMetadata"),
+                          (json_t *)app->managed_ns_metadata);
+    json_decref(state);
+    return changed;
 }
 
 /* Write the state back (the store writes only when it changed). */
@@ -756,6 +886,24 @@ static void sync_history(engine *e, const struct app *app, const struct store_op
         err_clear();
     }
     free(source);
+}
+
+static void sync_finish(engine *e, const struct app *app, struct store_operation *op, json_t *state,
+                        const char *phase, const char *message);
+
+int engine_op_error(engine *e, const struct app *app, const struct engine_sync_request *rq,
+                    const char *message, struct store_operation *op)
+{
+    json_t *none = json_array(), *state = NULL;
+    int rc = sync_op_new(e, app, none, NULL, rq, 0, op);
+    json_decref(none);
+    if (rc < 0)
+        return rc;
+    if ((rc = doc_parse_json(&state, op->state_json, strlen(op->state_json), "operation", NULL)) ==
+        0)
+        sync_finish(e, app, op, state, "Error", message);
+    json_decref(state);
+    return rc;
 }
 
 static void sync_finish(engine *e, const struct app *app, struct store_operation *op, json_t *state,
@@ -818,6 +966,7 @@ static int sync_retry(engine *e, const struct app *app, struct store_operation *
     json_object_set_new(state, "stepApplied", json_false());
     json_object_set_new(state, "stepDoneAt", json_integer(0));
     json_object_set_new(state, "results", json_object());
+    json_object_del(state, "checked");
     sync_save(e, op, state, NULL);
     engine_event(e, app->name, "Warning", "SyncRetry", "%s", msg);
     log_info("app %s: operation %lld %s", app->name, op->id, msg);
@@ -861,6 +1010,24 @@ int engine_op_advance(engine *e, kube_client *kc, kube_cache *cache, const struc
         if (json_integer_value(json_object_get(state, "retryAt")) > (json_int_t)time(NULL) * 1000) {
             *out_running = 1; /* waiting to retry */
             break;
+        }
+        if (!failing && step == 0 && !json_is_true(json_object_get(state, "stepApplied")) &&
+            !json_is_true(json_object_get(state, "checked"))) {
+            if (sync_preflight(kc, app, &t, manifests, state) < 0) {
+                char *msg =
+                    xasprintf("one or more synchronization tasks are not valid: %s", err_last());
+                err_clear();
+                if (sync_retry(e, app, op, state, msg)) {
+                    *out_running = 1;
+                } else {
+                    sync_finish(e, app, op, state, "Failed", msg);
+                }
+                free(msg);
+                break;
+            }
+            /* written with the step's state: a restart before that
+             * checks again, which changes nothing */
+            json_object_set_new(state, "checked", json_true());
         }
         nsteps = sync_steps(&t, failing, ranges, sizeof(ranges) / sizeof(ranges[0]));
         if (step >= nsteps) {

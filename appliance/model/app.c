@@ -295,6 +295,44 @@ static int app_read_sources(struct app *a, const json_t *obj, const char *source
     return 0;
 }
 
+/* spec.syncPolicy.managedNamespaceMetadata: labels and annotations for
+ * the namespace CreateNamespace=true manages, checked here so a bad value
+ * keeps the app out rather than failing each sync. */
+static int app_read_ns_metadata(struct app *a, const json_t *obj, const char *source)
+{
+    static const char *const maps[] = {"labels", "annotations"};
+    const json_t *meta = app_get(obj, "spec.syncPolicy.managedNamespaceMetadata"), *v;
+    const char *key;
+
+    if (!meta || json_is_null(meta))
+        return 0;
+    if (!json_is_object(meta))
+        return err_set(ERR_INVALID,
+                       "%s: spec.syncPolicy.managedNamespaceMetadata: must be a mapping with "
+                       "labels and/or annotations",
+                       source);
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        const json_t *m = json_object_get(meta, maps[i]);
+        if (!m || json_is_null(m))
+            continue;
+        if (!json_is_object(m))
+            return err_set(ERR_INVALID,
+                           "%s: spec.syncPolicy.managedNamespaceMetadata.%s: must be a mapping "
+                           "of strings",
+                           source, maps[i]);
+        json_object_foreach((json_t *)m, key, v)
+        {
+            if (!json_is_string(v))
+                return err_set(ERR_INVALID,
+                               "%s: spec.syncPolicy.managedNamespaceMetadata.%s.%s: must be a "
+                               "string",
+                               source, maps[i], key);
+        }
+    }
+    a->managed_ns_metadata = meta;
+    return 0;
+}
+
 static int app_read_sync_policy(struct app *a, const json_t *obj, const char *source)
 {
     const json_t *options, *v;
@@ -322,7 +360,7 @@ static int app_read_sync_policy(struct app *a, const json_t *obj, const char *so
         if (strcmp(json_string_value(v), "CreateNamespace=true") == 0)
             a->create_namespace = 1;
     }
-    return 0;
+    return app_read_ns_metadata(a, obj, source);
 }
 
 int app_parse(struct app *out, const json_t *obj, const char *source)

@@ -45,7 +45,10 @@ struct app {
     int prune;
     int self_heal;
     int create_namespace; /* syncOptions CreateNamespace=true */
-    json_t *manifest;     /* owned reference to the parsed object */
+    /* syncPolicy.managedNamespaceMetadata ({labels, annotations}, maps of
+     * strings), borrowed from manifest; NULL when absent */
+    const json_t *managed_ns_metadata;
+    json_t *manifest; /* owned reference to the parsed object */
 };
 
 /* Parse obj (borrowed; a reference is taken into out->manifest). source

@@ -7,7 +7,16 @@
 #      brings back the first revision's objects with the Git server gone;
 #   3. a PreSync hook that never ends is stopped by `edgecd app
 #      terminate-op`; the operation ends Failed "Operation terminated";
-#   4. rollback is refused while automated sync is on, as Argo CD does.
+#   4. rollback, and sync --revision to another revision than
+#      targetRevision, are refused while automated sync is on, as Argo CD
+#      does; without it, sync --revision deploys a tag while the app
+#      still compares with main (OutOfSync), and a revision that does not
+#      exist ends the operation in Error;
+#   5. app delete with and without cascade;
+#   6. managedNamespaceMetadata with CreateNamespace=true, read back with
+#      kubectl (and kept applied when it changes), and a custom resource
+#      with SkipDryRunOnMissingResource=true whose CRD kubectl installs
+#      while the sync waits for its first wave.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -91,6 +100,28 @@ grep -q "resourceVersion\|managedFields\|creationTimestamp" "$work/diff.out" &&
     fail "server-side fields in the diff: $(cat "$work/diff.out")"
 echo "ok: app diff shows desired vs live and exits 1"
 
+# sync --revision: a tag of the first commit, while the app follows main
+git -C "$repo" tag first HEAD~1
+"$EDGECD_BIN" app sync manual --timeout 30 >/dev/null || fail "sync of main"
+[ "$(value one)" = 2 ] || fail "main not deployed"
+"$EDGECD_BIN" app sync manual --revision first --timeout 30 >"$work/rev.out" ||
+    fail "sync --revision first: $(cat "$work/rev.out")"
+[ "$(value one)" = 1 ] && [ "$(value two)" = 1 ] || fail "sync --revision did not deploy the tag"
+first_sha=$(git -C "$repo" rev-parse first^{commit})
+app_field manual 'o["status"]["operationState"]["syncResult"]["revision"]' "$first_sha" ||
+    fail "operationState.syncResult.revision is not the tag's commit"
+wait_for 15 "compared with main again: OutOfSync" app_field manual \
+    'o["status"]["sync"]["status"]+" "+o["status"]["sync"]["revision"]' "OutOfSync $(git -C "$repo" rev-parse main)"
+"$EDGECD_BIN" app history manual | awk '$1 ~ /^[0-9]+$/ {r=$3} END {print r}' | grep -qx "${first_sha:0:7}" ||
+    fail "history does not end with the tag's commit: $("$EDGECD_BIN" app history manual)"
+echo "ok: sync --revision deploys the tag; the app compares with main"
+if "$EDGECD_BIN" app sync manual --revision no-such-tag --timeout 30 >"$work/norev.out" 2>&1; then
+    fail "sync to a revision that does not exist succeeded"
+fi
+grep -q "operation Error: revision no-such-tag: " "$work/norev.out" || fail "unresolvable revision: $(cat "$work/norev.out")"
+[ "$(value one)" = 1 ] || fail "a failed sync --revision changed the cluster"
+echo "ok: a revision that does not exist ends the operation in Error"
+
 # 3. terminate a hook that never ends
 mkdir -p "$repo/app"
 cat >>"$repo/app/all.yaml" <<'YAML'
@@ -132,6 +163,15 @@ e2e_start_serve
 code=$(curl_api POST /api/v1/applications/manual/rollback '{"id": 1}')
 [ "$code" = 400 ] || fail "rollback with automated sync answered $code: $(cat "$work/api.out")"
 grep -q "auto-sync is enabled" "$work/api.out" || fail "rollback refusal: $(cat "$work/api.out")"
+if "$EDGECD_BIN" app sync manual --revision first --timeout 10 2>"$work/autorev.err"; then
+    fail "sync --revision with automated sync on was accepted"
+fi
+grep -q "Cannot sync to first: auto-sync currently set to main" "$work/autorev.err" ||
+    fail "sync --revision refusal: $(cat "$work/autorev.err")"
+code=$(curl_api POST /api/v1/applications/manual/sync '{"revisions": ["first"], "sourcePositions": [1]}')
+[ "$code" = 400 ] || fail "revisions/sourcePositions answered $code: $(cat "$work/api.out")"
+code=$(curl_api POST /api/v1/applications/manual/sync '{"revision": "main", "dryRun": true}')
+[ "$code" = 202 ] || fail "a dry run at targetRevision answered $code: $(cat "$work/api.out")"
 code=$(curl_api POST /api/v1/applications/nosuch/sync '{}')
 [ "$code" = 404 ] || fail "sync of an unknown app answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGECD_SERVER/api/v1/applications/manual/sync")
@@ -157,4 +197,84 @@ no_cm() { [ -z "$(value one)" ]; }
 wait_for 15 "resources deleted with the app" no_cm
 [ -n "$(value two)" ] || fail "a Delete=false object was deleted with the app"
 echo "ok: app delete with and without cascade; Delete=false kept"
+
+# 6. managedNamespaceMetadata and SkipDryRunOnMissingResource
+mkdir -p "$repo/extras"
+cat >"$repo/extras/all.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: widget-operator
+  annotations: {kubesim.edgecd.io/ready-delay-ms: "4000"}
+spec:
+  selector: {matchLabels: {app: wop}}
+  template:
+    metadata: {labels: {app: wop}}
+    spec: {containers: [{name: op, image: busybox}]}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+  annotations:
+    argocd.argoproj.io/sync-wave: "1"
+    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true
+spec: {size: 3}
+YAML
+e2e_commit "$repo" "extras"
+extras_site() { # LABELS
+    e2e_site_settings "syncWaveDelaySeconds: 0" >"$work/site.yaml"
+    cat >>"$work/site.yaml" <<YAML
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: extras}
+spec:
+  source: {repoURL: 'file://$repo', targetRevision: main, path: extras}
+  destination: {server: 'https://kubernetes.default.svc', namespace: team-ns}
+  syncPolicy:
+    automated: {selfHeal: true}
+    syncOptions: [CreateNamespace=true]
+    managedNamespaceMetadata:
+      labels: $1
+      annotations: {contact: ops@example.com}
+YAML
+}
+extras_site "{team: edge, tier: gold}"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+e2e_start_serve
+wait_for 15 "wave 0 applied" $KUBECTL get deployment widget-operator -n team-ns
+ns_label() { $KUBECTL get namespace team-ns -o "jsonpath={.metadata.$1}"; }
+[ "$(ns_label labels.team)" = edge ] && [ "$(ns_label labels.tier)" = gold ] ||
+    fail "namespace labels: $($KUBECTL get namespace team-ns -o jsonpath='{.metadata.labels}')"
+[ "$(ns_label 'annotations.contact')" = ops@example.com ] || fail "namespace annotation"
+echo "ok: the namespace edgecd created carries managedNamespaceMetadata (kubectl)"
+# the CRD arrives while the sync waits for wave 0 (as an operator would install it)
+cat >"$work/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+YAML
+$KUBECTL apply --server-side -f "$work/crd.yaml" >/dev/null || fail "kubectl apply of the CRD"
+wait_for 30 "the sync applied the custom resource" app_field extras 'o["status"]["operationState"]["phase"]' Succeeded
+[ "$($KUBECTL get widget w1 -n team-ns -o jsonpath='{.spec.size}')" = 3 ] || fail "widget w1"
+echo "ok: SkipDryRunOnMissingResource: the custom resource waited for its CRD"
+# someone else's label stays; a label the app no longer sets goes
+$KUBECTL label namespace team-ns other=kept >/dev/null
+extras_site "{team: core}"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+e2e_start_serve
+ns_tier_gone() { [ -z "$(ns_label labels.tier)" ] && [ "$(ns_label labels.team)" = core ]; }
+wait_for 20 "managedNamespaceMetadata applied again" ns_tier_gone
+[ "$(ns_label labels.other)" = kept ] || fail "a label edgecd did not set was removed"
+echo "ok: managedNamespaceMetadata kept applied; others' labels stay"
 echo "PASS"

@@ -1167,7 +1167,7 @@ TEST(retry_with_backoff_then_fail)
 
 /* The data value key of ConfigMap name in the default namespace, into
  * out (64 bytes); "" when absent. */
-static void cm_value(struct fixture *f, const char *name, const char *key, char out[64])
+static void cm_data_value(struct fixture *f, const char *name, const char *key, char out[64])
 {
     json_t *obj = NULL;
     char *path = xasprintf("data.%s", key);
@@ -1180,13 +1180,13 @@ static void cm_value(struct fixture *f, const char *name, const char *key, char 
     free(path);
 }
 
-/* Wait up to ms for cm_value to be want; 1 if it was. */
+/* Wait up to ms for cm_data_value to be want; 1 if it was. */
 static int cm_becomes(struct fixture *f, const char *name, const char *key, const char *want,
                       int ms)
 {
     char v[64];
     for (int waited = 0; waited <= ms; waited += 50) {
-        cm_value(f, name, key, v);
+        cm_data_value(f, name, key, v);
         if (!strcmp(v, want))
             return 1;
         usleep(50 * 1000);
@@ -1310,6 +1310,378 @@ TEST(settled_apps_pass_without_work_until_an_input_changes)
     fixture_close(&f);
 }
 
+/* ---- sync --revision, managedNamespaceMetadata, SkipDryRunOnMissingResource ---- */
+
+/* An Application name of repo dir/REPO to namespace ns with the given
+ * syncPolicy (JSON text). New text. */
+static char *app_policy_json(const char *name, const char *repo, const char *target, const char *ns,
+                             const char *policy)
+{
+    return xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"%s/%s\",\"targetRevision\":\"%s\"},\"destination\":{\"server\":"
+                     "\"https://kubernetes.default.svc\",\"namespace\":\"%s\"},"
+                     "\"syncPolicy\":%s}}",
+                     name, dir, repo, target, ns, policy);
+}
+
+/* git -C dir/repo CMD, its first output line into out (41 bytes). */
+static void git_line(const char *repo, const char *cmd, char out[41])
+{
+    char *line = xasprintf("git -C '%s/%s' %s", dir, repo, cmd);
+    FILE *f = popen(line, "r");
+    out[0] = '\0';
+    if (!f || !fgets(out, 41, f))
+        exit(2);
+    out[strcspn(out, "\n")] = '\0';
+    pclose(f);
+    free(line);
+}
+
+/* Run the engine's loop until app has an operation newer than after that
+ * is no longer Running (at most 15 s); its phase (new string). */
+static char *run_until_op_done(struct fixture *f, const char *app, long long after)
+{
+    struct runner r = {f->e, 0};
+    pthread_t th;
+    char *phase = xstrdup("");
+    long long id = 0;
+    if (pthread_create(&th, NULL, run_engine, &r) != 0)
+        exit(2);
+    for (int i = 0; i < 300; i++) {
+        free(phase);
+        phase = op_phase(f, app, &id);
+        if (id > after && strcmp(phase, "Running") != 0)
+            break;
+        usleep(50 * 1000);
+    }
+    r.stop = 1;
+    pthread_join(th, NULL);
+    return phase;
+}
+
+static char *cm_value(struct fixture *f, const char *ns, const char *name)
+{
+    json_t *live = NULL;
+    char *v;
+    if (kube_client_get(f->kube, "v1", "ConfigMap", ns, name, &live) < 0) {
+        err_clear();
+        return xstrdup("");
+    }
+    v = xstrdup(doc_get_str(live, "data.v") ? doc_get_str(live, "data.v") : "");
+    json_decref(live);
+    return v;
+}
+
+/* `app sync --revision`: the tag's objects are deployed while the app
+ * still compares with main (OutOfSync, revision main's commit); the
+ * operation and the history record the tag's commit; a revision that
+ * does not resolve ends the operation in Error; automated sync and
+ * several sources refuse it before anything is queued. */
+TEST(sync_to_a_revision)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    struct store_operation op = {0};
+    struct store_history *hist = NULL;
+    struct engine_sync_options o = {0};
+    size_t nh = 0;
+    char v1[41], v2[41], *text, *phase, *cmd, *value;
+    long long id = 0;
+
+    cmd = xasprintf("mkdir -p '%s/repo13' && cd '%s/repo13' && git init -q -b main && "
+                    "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: rev-cm}\\n"
+                    "data: {v: \"1\"}\\n' > cm.yaml && git add -A && git -c user.name=t -c "
+                    "user.email=t@e commit -q -m v1 && git tag v1.0.0 && sed -i 's/\"1\"/\"2\"/' "
+                    "cm.yaml && git -c user.name=t -c user.email=t@e commit -q -am v2",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    git_line("repo13", "rev-parse v1.0.0^{commit}", v1);
+    git_line("repo13", "rev-parse main", v2);
+    text = app_policy_json("rev", "repo13", "main", "default", "{}");
+    CHECK_OK(
+        fixture_open(&f, "revision", "syncWaveDelaySeconds: 0\npollSeconds: 3600\n", "rev", text));
+    free(text);
+    CHECK_OK(engine_reconcile(f.e, "rev"));
+    value = cm_value(&f, "default", "rev-cm");
+    CHECK_STR(value, ""); /* no automated sync */
+    free(value);
+
+    o.revision = "v1.0.0";
+    CHECK_OK(engine_request_sync(f.e, "rev", &o));
+    phase = run_until_op_done(&f, "rev", 0);
+    CHECK_STR(phase, "Succeeded");
+    free(phase);
+    value = cm_value(&f, "default", "rev-cm");
+    CHECK_STR(value, "1");
+    free(value);
+    CHECK_OK(store_operation_get(f.st, "rev", 0, &op));
+    CHECK_CONTAINS(op.state_json, v1);
+    id = op.id;
+    store_operation_dispose(&op);
+    CHECK_OK(store_history_list(f.st, "rev", &hist, &nh));
+    CHECK(nh == 1);
+    if (nh == 1) {
+        CHECK_STR(hist[0].revision, v1);
+        CHECK_CONTAINS(hist[0].source_json, "\"targetRevision\":\"v1.0.0\"");
+    }
+    store_history_free(hist, nh);
+    /* the app still follows main: OutOfSync at main's commit */
+    CHECK_OK(store_app_status_get(f.st, "rev", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    CHECK_STR(st.revision, v2);
+    CHECK_STR(resource_status(&st, "ConfigMap", "rev-cm"), "OutOfSync");
+    store_app_status_dispose(&st);
+
+    /* a revision that does not exist: the operation ends in Error */
+    o.revision = "no-such-branch";
+    CHECK_OK(engine_request_sync(f.e, "rev", &o));
+    phase = run_until_op_done(&f, "rev", id);
+    CHECK_STR(phase, "Error");
+    free(phase);
+    CHECK_OK(store_operation_get(f.st, "rev", 0, &op));
+    CHECK_CONTAINS(op.state_json, "revision no-such-branch: ");
+    store_operation_dispose(&op);
+    value = cm_value(&f, "default", "rev-cm");
+    CHECK_STR(value, "1");
+    free(value);
+
+    /* refused while automated sync is on (a dry run aside), and for
+     * several sources */
+    text = app_policy_json("rev-auto", "repo13", "main", "default", "{\"automated\":{}}");
+    CHECK_OK(store_app_put(f.st, "rev-auto", text));
+    free(text);
+    o.revision = "v1.0.0";
+    CHECK_ERR(engine_request_sync(f.e, "rev-auto", &o), ERR_INVALID);
+    CHECK_STR(err_last(), "Cannot sync to v1.0.0: auto-sync currently set to main");
+    err_clear();
+    o.revision = "main";
+    CHECK_OK(engine_request_sync(f.e, "rev-auto", &o));
+    o.revision = "v1.0.0";
+    o.dry_run = 1;
+    CHECK_OK(engine_request_sync(f.e, "rev-auto", &o));
+    o.dry_run = 0;
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"rev-multi\"},\"spec\":{\"sources\":["
+                     "{\"repoURL\":\"%s/repo13\",\"path\":\".\"},{\"repoURL\":\"%s/repo13\","
+                     "\"ref\":\"values\"}],\"destination\":{\"server\":"
+                     "\"https://kubernetes.default.svc\",\"namespace\":\"default\"}}}",
+                     dir, dir);
+    CHECK_OK(store_app_put(f.st, "rev-multi", text));
+    free(text);
+    CHECK_ERR(engine_request_sync(f.e, "rev-multi", &o), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "has 2 sources");
+    err_clear();
+    fixture_close(&f);
+}
+
+static const char *label_of(const json_t *obj, const char *map, const char *key)
+{
+    return json_string_value(json_object_get(doc_get(obj, map), key));
+}
+
+/* managedNamespaceMetadata with CreateNamespace=true: applied to a
+ * namespace that already exists, kept applied at the next sync after
+ * the spec changes (OutOfSync until then), a label the app stops setting
+ * removed and one someone else set kept; the namespace is not one of
+ * the app's resources. */
+TEST(managed_namespace_metadata)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    json_t *ns = NULL, *pre;
+    char *text, *cmd;
+    struct kube_apply_options ao = KUBE_APPLY_OPTIONS_INIT;
+
+    cmd = xasprintf("mkdir -p '%s/repo14' && cd '%s/repo14' && git init -q -b main && "
+                    "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: nsm-cm}\\n' > "
+                    "cm.yaml && git add -A && git -c user.name=t -c user.email=t@e commit -q -m c",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    text =
+        app_policy_json("nsm", "repo14", "main", "nsm-ns",
+                        "{\"automated\":{\"selfHeal\":true},\"syncOptions\":["
+                        "\"CreateNamespace=true\"],\"managedNamespaceMetadata\":{\"labels\":"
+                        "{\"team\":\"a\",\"env\":\"dev\"},\"annotations\":{\"owner\":\"ops\"}}}");
+    CHECK_OK(fixture_open(&f, "nsmeta", "syncWaveDelaySeconds: 0\n", "nsm", text));
+    free(text);
+    /* the namespace exists already, with a label of someone else's */
+    pre = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",
+                    "metadata", "name", "nsm-ns", "labels", "keep", "yes");
+    ao.manager = "kubectl-label";
+    CHECK_OK(kube_client_apply_opts(f.kube, pre, &ao, NULL));
+    json_decref(pre);
+
+    CHECK_OK(engine_reconcile(f.e, "nsm"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "Namespace", NULL, "nsm-ns", &ns));
+    CHECK_STR(label_of(ns, "metadata.labels", "team"), "a");
+    CHECK_STR(label_of(ns, "metadata.labels", "env"), "dev");
+    CHECK_STR(label_of(ns, "metadata.labels", "keep"), "yes");
+    CHECK_STR(label_of(ns, "metadata.annotations", "owner"), "ops");
+    json_decref(ns);
+    ns = NULL;
+    CHECK_OK(engine_reconcile(f.e, "nsm"));
+    CHECK_OK(store_app_status_get(f.st, "nsm", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    CHECK(resource_status(&st, "Namespace", "nsm-ns") == NULL);
+    store_app_status_dispose(&st);
+
+    /* the spec changes: team b, env no more */
+    text = app_policy_json("nsm", "repo14", "main", "nsm-ns",
+                           "{\"automated\":{},\"syncOptions\":[\"CreateNamespace=true\"],"
+                           "\"managedNamespaceMetadata\":{\"labels\":{\"team\":\"b\"},"
+                           "\"annotations\":{\"owner\":\"ops\"}}}");
+    CHECK_OK(store_app_put(f.st, "nsm", text));
+    free(text);
+    /* without selfHeal the same revision is not synced again: the app
+     * shows OutOfSync and why */
+    CHECK_OK(engine_reconcile(f.e, "nsm"));
+    CHECK_OK(store_app_status_get(f.st, "nsm", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    CHECK_CONTAINS(st.message, "managedNamespaceMetadata changed");
+    store_app_status_dispose(&st);
+    text = app_policy_json("nsm", "repo14", "main", "nsm-ns",
+                           "{\"automated\":{\"selfHeal\":true},\"syncOptions\":["
+                           "\"CreateNamespace=true\"],\"managedNamespaceMetadata\":{\"labels\":"
+                           "{\"team\":\"b\"},\"annotations\":{\"owner\":\"ops\"}}}");
+    CHECK_OK(store_app_put(f.st, "nsm", text));
+    free(text);
+    CHECK_OK(engine_reconcile(f.e, "nsm"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "Namespace", NULL, "nsm-ns", &ns));
+    CHECK_STR(label_of(ns, "metadata.labels", "team"), "b");
+    CHECK(label_of(ns, "metadata.labels", "env") == NULL);
+    CHECK_STR(label_of(ns, "metadata.labels", "keep"), "yes");
+    CHECK_STR(label_of(ns, "metadata.annotations", "owner"), "ops");
+    json_decref(ns);
+    CHECK_OK(engine_reconcile(f.e, "nsm"));
+    CHECK_OK(store_app_status_get(f.st, "nsm", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    CHECK_STR(st.message, "");
+    store_app_status_dispose(&st);
+    fixture_close(&f);
+}
+
+/* A repository dir/NAME with one file all.yaml of text, committed. */
+static void repo_with(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name), *file = xasprintf("%s/%s/all.yaml", dir, name);
+    char *cmd = xasprintf("cd '%s' && git init -q -b main && git add -A && git -c user.name=t -c "
+                          "user.email=t@e commit -q -m c",
+                          path);
+    fs_mkdir_p(path, 0755);
+    if (fs_write_atomic(file, text, strlen(text), 0644) < 0)
+        exit(2);
+    sh(cmd);
+    free(cmd);
+    free(file);
+    free(path);
+}
+
+#define CRD_YAML(plural, kind)                                                                     \
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"                        \
+    "metadata: {name: " plural ".example.com}\n"                                                   \
+    "spec:\n  group: example.com\n  scope: Namespaced\n"                                           \
+    "  names: {plural: " plural ", singular: x, kind: " kind "}\n"                                 \
+    "  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: "              \
+    "{type: object, x-kubernetes-preserve-unknown-fields: true}}}]\n"
+
+/* Before a sync applies anything, every kind must be known to the
+ * cluster (Argo CD's dry run): a custom resource whose CRD is neither in
+ * the sync nor installed fails the operation with nothing applied; its
+ * CRD in an earlier wave of the same sync is enough; with
+ * SkipDryRunOnMissingResource=true the resource waits for its wave, by
+ * which time its CRD (from elsewhere) exists. */
+TEST(skip_dry_run_on_missing_resource)
+{
+    struct fixture f;
+    json_t *crd = NULL, *obj = NULL;
+    char *text, *phase = NULL;
+    int i;
+
+    /* the CRD in the same sync: no option needed */
+    repo_with("repo15", CRD_YAML("widgets", "Widget") "---\n"
+                                                      "apiVersion: example.com/v1\nkind: Widget\n"
+                                                      "metadata: {name: w1}\nspec: {size: 1}\n");
+    text = app_policy_json("crd-same", "repo15", "main", "default", "{\"automated\":{}}");
+    CHECK_OK(fixture_open(&f, "crd-same", "syncWaveDelaySeconds: 0\n", "crd-same", text));
+    free(text);
+    for (i = 0; i < 100; i++) {
+        CHECK_OK(engine_reconcile(f.e, "crd-same"));
+        free(phase);
+        phase = op_phase(&f, "crd-same", NULL);
+        if (strcmp(phase, "Running") != 0)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK_STR(phase, "Succeeded");
+    CHECK(exists(&f, "example.com/v1", "Widget", "w1"));
+    fixture_close(&f);
+
+    /* no CRD anywhere: nothing applied, the operation fails */
+    repo_with("repo16", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gizmo-first}\n---\n"
+                        "apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: g1\n"
+                        "  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\n");
+    text = app_policy_json("crd-none", "repo16", "main", "default", "{\"automated\":{}}");
+    CHECK_OK(fixture_open(&f, "crd-none", "syncWaveDelaySeconds: 0\n", "crd-none", text));
+    free(text);
+    CHECK_OK(engine_reconcile(f.e, "crd-none"));
+    free(phase);
+    phase = op_phase(&f, "crd-none", NULL);
+    CHECK_STR(phase, "Failed");
+    CHECK(!exists(&f, "v1", "ConfigMap", "gizmo-first"));
+    {
+        struct store_operation op = {0};
+        CHECK_OK(store_operation_get(f.st, "crd-none", 0, &op));
+        CHECK_CONTAINS(op.state_json, "the server could not find the requested resource");
+        CHECK_CONTAINS(op.state_json, "Gizmo");
+        store_operation_dispose(&op);
+    }
+    fixture_close(&f);
+
+    /* SkipDryRunOnMissingResource=true (the app's syncOptions): wave 0
+     * is applied; the CRD shows up (an operator would install it) while
+     * the Deployment of wave 0 becomes available; wave 1 then applies the
+     * custom resource */
+    repo_with("repo17",
+              "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gadget-operator\n"
+              "  annotations: {kubesim.edgecd.io/ready-delay-ms: \"1500\"}\n"
+              "spec:\n  selector: {matchLabels: {app: gop}}\n  template:\n"
+              "    metadata: {labels: {app: gop}}\n"
+              "    spec: {containers: [{name: op, image: busybox}]}\n---\n"
+              "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\n"
+              "  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\nspec: {size: 2}\n");
+    text = app_policy_json("crd-skip", "repo17", "main", "default",
+                           "{\"automated\":{},\"syncOptions\":["
+                           "\"SkipDryRunOnMissingResource=true\"]}");
+    CHECK_OK(fixture_open(&f, "crd-skip", "syncWaveDelaySeconds: 0\n", "crd-skip", text));
+    free(text);
+    CHECK_OK(engine_reconcile(f.e, "crd-skip"));
+    free(phase);
+    phase = op_phase(&f, "crd-skip", NULL);
+    CHECK_STR(phase, "Running");
+    CHECK(exists(&f, "apps/v1", "Deployment", "gadget-operator"));
+    CHECK_OK(doc_parse_yaml(&crd, CRD_YAML("gadgets", "Gadget"),
+                            strlen(CRD_YAML("gadgets", "Gadget")), "crd", NULL));
+    CHECK_OK(kube_client_apply(f.kube, json_array_get(crd, 0), 0, NULL));
+    json_decref(crd);
+    for (i = 0; i < 100; i++) {
+        CHECK_OK(engine_reconcile(f.e, "crd-skip"));
+        free(phase);
+        phase = op_phase(&f, "crd-skip", NULL);
+        if (strcmp(phase, "Running") != 0)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK_STR(phase, "Succeeded");
+    CHECK_OK(kube_client_get(f.kube, "example.com/v1", "Gadget", "default", "g1", &obj));
+    CHECK(json_integer_value(doc_get(obj, "spec.size")) == 2);
+    json_decref(obj);
+    free(phase);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -1336,6 +1708,9 @@ int main(void)
     RUN(depends_on_orders_apps_and_refuses_cycles);
     RUN(retry_with_backoff_then_fail);
     RUN(settled_apps_pass_without_work_until_an_input_changes);
+    RUN(sync_to_a_revision);
+    RUN(managed_namespace_metadata);
+    RUN(skip_dry_run_on_missing_resource);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

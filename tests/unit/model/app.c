@@ -33,7 +33,8 @@ static const char full_app[] = "apiVersion: argoproj.io/v1alpha1\n"
                                "      - Validate=false\n"
                                "      - CreateNamespace=true\n"
                                "      - SomethingNew=yes\n"
-                               "    retry: {limit: 5}\n";
+                               "    retry: {limit: 5}\n"
+                               "    managedNamespaceMetadata: {labels: {team: edge}}\n";
 
 static const char min_app[] = "apiVersion: argoproj.io/v1alpha1\n"
                               "kind: Application\n"
@@ -61,6 +62,7 @@ TEST(full_application)
     CHECK(a.prune == 1);
     CHECK(a.self_heal == 1);
     CHECK(a.create_namespace == 1);
+    CHECK_STR(doc_get_str(a.managed_ns_metadata, "labels.team"), "edge");
     CHECK(a.manifest == obj);
     /* unknown fields stay in the manifest */
     CHECK(doc_get(a.manifest, "spec.syncPolicy.retry") != NULL);
@@ -207,6 +209,12 @@ TEST(wrong_or_missing_fields_are_named)
          "site.yaml: spec.syncPolicy.syncOptions: must be a list of strings"},
         {"spec.syncPolicy.syncOptions", "[\"Validate=false\", 3]", ERR_INVALID,
          "site.yaml: spec.syncPolicy.syncOptions[1]: must be a string"},
+        {"spec.syncPolicy.managedNamespaceMetadata", "[]", ERR_INVALID,
+         "site.yaml: spec.syncPolicy.managedNamespaceMetadata: must be a mapping"},
+        {"spec.syncPolicy.managedNamespaceMetadata", "{\"labels\": [\"a=b\"]}", ERR_INVALID,
+         "site.yaml: spec.syncPolicy.managedNamespaceMetadata.labels: must be a mapping"},
+        {"spec.syncPolicy.managedNamespaceMetadata", "{\"annotations\": {\"n\": 1}}", ERR_INVALID,
+         "site.yaml: spec.syncPolicy.managedNamespaceMetadata.annotations.n: must be a string"},
         {"spec.sources", "[{\"repoURL\": \"/a\"}, {\"repoURL\": \"/b\"}]", ERR_INVALID,
          "site.yaml: spec: needs exactly one of source and sources"},
         {"spec.source.ref", "\"values\"", ERR_INVALID,
