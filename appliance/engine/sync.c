@@ -864,27 +864,57 @@ static int sync_save(engine *e, struct store_operation *op, json_t *state, const
     return rc < 0 ? rc : 0;
 }
 
+/* 1 if the app's newest history entry is this operation's (a process
+ * killed after recording it and before the phase finishes it again). */
+static int sync_history_has(engine *e, const struct app *app, const json_t *state)
+{
+    struct store_history *v = NULL;
+    size_t n = 0;
+    int has = 0;
+    if (store_history_list(e->st, app->name, &v, &n) < 0)
+        err_clear();
+    else if (n > 0)
+        has = !strcmp(v[n - 1].started_at, doc_get_str(state, "startedAt")) &&
+              !strcmp(v[n - 1].revision, doc_get_str(state, "revision"));
+    store_history_free(v, n);
+    return has;
+}
+
 /* A successful sync goes into the app's history with the objects it
- * applied, so a rollback needs no Git (revisionHistoryLimit, default 10). */
+ * applied, so a rollback needs no Git (revisionHistoryLimit, default 10).
+ * Recorded before the operation's phase says Succeeded, and once: an
+ * operation resumed after a crash between the two finds its entry. */
 static void sync_history(engine *e, const struct app *app, const struct store_operation *op,
                          const json_t *state, const char *now)
 {
     struct store_history h = {0};
+    struct store_operation full = {0};
     const json_t *limit = doc_get(app->manifest, "spec.revisionHistoryLimit");
     const json_t *src = json_object_get(state, "source");
-    char *source = src ? json_dumps(src, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *source = NULL;
     long long id = 0;
+
+    if (sync_history_has(e, app, state))
+        return;
+    /* a resumed operation was read without its objects */
+    if (!op->manifests_json && store_operation_get(e->st, app->name, 1, &full) < 0) {
+        log_error("app %s: recording the history: %s", app->name, err_last());
+        err_clear();
+        return;
+    }
+    source = src ? json_dumps(src, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     h.revision = (char *)doc_get_str(state, "revision");
     h.source_json = source ? source : "null";
     h.started_at = (char *)doc_get_str(state, "startedAt");
     h.deployed_at = (char *)now;
     h.initiated_by = (char *)doc_get_str(state, "initiatedBy");
-    h.manifests_json = op->manifests_json;
+    h.manifests_json = op->manifests_json ? op->manifests_json : full.manifests_json;
     if (store_history_add(e->st, app->name, &h,
                           json_is_integer(limit) ? (int)json_integer_value(limit) : 10, &id) < 0) {
         log_error("app %s: recording the history: %s", app->name, err_last());
         err_clear();
     }
+    store_operation_dispose(&full);
     free(source);
 }
 
@@ -913,11 +943,10 @@ static void sync_finish(engine *e, const struct app *app, struct store_operation
     sync_now(now);
     json_object_set_new(state, "finishedAt", json_string(now));
     json_object_set_new(state, "message", json_string(message));
+    if (!strcmp(phase, "Succeeded") && !json_is_true(json_object_get(state, "dryRun")))
+        sync_history(e, app, op, state, now);
     if (sync_save(e, op, state, phase) < 0)
         log_error("app %s: recording the operation: %s", app->name, err_last());
-    if (!strcmp(phase, "Succeeded") && !json_is_true(json_object_get(state, "dryRun")) &&
-        op->manifests_json)
-        sync_history(e, app, op, state, now);
     engine_event(e, app->name, strcmp(phase, "Succeeded") ? "Warning" : "Normal",
                  strcmp(phase, "Succeeded") ? "OperationFailed" : "OperationCompleted",
                  "Sync operation %lld %s: %s", op->id, phase, message);
