@@ -36,6 +36,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "model/app.h"
+#include "model/appset.h"
 #include "render/render.h"
 #include "render/sources.h"
 #include "engine/internal.h"
@@ -102,6 +103,7 @@ void engine_free(engine *e)
     json_decref(e->due);
     json_decref(e->verdicts);
     health_checks_free(e->health);
+    engine_appsets_free(e);
     json_decref(e->global_ignore);
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
         json_decref(e->cache[i].objects);
@@ -637,8 +639,7 @@ out:
  * repoURL when that fails. A source that cannot be reached (or not by
  * this build: ssh) is deployed from what the mirror already holds, e.g.
  * from bundles. *out_note says when the usual place was not used. */
-static int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m,
-                        char **out_note)
+int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note)
 {
     const struct config_mirror *rule;
     char *rewritten = NULL, *why = NULL, safe_up[512], safe_mirror[512];
@@ -1178,12 +1179,12 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
     for (i = 0; i < json_array_size(desired);) {
         /* Argo CD's own kinds are edgecd's to run, not the cluster's */
         obj = json_array_get(desired, i);
-        if (app_is_application(obj) || project_is_project(obj)) {
+        if (app_is_application(obj) || project_is_project(obj) || appset_is_appset(obj)) {
             json_array_append(children, obj);
             json_array_remove(desired, i);
         } else if (!strncmp(doc_get_str(obj, "apiVersion"), "argoproj.io/", 12)) {
             char *msg = xasprintf("%s objects are not run by this version of edgecd (only "
-                                  "Applications and AppProjects are registered)",
+                                  "Applications, AppProjects and ApplicationSets are registered)",
                                   doc_get_str(obj, "kind"));
             others_out_of_sync = 1;
             engine_results_add(&res, obj, "OutOfSync", msg);
@@ -1409,7 +1410,7 @@ static void engine_run_dirty(engine *e, volatile sig_atomic_t *stop)
 
 /* A repository URL as webhooks and manifests may spell it differently:
  * lower case, without a trailing slash or ".git". A new string. */
-static char *engine_repo_key(const char *url)
+char *engine_repo_key(const char *url)
 {
     char *k = xstrdup(url ? url : "");
     size_t n = strlen(k);
@@ -1446,6 +1447,7 @@ void engine_refresh(engine *e, const char *repo_url, const char *revision)
     json_array_append_new(e->refresh, json_pack("{s:s, s:s}", "repo", repo_url ? repo_url : "",
                                                 "revision", revision ? revision : ""));
     pthread_mutex_unlock(&e->mu);
+    engine_appsets_refresh(e, repo_url);
 }
 
 void engine_refresh_app(engine *e, const char *app_name)
@@ -1674,6 +1676,7 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
             log_error("listing applications: %s", err_last());
         engine_take_refreshes(e, names, n);
         engine_take_requests(e);
+        engine_appsets_run(e, stop);
         /* forget apps that were deleted */
         due = json_object();
         for (i = 0; i < n; i++) {
