@@ -590,9 +590,14 @@ static int fn_toYaml(const struct apptmpl_ev *ev, json_t **a, size_t n, json_t *
     struct buf b = BUF_INIT;
     (void)ev;
     (void)n;
-    if (a[0])
-        doc_emit_yaml(&b, a[0]);
-    else
+    if (a[0]) {
+        /* Go's YAML encoder writes map keys sorted */
+        char *text = json_dumps(a[0], JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        json_t *sorted = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        doc_emit_yaml(&b, sorted ? sorted : a[0]);
+        json_decref(sorted);
+        free(text);
+    } else
         buf_puts(&b, "null\n");
     while (b.len && b.ptr[b.len - 1] == '\n')
         b.ptr[--b.len] = '\0';
