@@ -381,6 +381,21 @@ static void appgen_path_params(struct appgen *g, json_t *params, const char *dir
     free(fnn);
 }
 
+/* One set of a git generator: params (taken) with the path parameters
+ * of dir (and file) and the generator's values, added to sets. */
+static int appgen_git_set(struct appgen *g, const json_t *git, json_t *params, const char *dir,
+                          const char *file, const char *where, json_t *sets)
+{
+    int rc;
+    appgen_path_params(g, params, dir, file);
+    if ((rc = appgen_values(g, json_object_get(git, "values"), params, where)) < 0) {
+        json_decref(params);
+        return rc;
+    }
+    appgen_add_set(sets, params);
+    return appgen_too_many(sets, where);
+}
+
 /* The parameter sets of one file of a files generator. */
 static int appgen_git_file(struct appgen *g, render_fs *fs, const json_t *git, const char *file,
                            const char *where, json_t *sets)
@@ -424,13 +439,7 @@ static int appgen_git_file(struct appgen *g, render_fs *fs, const json_t *git, c
             params = json_object();
             appgen_flatten(params, "", o);
         }
-        appgen_path_params(g, params, dir, file);
-        if ((rc = appgen_values(g, json_object_get(git, "values"), params, where)) < 0) {
-            json_decref(params);
-            goto out;
-        }
-        appgen_add_set(sets, params);
-        if ((rc = appgen_too_many(sets, where)) < 0)
+        if ((rc = appgen_git_set(g, git, params, dir, file, where, sets)) < 0)
             goto out;
     }
 out:
@@ -466,7 +475,6 @@ static int appgen_git(struct appgen *g, const json_t *git, const char *where, js
     json_array_foreach(paths, i, p)
     {
         const char *path = json_string_value(p);
-        json_t *params;
         if (!appgen_path_wanted(list, path))
             continue;
         if (files) {
@@ -476,14 +484,7 @@ static int appgen_git(struct appgen *g, const json_t *git, const char *where, js
             }
             continue;
         }
-        params = json_object();
-        appgen_path_params(g, params, path, NULL);
-        if ((rc = appgen_values(g, json_object_get(git, "values"), params, where)) < 0) {
-            json_decref(params);
-            goto out;
-        }
-        appgen_add_set(sets, params);
-        if ((rc = appgen_too_many(sets, where)) < 0)
+        if ((rc = appgen_git_set(g, git, json_object(), path, NULL, where, sets)) < 0)
             goto out;
     }
 out:
