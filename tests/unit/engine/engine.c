@@ -1,6 +1,7 @@
 /* The engine against kubesim and a real git repository: apply with
  * tracking, a copied object never pruned, a broken source never prunes. */
 #include "engine/engine.h"
+#include "engine/internal.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -1343,6 +1344,113 @@ TEST(applicationsets_generate_register_and_prune)
     fixture_close(&f);
 }
 
+/* An appset stored as the site config stores it: a list generator of
+ * names, a label value, applicationsSync policy. */
+static void policy_appset(struct fixture *f, const char *names, const char *label,
+                          const char *policy)
+{
+    char *text = xasprintf(
+        "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"ApplicationSet\",\"metadata\":{"
+        "\"name\":\"pol\"},\"spec\":{\"syncPolicy\":{\"applicationsSync\":\"%s\"},"
+        "\"generators\":[{\"list\":{\"elements\":[%s]}}],\"template\":{\"metadata\":{\"name\":"
+        "\"{{name}}\",\"labels\":{\"v\":\"%s\"}},\"spec\":{\"source\":{\"repoURL\":\"/x\"},"
+        "\"destination\":{\"server\":\"https://kubernetes.default.svc\"}}}}}",
+        policy, names, label);
+    if (store_appset_put(f->st, "pol", text) < 0)
+        exit(2);
+    free(text);
+}
+
+static char *label_of(struct fixture *f, const char *app)
+{
+    json_t *m = NULL;
+    char *v;
+    if (stored_app(f, app, &m) < 0)
+        return xstrdup("(none)");
+    v = xstrdup(doc_get_str(m, "metadata.labels.v") ? doc_get_str(m, "metadata.labels.v") : "");
+    json_decref(m);
+    return v;
+}
+
+#define CHECK_LABEL(f, app, want)                                                                  \
+    do {                                                                                           \
+        char *l_ = label_of(f, app);                                                               \
+        int ok_ = !strcmp(l_, want);                                                               \
+        if (!ok_)                                                                                  \
+            fprintf(stderr, "%s has label \"%s\", expected \"%s\"\n", app, l_, want);              \
+        free(l_);                                                                                  \
+        CHECK(ok_);                                                                                \
+    } while (0)
+
+/* applicationsSync as Argo CD means it: create-only never updates or
+ * deletes, create-update never deletes, create-delete never updates,
+ * sync does all; the apps an appset generated go with it. */
+TEST(applicationsets_follow_applications_sync)
+{
+    struct fixture f;
+    char *msg = NULL, *status = NULL;
+    const char *both = "{\"name\":\"pol-a\"},{\"name\":\"pol-b\"}", *one = "{\"name\":\"pol-a\"}";
+
+    CHECK_OK(fixture_app(&f, "policies", "", "pol-other", "{\"repoURL\":\"/x\"}"));
+    policy_appset(&f, both, "1", "create-only");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    CHECK_STR(msg, "generates 2 application(s)");
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "1");
+    CHECK_LABEL(&f, "pol-b", "1");
+
+    policy_appset(&f, one, "2", "create-only");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    CHECK_CONTAINS(msg, "2 not changed");
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "1");
+    CHECK_LABEL(&f, "pol-b", "1");
+    CHECK_OK(store_appset_status_get(f.st, "pol", &status, NULL));
+    CHECK_CONTAINS(status,
+                   "differs from the template; not updated (applicationsSync: create-only)");
+    CHECK_CONTAINS(status, "no longer generated; not deleted (applicationsSync: create-only)");
+    free(status);
+
+    policy_appset(&f, one, "2", "create-delete");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "1");
+    CHECK_LABEL(&f, "pol-b", "(none)");
+
+    policy_appset(&f, both, "3", "create-update");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "3");
+    CHECK_LABEL(&f, "pol-b", "3");
+    policy_appset(&f, one, "4", "create-update");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "4");
+    CHECK_LABEL(&f, "pol-b", "3");
+
+    policy_appset(&f, one, "5", "sync");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    CHECK_STR(msg, "generates 1 application(s)");
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "5");
+    CHECK_LABEL(&f, "pol-b", "(none)");
+
+    /* the appset deleted: its apps go, the others stay */
+    {
+        json_t *m = NULL;
+        char *text = NULL;
+        CHECK_OK(store_appset_get(f.st, "pol", &text));
+        CHECK_OK(doc_parse_json(&m, text, strlen(text), "pol", NULL));
+        CHECK_OK(engine_appset_delete(f.e, "pol", m));
+        json_decref(m);
+        free(text);
+    }
+    CHECK_LABEL(&f, "pol-a", "(none)");
+    CHECK_LABEL(&f, "pol-other", "");
+    CHECK_ERR(store_appset_get(f.st, "pol", &status), ERR_NOTFOUND);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -1369,6 +1477,7 @@ int main(void)
     RUN(depends_on_orders_apps_and_refuses_cycles);
     RUN(retry_with_backoff_then_fail);
     RUN(applicationsets_generate_register_and_prune);
+    RUN(applicationsets_follow_applications_sync);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);
