@@ -97,7 +97,8 @@ static int appsets_open(void *ctx, const char *url, const char *rev, render_fs *
         /* each repository fetched once per evaluation */
         if ((rc = mirror_open(&m, g->e->mirrors_dir, url)) < 0)
             return rc;
-        if ((rc = engine_fetch(g->e, g->appset, url, m, &note)) < 0) {
+        int downloaded;
+        if ((rc = engine_fetch(g->e, g->appset, url, m, &note, &downloaded)) < 0) {
             mirror_free(m);
             return rc;
         }

@@ -15,6 +15,9 @@
  */
 #include "engine/engine.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <mbedtls/platform_util.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -60,6 +63,10 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->requests = json_array();
     e->desired = json_object();
     e->due = json_object();
+    e->app_gen = json_object();
+    e->settled = json_object();
+    e->fetched = json_object();
+    e->fresh = json_object();
     e->verdicts = json_object();
     e->global_ignore = json_array();
     for (size_t i = 0; cfg->settings && i < cfg->settings->n_overrides; i++) {
@@ -101,12 +108,16 @@ void engine_free(engine *e)
     json_decref(e->requests);
     json_decref(e->desired);
     json_decref(e->due);
+    json_decref(e->app_gen);
+    json_decref(e->settled);
+    json_decref(e->fetched);
+    json_decref(e->fresh);
     json_decref(e->verdicts);
     health_checks_free(e->health);
     engine_appsets_free(e);
     json_decref(e->global_ignore);
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
-        json_decref(e->cache[i].objects);
+        free(e->cache[i].text);
     free(e->cache);
     pthread_mutex_destroy(&e->mu);
     free(e->data_dir);
@@ -144,6 +155,9 @@ static void engine_on_change(void *ctx, const struct kube_cache_change *ch)
     char *key = engine_seen_key(ch->api_version, ch->kind, ch->ns, ch->name);
     const char *seen;
     pthread_mutex_lock(&e->mu);
+    /* any event, ours included: the app's next pass compares fully */
+    json_object_set_new(e->app_gen, ch->app,
+                        json_integer(json_integer_value(json_object_get(e->app_gen, ch->app)) + 1));
     seen = json_string_value(json_object_get(e->seen, key));
     /* Only what a pass of this process handled: the version it saw or
      * wrote is not news; anything else (someone's edit, a deletion) is. */
@@ -586,16 +600,43 @@ int engine_extraneous(engine *e, kube_client *kc, kube_cache *cache, const struc
     return rc;
 }
 
+/* A repository URL as webhooks and manifests may spell it differently:
+ * lower case, without a trailing slash or ".git". A new string. */
+char *engine_repo_key(const char *url)
+{
+    char *k = xstrdup(url ? url : "");
+    size_t n = strlen(k);
+
+    for (size_t i = 0; i < n; i++)
+        if (k[i] >= 'A' && k[i] <= 'Z')
+            k[i] = (char)(k[i] - 'A' + 'a');
+    while (n > 0 && k[n - 1] == '/')
+        k[--n] = '\0';
+    if (n > 4 && !strcmp(k + n - 4, ".git"))
+        k[n - 4] = '\0';
+    return k;
+}
+
+/* A repository's new commits make every app of it due now (at the run
+ * loop's next turn); the fetch that found them stays remembered. */
+static void engine_refresh_fetched(engine *e, const char *repo_url)
+{
+    pthread_mutex_lock(&e->mu);
+    json_array_append_new(
+        e->refresh, json_pack("{s:s, s:s, s:b}", "repo", repo_url, "revision", "", "fetched", 1));
+    pthread_mutex_unlock(&e->mu);
+}
+
 /* Fetch url into m with the stored credentials whose URL is the longest
  * prefix of url (none: anonymous). The secret is opened only here and
  * wiped after the fetch. */
-static int engine_fetch_url(engine *e, mirror *m, const char *url)
+static int engine_fetch_url(engine *e, mirror *m, const char *url, int *downloaded)
 {
     struct store_repo row = {0};
     struct mirror_auth auth = {0};
     unsigned char key[SEAL_KEY_LEN];
     char *password = NULL;
-    int rc, downloaded = 0;
+    int rc;
 
     rc = store_repo_match(e->st, url, &row);
     if (rc == ERR_NOTFOUND) {
@@ -619,11 +660,11 @@ static int engine_fetch_url(engine *e, mirror *m, const char *url)
         auth.ca_file = row.ca_file[0] ? row.ca_file : NULL;
         auth.insecure = row.insecure;
     }
-    if ((rc = mirror_fetch_from(m, url, &auth, &downloaded)) == 0) {
+    if ((rc = mirror_fetch_from(m, url, &auth, downloaded)) == 0) {
         char safe[512];
         remote_redact(url, safe, sizeof(safe));
         log_debug("fetched %s: %s", safe,
-                  downloaded ? "downloaded" : "refs unchanged, nothing downloaded");
+                  *downloaded ? "downloaded" : "refs unchanged, nothing downloaded");
     }
 out:
     if (password) {
@@ -639,7 +680,8 @@ out:
  * repoURL when that fails. A source that cannot be reached (or not by
  * this build: ssh) is deployed from what the mirror already holds, e.g.
  * from bundles. *out_note says when the usual place was not used. */
-int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note)
+int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note,
+                 int *downloaded)
 {
     const struct config_mirror *rule;
     char *rewritten = NULL, *why = NULL, safe_up[512], safe_mirror[512];
@@ -647,15 +689,16 @@ int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *
     int rc;
 
     *out_note = NULL;
+    *downloaded = 0;
     rule = config_rewrite_url(e->cfg, repo_url, &rewritten);
     url = rewritten ? rewritten : repo_url;
     remote_redact(repo_url, safe_up, sizeof(safe_up));
     remote_redact(url, safe_mirror, sizeof(safe_mirror));
-    rc = engine_fetch_url(e, m, url);
+    rc = engine_fetch_url(e, m, url, downloaded);
     if (rc < 0 && rule && rule->fallback) {
         why = xstrdup(err_last());
         err_clear();
-        if ((rc = engine_fetch_url(e, m, repo_url)) == 0)
+        if ((rc = engine_fetch_url(e, m, repo_url, downloaded)) == 0)
             *out_note = xasprintf("fetched from upstream %s: mirror %s failed: %s", safe_up,
                                   safe_mirror, why);
         else
@@ -680,19 +723,44 @@ int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *
 struct engine_fetch_pass {
     engine *e;
     const char *app_name;
+    int poll; /* the run loop's: a repository fetched within pollSeconds is not fetched again */
     struct buf notes;
 };
 
+/* Each repository is fetched at most once per pollSeconds, whichever
+ * app polls it (Argo CD keeps ls-remote answers for minutes): e->fetched
+ * remembers the last clean fetch (no error, no note) and counts the ones
+ * that brought something new, which makes every app of the repository
+ * due at once. */
 static int engine_fetch_source(void *ctx, mirror *m, const char *url)
 {
     struct engine_fetch_pass *p = ctx;
-    char *note = NULL;
-    int rc = engine_fetch(p->e, p->app_name, url, m, &note);
+    engine *e = p->e;
+    char *note = NULL, *key = engine_repo_key(url);
+    json_t *memo = json_object_get(e->fetched, key);
+    int64_t now = time_mono_ms();
+    int rc, downloaded = 0;
 
+    if (p->poll && memo &&
+        now - json_integer_value(json_object_get(memo, "at")) < e->cfg->poll_seconds * 1000) {
+        free(key);
+        return 0;
+    }
+    rc = engine_fetch(e, p->app_name, url, m, &note, &downloaded);
+    if (rc == 0 && !note) {
+        json_int_t gen = json_integer_value(json_object_get(memo, "gen")) + (downloaded ? 1 : 0);
+        json_object_set_new(e->fetched, key,
+                            json_pack("{s:I, s:I}", "at", (json_int_t)now, "gen", gen));
+        if (downloaded && memo)
+            engine_refresh_fetched(e, url);
+    } else {
+        json_object_del(e->fetched, key);
+    }
     if (note) {
         buf_printf(&p->notes, "%s%s", p->notes.len ? "; " : "", note);
         free(note);
     }
+    free(key);
     return rc;
 }
 
@@ -714,19 +782,24 @@ static void engine_render_key(const engine *e, const struct app *app, const json
     free(spec);
 }
 
-/* A deep copy of the cached objects for key, or NULL. */
+/* The cached objects for key (a new array), or NULL. */
 static json_t *engine_cache_get(engine *e, const char *key)
 {
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
         if (e->cache[i].used && !strcmp(e->cache[i].key, key)) {
+            json_t *objects = NULL;
             e->cache[i].used = ++e->cache_tick;
-            return json_deep_copy(e->cache[i].objects);
+            if (doc_parse_json(&objects, e->cache[i].text, strlen(e->cache[i].text), "render cache",
+                               NULL) < 0)
+                err_clear(); /* cannot happen: our own text; render again */
+            return objects;
         }
     return NULL;
 }
 
-/* Keep a copy of objects under key, in an empty or the least recently
- * used slot. */
+/* Keep objects under key, in an empty or the least recently used slot,
+ * as compact JSON text: a third of the memory of the parsed tree, and
+ * parsed again only by a full pass. */
 static void engine_cache_put(engine *e, const char *key, const json_t *objects)
 {
     long i, victim = 0;
@@ -743,9 +816,9 @@ static void engine_cache_put(engine *e, const char *key, const json_t *objects)
         if (e->cache[i].used < e->cache[victim].used)
             victim = i;
     }
-    json_decref(e->cache[victim].objects);
+    free(e->cache[victim].text);
     str_copy(e->cache[victim].key, key, sizeof(e->cache[victim].key));
-    e->cache[victim].objects = json_deep_copy(objects);
+    e->cache[victim].text = json_dumps(objects, JSON_COMPACT);
     e->cache[victim].used = ++e->cache_tick;
 }
 
@@ -755,6 +828,8 @@ void engine_stats(engine *e, struct engine_stats *out)
     out->renders = e->renders;
     out->dry_runs = e->dry_runs;
     out->applies = e->applies;
+    out->passes = __atomic_load_n(&e->n_full, __ATOMIC_RELAXED);
+    out->settled = __atomic_load_n(&e->n_settled, __ATOMIC_RELAXED);
     for (size_t i = 0; i < e->n_clusters; i++) {
         struct kube_client_stats ks;
         if (!e->clusters[i].kc)
@@ -772,12 +847,12 @@ size_t engine_render_count(const engine *e)
 /* Fetch the app's sources, resolve their revisions and render them, or
  * take the objects from the render cache when the commits and options
  * are those of an earlier render. *revision: the commits (new string). */
-static int engine_render(engine *e, const struct app *app, kube_client *kc, char **revision,
-                         json_t **out_desired, char **out_note)
+static int engine_render(engine *e, const struct app *app, kube_client *kc, int poll,
+                         char **revision, json_t **out_desired, char **out_note)
 {
     render_sources *rs = NULL;
     struct render_request req = {0};
-    struct engine_fetch_pass pass = {e, app->name, BUF_INIT};
+    struct engine_fetch_pass pass = {e, app->name, poll, BUF_INIT};
     const json_t *list = doc_get(app->manifest, "spec.sources");
     json_t *sources = NULL;
     char key[65];
@@ -1003,9 +1078,131 @@ static int engine_any_out_of_sync(const struct engine_results *res)
     return 0;
 }
 
+/* ---- settled apps ----
+ * A full pass costs milliseconds (read the status and the manifests,
+ * render or take the render cache, parse every live object, hash every
+ * desired one, assess health); an app whose last full pass left nothing
+ * to do and none of whose inputs changed since would get the same
+ * answer again. Its inputs are: the Application and its AppProject as
+ * stored, the commits of its repositories (fetched at most once per
+ * pollSeconds; a fetch that brings something counts), its live objects
+ * (every watch event of an object carrying its label counts, ours
+ * included) and the settings (fixed while serving). A pass that finds
+ * all of them as they were records nothing and is done in microseconds;
+ * fullCompareSeconds bounds how long that may go on. Anything that
+ * depends on the clock (sync windows, retries, waves, dependencies being
+ * waited for) or on other apps (App of Apps children) never settles. */
+
+/* The number of watch events of app's objects so far. */
+static json_int_t engine_app_gen(engine *e, const char *app_name)
+{
+    char label[64];
+    json_int_t n;
+    engine_label_value(app_name, label);
+    pthread_mutex_lock(&e->mu);
+    n = json_integer_value(json_object_get(e->app_gen, label));
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+/* Remember what the full pass that just left app with nothing to do saw. */
+static void engine_settle(engine *e, const struct app *app, const char *manifest_json,
+                          const char *project_json, json_int_t gen)
+{
+    json_t *repos = json_object();
+    for (size_t i = 0; i < app->n_sources; i++) {
+        char *key = engine_repo_key(app->sources[i].repo_url);
+        json_t *memo = json_object_get(e->fetched, key);
+        if (!memo) { /* not fetched cleanly: nothing to compare the next poll with */
+            free(key);
+            json_decref(repos);
+            json_object_del(e->settled, app->name);
+            return;
+        }
+        json_object_set_new(repos, key,
+                            json_pack("{s:s, s:O}", "url", app->sources[i].repo_url, "gen",
+                                      json_object_get(memo, "gen")));
+        free(key);
+    }
+    json_object_set_new(e->settled, app->name,
+                        json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "manifest", manifest_json,
+                                  "projectName", app->project ? app->project : "", "project",
+                                  project_json ? project_json : "", "gen", gen, "at",
+                                  (json_int_t)time_mono_ms(), "repos", repos));
+}
+
+/* 1 if the repository (key, and {"url", "gen"} as a settled app saw it)
+ * has brought nothing new since: fetched now when its last fetch is
+ * pollSeconds old, as a poll does. */
+static int engine_repo_unchanged(engine *e, const char *app_name, const char *key,
+                                 const json_t *repo)
+{
+    const char *url = json_string_value(json_object_get(repo, "url"));
+    const json_t *memo = json_object_get(e->fetched, key);
+    struct engine_fetch_pass pass = {e, app_name, 1, BUF_INIT};
+    mirror *m = NULL;
+    int rc;
+
+    if (memo && time_mono_ms() - json_integer_value(json_object_get(memo, "at")) >=
+                    e->cfg->poll_seconds * 1000) {
+        if ((rc = mirror_open(&m, e->mirrors_dir, url)) == 0)
+            rc = engine_fetch_source(&pass, m, url);
+        mirror_free(m);
+        buf_dispose(&pass.notes);
+        err_clear(); /* a failure is the full pass's to record */
+        if (rc < 0)
+            return 0;
+        memo = json_object_get(e->fetched, key);
+    }
+    return memo && json_integer_value(json_object_get(memo, "gen")) ==
+                       json_integer_value(json_object_get(repo, "gen"));
+}
+
+/* 1 if app_name settled and nothing it depends on changed since. */
+static int engine_settled(engine *e, const char *app_name)
+{
+    const json_t *s = json_object_get(e->settled, app_name), *repo;
+    const char *key, *project;
+    int64_t now = time_mono_ms();
+    char *text = NULL;
+    int same;
+
+    if (!s)
+        return 0;
+    if (e->cfg->full_compare_seconds == 0 ||
+        now - json_integer_value(json_object_get(s, "at")) >= e->cfg->full_compare_seconds * 1000 ||
+        json_integer_value(json_object_get(s, "gen")) != engine_app_gen(e, app_name))
+        return 0;
+    json_object_foreach((json_t *)json_object_get(s, "repos"), key, repo)
+    {
+        if (!engine_repo_unchanged(e, app_name, key, repo))
+            return 0;
+    }
+    if (store_app_get(e->st, app_name, &text) < 0) {
+        err_clear();
+        return 0;
+    }
+    same = !strcmp(text, json_string_value(json_object_get(s, "manifest")));
+    free(text);
+    text = NULL;
+    project = json_string_value(json_object_get(s, "projectName"));
+    if (same && store_project_get(e->st, project[0] ? project : PROJECT_DEFAULT, &text) < 0)
+        err_clear(); /* not stored: the built-in default, or gone (the full pass says) */
+    same = same && !strcmp(text ? text : "", json_string_value(json_object_get(s, "project")));
+    free(text);
+    return same;
+}
+
+static int engine_pass(engine *e, const char *app_name, const json_t *req, int poll);
+
 int engine_reconcile(engine *e, const char *app_name)
 {
-    return engine_reconcile_request(e, app_name, NULL);
+    return engine_pass(e, app_name, NULL, 0);
+}
+
+int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
+{
+    return engine_pass(e, app_name, req, 0);
 }
 
 /* Start an operation of app's current sources (replacing *op, which
@@ -1085,10 +1282,12 @@ out:
     return rc;
 }
 
-int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
+/* One pass (see engine_reconcile); poll: a pass of the run loop, which
+ * may use the fetch memo and end at once for a settled app. */
+static int engine_pass(engine *e, const char *app_name, const json_t *req, int poll)
 {
     const char *req_kind = json_string_value(json_object_get(req, "kind"));
-    char *manifest_json = NULL, *note = NULL, *why = NULL;
+    char *manifest_json = NULL, *project_json = NULL, *note = NULL, *why = NULL;
     json_t *manifest = NULL, *desired = NULL, *targets = NULL, *extra = NULL, *children = NULL;
     struct app app = {0};
     struct store_app_status prev = {0};
@@ -1106,10 +1305,24 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
      * kinds edgecd does not run, which no operation fixes */
     int have_prev, have_op, out_of_sync = 0, others_out_of_sync = 0, running = 0, advanced = 0, rc;
     int depends = 1; /* engine_depends_ready's answer, when it was asked */
+    int op_failed = 0;
     size_t i, n = 0;
     json_t *obj;
     int64_t started = time_mono_ms();
+    json_int_t gen; /* before anything is read from the watch cache */
 
+    if (poll && json_object_get(e->fresh, app_name)) { /* a refresh was asked for */
+        json_object_del(e->fresh, app_name);
+        poll = 0;
+    }
+    if (poll && !req_kind && engine_settled(e, app_name)) {
+        __atomic_add_fetch(&e->n_settled, 1, __ATOMIC_RELAXED);
+        log_debug("reconciled %s in %.3fs (settled: nothing changed)", app_name,
+                  (double)(time_mono_ms() - started) / 1000.0);
+        return 0;
+    }
+    gen = engine_app_gen(e, app_name);
+    __atomic_add_fetch(&e->n_full, 1, __ATOMIC_RELAXED);
     have_prev = store_app_status_get(e->st, app_name, &prev) == 0;
     err_clear();
     have_op = store_operation_get(e->st, app_name, 0, &op) == 0;
@@ -1129,7 +1342,7 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
         dest.name = cc->name;
         dest.namespace = app.dest_namespace ? app.dest_namespace : "";
     }
-    if ((rc = engine_project_load(e, app.project, &proj)) < 0 ||
+    if ((rc = engine_project_load(e, app.project, &proj, &project_json)) < 0 ||
         (rc = engine_project_admit(e, &proj, &app, &dest)) < 0 ||
         (rc = engine_ignore_rules(e, &app)) < 0)
         goto fail;
@@ -1171,7 +1384,7 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
     }
     if (running)
         engine_due_soon(e, app.name);
-    if ((rc = engine_render(e, &app, kc, &sha, &desired, &note)) < 0)
+    if ((rc = engine_render(e, &app, kc, poll, &sha, &desired, &note)) < 0)
         goto fail;
     engine_sort_desired(desired);
     targets = json_array();
@@ -1318,6 +1531,7 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
         log_error("app %s: operation: %s", app.name, err_last());
         err_clear();
         rc = 0;
+        op_failed = 1;
     }
     /* what an operation did in this pass shows until the next compare */
     if (advanced && op.state_json) {
@@ -1340,12 +1554,20 @@ int engine_reconcile_request(engine *e, const char *app_name, const json_t *req)
     st.health_message = "";
     st.resources = res.v;
     st.n_resources = res.n;
-    if (store_app_status_put(e->st, &st) < 0)
+    if (store_app_status_put(e->st, &st) < 0) {
         log_error("app %s: recording status: %s", app_name, err_last());
+        op_failed = 1;
+    }
     engine_health_events(e, app.name, have_prev ? &prev : NULL, &st);
+    if (!advanced && !running && !op_failed && depends > 0 && !why && !note &&
+        json_array_size(children) == 0 && !engine_had_children(have_prev ? &prev : NULL))
+        engine_settle(e, &app, manifest_json, project_json, gen);
+    else
+        json_object_del(e->settled, app_name);
     rc = 0;
     goto out;
 fail:
+    json_object_del(e->settled, app_name);
     engine_record_failure(e, app_name, have_prev ? &prev : NULL, err_last());
 out:
     for (i = 0; hr && i < n; i++) {
@@ -1370,6 +1592,7 @@ out:
     json_decref(extra);
     json_decref(manifest);
     free(manifest_json);
+    free(project_json);
     free(note);
     free(why);
     free(sha);
@@ -1399,7 +1622,7 @@ static void engine_run_dirty(engine *e, volatile sig_atomic_t *stop)
         engine_label_value(names[i], label);
         if (json_object_get(dirty, label)) {
             log_info("app %s: changed in the cluster; reconciling now", names[i]);
-            engine_reconcile(e, names[i]);
+            engine_pass(e, names[i], NULL, 1);
         }
     }
     store_names_free(names, n);
@@ -1407,23 +1630,6 @@ static void engine_run_dirty(engine *e, volatile sig_atomic_t *stop)
 }
 
 /* ---- polling and refresh ---- */
-
-/* A repository URL as webhooks and manifests may spell it differently:
- * lower case, without a trailing slash or ".git". A new string. */
-char *engine_repo_key(const char *url)
-{
-    char *k = xstrdup(url ? url : "");
-    size_t n = strlen(k);
-
-    for (size_t i = 0; i < n; i++)
-        if (k[i] >= 'A' && k[i] <= 'Z')
-            k[i] = (char)(k[i] - 'A' + 'a');
-    while (n > 0 && k[n - 1] == '/')
-        k[--n] = '\0';
-    if (n > 4 && !strcmp(k + n - 4, ".git"))
-        k[n - 4] = '\0';
-    return k;
-}
 
 /* Whether a push of revision (a branch name, "refs/heads/x", "refs/tags/x",
  * or "" for any) concerns an app that follows target. */
@@ -1612,6 +1818,10 @@ static void engine_take_refreshes(engine *e, char **names, size_t n)
         char *want = app ? NULL : engine_repo_key(json_string_value(json_object_get(r, "repo")));
         const char *rev = json_string_value(json_object_get(r, "revision"));
 
+        /* asked from outside (a webhook): fetch again, whenever the last
+         * fetch was */
+        if (want && !json_is_true(json_object_get(r, "fetched")))
+            json_object_del(e->fetched, want);
         for (i = 0; i < n; i++) {
             char *manifest_json = NULL, *have;
             json_t *manifest = NULL;
@@ -1636,6 +1846,8 @@ static void engine_take_refreshes(engine *e, char **names, size_t n)
             if (hit) {
                 log_info("app %s: refresh requested", names[i]);
                 json_object_set_new(e->due, names[i], json_integer(0));
+                if (!json_is_true(json_object_get(r, "fetched")))
+                    json_object_set_new(e->fresh, names[i], json_true());
             }
             app_dispose(&a);
             json_decref(manifest);
@@ -1649,6 +1861,9 @@ static void engine_take_refreshes(engine *e, char **names, size_t n)
 /* The next poll of an app: the interval plus a random share of the
  * jitter (capped at a quarter of the interval), so apps that started
  * together do not all fetch at once. */
+/* How often the run loop gives free memory back (engine_trim_memory). */
+#define ENGINE_TRIM_MS 10000
+
 static int64_t engine_next_poll(const engine *e, int64_t now)
 {
     uint32_t r = 0;
@@ -1665,8 +1880,34 @@ static int64_t engine_next_poll(const engine *e, int64_t now)
     return now + e->cfg->poll_seconds * 1000 + jitter;
 }
 
+/* Drop the entries of apps (keys) that are not in names any more. */
+static void engine_forget_deleted(json_t *obj, const json_t *names)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, v)
+    {
+        if (!json_object_get(names, key))
+            json_object_del(obj, key);
+    }
+}
+
+/* Give memory that is free but still resident back to the system. glibc
+ * gives each thread that allocates its own arena (each watch thread is
+ * one), and what a burst of watch events (a rollout's status updates)
+ * freed stays resident there until trimmed. */
+static void engine_trim_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 void engine_run(engine *e, volatile sig_atomic_t *stop)
 {
+    int64_t trimmed = time_mono_ms();
+
     while (!*stop) {
         char **names = NULL;
         size_t n = 0, i;
@@ -1685,6 +1926,8 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
         }
         json_decref(e->due);
         e->due = due;
+        engine_forget_deleted(e->settled, e->due);
+        engine_forget_deleted(e->fresh, e->due);
         for (i = 0; i < n && !*stop; i++) {
             int64_t now = time_mono_ms();
             if (json_integer_value(json_object_get(e->due, names[i])) > now)
@@ -1693,12 +1936,16 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
              * for an earlier look itself (engine_due_soon) */
             json_object_set_new(e->due, names[i],
                                 json_integer(engine_next_poll(e, time_mono_ms())));
-            engine_reconcile(e, names[i]);
+            engine_pass(e, names[i], NULL, 1);
             /* drift seen by a watch goes before the rest of a long round
              * of polls (selfHeal within seconds) */
             engine_run_dirty(e, stop);
         }
         store_names_free(names, n);
+        if (time_mono_ms() - trimmed >= ENGINE_TRIM_MS) {
+            engine_trim_memory();
+            trimmed = time_mono_ms();
+        }
         if (!*stop) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL);

@@ -61,7 +61,8 @@ void engine_free(engine *e);
 
 /* One reconcile pass of one application; the outcome (also a failure) is
  * recorded in the store. Returns 0 if the pass succeeded, or the error
- * that was recorded. */
+ * that was recorded. Always fetches and compares fully (the run loop's
+ * polls may take the last fetch and a settled app's last answer). */
 int engine_reconcile(engine *e, const char *app_name);
 
 /* Reconcile every application now, then each one every poll interval
@@ -121,6 +122,8 @@ struct engine_stats {
     unsigned long applies;  /* applies that changed the cluster */
     unsigned long requests; /* Kubernetes API requests of the engine's clients
                              * (the watch caches' own not counted) */
+    unsigned long passes;   /* passes of the run loop that compared fully */
+    unsigned long settled;  /* passes that found a settled app's inputs unchanged */
 };
 void engine_stats(engine *e, struct engine_stats *out);
 

@@ -39,14 +39,21 @@ struct engine {
     json_t *dirty;    /* app label value -> true: changed in the cluster */
     json_t *refresh;  /* [{"repo": url, "revision": ref}] and {"app": name} asked for */
     json_t *requests; /* operations asked for: [{"app", "kind": sync|terminate|rollback, ...}] */
-    json_t *desired;  /* app -> its desired objects at the last compare (for engine_diff) */
+    json_t
+        *desired; /* app -> its desired objects at the last compare, as JSON text (engine_diff) */
+    json_t *app_gen; /* app label value -> watch events seen for its objects */
 
     /* The run loop's own. */
-    json_t *due; /* app name -> monotonic ms of its next poll */
+    json_t *due;     /* app name -> monotonic ms of its next poll */
+    json_t *settled; /* app name -> what its last full pass saw; see engine_settled */
+    json_t *fetched; /* repository key -> {"at": ms, "gen": n} of its last clean fetch */
+    json_t *fresh;   /* app name -> true: a refresh was asked; its next pass fetches */
 
     /* Last compare verdict per object (run loop only): see compare.c. */
     json_t *verdicts;
     unsigned long dry_runs; /* server-side dry-run applies, for tests */
+    unsigned long n_full;   /* full passes and settled ones (atomic: engine_stats reads) */
+    unsigned long n_settled;
     unsigned long applies;
     health_checks *health; /* Lua checks from the settings file; NULL: built-ins only */
     /* ignoreDifferences of the settings file (argocd-cm keys and values),
@@ -69,8 +76,8 @@ struct engine {
  * commits with given options (key: SHA-256 hex of all of them). */
 struct engine_rendered {
     char key[65];
-    json_t *objects; /* owned; handed out as deep copies */
-    uint64_t used;   /* cache_tick of the last hit; 0 = empty slot */
+    char *text;    /* owned: the objects as a compact JSON array */
+    uint64_t used; /* cache_tick of the last hit; 0 = empty slot */
 };
 
 /* The per-resource results of one pass, in the order they were found. */
@@ -149,9 +156,10 @@ int engine_children(engine *e, const struct app *parent, const json_t *children,
 
 /* Bring mirror m of repo_url up to date as an app's pass does (mirror
  * rules, credentials, fallback; a mirror that cannot be fetched from here
- * is used as it is, *out_note says so: new string or NULL). app_name
- * names the app or appset in logs. */
-int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note);
+ * is used as it is, *out_note says so: new string or NULL; *downloaded 1
+ * when objects came in). app_name names the app or appset in logs. */
+int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note,
+                 int *downloaded);
 
 /* A repository URL as webhooks and manifests may spell it: lower case,
  * without a trailing "/" or ".git". A new string. */
@@ -183,8 +191,9 @@ void engine_appsets_free(engine *e);
 const char *engine_obj_name(const json_t *obj);
 
 /* The project name (NULL or "": default) from the store, or Argo CD's
- * built-in default. ERR_NOTFOUND naming it when it does not exist. */
-int engine_project_load(engine *e, const char *name, struct project *out);
+ * built-in default. ERR_NOTFOUND naming it when it does not exist.
+ * *out_text: the stored manifest (new string), NULL for the built-in. */
+int engine_project_load(engine *e, const char *name, struct project *out, char **out_text);
 
 /* 0 if p lets app read its sources and deploy to dest, else ERR_AUTH
  * naming the field and the rule. */
@@ -210,8 +219,8 @@ int engine_depends_ready(engine *e, const struct app *app, char **why);
  * {"kind": "sync"|"terminate"|"rollback", ...} as engine_request_* queue. */
 int engine_reconcile_request(engine *e, const char *app_name, const json_t *req);
 
-/* Keep app's desired objects (targets, a reference) for engine_diff. */
-void engine_diff_remember(engine *e, const char *app, json_t *targets);
+/* Keep app's desired objects (targets, borrowed) for engine_diff. */
+void engine_diff_remember(engine *e, const char *app, const json_t *targets);
 
 /* Argo CD's kind order: the rank of kind (unlisted kinds rank last). */
 size_t engine_kind_rank(const char *kind);

@@ -15,13 +15,14 @@
 #include "doc/doc.h"
 #include "engine/internal.h"
 
-int engine_project_load(engine *e, const char *name, struct project *out)
+int engine_project_load(engine *e, const char *name, struct project *out, char **out_text)
 {
     char *text = NULL;
     json_t *obj = NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
+    *out_text = NULL;
     if (!name || !name[0])
         name = PROJECT_DEFAULT;
     rc = store_project_get(e->st, name, &text);
@@ -37,7 +38,10 @@ int engine_project_load(engine *e, const char *name, struct project *out)
     if ((rc = doc_parse_json(&obj, text, strlen(text), name, NULL)) == 0)
         rc = project_parse(out, obj, "project");
     json_decref(obj);
-    free(text);
+    if (rc == 0)
+        *out_text = text;
+    else
+        free(text);
     return rc;
 }
 

@@ -62,6 +62,11 @@ static const struct config_key config_keys[] = {
     {"renderCacheEntries", CONFIG_INT, "64", 0, 4096, offsetof(struct config, render_cache_entries),
      "rendered sources kept in memory, keyed by commits and options, so an unchanged source is "
      "not rendered again; 0: no cache"},
+    {"fullCompareSeconds", CONFIG_INT, "600", 0, 86400,
+     offsetof(struct config, full_compare_seconds),
+     "at most this many seconds between full compares of an app whose manifest, project, "
+     "commits and live objects did not change (such a pass only checks that they did not); 0: "
+     "compare fully on every pass"},
     {"settingsFile", CONFIG_STR, "", 0, 0, offsetof(struct config, settings_file),
      "an Argo CD argocd-cm ConfigMap (YAML, as is) whose resource customizations apply: custom "
      "Lua health checks, ignoreDifferences, compare options; relative to this file; empty: none"},

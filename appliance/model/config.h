@@ -58,6 +58,7 @@ struct config {
     long sync_wave_delay_seconds;   /* between sync waves */
     long max_events;                /* events kept in the store */
     long render_cache_entries;      /* engine's render cache size; 0 = off */
+    long full_compare_seconds;      /* longest run of settled passes; 0 = none */
     char *bootstrap;                /* "" or REPO[@REV]:PATH of the root app */
     char *settings_file;            /* argocd-cm path, resolved against the config
                                      * file's folder; "" = none */

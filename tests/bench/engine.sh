@@ -33,7 +33,8 @@
 # usage: tests/bench/engine.sh [BUILD_DIR] [APPS] [RESOURCES]
 #        (default build/release 100 50; environment: STEADY_SECONDS=30,
 #        EDITS=40, SITE_EXTRA: more SiteConfig lines, e.g.
-#        SITE_EXTRA='renderCacheEntries: 128' to try another setting)
+#        SITE_EXTRA='renderCacheEntries: 128' to try another setting,
+#        SITE_EXTRA='fullCompareSeconds: 0' for the cost of full passes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
@@ -252,11 +253,12 @@ read -r req_all req_patch req_dry req_get req_other <<<"$(counters_delta "$work/
 # The passes' own timings from the log (wall time of each pass).
 tail -n +"$((l0 + 1))" "$work/serve.log" >"$work/steady.log"
 log_kb=$(($(stat -c %s "$work/steady.log") / 1024))
-read -r pass_mean pass_p95 woken <<<"$(python3 - "$work/steady.log" <<'PY'
+read -r pass_mean pass_p95 woken settled <<<"$(python3 - "$work/steady.log" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 d = sorted(float(x) for x in re.findall(r"reconciled app-\d+ in ([0-9.]+)s", t))
-print("%.4f %.4f %d" % (sum(d) / len(d), d[int(0.95 * (len(d) - 1))], t.count("changed in the cluster")))
+print("%.4f %.4f %d %d" % (sum(d) / len(d), d[int(0.95 * (len(d) - 1))], t.count("changed in the cluster"),
+                           len(re.findall(r"reconciled app-\d+ in [0-9.]+s \(settled", t))))
 PY
 )"
 status_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
@@ -344,6 +346,7 @@ printf '%-44s %9.2fs\n' "  edgecd CPU until then" "$first_cpu"
 printf '%-44s %10s %10s\n' "  kubesim requests / PATCH / dry runs" "$e_req/$e_patch/$e_dry" "$k_req/$k_patch/$k_dry"
 printf '%-44s %8.2fms %10s %8s\n' "steady state: CPU per app pass (goal < 1 ms)" "$steady_cpu_ms" "" ""
 printf '%-44s %10s\n' "  passes in the window" "$steady_passes in $(printf %.0f "$window") s"
+printf '%-44s %10s\n' "  of them settled (nothing changed) / full" "$settled / $((steady_passes - settled))"
 printf '%-44s %9.2fs\n' "  CPU in the window" "$steady_cpu_total"
 printf '%-44s %9.2fs\n' "  kubesim CPU in the window" "$sim_cpu_total"
 printf '%-44s %8dkB %8dkB\n' "  written to disk in the window / debug log" "$written_kb" "$log_kb"

@@ -1451,6 +1451,151 @@ TEST(applicationsets_follow_applications_sync)
     fixture_close(&f);
 }
 
+/* The data value key of ConfigMap name in the default namespace, into
+ * out (64 bytes); "" when absent. */
+static void cm_value(struct fixture *f, const char *name, const char *key, char out[64])
+{
+    json_t *obj = NULL;
+    char *path = xasprintf("data.%s", key);
+    out[0] = '\0';
+    if (kube_client_get(f->kube, "v1", "ConfigMap", "default", name, &obj) == 0 &&
+        doc_get_str(obj, path))
+        str_copy(out, doc_get_str(obj, path), 64);
+    err_clear();
+    json_decref(obj);
+    free(path);
+}
+
+/* Wait up to ms for cm_value to be want; 1 if it was. */
+static int cm_becomes(struct fixture *f, const char *name, const char *key, const char *want,
+                      int ms)
+{
+    char v[64];
+    for (int waited = 0; waited <= ms; waited += 50) {
+        cm_value(f, name, key, v);
+        if (!strcmp(v, want))
+            return 1;
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+/* Wait up to ms for more settled passes than n; 1 if there were. */
+static int settles(struct fixture *f, unsigned long n, int ms)
+{
+    struct engine_stats s;
+    for (int waited = 0; waited <= ms; waited += 50) {
+        engine_stats(f->e, &s);
+        if (s.settled > n)
+            return 1;
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+static char *settle_app(const char *include, const char *project)
+{
+    return xasprintf(
+        "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+        "\"metadata\":{\"name\":\"settle\"},\"spec\":{\"project\":\"%s\",\"source\":{"
+        "\"repoURL\":\"%s/repo14\",\"path\":\".\",\"directory\":{\"include\":\"%s\"}},"
+        "\"destination\":{\"server\":\"https://kubernetes.default.svc\","
+        "\"namespace\":\"default\"},\"syncPolicy\":{\"automated\":{\"selfHeal\":true}}}}",
+        project, dir, include);
+}
+
+static const char settle_project[] =
+    "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"AppProject\",\"metadata\":{\"name\":"
+    "\"settle-proj\"},\"spec\":{\"sourceRepos\":[\"*\"],\"destinations\":[{\"server\":\"*\","
+    "\"namespace\":\"%s\"}]}}";
+
+/* Once an app is synced, the run loop's polls find it settled and do no
+ * work (no render, no request); each of its inputs changing brings a full
+ * pass: a hand edit in the cluster (self-heal), the Application, a new
+ * commit, the AppProject. */
+TEST(settled_apps_pass_without_work_until_an_input_changes)
+{
+    struct fixture f;
+    struct runner r = {0};
+    struct engine_stats s0, s1;
+    pthread_t th;
+    json_t *patch, *live = NULL;
+    char *cmd, *text, *msg = NULL;
+    int waited;
+
+    cmd = xasprintf("mkdir -p '%s/repo14' && cd '%s/repo14' && git init -q -b main && printf "
+                    "'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: settle-a}\\ndata: {v: "
+                    "\"1\"}\\n' > a.yaml && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: "
+                    "{name: settle-b}\\ndata: {v: \"1\"}\\n' > b.yaml && git add -A && git -c "
+                    "user.name=t -c user.email=t@e commit -q -m s",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    text = settle_app("a.yaml", "settle-proj");
+    CHECK_OK(fixture_open(&f, "settle",
+                          "pollSeconds: 1\npollJitterSeconds: 0\nfullCompareSeconds: 3600\n",
+                          "settle", text));
+    free(text);
+    text = xasprintf(settle_project, "default");
+    CHECK_OK(store_project_put(f.st, "settle-proj", text));
+    free(text);
+    r.e = f.e;
+    CHECK(pthread_create(&th, NULL, run_engine, &r) == 0);
+    CHECK(cm_becomes(&f, "settle-a", "v", "1", 5000));
+
+    /* settled: polls go on, nothing is rendered or asked of the server */
+    CHECK(settles(&f, 0, 5000));
+    engine_stats(f.e, &s0);
+    CHECK(settles(&f, s0.settled + 1, 4000));
+    engine_stats(f.e, &s1);
+    CHECK(s1.renders == s0.renders);
+    CHECK(s1.requests == s0.requests);
+
+    /* a hand edit: the watch event makes the next pass a full one */
+    patch = json_pack("{s:{s:s}}", "data", "v", "edited");
+    CHECK_OK(
+        kube_client_patch(f.kube, "v1", "ConfigMap", "default", "settle-a", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    CHECK(cm_becomes(&f, "settle-a", "v", "1", 3000));
+
+    /* the Application changes: b.yaml is included now */
+    CHECK(settles(&f, 0, 3000));
+    text = settle_app("{a.yaml,b.yaml}", "settle-proj");
+    CHECK_OK(store_app_put(f.st, "settle", text));
+    free(text);
+    CHECK(cm_becomes(&f, "settle-b", "v", "1", 4000));
+
+    /* a new commit, found by the next fetch (at most pollSeconds later) */
+    CHECK(settles(&f, 0, 3000));
+    cmd = xasprintf("cd '%s/repo14' && sed -i 's/\"1\"/\"2\"/' a.yaml && git -c user.name=t -c "
+                    "user.email=t@e commit -q -am two",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    CHECK(cm_becomes(&f, "settle-a", "v", "2", 5000));
+
+    /* the project no longer allows the destination */
+    engine_stats(f.e, &s0);
+    CHECK(settles(&f, s0.settled, 3000));
+    text = xasprintf(settle_project, "elsewhere");
+    CHECK_OK(store_project_put(f.st, "settle-proj", text));
+    free(text);
+    for (waited = 0; waited < 4000; waited += 50) {
+        free(msg);
+        msg = last_error_of(&f, "settle");
+        if (strstr(msg, "spec.destination"))
+            break;
+        usleep(50 * 1000);
+    }
+    CHECK(strstr(msg, "spec.destination") != NULL);
+    free(msg);
+
+    r.stop = 1;
+    pthread_join(th, NULL);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -1476,6 +1621,7 @@ int main(void)
     RUN(ignore_differences_in_compare_and_sync);
     RUN(depends_on_orders_apps_and_refuses_cycles);
     RUN(retry_with_backoff_then_fail);
+    RUN(settled_apps_pass_without_work_until_an_input_changes);
     RUN(applicationsets_generate_register_and_prune);
     RUN(applicationsets_follow_applications_sync);
     kubesim_proc_stop(&sim);
