@@ -101,6 +101,20 @@ const char *const schema_migrations[] = {
     "  created_at TEXT NOT NULL,"
     "  updated_at TEXT NOT NULL"
     ");",
+    /* 5: ApplicationSets, registered from the site config or rendered by
+     * an app, and the engine's record of their last evaluation (JSON text
+     * the store does not look inside: conditions, generated apps). */
+    "CREATE TABLE appsets ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  manifest TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE appset_status ("
+    "  name TEXT PRIMARY KEY NOT NULL REFERENCES appsets(name) ON DELETE CASCADE,"
+    "  status TEXT NOT NULL,"
+    "  changed_at TEXT NOT NULL"
+    ");",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -296,6 +296,7 @@ struct store_docs {
 };
 static const struct store_docs store_apps = {"apps", "application"};
 static const struct store_docs store_projects = {"projects", "project"};
+static const struct store_docs store_appsets = {"appsets", "applicationset"};
 
 static int store_doc_put(store *s, const struct store_docs *d, const char *name,
                          const char *manifest_json)
@@ -444,6 +445,112 @@ int store_project_list(store *s, char ***out_names, size_t *out_n)
 int store_project_delete(store *s, const char *name)
 {
     return store_doc_delete(s, &store_projects, name);
+}
+
+int store_appset_put(store *s, const char *name, const char *manifest_json)
+{
+    return store_doc_put(s, &store_appsets, name, manifest_json);
+}
+
+int store_appset_get(store *s, const char *name, char **out_manifest_json)
+{
+    return store_doc_get(s, &store_appsets, name, out_manifest_json);
+}
+
+int store_appset_list(store *s, char ***out_names, size_t *out_n)
+{
+    return store_doc_list(s, &store_appsets, out_names, out_n);
+}
+
+int store_appset_delete(store *s, const char *name)
+{
+    return store_doc_delete(s, &store_appsets, name);
+}
+
+int store_appset_status_put(store *s, const char *name, const char *status_json)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *args[3] = {name, status_json, NULL};
+    char now[21];
+    int rc, step;
+
+    if (!name || !status_json)
+        return err_set(ERR_INVALID, "store: applicationset status needs a name and a status");
+    pthread_mutex_lock(&s->lock);
+    if ((rc = store_exec(s, "BEGIN IMMEDIATE", "begin")) < 0)
+        goto out;
+    if ((rc = store_prepare(s, &stmt,
+                            "SELECT (SELECT status FROM appset_status WHERE name = ?1),"
+                            " EXISTS (SELECT 1 FROM appsets WHERE name = ?1)",
+                            args, 1)) < 0)
+        goto fail;
+    step = sqlite3_step(stmt);
+    if (step != SQLITE_ROW) {
+        rc = store_fail(s, "read applicationset status");
+        goto fail;
+    }
+    if (!sqlite3_column_int(stmt, 1)) {
+        rc = err_set(ERR_NOTFOUND, "applicationset \"%s\" not found", name);
+        goto fail;
+    }
+    if (sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
+        !strcmp((const char *)sqlite3_column_text(stmt, 0), status_json)) {
+        rc = 0; /* unchanged: nothing written */
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+        store_rollback(s);
+        goto out;
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    time_rfc3339(now);
+    args[2] = now;
+    if ((rc = store_run(s,
+                        "INSERT INTO appset_status (name, status, changed_at) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT (name) DO UPDATE SET status = excluded.status,"
+                        " changed_at = excluded.changed_at",
+                        args, 3, "write applicationset status")) < 0 ||
+        (rc = store_exec(s, "COMMIT", "commit")) < 0)
+        goto fail;
+    rc = 1;
+    goto out;
+fail:
+    sqlite3_finalize(stmt);
+    store_rollback(s);
+out:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_appset_status_get(store *s, const char *name, char **out_status_json,
+                            char **out_changed_at)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *args[1] = {name};
+    int rc, step;
+
+    *out_status_json = NULL;
+    if (out_changed_at)
+        *out_changed_at = NULL;
+    pthread_mutex_lock(&s->lock);
+    if ((rc =
+             store_prepare(s, &stmt, "SELECT status, changed_at FROM appset_status WHERE name = ?1",
+                           args, 1)) < 0)
+        goto out;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        *out_status_json = store_column(stmt, 0);
+        if (out_changed_at)
+            *out_changed_at = store_column(stmt, 1);
+    } else if (step == SQLITE_DONE) {
+        rc = err_set(ERR_NOTFOUND, "applicationset \"%s\" has no status yet", store_str(name));
+    } else {
+        rc = store_fail(s, "read applicationset status");
+    }
+out:
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 int store_names_read(store *s, sqlite3_stmt *stmt, char ***out_names, size_t *out_n)

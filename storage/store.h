@@ -51,6 +51,22 @@ int store_project_get(store *s, const char *name, char **out_manifest_json);
 int store_project_list(store *s, char ***out_names, size_t *out_n);
 int store_project_delete(store *s, const char *name);
 
+/* ApplicationSets: the manifest as JSON text, as for applications. Delete
+ * takes the status below with it. */
+int store_appset_put(store *s, const char *name, const char *manifest_json);
+int store_appset_get(store *s, const char *name, char **out_manifest_json);
+int store_appset_list(store *s, char ***out_names, size_t *out_n);
+int store_appset_delete(store *s, const char *name);
+
+/* The engine's record of an ApplicationSet's last evaluation, JSON text
+ * the store keeps as it is. put writes only when the text changed (then
+ * *changed_at is set here) and returns 1, else 0; ERR_NOTFOUND if the
+ * appset is not stored. get: *out_status_json and *out_changed_at (may
+ * be NULL) are new strings; ERR_NOTFOUND if never recorded. Any thread. */
+int store_appset_status_put(store *s, const char *name, const char *status_json);
+int store_appset_status_get(store *s, const char *name, char **out_status_json,
+                            char **out_changed_at);
+
 /* The result of the last reconcile of an application. */
 struct store_resource {
     char *group; /* "" for core */

@@ -35,6 +35,7 @@ int cli_dispatch(const struct cli_cmd *cmd, const struct cli_sub *subs, size_t n
 extern const struct cli_cmd cli_cmd_version;
 extern const struct cli_cmd cli_cmd_serve;
 extern const struct cli_cmd cli_cmd_app;
+extern const struct cli_cmd cli_cmd_appset;
 extern const struct cli_cmd cli_cmd_render;
 extern const struct cli_cmd cli_cmd_repo;
 extern const struct cli_cmd cli_cmd_admin;

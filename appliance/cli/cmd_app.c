@@ -1,5 +1,6 @@
 /*
- * `edgecd app list|get|sync|wait|terminate-op|history|rollback`: the same
+ * `edgecd app list|get|sync|wait|terminate-op|history|rollback` and
+ * `edgecd appset list|get` (Argo CD's `argocd appset`): the same
  * REST API the UI uses, so the CLI shows
  * exactly what the server knows. Where the server is and which token to
  * use come from flags, then the environment, then the defaults of a node
@@ -602,4 +603,145 @@ const struct cli_cmd cli_cmd_app = {
     "desired and live (exit 1 when they differ), delete an app (server from "
     "EDGECD_SERVER, token from EDGECD_TOKEN when not given)",
     cmd_app_run,
+};
+
+/* ---- edgecd appset: the ApplicationSets, through the same client ---- */
+
+static const char *appset_condition(const json_t *set, const char *type)
+{
+    const json_t *c;
+    size_t i;
+    json_array_foreach(doc_get(set, "status.conditions"), i, c)
+    {
+        if (!strcmp(app_str(c, "type"), type))
+            return doc_get_str(c, "status");
+    }
+    return NULL;
+}
+
+/* The ErrorOccurred condition's message when it is True, else NULL. */
+static const char *appset_error(const json_t *set)
+{
+    const json_t *c;
+    size_t i;
+    json_array_foreach(doc_get(set, "status.conditions"), i, c)
+    {
+        if (!strcmp(app_str(c, "type"), "ErrorOccurred") && !strcmp(app_str(c, "status"), "True"))
+            return app_str(c, "message");
+    }
+    return NULL;
+}
+
+static void appset_print_row(const json_t *set)
+{
+    const char *err = appset_error(set);
+    printf("%-24s %-12s %-6zu %-14s %s\n", app_str(set, "metadata.name"),
+           app_str(set, "metadata.annotations.edgecd.io/parent"),
+           json_array_size(doc_get(set, "status.resources")),
+           !appset_condition(set, "ErrorOccurred") ? "-"
+           : err                                   ? "ErrorOccurred"
+                                                   : "UpToDate",
+           err ? err : "");
+}
+
+static void appset_print_detail(const json_t *set)
+{
+    const json_t *r, *c;
+    size_t i;
+    printf("Name:         %s\n", app_str(set, "metadata.name"));
+    printf("Parent:       %s\n", app_str(set, "metadata.annotations.edgecd.io/parent"));
+    printf("Template:     %s\n",
+           json_is_true(doc_get(set, "spec.goTemplate")) ? "goTemplate" : "fasttemplate");
+    printf("Sync Policy:  %s\n", app_str(set, "spec.syncPolicy.applicationsSync"));
+    printf("Evaluated:    %s\n", app_str(set, "status.reconciledAt"));
+    printf("\n%-20s %-7s %-24s %s\n", "CONDITION", "STATUS", "REASON", "MESSAGE");
+    json_array_foreach(doc_get(set, "status.conditions"), i, c)
+    {
+        printf("%-20s %-7s %-24s %s\n", app_str(c, "type"), app_str(c, "status"),
+               app_str(c, "reason"), doc_get_str(c, "message") ? doc_get_str(c, "message") : "");
+    }
+    printf("\n%-32s %-10s %-11s %s\n", "APPLICATION", "SYNC", "HEALTH", "MESSAGE");
+    json_array_foreach(doc_get(set, "status.resources"), i, r)
+    {
+        printf("%-32s %-10s %-11s %s\n", app_str(r, "name"), app_str(r, "status"),
+               app_str(r, "health.status"),
+               doc_get_str(r, "message") ? doc_get_str(r, "message") : "");
+    }
+}
+
+static int cmd_appset_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, 's'}, {"token-file", required_argument, NULL, 't'},
+        {"data", required_argument, NULL, 'd'},   {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    struct app_cli o = {0};
+    const char *verb;
+    json_t *doc = NULL, *set;
+    char *path = NULL;
+    size_t i;
+    int c;
+
+    o.server = getenv("EDGECD_SERVER") ? getenv("EDGECD_SERVER") : APP_DEFAULT_SERVER;
+    o.output = "";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o.server = optarg;
+            break;
+        case 't':
+            o.token_file = optarg;
+            break;
+        case 'd':
+            o.data_dir = optarg;
+            break;
+        case 'o':
+            if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
+                fprintf(stderr, "edgecd: -o takes json or yaml\n");
+                return 2;
+            }
+            o.output = optarg;
+            break;
+        case 'h':
+            printf("usage: edgecd appset %s\n%s\n", cli_cmd_appset.usage, cli_cmd_appset.help);
+            return 0;
+        default:
+            return cli_usage(&cli_cmd_appset);
+        }
+    }
+    verb = optind < argc ? argv[optind] : "";
+    if (!strcmp(verb, "list") && optind + 1 == argc) {
+        path = xstrdup("/api/v1/applicationsets");
+    } else if (!strcmp(verb, "get") && optind + 2 == argc) {
+        struct buf p = BUF_INIT;
+        buf_puts(&p, "/api/v1/applicationsets/");
+        http_query_escape(&p, argv[optind + 1]);
+        path = buf_detach(&p);
+    } else {
+        return cli_usage(&cli_cmd_appset);
+    }
+    c = app_cli_get(&o, path, &doc);
+    free(path);
+    if (c < 0)
+        return cli_fail();
+    if (o.output[0]) {
+        app_print_doc(&o, doc);
+    } else if (!strcmp(verb, "get")) {
+        appset_print_detail(doc);
+    } else {
+        printf("%-24s %-12s %-6s %-14s %s\n", "NAME", "PARENT", "APPS", "STATUS", "ERROR");
+        json_array_foreach(doc_get(doc, "items"), i, set) appset_print_row(set);
+    }
+    json_decref(doc);
+    return 0;
+}
+
+const struct cli_cmd cli_cmd_appset = {
+    "appset",
+    "[--server URL] [--token-file FILE | --data DIR] [-o json|yaml] list | get NAME",
+    "list ApplicationSets (parent app, generated apps, error) or show one: its conditions and the "
+    "applications it generates with their sync status and health",
+    cmd_appset_run,
 };

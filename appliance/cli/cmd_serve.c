@@ -274,6 +274,7 @@ static int cmd_serve_run(int argc, char **argv)
     db = xasprintf("%s/state.db", data_dir);
     if (store_open(&st, db) < 0 || serve_register(st, cfg.projects, store_project_put) < 0 ||
         serve_register(st, cfg.applications, store_app_put) < 0 ||
+        serve_register(st, cfg.appsets, store_appset_put) < 0 ||
         serve_bootstrap(st, &cfg, bootstrap ? bootstrap : cfg.bootstrap) < 0)
         goto fail;
     if (mirror_global_init() < 0)

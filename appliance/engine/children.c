@@ -8,7 +8,10 @@
  * running (orphaned), as Argo CD does.
  *
  * AppProjects an app renders are registered the same way (no cascade:
- * a project owns no resources).
+ * a project owns no resources). So are ApplicationSets; each is evaluated
+ * on the parent's pass (appsets.c), its outcome shown as the message and
+ * health of its resource in the parent, and removing one from Git deletes
+ * the apps it generated with it.
  *
  * A child's name must not belong to one registered otherwise (the site
  * config, another parent): that is reported and nothing is overwritten.
@@ -21,22 +24,33 @@
 #include "core/mem.h"
 #include "doc/doc.h"
 #include "engine/internal.h"
+#include "model/appset.h"
 
 #define CHILD_FINALIZER "resources-finalizer.argocd.argoproj.io"
 
-/* What differs between registering Applications and AppProjects. */
+/* What differs between registering Applications, AppProjects and
+ * ApplicationSets. */
 struct child_kind {
-    const char *what; /* "application", "project" */
+    const char *what; /* "application", "project", "applicationset" */
     int (*get)(store *, const char *, char **);
     int (*put)(store *, const char *, const char *);
     int (*list)(store *, char ***, size_t *);
     int (*del)(store *, const char *);
     int is_app;
+    int is_appset;
 };
-static const struct child_kind child_apps = {"application",  store_app_get,    store_app_put,
-                                             store_app_list, store_app_delete, 1};
+static const struct child_kind child_apps = {
+    "application", store_app_get, store_app_put, store_app_list, store_app_delete, 1, 0};
 static const struct child_kind child_projects = {
-    "project", store_project_get, store_project_put, store_project_list, store_project_delete, 0};
+    "project", store_project_get, store_project_put, store_project_list, store_project_delete, 0,
+    0};
+static const struct child_kind child_appsets = {"applicationset",
+                                                store_appset_get,
+                                                store_appset_put,
+                                                store_appset_list,
+                                                store_appset_delete,
+                                                0,
+                                                1};
 
 /* The parent named in a stored manifest, or NULL (borrowed from obj). */
 static const char *child_parent_of(const json_t *obj)
@@ -127,6 +141,24 @@ static void child_result(engine *e, struct engine_results *res, const json_t *ob
     }
 }
 
+/* An ApplicationSet child, registered: evaluated now, its outcome the
+ * message and health of its resource (an error makes the parent
+ * OutOfSync: Git holds something edgecd cannot run). */
+static void child_appset_result(engine *e, struct engine_results *res, const json_t *obj,
+                                const char *status, const char *name, int *out_of_sync)
+{
+    char *msg = NULL;
+    int rc = engine_appset_eval(e, name, &msg);
+    struct store_resource *r = engine_results_add(res, obj, status, msg);
+    r->health = xstrdup(rc < 0 ? "Degraded" : "Healthy");
+    if (rc < 0) {
+        r->health_message = xstrdup(msg ? msg : "");
+        *out_of_sync = 1;
+        err_clear();
+    }
+    free(msg);
+}
+
 /* A child as its kind's parser reads it: 0, or the error. */
 static int child_check(const struct child_kind *k, const json_t *obj, const char *name)
 {
@@ -135,6 +167,10 @@ static int child_check(const struct child_kind *k, const json_t *obj, const char
         struct app c = {0};
         rc = app_parse(&c, obj, name);
         app_dispose(&c);
+    } else if (k->is_appset) {
+        struct appset a = {0};
+        rc = appset_parse(&a, obj, name);
+        appset_dispose(&a);
     } else {
         struct project p = {0};
         rc = project_parse(&p, obj, name);
@@ -177,13 +213,23 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
         have = child_stored(e, k, name);
         owner = have ? child_parent_of(have) : NULL;
         if (have && (!owner || strcmp(owner, parent->name) != 0)) {
-            char *msg = xasprintf("%s \"%s\" is already registered%s%s; not overwritten", k->what,
-                                  name, owner ? " by " : " by the site config", owner ? owner : "");
+            const char *set = doc_get_str(have, "metadata.annotations." ENGINE_ANNOTATION_APPSET);
+            char *msg =
+                xasprintf("%s \"%s\" is already registered%s%s; not overwritten", k->what, name,
+                          owner ? " by "
+                          : set ? " by applicationset "
+                                : " by the site config",
+                          owner ? owner
+                          : set ? set
+                                : "");
             *out_of_sync = 1;
             child_result(e, res, obj, "OutOfSync", msg);
             free(msg);
         } else if (have && doc_equal(have, want)) {
-            child_result(e, res, obj, "Synced", "");
+            if (k->is_appset)
+                child_appset_result(e, res, obj, "Synced", name, out_of_sync);
+            else
+                child_result(e, res, obj, "Synced", "");
         } else if (!apply) {
             *out_of_sync = 1;
             child_result(e, res, obj, have ? "OutOfSync" : "Missing", "");
@@ -199,7 +245,10 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
                              "%s %s %s", k->what, name, have ? "updated" : "registered");
                 if (k->is_app)
                     engine_refresh_app(e, name);
-                child_result(e, res, obj, "Synced", have ? "updated" : "registered");
+                if (k->is_appset)
+                    child_appset_result(e, res, obj, "Synced", name, out_of_sync);
+                else
+                    child_result(e, res, obj, "Synced", have ? "updated" : "registered");
             }
             free(text);
         }
@@ -228,22 +277,28 @@ static int child_sync(engine *e, const struct child_kind *k, const struct app *p
                 *out_of_sync = 1;
                 engine_results_add(res, have, "Failed", err_last());
                 err_clear();
-            } else if (k->del(e->st, names[i]) < 0) {
+            } else if (k->is_appset && engine_appset_delete(e, names[i], have) < 0) {
+                *out_of_sync = 1;
+                engine_results_add(res, have, "Failed", err_last());
+                err_clear();
+            } else if (!k->is_appset && k->del(e->st, names[i]) < 0) {
                 *out_of_sync = 1;
                 engine_results_add(res, have, "Failed", err_last());
                 err_clear();
             } else {
                 int cascade = k->is_app && child_has_finalizer(have);
-                const char *how = !k->is_app ? ""
-                                  : cascade  ? " with its resources"
-                                             : "; its resources are left running";
+                const char *how = k->is_appset ? " with the applications it generated"
+                                  : !k->is_app ? ""
+                                  : cascade    ? " with its resources"
+                                               : "; its resources are left running";
                 log_info("app %s: child %s %s deleted%s", parent->name, k->what, names[i], how);
                 engine_event(e, parent->name, "Normal", "ChildDeleted", "%s %s deleted%s", k->what,
                              names[i], how);
                 engine_results_add(res, have, "Pruned",
-                                   cascade     ? "deleted with its resources"
-                                   : k->is_app ? "deleted; its resources are left running"
-                                               : "deleted");
+                                   cascade        ? "deleted with its resources"
+                                   : k->is_app    ? "deleted; its resources are left running"
+                                   : k->is_appset ? "deleted with the applications it generated"
+                                                  : "deleted");
             }
         }
         json_decref(have);
@@ -257,18 +312,25 @@ out:
 int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
                     struct engine_results *res, int *out_of_sync)
 {
-    json_t *apps = json_array(), *projects = json_array(), *obj;
+    json_t *apps = json_array(), *projects = json_array(), *appsets = json_array(), *obj;
     size_t i;
     int rc;
     json_array_foreach(children, i, obj)
     {
-        json_array_append(project_is_project(obj) ? projects : apps, obj);
+        json_array_append(project_is_project(obj) ? projects
+                          : appset_is_appset(obj) ? appsets
+                                                  : apps,
+                          obj);
     }
-    /* projects first: the apps may name them */
+    /* projects first: the apps may name them; appsets last: the names
+     * the parent's own apps take are not theirs to generate */
     rc = child_sync(e, &child_projects, parent, projects, apply, res, out_of_sync);
     if (rc == 0)
         rc = child_sync(e, &child_apps, parent, apps, apply, res, out_of_sync);
+    if (rc == 0)
+        rc = child_sync(e, &child_appsets, parent, appsets, apply, res, out_of_sync);
     json_decref(apps);
     json_decref(projects);
+    json_decref(appsets);
     return rc;
 }

@@ -39,6 +39,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "model/app.h"
+#include "model/appset.h"
 #include "render/render.h"
 #include "render/sources.h"
 #include "engine/internal.h"
@@ -113,6 +114,7 @@ void engine_free(engine *e)
     json_decref(e->fresh);
     json_decref(e->verdicts);
     health_checks_free(e->health);
+    engine_appsets_free(e);
     json_decref(e->global_ignore);
     for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++)
         free(e->cache[i].text);
@@ -632,7 +634,7 @@ int engine_extraneous(engine *e, kube_client *kc, kube_cache *cache, const struc
 
 /* A repository URL as webhooks and manifests may spell it differently:
  * lower case, without a trailing slash or ".git". A new string. */
-static char *engine_repo_key(const char *url)
+char *engine_repo_key(const char *url)
 {
     char *k = xstrdup(url ? url : "");
     size_t n = strlen(k);
@@ -710,8 +712,8 @@ out:
  * repoURL when that fails. A source that cannot be reached (or not by
  * this build: ssh) is deployed from what the mirror already holds, e.g.
  * from bundles. *out_note says when the usual place was not used. */
-static int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m,
-                        char **out_note, int *downloaded)
+int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note,
+                 int *downloaded)
 {
     const struct config_mirror *rule;
     char *rewritten = NULL, *why = NULL, safe_up[512], safe_mirror[512];
@@ -1509,12 +1511,12 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     for (i = 0; i < json_array_size(desired);) {
         /* Argo CD's own kinds are edgecd's to run, not the cluster's */
         obj = json_array_get(desired, i);
-        if (app_is_application(obj) || project_is_project(obj)) {
+        if (app_is_application(obj) || project_is_project(obj) || appset_is_appset(obj)) {
             json_array_append(children, obj);
             json_array_remove(desired, i);
         } else if (!strncmp(doc_get_str(obj, "apiVersion"), "argoproj.io/", 12)) {
             char *msg = xasprintf("%s objects are not run by this version of edgecd (only "
-                                  "Applications and AppProjects are registered)",
+                                  "Applications, AppProjects and ApplicationSets are registered)",
                                   doc_get_str(obj, "kind"));
             others_out_of_sync = 1;
             engine_results_add(&res, obj, "OutOfSync", msg);
@@ -1777,6 +1779,7 @@ void engine_refresh(engine *e, const char *repo_url, const char *revision)
     json_array_append_new(e->refresh, json_pack("{s:s, s:s}", "repo", repo_url ? repo_url : "",
                                                 "revision", revision ? revision : ""));
     pthread_mutex_unlock(&e->mu);
+    engine_appsets_refresh(e, repo_url);
 }
 
 void engine_refresh_app(engine *e, const char *app_name)
@@ -2083,6 +2086,7 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
             log_error("listing applications: %s", err_last());
         engine_take_refreshes(e, names, n);
         engine_take_requests(e);
+        engine_appsets_run(e, stop);
         /* forget apps that were deleted */
         due = json_object();
         for (i = 0; i < n; i++) {

@@ -46,6 +46,8 @@
 #define ENGINE_ANNOTATION_TRACKING "edgecd.io/tracking-id"
 /* on a stored Application that another app rendered (App of Apps) */
 #define ENGINE_ANNOTATION_PARENT "edgecd.io/parent"
+/* on a stored Application that an ApplicationSet generated: its name */
+#define ENGINE_ANNOTATION_APPSET "edgecd.io/applicationset"
 /* on an Application: the apps (comma-separated) that must be Synced and
  * Healthy before it syncs */
 #define ENGINE_ANNOTATION_DEPENDS_ON "edgecd.io/depends-on"

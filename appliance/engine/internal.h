@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "doc/doc.h"
 #include "engine/health.h"
+#include "git/mirror.h"
 #include "model/app.h"
 #include "model/project.h"
 #include "kube/cache.h"
@@ -67,6 +68,8 @@ struct engine {
     struct engine_rendered *cache;
     uint64_t cache_tick;
     size_t renders; /* sources actually rendered, for tests and logs */
+
+    struct engine_appsets *appsets; /* appsets.c's; made on first use */
 };
 
 /* One cached render: the objects an Application's sources gave at given
@@ -150,6 +153,39 @@ int engine_delete_tracked(engine *e, const char *name, const json_t *manifest, s
  * to res. */
 int engine_children(engine *e, const struct app *parent, const json_t *children, int apply,
                     struct engine_results *res, int *out_of_sync);
+
+/* Bring mirror m of repo_url up to date as an app's pass does (mirror
+ * rules, credentials, fallback; a mirror that cannot be fetched from here
+ * is used as it is, *out_note says so: new string or NULL; *downloaded 1
+ * when objects came in). app_name names the app or appset in logs. */
+int engine_fetch(engine *e, const char *app_name, const char *repo_url, mirror *m, char **out_note,
+                 int *downloaded);
+
+/* A repository URL as webhooks and manifests may spell it: lower case,
+ * without a trailing "/" or ".git". A new string. */
+char *engine_repo_key(const char *url);
+
+/* ---- ApplicationSets (appsets.c) ---- */
+
+/* Evaluate the stored appset name: run its generators and register,
+ * update or delete its generated apps as its applicationsSync allows;
+ * record its status. On any error nothing is changed and the error is
+ * recorded. *message (new): "generates N application(s)" or the error.
+ * Run loop only. */
+int engine_appset_eval(engine *e, const char *name, char **message);
+
+/* Delete the appset name (manifest borrowed) and the apps it generated:
+ * with their resources when they carry the finalizer, unless the appset
+ * has preserveResourcesOnDeletion. */
+int engine_appset_delete(engine *e, const char *name, const json_t *manifest);
+
+/* Evaluate the appsets that are due, or whose git generators read a
+ * repository a refresh named. Run loop only. */
+void engine_appsets_run(engine *e, volatile sig_atomic_t *stop);
+
+/* A webhook or refresh named repo_url (any thread). */
+void engine_appsets_refresh(engine *e, const char *repo_url);
+void engine_appsets_free(engine *e);
 
 /* metadata.name, else metadata.generateName (hooks), else "". Borrowed. */
 const char *engine_obj_name(const json_t *obj);

@@ -16,6 +16,8 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "model/app.h"
+#include "model/appset.h"
+#include "model/appset.h"
 #include "model/project.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
@@ -285,6 +287,7 @@ int config_load(struct config *out, const char *path)
     config_set_defaults(out);
     out->applications = json_array();
     out->projects = json_array();
+    out->appsets = json_array();
     if ((rc = fs_read_file(path, CONFIG_MAX_BYTES, &data)) < 0)
         goto out;
     if ((rc = doc_parse_yaml(&docs, data.ptr ? data.ptr : "", data.len, path, NULL)) < 0)
@@ -299,6 +302,7 @@ int config_load(struct config *out, const char *path)
     {
         struct app app;
         struct project proj;
+        struct appset set;
         char *where;
         if (i == 0)
             continue;
@@ -306,6 +310,9 @@ int config_load(struct config *out, const char *path)
         if (project_is_project(doc)) {
             rc = project_parse(&proj, doc, where);
             project_dispose(&proj);
+        } else if (appset_is_appset(doc)) {
+            rc = appset_parse(&set, doc, where);
+            appset_dispose(&set);
         } else {
             rc = app_parse(&app, doc, where);
             app_dispose(&app);
@@ -313,7 +320,10 @@ int config_load(struct config *out, const char *path)
         free(where);
         if (rc < 0)
             goto out;
-        json_array_append(project_is_project(doc) ? out->projects : out->applications, doc);
+        json_array_append(project_is_project(doc) ? out->projects
+                          : appset_is_appset(doc) ? out->appsets
+                                                  : out->applications,
+                          doc);
     }
     if (out->settings_file[0]) {
         char *resolved = config_resolve_path(path, out->settings_file);
@@ -365,6 +375,8 @@ void config_dispose(struct config *cfg)
     cfg->applications = NULL;
     json_decref(cfg->projects);
     cfg->projects = NULL;
+    json_decref(cfg->appsets);
+    cfg->appsets = NULL;
     if (cfg->settings)
         settings_dispose(cfg->settings);
     free(cfg->settings);
@@ -398,6 +410,7 @@ void config_describe(struct buf *out)
              "  mirrors      list of {prefix, mirror, fallback}: a repoURL starting with prefix "
              "is fetched from mirror + the rest of the URL (longest prefix wins); with fallback: "
              "true a failed mirror fetch tries the original URL\n"
-             "Further documents: argoproj.io/v1alpha1 Applications and AppProjects registered "
+             "Further documents: argoproj.io/v1alpha1 Applications, AppProjects and "
+             "ApplicationSets registered "
              "at start.\n");
 }

@@ -1,7 +1,8 @@
 /*
  * The site configuration that `edgecd serve --config FILE` reads: one YAML
  * stream whose first document is edgecd's own settings (kind SiteConfig)
- * and whose further documents are Argo CD Applications to register at
+ * and whose further documents are Argo CD Applications (AppProjects,
+ * ApplicationSets) to register at
  * start (the site's root apps). Settings are described by one table (name,
  * type, default, bounds, help) that both the parser and `edgecd serve
  * --help` use.
@@ -68,6 +69,7 @@ struct config {
     size_t n_mirrors;
     json_t *applications; /* owned JSON array of Application manifests */
     json_t *projects;     /* the AppProject documents, in order */
+    json_t *appsets;      /* the ApplicationSet documents, in order */
 };
 
 /* Load and validate path. Errors are ERR_INVALID/ERR_NOTFOUND naming the

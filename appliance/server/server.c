@@ -72,6 +72,8 @@ static int server_get_history(server *srv, struct mg_connection *conn, const cha
 static int server_delete_app(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_diff(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_events(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg);
+static int server_get_appset(server *srv, struct mg_connection *conn, const char *arg);
 
 static const struct server_route server_routes[] = {
     {"GET", "/healthz", 0, server_get_healthz},
@@ -84,6 +86,8 @@ static const struct server_route server_routes[] = {
     {"POST", "/api/v1/applications/*/rollback", 1, server_post_rollback},
     {"GET", "/api/v1/applications/*/history", 1, server_get_history},
     {"GET", "/api/v1/applications/*/events", 1, server_get_events},
+    {"GET", "/api/v1/applicationsets", 1, server_get_appsets},
+    {"GET", "/api/v1/applicationsets/*", 1, server_get_appset},
 };
 
 /* Sent with every answer, errors included: API answers are data, never a
@@ -508,6 +512,134 @@ out:
     free(manifest);
     store_app_status_dispose(&st);
     return rc;
+}
+
+/* Every repoURL in tree (a copy the answer owns) without credentials. */
+static void server_redact_tree(json_t *tree)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_object(tree)) {
+        server_redact_repo(tree);
+        json_object_foreach(tree, k, v) server_redact_tree(v);
+    } else if (json_is_array(tree)) {
+        json_array_foreach(tree, i, v) server_redact_tree(v);
+    }
+}
+
+/* The ApplicationSet name as Argo CD shows it (metadata, spec, status
+ * with conditions and the generated apps as resources, each with its
+ * sync status and health from the store), in *out. ERR_NOTFOUND. */
+static int server_appset_new(server *srv, const char *name, json_t **out)
+{
+    char *manifest = NULL, *status_text = NULL, *changed = NULL;
+    json_t *m = NULL, *st = NULL, *spec, *status = json_object(), *res = json_array(), *a;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if ((rc = store_appset_get(srv->st, name, &manifest)) < 0) {
+        json_decref(status);
+        json_decref(res);
+        return rc;
+    }
+    if (store_appset_status_get(srv->st, name, &status_text, &changed) == 0)
+        st = json_loads(status_text, 0, NULL);
+    err_clear();
+    m = json_loads(manifest, 0, NULL);
+    spec = json_object_get(m, "spec");
+    spec = json_is_object(spec) ? json_deep_copy(spec) : json_object();
+    server_redact_tree(spec);
+    json_array_foreach(json_object_get(st, "applications"), i, a)
+    {
+        const char *app = json_string_value(json_object_get(a, "name"));
+        struct store_app_status as = {0};
+        json_t *r;
+        if (!app)
+            continue;
+        r = json_pack("{s:s, s:s, s:s, s:o}", "group", "argoproj.io", "version", "v1alpha1", "kind",
+                      "Application", "name", server_json_str_new(app));
+        if (store_app_status_get(srv->st, app, &as) == 0) {
+            json_object_set_new(r, "status", server_json_str_new(as.sync_status));
+            json_object_set_new(
+                r, "health",
+                json_pack("{s:o}", "status",
+                          server_json_str_new(as.health && as.health[0] ? as.health : "Unknown")));
+            store_app_status_dispose(&as);
+        } else {
+            json_object_set_new(r, "status", json_string("Unknown"));
+        }
+        err_clear();
+        if (json_string_length(json_object_get(a, "message")))
+            json_object_set_new(
+                r, "message",
+                server_json_str_new(json_string_value(json_object_get(a, "message"))));
+        json_array_append_new(res, r);
+    }
+    json_object_set_new(status, "resources", res);
+    if (json_is_array(json_object_get(st, "conditions")))
+        json_object_set(status, "conditions", json_object_get(st, "conditions"));
+    if (json_is_object(json_object_get(st, "revisions")))
+        json_object_set(status, "revisions", json_object_get(st, "revisions"));
+    if (changed)
+        json_object_set_new(status, "reconciledAt", server_json_str_new(changed));
+    *out = json_pack("{s:s, s:s, s:{s:o}, s:o, s:o}", "apiVersion", "argoproj.io/v1alpha1", "kind",
+                     "ApplicationSet", "metadata", "name", server_json_str_new(name), "spec", spec,
+                     "status", status);
+    if (json_is_string(json_object_get(st, "parent")))
+        json_object_set_new(json_object_get(*out, "metadata"), "annotations",
+                            json_pack("{s:O}", "edgecd.io/parent", json_object_get(st, "parent")));
+    json_decref(m);
+    json_decref(st);
+    free(manifest);
+    free(status_text);
+    free(changed);
+    return 0;
+}
+
+static int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg)
+{
+    char **names = NULL;
+    size_t n = 0, i;
+    json_t *items = json_array(), *set;
+    int rc;
+
+    (void)arg;
+    if (store_appset_list(srv->st, &names, &n) < 0) {
+        json_decref(items);
+        return server_internal_error(conn, "list applicationsets");
+    }
+    for (i = 0; i < n; i++) {
+        rc = server_appset_new(srv, names[i], &set);
+        if (rc == ERR_NOTFOUND)
+            continue; /* deleted since the list was read */
+        if (rc < 0) {
+            store_names_free(names, n);
+            json_decref(items);
+            return server_internal_error(conn, "read applicationset");
+        }
+        json_array_append_new(items, set);
+    }
+    store_names_free(names, n);
+    return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
+static int server_get_appset(server *srv, struct mg_connection *conn, const char *arg)
+{
+    json_t *set = NULL;
+    char *msg;
+    int rc = server_appset_new(srv, arg, &set);
+
+    if (rc == ERR_NOTFOUND) {
+        msg = xasprintf("applicationset \"%s\" not found", arg);
+        rc = server_error(conn, 404, msg, NULL);
+        free(msg);
+        return rc;
+    }
+    if (rc < 0)
+        return server_internal_error(conn, "read applicationset");
+    return server_send(conn, 200, set, NULL);
 }
 
 static int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg)

@@ -1,6 +1,7 @@
 /* The engine against kubesim and a real git repository: apply with
  * tracking, a copied object never pruned, a broken source never prunes. */
 #include "engine/engine.h"
+#include "engine/internal.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -1165,6 +1166,291 @@ TEST(retry_with_backoff_then_fail)
     fixture_close(&f);
 }
 
+/* ---- ApplicationSets ---- */
+
+static const struct store_resource *resource_of(const struct store_app_status *st, const char *kind,
+                                                const char *name)
+{
+    for (size_t i = 0; i < st->n_resources; i++)
+        if (!strcmp(st->resources[i].kind, kind) && !strcmp(st->resources[i].name, name))
+            return &st->resources[i];
+    return NULL;
+}
+
+/* repo13/root/appset.yaml: an ApplicationSet over the folders apps/(any) of
+ * repo13 (go: "true" or "false"; name: its template's metadata.name),
+ * committed. */
+static void appset_commit(const char *go, const char *name)
+{
+    char *path = xasprintf("%s/repo13/root/appset.yaml", dir), *cmd;
+    char *text = xasprintf(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: as-set}\n"
+        "spec:\n  goTemplate: %s\n  generators:\n  - git:\n      repoURL: '%s/repo13'\n"
+        "      revision: main\n      directories: [{path: 'apps/*'}]\n"
+        "  template:\n    metadata:\n      name: '%s'\n"
+        "      finalizers: [resources-finalizer.argocd.argoproj.io]\n"
+        "    spec:\n      source: {repoURL: '%s/repo13', targetRevision: main, path: "
+        "'{{%spath%s}}'}\n"
+        "      destination: {server: 'https://kubernetes.default.svc', namespace: default}\n"
+        "      syncPolicy: {automated: {prune: true}}\n",
+        go, dir, name, dir, !strcmp(go, "true") ? "." : "", !strcmp(go, "true") ? ".path" : "");
+    if (fs_write_atomic(path, text, strlen(text), 0644) < 0)
+        exit(2);
+    cmd = xasprintf("cd '%s/repo13' && git add -A && git -c user.name=t -c user.email=t@e "
+                    "commit -q -m c",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    free(text);
+    free(path);
+}
+
+static int stored_app(struct fixture *f, const char *name, json_t **out)
+{
+    char *text = NULL;
+    int rc = store_app_get(f->st, name, &text);
+    *out = NULL;
+    if (rc == 0)
+        rc = doc_parse_json(out, text, strlen(text), name, NULL);
+    free(text);
+    err_clear();
+    return rc;
+}
+
+static void repo13(const char *shell)
+{
+    char *cmd = xasprintf("cd '%s/repo13' && %s && git add -A && git -c user.name=t -c "
+                          "user.email=t@e commit -q -m c",
+                          dir, shell);
+    sh(cmd);
+    free(cmd);
+}
+
+/* A root app renders an ApplicationSet with a git directories generator:
+ * it registers with its generated apps, whose resources deploy; a name
+ * another owner holds is reported, not taken; a folder removed from Git
+ * deletes its app with its resources (finalizer); a broken template
+ * changes nothing and shows in the root; the appset removed from Git
+ * takes its apps and their resources with it. */
+TEST(applicationsets_generate_register_and_prune)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    const struct store_resource *r;
+    json_t *app = NULL;
+    char *cmd, *root, *status = NULL;
+
+    cmd = xasprintf("mkdir -p '%s/repo13/root' && cd '%s/repo13' && git init -q -b main", dir, dir);
+    sh(cmd);
+    free(cmd);
+    repo13("mkdir -p apps/as-one apps/as-two && printf 'apiVersion: v1\\nkind: ConfigMap\\n"
+           "metadata: {name: as-one}\\n' > apps/as-one/cm.yaml && printf 'apiVersion: v1\\n"
+           "kind: ConfigMap\\nmetadata: {name: as-two}\\n' > apps/as-two/cm.yaml");
+    appset_commit("false", "{{path.basename}}");
+    root = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"as-root\"},\"spec\":{\"source\":{\"repoURL\":"
+                     "\"%s/repo13\",\"targetRevision\":\"main\",\"path\":\"root\"},"
+                     "\"destination\":{\"server\":\"https://kubernetes.default.svc\","
+                     "\"namespace\":\"default\"},\"syncPolicy\":{\"automated\":{\"prune\":"
+                     "true}}}}",
+                     dir);
+    CHECK_OK(fixture_open(&f, "appsets", "", "as-root", root));
+    free(root);
+
+    /* registered and evaluated on the root's pass; the apps deploy */
+    CHECK_OK(engine_reconcile(f.e, "as-root"));
+    CHECK_OK(store_app_status_get(f.st, "as-root", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    r = resource_of(&st, "ApplicationSet", "as-set");
+    CHECK(r != NULL);
+    CHECK_STR(r->status, "Synced");
+    CHECK_STR(r->health, "Healthy");
+    CHECK_STR(r->message, "generates 2 application(s)");
+    store_app_status_dispose(&st);
+    CHECK_OK(stored_app(&f, "as-one", &app));
+    CHECK_STR(doc_get_str(app, "metadata.annotations." ENGINE_ANNOTATION_APPSET), "as-set");
+    CHECK_STR(doc_get_str(app, "spec.source.path"), "apps/as-one");
+    json_decref(app);
+    CHECK_OK(engine_reconcile(f.e, "as-one"));
+    CHECK_OK(engine_reconcile(f.e, "as-two"));
+    CHECK(exists(&f, "v1", "ConfigMap", "as-one"));
+    CHECK(exists(&f, "v1", "ConfigMap", "as-two"));
+
+    /* a name the site config holds: reported, not overwritten */
+    CHECK_OK(store_app_put(f.st, "as-three",
+                           "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                           "\"metadata\":{\"name\":\"as-three\"},\"spec\":{\"source\":{"
+                           "\"repoURL\":\"/elsewhere\"},\"destination\":{\"server\":"
+                           "\"https://kubernetes.default.svc\"}}}"));
+    repo13("mkdir -p apps/as-three && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: "
+           "{name: as-three}\\n' > apps/as-three/cm.yaml");
+    CHECK_OK(engine_reconcile(f.e, "as-root"));
+    CHECK_OK(stored_app(&f, "as-three", &app));
+    CHECK_STR(doc_get_str(app, "spec.source.repoURL"), "/elsewhere");
+    json_decref(app);
+    CHECK_OK(store_appset_status_get(f.st, "as-set", &status, NULL));
+    CHECK_CONTAINS(status, "application as-three is already registered by the site config; not "
+                           "overwritten");
+    free(status);
+    status = NULL;
+
+    /* a folder removed from Git: its app goes, with its resources */
+    repo13("git rm -rq apps/as-two");
+    CHECK_OK(engine_reconcile(f.e, "as-root"));
+    CHECK_ERR(stored_app(&f, "as-two", &app), ERR_NOTFOUND);
+    CHECK(!exists(&f, "v1", "ConfigMap", "as-two"));
+    CHECK(exists(&f, "v1", "ConfigMap", "as-one"));
+
+    /* a broken template changes nothing; the error shows in the root */
+    appset_commit("true", "{{ .path.basename | nope }}");
+    CHECK_OK(engine_reconcile(f.e, "as-root"));
+    CHECK_OK(store_app_status_get(f.st, "as-root", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    r = resource_of(&st, "ApplicationSet", "as-set");
+    CHECK(r != NULL);
+    CHECK_STR(r->health, "Degraded");
+    CHECK_CONTAINS(r->message, "function \"nope\" not defined");
+    store_app_status_dispose(&st);
+    CHECK_OK(stored_app(&f, "as-one", &app));
+    json_decref(app);
+    CHECK(exists(&f, "v1", "ConfigMap", "as-one"));
+    CHECK_OK(store_appset_status_get(f.st, "as-set", &status, NULL));
+    CHECK_CONTAINS(status, "\"type\":\"ErrorOccurred\",\"status\":\"True\"");
+    CHECK_CONTAINS(status, "\"name\":\"as-one\"");
+    free(status);
+    status = NULL;
+
+    /* fixed in goTemplate; then the appset leaves Git: its apps go with
+     * their resources; the site config's app stays */
+    appset_commit("true", "{{ .path.basename }}");
+    CHECK_OK(engine_reconcile(f.e, "as-root"));
+    CHECK_OK(store_app_status_get(f.st, "as-root", &st));
+    CHECK_STR(st.sync_status, "Synced");
+    store_app_status_dispose(&st);
+    repo13("git rm -q root/appset.yaml && mkdir -p root && printf 'apiVersion: v1\\nkind: "
+           "ConfigMap\\nmetadata: "
+           "{name: as-root-cm}\\n' > root/cm.yaml");
+    CHECK_OK(engine_reconcile(f.e, "as-root"));
+    CHECK_OK(store_app_status_get(f.st, "as-root", &st));
+    r = resource_of(&st, "ApplicationSet", "as-set");
+    CHECK(r != NULL);
+    CHECK_STR(r->status, "Pruned");
+    store_app_status_dispose(&st);
+    CHECK_ERR(store_appset_get(f.st, "as-set", &status), ERR_NOTFOUND);
+    CHECK_ERR(stored_app(&f, "as-one", &app), ERR_NOTFOUND);
+    CHECK(!exists(&f, "v1", "ConfigMap", "as-one"));
+    CHECK_OK(stored_app(&f, "as-three", &app));
+    json_decref(app);
+    fixture_close(&f);
+}
+
+/* An appset stored as the site config stores it: a list generator of
+ * names, a label value, applicationsSync policy. */
+static void policy_appset(struct fixture *f, const char *names, const char *label,
+                          const char *policy)
+{
+    char *text = xasprintf(
+        "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"ApplicationSet\",\"metadata\":{"
+        "\"name\":\"pol\"},\"spec\":{\"syncPolicy\":{\"applicationsSync\":\"%s\"},"
+        "\"generators\":[{\"list\":{\"elements\":[%s]}}],\"template\":{\"metadata\":{\"name\":"
+        "\"{{name}}\",\"labels\":{\"v\":\"%s\"}},\"spec\":{\"source\":{\"repoURL\":\"/x\"},"
+        "\"destination\":{\"server\":\"https://kubernetes.default.svc\"}}}}}",
+        policy, names, label);
+    if (store_appset_put(f->st, "pol", text) < 0)
+        exit(2);
+    free(text);
+}
+
+static char *stored_label_v(struct fixture *f, const char *app)
+{
+    json_t *m = NULL;
+    char *v;
+    if (stored_app(f, app, &m) < 0)
+        return xstrdup("(none)");
+    v = xstrdup(doc_get_str(m, "metadata.labels.v") ? doc_get_str(m, "metadata.labels.v") : "");
+    json_decref(m);
+    return v;
+}
+
+#define CHECK_LABEL(f, app, want)                                                                  \
+    do {                                                                                           \
+        char *l_ = stored_label_v(f, app);                                                         \
+        int ok_ = !strcmp(l_, want);                                                               \
+        if (!ok_)                                                                                  \
+            fprintf(stderr, "%s has label \"%s\", expected \"%s\"\n", app, l_, want);              \
+        free(l_);                                                                                  \
+        CHECK(ok_);                                                                                \
+    } while (0)
+
+/* applicationsSync as Argo CD means it: create-only never updates or
+ * deletes, create-update never deletes, create-delete never updates,
+ * sync does all; the apps an appset generated go with it. */
+TEST(applicationsets_follow_applications_sync)
+{
+    struct fixture f;
+    char *msg = NULL, *status = NULL;
+    const char *both = "{\"name\":\"pol-a\"},{\"name\":\"pol-b\"}", *one = "{\"name\":\"pol-a\"}";
+
+    CHECK_OK(fixture_app(&f, "policies", "", "pol-other", "{\"repoURL\":\"/x\"}"));
+    policy_appset(&f, both, "1", "create-only");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    CHECK_STR(msg, "generates 2 application(s)");
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "1");
+    CHECK_LABEL(&f, "pol-b", "1");
+
+    policy_appset(&f, one, "2", "create-only");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    CHECK_CONTAINS(msg, "2 not changed");
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "1");
+    CHECK_LABEL(&f, "pol-b", "1");
+    CHECK_OK(store_appset_status_get(f.st, "pol", &status, NULL));
+    CHECK_CONTAINS(status,
+                   "differs from the template; not updated (applicationsSync: create-only)");
+    CHECK_CONTAINS(status, "no longer generated; not deleted (applicationsSync: create-only)");
+    free(status);
+
+    policy_appset(&f, one, "2", "create-delete");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "1");
+    CHECK_LABEL(&f, "pol-b", "(none)");
+
+    policy_appset(&f, both, "3", "create-update");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "3");
+    CHECK_LABEL(&f, "pol-b", "3");
+    policy_appset(&f, one, "4", "create-update");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "4");
+    CHECK_LABEL(&f, "pol-b", "3");
+
+    policy_appset(&f, one, "5", "sync");
+    CHECK_OK(engine_appset_eval(f.e, "pol", &msg));
+    CHECK_STR(msg, "generates 1 application(s)");
+    free(msg);
+    CHECK_LABEL(&f, "pol-a", "5");
+    CHECK_LABEL(&f, "pol-b", "(none)");
+
+    /* the appset deleted: its apps go, the others stay */
+    {
+        json_t *m = NULL;
+        char *text = NULL;
+        CHECK_OK(store_appset_get(f.st, "pol", &text));
+        CHECK_OK(doc_parse_json(&m, text, strlen(text), "pol", NULL));
+        CHECK_OK(engine_appset_delete(f.e, "pol", m));
+        json_decref(m);
+        free(text);
+    }
+    CHECK_LABEL(&f, "pol-a", "(none)");
+    CHECK_LABEL(&f, "pol-other", "");
+    CHECK_ERR(store_appset_get(f.st, "pol", &status), ERR_NOTFOUND);
+    fixture_close(&f);
+}
+
 /* The data value key of ConfigMap name in the default namespace, into
  * out (64 bytes); "" when absent. */
 static void cm_data_value(struct fixture *f, const char *name, const char *key, char out[64])
@@ -1711,6 +1997,8 @@ int main(void)
     RUN(sync_to_a_revision);
     RUN(managed_namespace_metadata);
     RUN(skip_dry_run_on_missing_resource);
+    RUN(applicationsets_generate_register_and_prune);
+    RUN(applicationsets_follow_applications_sync);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

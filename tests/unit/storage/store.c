@@ -145,6 +145,48 @@ TEST(put_get_list_delete)
     free(path);
 }
 
+/* ApplicationSets are kept like applications; their status is written
+ * only when it changes, needs the appset, and goes with it. */
+TEST(appsets_and_their_status)
+{
+    char *path = db_path("appsets.db"), *m = NULL, *at = NULL, **names = NULL;
+    size_t n = 0;
+    store *s = NULL;
+    sqlite3 *raw;
+    long long v0, v1;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_appset_put(s, "guestbook", "{\"s\":1}"));
+    CHECK_OK(store_app_put(s, "guestbook", "{\"a\":1}"));
+    CHECK_OK(store_appset_list(s, &names, &n));
+    CHECK(n == 1);
+    CHECK_STR(names[0], "guestbook");
+    store_names_free(names, n);
+    CHECK_ERR(store_appset_status_get(s, "guestbook", &m, NULL), ERR_NOTFOUND);
+    CHECK(store_appset_status_put(s, "guestbook", "{\"apps\":[\"a\"]}") == 1);
+    raw = raw_open(path);
+    v0 = raw_int(raw, "PRAGMA data_version");
+    CHECK(store_appset_status_put(s, "guestbook", "{\"apps\":[\"a\"]}") == 0);
+    v1 = raw_int(raw, "PRAGMA data_version");
+    CHECK(v0 == v1);
+    sqlite3_close(raw);
+    CHECK_OK(store_appset_status_get(s, "guestbook", &m, &at));
+    CHECK_STR(m, "{\"apps\":[\"a\"]}");
+    CHECK(strlen(at) == 20);
+    free(m);
+    free(at);
+    CHECK_ERR(store_appset_status_put(s, "nowhere", "{}"), ERR_NOTFOUND);
+    CHECK_OK(store_appset_delete(s, "guestbook"));
+    CHECK_ERR(store_appset_status_get(s, "guestbook", &m, NULL), ERR_NOTFOUND);
+    CHECK_ERR(store_appset_get(s, "guestbook", &m), ERR_NOTFOUND);
+    CHECK_CONTAINS(err_last(), "applicationset \"guestbook\" not found");
+    CHECK_OK(store_app_get(s, "guestbook", &m)); /* the app of that name stays */
+    free(m);
+    CHECK_OK(store_integrity_check(s));
+    store_close(s);
+    free(path);
+}
+
 /* Projects are kept like applications, in their own table: a project and
  * an app may share a name; an unchanged put writes nothing. */
 TEST(projects_put_get_list_delete)
@@ -527,7 +569,7 @@ TEST(migrates_from_version_2)
     struct store_operation op = {0};
     struct fixture_status f;
 
-    CHECK(store_schema_version() == 4);
+    CHECK(store_schema_version() == 5);
     make_version_2(path);
     raw = raw_open(path);
     CHECK(raw_int(raw, "PRAGMA user_version") == 2);
@@ -535,7 +577,7 @@ TEST(migrates_from_version_2)
 
     CHECK_OK(store_open(&s, path));
     raw = raw_open(path);
-    CHECK(raw_int(raw, "PRAGMA user_version") == 4);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 5);
     sqlite3_close(raw);
     CHECK_OK(store_integrity_check(s));
     /* The old rows read with the new fields empty... */
@@ -695,6 +737,7 @@ int main(void)
     RUN(migrations_idempotent_and_pragmas);
     RUN(put_get_list_delete);
     RUN(projects_put_get_list_delete);
+    RUN(appsets_and_their_status);
     RUN(status_round_trip_with_resources);
     RUN(status_health_hooks_waves_round_trip_and_compare);
     RUN(status_bad_input_changes_nothing);
