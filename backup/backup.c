@@ -44,7 +44,7 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
     struct collect_result res;
     archive_writer *w = NULL;
     json_t *manifest = NULL, *record = NULL, *status;
-    char *archive_name = NULL, start[21], end[21], expires[21], sha[65], enc[128];
+    char *archive_name = NULL, *shown = NULL, start[21], end[21], expires[21], sha[65], enc[128];
     uint64_t size = 0;
     double ttl = 0;
     time_t t0 = time(NULL);
@@ -62,7 +62,8 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
     archive_name = xasprintf("%s%s", o->name, o->key ? BACKUP_EXT_ENCRYPTED : BACKUP_EXT_PLAIN);
     if ((rc = location_begin(&tx, o->location, o->name, archive_name)) < 0)
         goto out;
-    if ((rc = archive_writer_new(&w, tx.fd, archive_name, o->key)) < 0 ||
+    shown = xasprintf("%s/%s/%s", o->location, o->name, archive_name);
+    if ((rc = archive_writer_new(&w, tx.fd, shown, o->key)) < 0 ||
         (rc = collect_run(kc, o->spec, w, &res)) < 0)
         goto out;
     backup_time(start, t0);
@@ -96,7 +97,8 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
                   o->key ? "edgecd" : "velero", "encryption",
                   backup_encryption(o->key, enc, sizeof(enc)), "size", (json_int_t)size, "sha256",
                   sha, "entries",
-                  (json_int_t)json_array_size(json_object_get(manifest, "entries"))));
+                  (json_int_t)json_array_size(json_object_get(manifest, "entries")) +
+                      1)); /* and the manifest */
     record = json_pack("{s:s, s:s, s:{s:s}, s:O, s:o}", "apiVersion", "edgecd.io/v1alpha1", "kind",
                        "Backup", "metadata", "name", o->name, "spec", o->spec, "status", status);
     rc = location_commit(&tx, record);
@@ -113,5 +115,6 @@ out:
     json_decref(manifest);
     json_decref(record);
     free(archive_name);
+    free(shown);
     return rc;
 }

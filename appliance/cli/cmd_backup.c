@@ -45,6 +45,7 @@
 struct backup_cli {
     const char *data, *location, *key_file, *passphrase_file, *format, *output, *file;
     const char *config, *cluster, *kubeconfig, *context;
+    int details;
     json_t *spec;
     char *location_buf;
 };
@@ -68,6 +69,7 @@ enum {
     OPT_KUBECONFIG,
     OPT_CONTEXT,
     OPT_FILE,
+    OPT_DETAILS,
 };
 
 static const struct option backup_longopts[] = {
@@ -89,6 +91,7 @@ static const struct option backup_longopts[] = {
     {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
     {"context", required_argument, NULL, OPT_CONTEXT},
     {"file", required_argument, NULL, OPT_FILE},
+    {"details", no_argument, NULL, OPT_DETAILS},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -220,6 +223,9 @@ static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const c
             break;
         case OPT_FILE:
             o->file = optarg;
+            break;
+        case OPT_DETAILS:
+            o->details = 1;
             break;
         case 'o':
             o->output = optarg;
@@ -638,7 +644,7 @@ out:
 
 #define VERIFY_USAGE                                                                               \
     "NAME | --file ARCHIVE [--location DIR] [--data DIR] [--key-file F | --passphrase-file F] "    \
-    "[--format velero]"
+    "[--format velero] [--details]"
 
 static int backup_verify_cmd(int argc, char **argv)
 {
@@ -680,9 +686,12 @@ static int backup_verify_cmd(int argc, char **argv)
         rc = cli_fail();
         goto out;
     }
-    while ((rc = archive_reader_next(r, &e)) > 0)
+    while ((rc = archive_reader_next(r, &e)) > 0) {
         if (!e.where.version)
             objects++; /* each object is there twice: count the classic folder */
+        if (o.details)
+            printf("  %s\n", e.path);
+    }
     if (rc < 0) {
         rc = cli_fail();
         goto out;
@@ -690,7 +699,7 @@ static int backup_verify_cmd(int argc, char **argv)
     manifest = archive_reader_manifest(r);
     printf("%s: verified: %s, %zu entries, %zu objects, phase %s\n", archive,
            archive_reader_encrypted(r) ? "encrypted, every chunk authenticated" : "not encrypted",
-           json_array_size(json_object_get(manifest, "entries")), objects,
+           json_array_size(json_object_get(manifest, "entries")) + 1, objects,
            doc_get_str(manifest, "phase"));
     rc = 0;
 out:
@@ -715,7 +724,7 @@ static const struct cli_sub backup_subs[] = {
      backup_delete_cmd},
     {"verify", VERIFY_USAGE,
      "read a whole archive and check every chunk, entry path, entry SHA-256 and the manifest, as a "
-     "restore does before it writes anything",
+     "restore does before it writes anything (--details lists the entries as they pass)",
      backup_verify_cmd},
 };
 
