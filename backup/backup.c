@@ -48,7 +48,7 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
     uint64_t size = 0;
     double ttl = 0;
     time_t t0 = time(NULL);
-    int rc;
+    int rc, begun = 0;
 
     if (out_record)
         *out_record = NULL;
@@ -62,6 +62,7 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
     archive_name = xasprintf("%s%s", o->name, o->key ? BACKUP_EXT_ENCRYPTED : BACKUP_EXT_PLAIN);
     if ((rc = location_begin(&tx, o->location, o->name, archive_name)) < 0)
         goto out;
+    begun = 1;
     shown = xasprintf("%s/%s/%s", o->location, o->name, archive_name);
     if ((rc = archive_writer_new(&w, tx.fd, shown, o->key)) < 0 ||
         (rc = collect_run(kc, o->spec, w, &res)) < 0)
@@ -107,7 +108,7 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
         record = NULL;
     }
 out:
-    if (rc < 0 && tx.tmp)
+    if (rc < 0 && begun)
         err_prefix(rc, "backup %s", o->name);
     archive_writer_free(w);
     location_abort(&tx); /* a no-op after commit */

@@ -34,6 +34,19 @@
 #define CRYPT_SEALED (CRYPT_CHUNK + CRYPT_TAG_LEN)
 #define CRYPT_MIN_PASSPHRASE 8
 
+static uint32_t crypt_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void crypt_put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
 /* ---- keys ---- */
 
 /* Refuse a secret file that others can read: a backup key next to the
@@ -186,11 +199,22 @@ static int crypt_derive(const struct crypt_key *key, const unsigned char *hdr,
     return rc;
 }
 
-static void crypt_header_mac(const unsigned char mac_key[CRYPT_KEY_LEN], const unsigned char *hdr,
-                             unsigned char out[32])
+/* Derive this archive's keys from key and the header, put the data key
+ * into gcm and the header's MAC into mac_out. */
+static int crypt_setup(const struct crypt_key *key, const unsigned char *hdr,
+                       mbedtls_gcm_context *gcm, unsigned char mac_out[32])
 {
-    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), mac_key, CRYPT_KEY_LEN, hdr,
-                    CRYPT_MAC_OFF, out);
+    unsigned char enc[CRYPT_KEY_LEN], mac[CRYPT_KEY_LEN];
+    int rc = crypt_derive(key, hdr, enc, mac);
+    if (rc == 0) {
+        mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), mac, CRYPT_KEY_LEN, hdr,
+                        CRYPT_MAC_OFF, mac_out);
+        if (mbedtls_gcm_setkey(gcm, MBEDTLS_CIPHER_ID_AES, enc, CRYPT_KEY_LEN * 8) != 0)
+            rc = err_set(ERR_GENERIC, "backup key: AES key setup failed");
+    }
+    mbedtls_platform_zeroize(enc, sizeof(enc));
+    mbedtls_platform_zeroize(mac, sizeof(mac));
+    return rc;
 }
 
 static void crypt_nonce(unsigned char nonce[CRYPT_NONCE_LEN], uint64_t seq, int final)
@@ -218,7 +242,6 @@ struct crypt_writer {
 int crypt_writer_new(crypt_writer **out, const struct crypt_key *key, crypt_sink_fn sink, void *ctx)
 {
     crypt_writer *w = xcalloc(1, sizeof(*w));
-    unsigned char enc[CRYPT_KEY_LEN], mac[CRYPT_KEY_LEN];
     uint32_t it = key->kdf == CRYPT_KDF_PASSPHRASE
                       ? (key->iterations ? key->iterations : CRYPT_MIN_ITERATIONS)
                       : 0;
@@ -236,29 +259,15 @@ int crypt_writer_new(crypt_writer **out, const struct crypt_key *key, crypt_sink
     memcpy(w->hdr, CRYPT_MAGIC, CRYPT_MAGIC_LEN);
     w->hdr[8] = CRYPT_VERSION;
     w->hdr[9] = (unsigned char)key->kdf;
-    w->hdr[12] = (unsigned char)(it >> 24);
-    w->hdr[13] = (unsigned char)(it >> 16);
-    w->hdr[14] = (unsigned char)(it >> 8);
-    w->hdr[15] = (unsigned char)it;
-    w->hdr[16] = (unsigned char)(CRYPT_CHUNK >> 24);
-    w->hdr[17] = (unsigned char)(CRYPT_CHUNK >> 16);
-    w->hdr[18] = (unsigned char)(CRYPT_CHUNK >> 8);
-    w->hdr[19] = (unsigned char)CRYPT_CHUNK;
+    crypt_put_be32(w->hdr + 12, it);
+    crypt_put_be32(w->hdr + 16, CRYPT_CHUNK);
     if ((rc = util_random(w->hdr + 20, CRYPT_SALT_LEN)) < 0 ||
-        (rc = crypt_derive(key, w->hdr, enc, mac)) < 0)
-        goto out;
-    crypt_header_mac(mac, w->hdr, w->hdr + CRYPT_MAC_OFF);
-    if (mbedtls_gcm_setkey(&w->gcm, MBEDTLS_CIPHER_ID_AES, enc, CRYPT_KEY_LEN * 8) != 0) {
-        rc = err_set(ERR_GENERIC, "backup key: AES key setup failed");
-        goto out;
-    }
-    if ((rc = sink(ctx, w->hdr, CRYPT_HEADER_LEN)) < 0)
+        (rc = crypt_setup(key, w->hdr, &w->gcm, w->hdr + CRYPT_MAC_OFF)) < 0 ||
+        (rc = sink(ctx, w->hdr, CRYPT_HEADER_LEN)) < 0)
         goto out;
     *out = w;
     w = NULL;
 out:
-    mbedtls_platform_zeroize(enc, sizeof(enc));
-    mbedtls_platform_zeroize(mac, sizeof(mac));
     crypt_writer_free(w);
     return rc;
 }
@@ -357,7 +366,7 @@ int crypt_reader_new(crypt_reader **out, const struct crypt_key *key, crypt_sour
                      void *ctx, const char *what)
 {
     crypt_reader *r = xcalloc(1, sizeof(*r));
-    unsigned char enc[CRYPT_KEY_LEN], mac[CRYPT_KEY_LEN], check[32];
+    unsigned char check[32];
     uint32_t it, chunk;
     int rc;
 
@@ -379,10 +388,8 @@ int crypt_reader_new(crypt_reader **out, const struct crypt_key *key, crypt_sour
     memcpy(r->hdr, r->in, CRYPT_HEADER_LEN);
     r->in_len = 0;
     r->offset = CRYPT_HEADER_LEN;
-    it = (uint32_t)r->hdr[12] << 24 | (uint32_t)r->hdr[13] << 16 | (uint32_t)r->hdr[14] << 8 |
-         r->hdr[15];
-    chunk = (uint32_t)r->hdr[16] << 24 | (uint32_t)r->hdr[17] << 16 | (uint32_t)r->hdr[18] << 8 |
-            r->hdr[19];
+    it = crypt_be32(r->hdr + 12);
+    chunk = crypt_be32(r->hdr + 16);
     if (r->hdr[8] != CRYPT_VERSION) {
         rc = err_set(ERR_UNSUPPORTED, "%s: encrypted archive version %u (this edgecd reads %u)",
                      what, r->hdr[8], CRYPT_VERSION);
@@ -404,23 +411,16 @@ int crypt_reader_new(crypt_reader **out, const struct crypt_key *key, crypt_sour
                      key->kdf == CRYPT_KDF_PASSPHRASE ? "passphrase" : "key file");
         goto out;
     }
-    if ((rc = crypt_derive(key, r->hdr, enc, mac)) < 0)
+    if ((rc = crypt_setup(key, r->hdr, &r->gcm, check)) < 0)
         goto out;
-    crypt_header_mac(mac, r->hdr, check);
     if (!util_const_eq(check, r->hdr + CRYPT_MAC_OFF, sizeof(check))) {
         rc = err_set(ERR_AUTH, "%s: wrong %s (or the archive's header was changed)", what,
                      key->kdf == CRYPT_KDF_PASSPHRASE ? "passphrase" : "key");
         goto out;
     }
-    if (mbedtls_gcm_setkey(&r->gcm, MBEDTLS_CIPHER_ID_AES, enc, CRYPT_KEY_LEN * 8) != 0) {
-        rc = err_set(ERR_GENERIC, "backup key: AES key setup failed");
-        goto out;
-    }
     *out = r;
     r = NULL;
 out:
-    mbedtls_platform_zeroize(enc, sizeof(enc));
-    mbedtls_platform_zeroize(mac, sizeof(mac));
     crypt_reader_free(r);
     return rc;
 }

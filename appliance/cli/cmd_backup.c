@@ -364,6 +364,14 @@ static void backup_cli_size(char *out, size_t n, json_int_t bytes)
         snprintf(out, n, "%lld B", (long long)bytes);
 }
 
+static void backup_cli_print_json(const json_t *v)
+{
+    struct buf b = BUF_INIT;
+    doc_emit_json(&b, v, 1);
+    printf("%s\n", buf_cstr(&b));
+    buf_dispose(&b);
+}
+
 /* Completed, PartiallyFailed, or Damaged when the folder is not whole. */
 static const char *backup_cli_status(const json_t *rec)
 {
@@ -471,10 +479,7 @@ static int backup_list_cmd(int argc, char **argv)
         goto out;
     }
     if (!strcmp(o.output, "json")) {
-        struct buf b = BUF_INIT;
-        doc_emit_json(&b, list, 1);
-        printf("%s\n", buf_cstr(&b));
-        buf_dispose(&b);
+        backup_cli_print_json(list);
         rc = 0;
         goto out;
     }
@@ -602,10 +607,7 @@ static int backup_describe_cmd(int argc, char **argv)
         goto out;
     }
     if (!strcmp(o.output, "json")) {
-        struct buf b = BUF_INIT;
-        doc_emit_json(&b, rec, 1);
-        printf("%s\n", buf_cstr(&b));
-        buf_dispose(&b);
+        backup_cli_print_json(rec);
     } else {
         char *where = xasprintf("%s/%s", o.location, argv[optind]);
         backup_cli_describe(rec, where);
