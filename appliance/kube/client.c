@@ -1273,13 +1273,13 @@ static int kube_list_walk(kube_client *c, const struct kube_resource *r, const c
                 rc = err_prefix(rc, "%s", what);
                 goto out;
             }
-            if (resp.status == 410 && cont) {
-                if (pass > 0 || !sink->restart) {
-                    rc = err_set(ERR_CONFLICT,
-                                 "%s: the continue token expired after %lu items (410 Gone)", what,
-                                 delivered);
-                    goto out;
-                }
+            if (resp.status == 410 && cont && !sink->restart) {
+                rc = err_set(ERR_CONFLICT,
+                             "%s: the continue token expired after %lu items (410 Gone)", what,
+                             delivered);
+                goto out;
+            }
+            if (resp.status == 410 && cont && pass == 0) {
                 log_debug("kube: %s: the continue token expired, listing again", what);
                 sink->restart(sink->ctx);
                 delivered = 0;
