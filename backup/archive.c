@@ -588,6 +588,15 @@ int archive_reader_open(archive_reader **out, const char *path, const char *what
     return 0;
 }
 
+/* Name the file in a tar error once: the layers below it (chunks, gzip)
+ * name it already, the tar reader does not know it. */
+static int archive_named(const archive_reader *r, int rc)
+{
+    if (!str_has_prefix(err_last(), r->what))
+        err_prefix(rc, "%s", r->what);
+    return rc;
+}
+
 /* After the manifest: the tar end, zero padding only, the gzip trailer,
  * the final chunk, and nothing after any of them. */
 static int archive_drain(archive_reader *r)
@@ -597,7 +606,7 @@ static int archive_drain(archive_reader *r)
     size_t got;
     int rc = tar_reader_next(&r->tar, &e);
     if (rc < 0)
-        return rc;
+        return archive_named(r, rc);
     if (rc > 0) {
         rc = err_set(ERR_INVALID, "%s: entry \"%s\" after the manifest", r->what, e.path);
         tar_entry_dispose(&e);
@@ -707,7 +716,7 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
         archive_path_dispose(&r->where);
         rc = tar_reader_next(&r->tar, &r->te);
         if (rc < 0)
-            return err_prefix(rc, "%s", r->what);
+            return archive_named(r, rc);
         if (rc == 0)
             return err_set(ERR_INVALID, "%s: truncated: the archive ends without its manifest",
                            r->what);
@@ -732,7 +741,7 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
             r->content.cap = (size_t)r->te.size + 1;
         }
         if ((rc = tar_reader_read(&r->tar, r->content.ptr, (size_t)r->te.size)) < 0)
-            return err_prefix(rc, "%s", r->what);
+            return archive_named(r, rc);
         r->content.len = (size_t)r->te.size;
         r->content.ptr[r->content.len] = '\0';
         if (strcmp(r->te.path, ARCHIVE_MANIFEST_PATH) == 0) {
