@@ -240,6 +240,29 @@ printf '%s\n' resources/configmaps/namespaces/shop/web.json resources/secrets/na
 expect_fail 'cannot parse' create f-bad --selector 'app in web'
 expect_fail 'cannot be used together' create f-both --selector a=b --or-selector 'c=d'
 
+echo "== parts of the API failing: PartiallyFailed, the backup kept, exit 1"
+url=$(grep -m 1 -o 'https://127.0.0.1:[0-9]*' "$work/kubesim.log")
+admin() { curl -sS --fail --cacert "$work/sim/ca.crt" --cert "$work/sim/client.crt" --key "$work/sim/client.key" "$@" >/dev/null; }
+faults() { admin -X POST "$url/kubesim/admin/faults" -d "$1"; }
+# an API group whose discovery fails (an aggregated API that is down)
+faults '{"rate500": 1, "pathPrefix": "/apis/edge.example.com/"}'
+expect_fail 'backup partial1: discovery edge.example.com/v1: ' create partial1 --include-namespaces shop --include-cluster-resources=true
+admin -X DELETE "$url/kubesim/admin/faults"
+grep -q '^backup partial1 PartiallyFailed: ' "$work/out" || fail "create: $(cat "$work/out")"
+entries partial1 >"$work/p.entries"
+has "$work/p.entries" resources/configmaps/namespaces/shop/web.json
+hasnt "$work/p.entries" resources/widgets.edge.example.com/
+# a kind whose list fails
+faults '{"rate500": 1, "pathPrefix": "/api/v1/namespaces/shop/secrets"}'
+expect_fail 'backup partial2: secrets: list Secret shop: ' create partial2 --include-namespaces shop
+admin -X DELETE "$url/kubesim/admin/faults"
+bk list >"$work/list.out"
+grep -qE '^partial1 +PartiallyFailed +1 ' "$work/list.out" || fail "list: $(cat "$work/list.out")"
+grep -qE '^partial2 +PartiallyFailed +1 ' "$work/list.out" || fail "list: $(cat "$work/list.out")"
+bk describe partial2 | grep -q '^Errors: *secrets: list Secret shop: .*fault injected by kubesim' ||
+    fail "describe partial2: $(bk describe partial2)"
+bk verify partial2 | grep -q 'phase PartiallyFailed' || fail "verify partial2"
+
 echo "== refusals: tampered, cut, extended, traversal, foreign, wrong passphrase, unencrypted"
 arch="$data/backups/full/full.tar.gz.enc"
 size=$(stat -c %s "$arch")
