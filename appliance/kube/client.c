@@ -66,6 +66,7 @@ struct kube_entry {
     struct kube_resource pub; /* points into the strings below */
     char *group, *version, *kind, *resource;
     int retired;
+    unsigned long seen_gen; /* the discovery pass (refresh_gen + 1) that last listed it */
 };
 
 struct kube_gv {
@@ -762,12 +763,15 @@ static struct kube_entry *kube_lookup(kube_client *c, const char *group, const c
 }
 
 static void kube_add_entry(kube_client *c, const char *group, const char *version, const char *kind,
-                           const char *resource, int namespaced)
+                           const char *resource, int namespaced, int listable)
 {
     struct kube_entry *e = kube_lookup(c, group, version, kind);
     if (e) {
-        if (strcmp(e->resource, resource) == 0 && e->pub.namespaced == namespaced)
+        if (strcmp(e->resource, resource) == 0 && e->pub.namespaced == namespaced &&
+            e->pub.listable == listable) {
+            e->seen_gen = c->refresh_gen + 1;
             return;
+        }
         e->retired = 1;
     }
     if (c->n_entries == c->cap_entries) {
@@ -784,6 +788,8 @@ static void kube_add_entry(kube_client *c, const char *group, const char *versio
     e->pub.kind = e->kind;
     e->pub.resource = e->resource;
     e->pub.namespaced = namespaced;
+    e->pub.listable = listable;
+    e->seen_gen = c->refresh_gen + 1;
     c->entries[c->n_entries++] = e;
 }
 
@@ -835,10 +841,18 @@ static int kube_fetch_gv(kube_client *c, const char *group, const char *version)
         const char *kind = json_string_value(json_object_get(res, "kind"));
         /* Subresources (pods/log, deployments/scale) are not kinds of
          * their own. */
+        const json_t *verbs = json_object_get(res, "verbs"), *verb;
+        size_t k;
+        int listable = 0;
         if (!name || !kind || !name[0] || !kind[0] || strchr(name, '/'))
             continue;
+        json_array_foreach(verbs, k, verb)
+        {
+            if (json_is_string(verb) && strcmp(json_string_value(verb), "list") == 0)
+                listable = 1;
+        }
         kube_add_entry(c, group, version, kind, name,
-                       json_is_true(json_object_get(res, "namespaced")));
+                       json_is_true(json_object_get(res, "namespaced")), listable);
     }
     for (i = 0; i < c->n_gvs; i++) {
         struct kube_gv *gv = &c->gvs[i];
@@ -1033,6 +1047,51 @@ int kube_client_resource(kube_client *c, const char *api_version, const char *ki
     return rc;
 }
 
+int kube_client_preferred_resources(kube_client *c, const struct kube_resource ***out, size_t *n,
+                                    json_t **out_failed)
+{
+    const struct kube_resource **list = NULL;
+    json_t *failed = json_array();
+    size_t count = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (out_failed)
+        *out_failed = NULL;
+    pthread_mutex_lock(&c->refresh_mu);
+    rc = kube_discover_locked(c);
+    pthread_mutex_unlock(&c->refresh_mu);
+    if (rc < 0) {
+        json_decref(failed);
+        return rc;
+    }
+    pthread_mutex_lock(&c->disc_mu);
+    for (size_t i = 0; i < c->n_entries; i++) {
+        struct kube_entry *e = c->entries[i];
+        const char *pref = kube_preferred_version(c, e->group);
+        /* Only what this very pass listed: a kind whose CRD is gone stays
+         * in the cache (pointers to it stay valid) but is not served. */
+        if (e->retired || e->seen_gen != c->refresh_gen || !pref || strcmp(pref, e->version) != 0)
+            continue;
+        list = xrealloc(list, (count + 1) * sizeof(*list));
+        list[count++] = &e->pub;
+    }
+    for (size_t i = 0; i < c->n_gvs; i++)
+        if (c->gvs[i].preferred && !c->gvs[i].fetched)
+            json_array_append_new(
+                failed, json_sprintf("%s/%s: %s", c->gvs[i].group, c->gvs[i].version,
+                                     c->gvs[i].err_msg ? c->gvs[i].err_msg : "discovery failed"));
+    pthread_mutex_unlock(&c->disc_mu);
+    *out = list;
+    *n = count;
+    if (out_failed)
+        *out_failed = failed;
+    else
+        json_decref(failed);
+    return 0;
+}
+
 int kube_client_preferred(kube_client *c, const char *group, const char *kind,
                           const struct kube_resource **out)
 {
@@ -1147,36 +1206,41 @@ out:
     return rc;
 }
 
-int kube_client_list_opts(kube_client *c, const char *api_version, const char *kind, const char *ns,
-                          const struct kube_list_options *o, json_t **out_items,
-                          char **out_resource_version)
+/* What a list walk hands each item to. restart (may be NULL) is called
+ * when an expired continue token makes the list start over; without it an
+ * expired token is an error. */
+struct kube_list_sink {
+    int (*on_item)(void *ctx, json_t *item);
+    void (*restart)(void *ctx);
+    void *ctx;
+};
+
+/* LIST r page by page (limit/continue), each item typed with api_version
+ * and kind and handed to sink->on_item, then dropped: one page is in
+ * memory at a time. */
+static int kube_list_walk(kube_client *c, const struct kube_resource *r, const char *api_version,
+                          const char *ns, const struct kube_list_options *o,
+                          const struct kube_list_sink *sink, char **out_resource_version)
 {
     static const struct kube_list_options none = KUBE_LIST_OPTIONS_INIT;
-    const struct kube_resource *r;
     struct buf path = BUF_INIT;
     struct http_response resp;
     char *what = NULL, *cont = NULL, *rv = NULL;
-    json_t *items = NULL, *page = NULL, *it;
-    int rc, limit;
+    json_t *page = NULL, *it;
+    unsigned long delivered = 0;
+    int rc = 0, limit;
     size_t i;
 
-    *out_items = NULL;
-    if (out_resource_version)
-        *out_resource_version = NULL;
     if (!o)
         o = &none;
     limit = o->page_size > 0 ? o->page_size : c->opts.list_page_size;
     http_response_init(&resp);
-    if ((rc = kube_client_resource(c, api_version, kind, &r)) < 0)
-        goto out;
-    what = kube_what("list", kind, r, ns, NULL);
+    what = kube_what("list", r->kind, r, ns, NULL);
     /* Pages keep one response (and its limit) small on big clusters. A
      * continue token outlives its snapshot after a few minutes (410
-     * Expired): then the list starts over, once. */
+     * Expired): then the list starts over, once, when the caller can. */
     for (int pass = 0; pass < 2; pass++) {
         int expired = 0;
-        json_decref(items);
-        items = json_array();
         free(rv);
         rv = NULL;
         free(cont);
@@ -1209,8 +1273,16 @@ int kube_client_list_opts(kube_client *c, const char *api_version, const char *k
                 rc = err_prefix(rc, "%s", what);
                 goto out;
             }
+            if (resp.status == 410 && cont && !sink->restart) {
+                rc = err_set(ERR_CONFLICT,
+                             "%s: the continue token expired after %lu items (410 Gone)", what,
+                             delivered);
+                goto out;
+            }
             if (resp.status == 410 && cont && pass == 0) {
                 log_debug("kube: %s: the continue token expired, listing again", what);
+                sink->restart(sink->ctx);
+                delivered = 0;
                 expired = 1;
                 break;
             }
@@ -1224,8 +1296,15 @@ int kube_client_list_opts(kube_client *c, const char *api_version, const char *k
                 goto out;
             json_array_foreach(json_object_get(page, "items"), i, it)
             {
-                if (json_is_object(it))
-                    json_array_append_new(items, kube_typed_item(it, api_version, kind));
+                json_t *typed;
+                if (!json_is_object(it))
+                    continue;
+                typed = kube_typed_item(it, api_version, r->kind);
+                rc = sink->on_item(sink->ctx, typed);
+                json_decref(typed);
+                if (rc < 0)
+                    goto out;
+                delivered++;
             }
             /* Every page carries the snapshot's resourceVersion. */
             prv = json_string_value(
@@ -1245,8 +1324,6 @@ int kube_client_list_opts(kube_client *c, const char *api_version, const char *k
         if (!expired)
             break;
     }
-    *out_items = items;
-    items = NULL;
     if (out_resource_version) {
         *out_resource_version = rv;
         rv = NULL;
@@ -1254,12 +1331,55 @@ int kube_client_list_opts(kube_client *c, const char *api_version, const char *k
     rc = 0;
 out:
     http_response_dispose(&resp);
-    json_decref(items);
     json_decref(page);
     buf_dispose(&path);
     free(what);
     free(cont);
     free(rv);
+    return rc;
+}
+
+static int kube_list_collect(void *ctx, json_t *item)
+{
+    json_array_append(ctx, item);
+    return 0;
+}
+
+static void kube_list_restart(void *ctx)
+{
+    json_array_clear(ctx);
+}
+
+int kube_client_list_opts(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                          const struct kube_list_options *o, json_t **out_items,
+                          char **out_resource_version)
+{
+    const struct kube_resource *r;
+    json_t *items = json_array();
+    struct kube_list_sink sink = {kube_list_collect, kube_list_restart, items};
+    int rc;
+
+    *out_items = NULL;
+    if (out_resource_version)
+        *out_resource_version = NULL;
+    if ((rc = kube_client_resource(c, api_version, kind, &r)) < 0 ||
+        (rc = kube_list_walk(c, r, api_version, ns, o, &sink, out_resource_version)) < 0) {
+        json_decref(items);
+        return rc;
+    }
+    *out_items = items;
+    return 0;
+}
+
+int kube_client_list_each(kube_client *c, const struct kube_resource *r, const char *ns,
+                          const struct kube_list_options *o,
+                          int (*on_item)(void *ctx, json_t *item), void *ctx)
+{
+    struct kube_list_sink sink = {on_item, NULL, ctx};
+    char *api_version =
+        r->group[0] ? xasprintf("%s/%s", r->group, r->version) : xstrdup(r->version);
+    int rc = kube_list_walk(c, r, api_version, ns, o, &sink, NULL);
+    free(api_version);
     return rc;
 }
 

@@ -34,6 +34,7 @@ struct kube_resource {
     const char *kind;
     const char *resource; /* plural, e.g. "deployments" */
     int namespaced;
+    int listable; /* discovery lists the "list" verb for it */
 };
 
 /* Knobs, all with defaults (KUBE_CLIENT_OPTIONS_INIT). */
@@ -92,6 +93,17 @@ int kube_client_resource(kube_client *c, const char *api_version, const char *ki
 int kube_client_preferred(kube_client *c, const char *group, const char *kind,
                           const struct kube_resource **out);
 
+/* One fresh discovery pass, then every kind the server serves at its
+ * group's preferred version (the core group at v1), subresources left
+ * out. *out is a new array of pointers owned by the client (free the
+ * array only), *n its length. Groups whose preferred version could not be
+ * read (an aggregated API that is down) do not fail the call: they come
+ * back in *out_failed (may be NULL) as a new JSON array of strings
+ * "group/version: message". ERR_IO/ERR_AUTH/... when discovery itself
+ * fails. */
+int kube_client_preferred_resources(kube_client *c, const struct kube_resource ***out, size_t *n,
+                                    json_t **out_failed);
+
 /* GET one object; *out is a new reference. ns is ignored for
  * cluster-scoped kinds. */
 int kube_client_get(kube_client *c, const char *api_version, const char *kind, const char *ns,
@@ -121,6 +133,16 @@ struct kube_list_options {
 int kube_client_list_opts(kube_client *c, const char *api_version, const char *kind, const char *ns,
                           const struct kube_list_options *o, json_t **out_items,
                           char **out_resource_version);
+
+/* LIST r (ns NULL = all namespaces) page by page, handing each item
+ * (with apiVersion and kind, a reference borrowed for the call) to
+ * on_item; only one page is held at a time. A negative return from
+ * on_item stops the walk and is returned. A continue token that expires
+ * midway (410) is ERR_CONFLICT: the items already handed over cannot be
+ * taken back, so the caller decides whether to start again. */
+int kube_client_list_each(kube_client *c, const struct kube_resource *r, const char *ns,
+                          const struct kube_list_options *o,
+                          int (*on_item)(void *ctx, json_t *item), void *ctx);
 
 /* Server-side apply (PATCH application/apply-patch+yaml, fieldManager
  * edgecd, force=true) of obj, which must carry apiVersion, kind,

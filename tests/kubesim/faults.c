@@ -23,10 +23,13 @@
 #define FAULTS_MAX_LATENCY_MS 60000
 #define FAULTS_MAX_RETRY_AFTER 3600
 
+#define FAULTS_MAX_PREFIX 256
+
 struct faults_settings {
     long latency_ms;
     double rate429, rate500, drop_rate;
     long retry_after;
+    char path_prefix[FAULTS_MAX_PREFIX]; /* "" = every API path */
 };
 
 static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -109,6 +112,12 @@ int faults_apply(const struct httpd_request *req, struct httpd_response *res)
     faults_by_method[slot]++;
     faults_dry_runs += (uint64_t)dry_run;
     faults_watches += (uint64_t)watch;
+    /* A prefix narrows the faults to one group or kind, so one part of
+     * the API can fail while the rest answers. */
+    if (s.path_prefix[0] && !str_has_prefix(req->path, s.path_prefix)) {
+        pthread_mutex_unlock(&faults_lock);
+        return 0;
+    }
     if (s.latency_ms > 0)
         faults_latency++;
     pthread_mutex_unlock(&faults_lock);
@@ -192,12 +201,19 @@ int faults_update(const json_t *patch)
             rc = faults_rate(v, k, &s.drop_rate);
         else if (strcmp(k, "retryAfterSeconds") == 0)
             rc = faults_int(v, k, FAULTS_MAX_RETRY_AFTER, &s.retry_after);
+        else if (strcmp(k, "pathPrefix") == 0)
+            rc = json_is_string(v) && strlen(json_string_value(v)) < FAULTS_MAX_PREFIX
+                     ? (str_copy(s.path_prefix, json_string_value(v), FAULTS_MAX_PREFIX), 0)
+                     : err_set(ERR_INVALID,
+                               "faults: pathPrefix: want a string of at most %d "
+                               "characters",
+                               FAULTS_MAX_PREFIX - 1);
         else if (strcmp(k, "cutWatches") == 0)
             rc = 0; /* an action, not a setting: the admin endpoint does it */
         else
             rc = err_set(ERR_INVALID,
                          "faults: unknown key %s (want latencyMs, rate429, rate500, dropRate, "
-                         "retryAfterSeconds, cutWatches)",
+                         "retryAfterSeconds, pathPrefix, cutWatches)",
                          k);
         if (rc < 0)
             break;
@@ -224,9 +240,9 @@ json_t *faults_settings(void)
     pthread_mutex_lock(&faults_lock);
     s = faults_cur;
     pthread_mutex_unlock(&faults_lock);
-    return json_pack("{s:I, s:f, s:f, s:f, s:I}", "latencyMs", (json_int_t)s.latency_ms, "rate429",
-                     s.rate429, "rate500", s.rate500, "dropRate", s.drop_rate, "retryAfterSeconds",
-                     (json_int_t)s.retry_after);
+    return json_pack("{s:I, s:f, s:f, s:f, s:I, s:s}", "latencyMs", (json_int_t)s.latency_ms,
+                     "rate429", s.rate429, "rate500", s.rate500, "dropRate", s.drop_rate,
+                     "retryAfterSeconds", (json_int_t)s.retry_after, "pathPrefix", s.path_prefix);
 }
 
 json_t *faults_counters(void)

@@ -27,7 +27,8 @@ void faults_dispose(void);
 int faults_apply(const struct httpd_request *req, struct httpd_response *res);
 
 /* Change the settings from a partial JSON object (latencyMs, rate429,
- * rate500, dropRate, retryAfterSeconds); unknown keys and out-of-range
+ * rate500, dropRate, retryAfterSeconds, pathPrefix: only API paths that
+ * start with it are faulted, "" all of them); unknown keys and out-of-range
  * values are ERR_INVALID with nothing changed. Any thread. */
 int faults_update(const json_t *patch);
 

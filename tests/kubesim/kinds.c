@@ -54,8 +54,25 @@ static int kinds_subdomain_ok(const char *s)
     }
 }
 
+/* RBAC objects are named like path segments (ValidateRBACName), which is
+ * how `system:controller:...` roles exist. */
+static const char *kinds_path_segment_why(const char *name)
+{
+    if (!strcmp(name, "."))
+        return "may not be '.'";
+    if (!strcmp(name, ".."))
+        return "may not be '..'";
+    if (strchr(name, '/'))
+        return "may not contain '/'";
+    if (strchr(name, '%'))
+        return "may not contain '%'";
+    return NULL;
+}
+
 const char *kinds_check_name(const struct resource *r, const char *name)
 {
+    if (!r->crd && !strcmp(r->group, "rbac.authorization.k8s.io"))
+        return name[0] ? kinds_path_segment_why(name) : "name or generateName is required";
     if (!r->group[0] && strcmp(r->kind, "Namespace") == 0)
         return kinds_label_ok(name, strlen(name)) ? NULL : kinds_label_msg;
     if (!r->group[0] && strcmp(r->kind, "Service") == 0)

@@ -77,4 +77,16 @@ fi
 grep -q 'attempts' "$work/down.err" || fail "the error does not say it retried: $(cat "$work/down.err")"
 admin -X DELETE "$url/kubesim/admin/faults" >/dev/null
 kcl get v1 ConfigMap default cm-1 >/dev/null || fail "get after the faults were reset failed"
+
+# Faults limited to one path: that object fails, its neighbour answers.
+admin -X POST "$url/kubesim/admin/faults" \
+    -d '{"rate500": 1, "pathPrefix": "/api/v1/namespaces/default/configmaps/cm-1"}' >/dev/null
+kcl get v1 ConfigMap default cm-2 >/dev/null || fail "a path outside pathPrefix was faulted"
+if kcl get v1 ConfigMap default cm-1 >/dev/null 2>"$work/prefix.err"; then
+    fail "the path under pathPrefix was not faulted"
+fi
+grep -q 'fault injected by kubesim' "$work/prefix.err" || fail "cm-1: $(cat "$work/prefix.err")"
+admin -X POST "$url/kubesim/admin/faults" -d '{"pathPrefix": 7}' >/dev/null 2>&1 &&
+    fail "a pathPrefix that is not a string was taken"
+admin -X DELETE "$url/kubesim/admin/faults" >/dev/null
 echo "ok: client-faults"

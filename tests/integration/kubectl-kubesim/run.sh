@@ -224,6 +224,14 @@ echo "== AlreadyExists"
 expect_fail 'configmaps "settings" already exists' kc create -f "$work/app.yaml"
 expect_fail 'widgets.example.com "w1" already exists' kc create -f "$work/cr.yaml"
 
+echo "== RBAC names are path segments (system:... roles), other kinds DNS subdomains"
+printf 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: "system:edge:reader"\nrules: []\n' |
+    kc apply --server-side -f - >/dev/null
+kc get clusterrole system:edge:reader -o jsonpath='{.metadata.name}' | grep -qx 'system:edge:reader' ||
+    fail "ClusterRole system:edge:reader not stored"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "a:b"\n  namespace: shop\n' >"$work/colon.yaml"
+expect_fail 'a lowercase RFC 1123 subdomain' kc apply --server-side -f "$work/colon.yaml"
+
 echo "== delete"
 kc delete -f "$work/cr.yaml" >/dev/null
 expect_fail 'widgets.example.com "w1" not found' kc get widget w1 -n shop

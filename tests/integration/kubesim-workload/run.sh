@@ -384,7 +384,7 @@ code=$(curl -sS --cacert "$work/sim/ca.crt" -o /dev/null -w '%{http_code}' -X DE
 
 echo "== faults: reset"
 faults DELETE >"$work/f.json"
-json_check "$work/f.json" 'o["settings"] == {"latencyMs": 0, "rate429": 0, "rate500": 0, "dropRate": 0, "retryAfterSeconds": 1}'
+json_check "$work/f.json" 'o["settings"] == {"latencyMs": 0, "rate429": 0, "rate500": 0, "dropRate": 0, "retryAfterSeconds": 1, "pathPrefix": ""}'
 json_check "$work/f.json" 'o["counters"]["injected"]["drop"] == 1 and o["counters"]["injected"]["500"] == 1'
 for _ in $(seq 10); do
     code=$(api -o /dev/null -w '%{http_code}' "$url/api/v1/namespaces")

@@ -542,6 +542,97 @@ TEST(field_selectors_and_pages)
     kube_client_free(c);
 }
 
+/* What a backup walks: every kind at its preferred version, with the
+ * list verb, and gone once its CRD is gone. */
+static const struct kube_resource *find_kind(const struct kube_resource **v, size_t n,
+                                             const char *group, const char *resource)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i]->group, group) && !strcmp(v[i]->resource, resource))
+            return v[i];
+    return NULL;
+}
+
+TEST(preferred_resources_follow_crds)
+{
+    kube_client *c = client_token();
+    const struct kube_resource **v = NULL, *r;
+    json_t *failed = NULL;
+    size_t n = 0;
+    json_t *crd =
+        obj("{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+            "\"metadata\":{\"name\":\"widgets.pref.example.com\"},\"spec\":{\"group\":"
+            "\"pref.example.com\",\"scope\":\"Namespaced\",\"names\":{\"plural\":\"widgets\","
+            "\"singular\":\"widget\",\"kind\":\"Widget\"},\"versions\":[{\"name\":\"v2\","
+            "\"served\":true,\"storage\":true},{\"name\":\"v1\",\"served\":true,"
+            "\"storage\":false}]}}");
+
+    CHECK_OK(kube_client_apply(c, crd, 0, NULL));
+    CHECK_OK(kube_client_preferred_resources(c, &v, &n, &failed));
+    CHECK(json_array_size(failed) == 0);
+    r = find_kind(v, n, "", "configmaps");
+    CHECK(r && r->namespaced && r->listable && !strcmp(r->version, "v1"));
+    r = find_kind(v, n, "", "namespaces");
+    CHECK(r && !r->namespaced);
+    r = find_kind(v, n, "pref.example.com", "widgets");
+    CHECK(r && r->namespaced && !strcmp(r->version, "v2"));
+    /* Subresources are not kinds; one entry per kind. */
+    for (size_t i = 0; i < n; i++)
+        CHECK(strchr(v[i]->resource, '/') == NULL);
+    free(v);
+    v = NULL;
+    json_decref(failed);
+    failed = NULL;
+
+    CHECK_OK(kube_client_delete_wait(c, "apiextensions.k8s.io/v1", "CustomResourceDefinition", NULL,
+                                     "widgets.pref.example.com", NULL, 10000));
+    CHECK_OK(kube_client_preferred_resources(c, &v, &n, NULL));
+    CHECK(find_kind(v, n, "pref.example.com", "widgets") == NULL);
+    CHECK(find_kind(v, n, "", "configmaps") != NULL);
+    free(v);
+    json_decref(crd);
+    kube_client_free(c);
+}
+
+struct each_ctx {
+    int n, stop_at;
+};
+
+static int each_item(void *arg, json_t *item)
+{
+    struct each_ctx *e = arg;
+    if (!json_is_string(json_object_get(item, "kind")))
+        return err_set(ERR_INVALID, "item without kind");
+    if (++e->n == e->stop_at)
+        return err_set(ERR_IO, "stopped at %d", e->n);
+    return 0;
+}
+
+/* Page by page through a callback (the page-N ConfigMaps of
+ * field_selectors_and_pages); a callback's error ends the walk. */
+TEST(list_each_pages)
+{
+    kube_client *c = client_token();
+    const struct kube_resource *r = NULL;
+    struct kube_list_options lo = KUBE_LIST_OPTIONS_INIT;
+    struct kube_client_stats st0, st1;
+    struct each_ctx e = {0, 0};
+
+    CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &r));
+    lo.label_selector = "paged=yes";
+    lo.page_size = 2;
+    kube_client_stats(c, &st0);
+    CHECK_OK(kube_client_list_each(c, r, "default", &lo, each_item, &e));
+    kube_client_stats(c, &st1);
+    CHECK(e.n == 7);
+    CHECK(st1.requests - st0.requests == 4); /* 2 + 2 + 2 + 1 */
+    e.n = 0;
+    e.stop_at = 3;
+    CHECK_ERR(kube_client_list_each(c, r, "default", &lo, each_item, &e), ERR_IO);
+    CHECK_CONTAINS(err_last(), "stopped at 3");
+    kube_client_free(c);
+}
+
 TEST(delete_wait_until_gone)
 {
     kube_client *c = client_token();
@@ -646,6 +737,8 @@ int main(void)
     RUN(threads_share_one_client);
     RUN(crd_then_custom_resource_in_one_go);
     RUN(field_selectors_and_pages);
+    RUN(list_each_pages);
+    RUN(preferred_resources_follow_crds);
     RUN(delete_wait_until_gone);
     RUN(create_and_patch);
     RUN(in_cluster_against_kubesim);

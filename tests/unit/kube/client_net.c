@@ -660,6 +660,13 @@ static int names_are(const json_t *items, int n)
     return 1;
 }
 
+static int count_item(void *ctx, json_t *item)
+{
+    (void)item;
+    (*(int *)ctx)++;
+    return 0;
+}
+
 TEST(list_pages_are_concatenated)
 {
     struct srv s;
@@ -704,6 +711,21 @@ TEST(list_pages_are_concatenated)
     CHECK_CONTAINS(err_last(), "list ConfigMap default: Expired");
     CHECK(p.expired == 2);
     CHECK(items == NULL);
+
+    /* Page by page, what was handed over stays handed over: an expired
+     * token is the caller's to decide on, not a silent restart. */
+    {
+        const struct kube_resource *r = NULL;
+        int n = 0;
+        p.expire_always = 0;
+        p.expire_once = 1;
+        p.expired = 0;
+        CHECK_OK(kube_client_resource(c, "v1", "ConfigMap", &r));
+        CHECK_ERR(kube_client_list_each(c, r, "default", &lo, count_item, &n), ERR_CONFLICT);
+        CHECK_CONTAINS(err_last(), "list ConfigMap default: the continue token expired after 2 "
+                                   "items (410 Gone)");
+        CHECK(n == 2 && p.expired == 1);
+    }
     kube_client_free(c);
     srv_stop(&s);
 }

@@ -1,0 +1,849 @@
+/*
+ * The archive's byte pipelines. Writing: tar headers and entries ->
+ * deflate (gzip) -> crypt writer (or nothing, for Velero's format) -> the
+ * file descriptor, with the file's SHA-256 taken on the way out. Reading
+ * mirrors it: file -> crypt reader -> inflate -> tar reader. Each stage
+ * works in 64 KiB pieces, so neither direction holds more than one entry.
+ *
+ * Why the reader drains everything after the manifest: the last chunk's
+ * tag, the gzip trailer (CRC and length) and "nothing follows" are what
+ * prove the archive is whole, and they sit after the last entry.
+ */
+#include "backup/archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mbedtls/sha256.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "backup/tar.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "doc/doc.h"
+
+#define ARCHIVE_IO 65536
+#define ARCHIVE_PREFERRED_SUFFIX "-preferredversion"
+
+/* ---- paths ---- */
+
+void archive_path_dispose(struct archive_path *p)
+{
+    free(p->resource);
+    free(p->version);
+    free(p->namespace_);
+    free(p->name);
+    memset(p, 0, sizeof(*p));
+}
+
+char *archive_object_path(const char *resource, const char *preferred_version, const char *ns,
+                          const char *name)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "resources/%s/", resource);
+    if (preferred_version)
+        buf_printf(&b, "%s%s/", preferred_version, ARCHIVE_PREFERRED_SUFFIX);
+    if (ns)
+        buf_printf(&b, "namespaces/%s/%s.json", ns, name);
+    else
+        buf_printf(&b, "cluster/%s.json", name);
+    return buf_detach(&b);
+}
+
+/* A resource folder name: "configmaps", "deployments.apps". */
+static int archive_resource_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+              s[i] == '.'))
+            return 0;
+    return 1;
+}
+
+/* An API version: "v1", "v1beta2", "v2alpha1". */
+static int archive_version_ok(const char *s, size_t n)
+{
+    if (n < 2 || n > 63 || s[0] != 'v' || s[1] < '0' || s[1] > '9')
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+/* A namespace: a DNS label. */
+static int archive_namespace_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* An object name as a path component: Kubernetes allows almost anything
+ * but '/' and '%' (RBAC names carry ':'), never "." or "..". Control
+ * characters and backslashes are refused too: no name needs them and
+ * some file systems and terminals treat them specially. */
+static int archive_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 253 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '%')
+            return 0;
+    }
+    return 1;
+}
+
+int archive_path_check(const char *path, struct archive_path *out)
+{
+    const char *parts[8];
+    size_t lens[8], n = 0, len = strlen(path), k = 0;
+    const char *p = path, *why = NULL;
+    struct archive_path res;
+
+    memset(&res, 0, sizeof(res));
+    if (len == 0 || len > 1024)
+        return err_set(ERR_INVALID, "entry path of %zu bytes", len);
+    if (path[0] == '/')
+        return err_set(ERR_INVALID, "entry \"%s\": an absolute path", path);
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t l = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 8)
+            return err_set(ERR_INVALID, "entry \"%s\": not in the backup layout (too deep)", path);
+        if ((l == 2 && p[0] == '.' && p[1] == '.'))
+            return err_set(ERR_INVALID, "entry \"%s\": a \"..\" component", path);
+        if (l == 0 || (l == 1 && p[0] == '.'))
+            return err_set(ERR_INVALID, "entry \"%s\": an empty or \".\" component", path);
+        parts[n] = p;
+        lens[n++] = l;
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+#define PART_IS(i, s) (lens[i] == strlen(s) && memcmp(parts[i], s, lens[i]) == 0)
+    if (n == 2 && PART_IS(0, "metadata") &&
+        (PART_IS(1, "version") || PART_IS(1, "edgecd-manifest.json")))
+        return 0;
+    if (n < 4 || !PART_IS(0, "resources")) {
+        why = "not in the backup layout";
+        goto bad;
+    }
+    if (!archive_resource_ok(parts[1], lens[1])) {
+        why = "a resource folder that is not resource[.group]";
+        goto bad;
+    }
+    k = 2;
+    if (!PART_IS(k, "namespaces") && !PART_IS(k, "cluster")) {
+        size_t sl = strlen(ARCHIVE_PREFERRED_SUFFIX);
+        size_t vl =
+            lens[k] > sl && memcmp(parts[k] + lens[k] - sl, ARCHIVE_PREFERRED_SUFFIX, sl) == 0
+                ? lens[k] - sl
+                : lens[k];
+        if (!archive_version_ok(parts[k], vl)) {
+            why = "not in the backup layout (expected namespaces, cluster or a version folder)";
+            goto bad;
+        }
+        res.version = xstrndup(parts[k], vl);
+        res.preferred = vl != lens[k];
+        k++;
+    }
+    if (k < n && PART_IS(k, "namespaces") && n == k + 3) {
+        if (!archive_namespace_ok(parts[k + 1], lens[k + 1])) {
+            why = "a namespace folder that is not a namespace name";
+            goto bad;
+        }
+        res.namespace_ = xstrndup(parts[k + 1], lens[k + 1]);
+        k += 2;
+    } else if (k < n && PART_IS(k, "cluster") && n == k + 2) {
+        k += 1;
+    } else {
+        why = "not in the backup layout";
+        goto bad;
+    }
+    if (lens[k] <= 5 || memcmp(parts[k] + lens[k] - 5, ".json", 5) != 0 ||
+        !archive_name_ok(parts[k], lens[k] - 5)) {
+        why = "not an object file (NAME.json)";
+        goto bad;
+    }
+    res.name = xstrndup(parts[k], lens[k] - 5);
+    res.resource = xstrndup(parts[1], lens[1]);
+#undef PART_IS
+    if (out)
+        *out = res;
+    else
+        archive_path_dispose(&res);
+    return 1;
+bad:
+    archive_path_dispose(&res);
+    return err_set(ERR_INVALID, "entry \"%s\": %s", path, why);
+}
+
+/* ---- the entry list (what the manifest must match) ---- */
+
+struct archive_rec {
+    char *path;
+    uint64_t size;
+    char sha[65];
+};
+
+struct archive_recs {
+    struct archive_rec *v;
+    size_t n, cap;
+};
+
+static void archive_recs_add(struct archive_recs *l, const char *path, uint64_t size,
+                             const char *sha)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n].path = xstrdup(path);
+    l->v[l->n].size = size;
+    memcpy(l->v[l->n].sha, sha, 65);
+    l->n++;
+}
+
+static void archive_recs_dispose(struct archive_recs *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].path);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ---- writer ---- */
+
+struct archive_writer {
+    int fd;
+    char *what;
+    crypt_writer *crypt;
+    z_stream z;
+    int z_init;
+    unsigned char zout[ARCHIVE_IO];
+    mbedtls_sha256_context file_sha;
+    uint64_t file_size;
+    struct buf hdr;
+    struct archive_recs recs;
+    int64_t mtime;
+    int failed;
+};
+
+/* Bytes to the file, all of them. */
+static int archive_fd_write(void *ctx, const void *p, size_t n)
+{
+    archive_writer *w = ctx;
+    const unsigned char *s = p;
+    mbedtls_sha256_update_ret(&w->file_sha, s, n);
+    w->file_size += n;
+    while (n > 0) {
+        ssize_t k = write(w->fd, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return err_set(ERR_IO, "write %s: %s", w->what,
+                           k < 0 ? strerror(errno) : "no progress");
+        s += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Compressed bytes to the next stage. */
+static int archive_emit(archive_writer *w, const void *p, size_t n)
+{
+    return w->crypt ? crypt_writer_write(w->crypt, p, n) : archive_fd_write(w, p, n);
+}
+
+static int archive_deflate(archive_writer *w, const void *p, size_t n, int flush)
+{
+    w->z.next_in = (unsigned char *)p;
+    w->z.avail_in = (uInt)n;
+    for (;;) {
+        int zr, rc;
+        w->z.next_out = w->zout;
+        w->z.avail_out = sizeof(w->zout);
+        zr = deflate(&w->z, flush);
+        if (zr == Z_STREAM_ERROR)
+            return err_set(ERR_GENERIC, "%s: compression failed", w->what);
+        if (sizeof(w->zout) - w->z.avail_out > 0 &&
+            (rc = archive_emit(w, w->zout, sizeof(w->zout) - w->z.avail_out)) < 0)
+            return rc;
+        if (flush == Z_FINISH ? zr == Z_STREAM_END : w->z.avail_out != 0)
+            return 0;
+    }
+}
+
+/* Tar bytes in, with n split so zlib's uInt never overflows. */
+static int archive_put(archive_writer *w, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    while (n > 0) {
+        size_t take = n > (1u << 30) ? (1u << 30) : n;
+        int rc = archive_deflate(w, s, take, Z_NO_FLUSH);
+        if (rc < 0)
+            return rc;
+        s += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int archive_write_entry(archive_writer *w, const char *path, const void *data, size_t len)
+{
+    static const unsigned char zeros[TAR_BLOCK];
+    char sha[65];
+    int rc;
+
+    if (w->failed)
+        return err_set(ERR_INVALID, "%s: an earlier write failed", w->what);
+    if (w->recs.n >= ARCHIVE_MAX_ENTRIES)
+        return err_set(ERR_TOOLARGE, "%s: more than %u entries", w->what, ARCHIVE_MAX_ENTRIES);
+    buf_clear(&w->hdr);
+    if ((rc = tar_file_header(&w->hdr, path, len, w->mtime)) < 0 ||
+        (rc = archive_put(w, w->hdr.ptr, w->hdr.len)) < 0 || (rc = archive_put(w, data, len)) < 0 ||
+        (rc = archive_put(w, zeros, tar_padding(len))) < 0) {
+        w->failed = 1;
+        return rc;
+    }
+    util_sha256_hex(data, len, sha);
+    archive_recs_add(&w->recs, path, len, sha);
+    return 0;
+}
+
+int archive_writer_new(archive_writer **out, int fd, const char *what, const struct crypt_key *key)
+{
+    archive_writer *w = xcalloc(1, sizeof(*w));
+    int rc;
+
+    *out = NULL;
+    w->fd = fd;
+    w->what = xstrdup(what);
+    w->mtime = (int64_t)time(NULL);
+    buf_init(&w->hdr);
+    mbedtls_sha256_init(&w->file_sha);
+    mbedtls_sha256_starts_ret(&w->file_sha, 0);
+    /* windowBits 15 + 16: a gzip wrapper, as `tar xzf` and Velero expect. */
+    if (deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+        rc = err_set(ERR_GENERIC, "%s: zlib setup failed", what);
+        goto out;
+    }
+    w->z_init = 1;
+    if (key && (rc = crypt_writer_new(&w->crypt, key, archive_fd_write, w)) < 0)
+        goto out;
+    if ((rc = archive_write_entry(w, ARCHIVE_VERSION_PATH, ARCHIVE_FORMAT_VERSION,
+                                  strlen(ARCHIVE_FORMAT_VERSION))) < 0)
+        goto out;
+    *out = w;
+    w = NULL;
+out:
+    archive_writer_free(w);
+    return rc;
+}
+
+int archive_writer_add(archive_writer *w, const char *path, const void *data, size_t len)
+{
+    int rc = archive_path_check(path, NULL);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return err_set(ERR_INVALID, "entry \"%s\": written by the archive itself", path);
+    if (len > ARCHIVE_MAX_ENTRY)
+        return err_set(ERR_TOOLARGE, "entry \"%s\": %zu bytes, over the %u-byte limit", path, len,
+                       ARCHIVE_MAX_ENTRY);
+    return archive_write_entry(w, path, data, len);
+}
+
+size_t archive_writer_count(const archive_writer *w)
+{
+    return w->recs.n;
+}
+
+int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_size,
+                          char out_sha256[65])
+{
+    static const unsigned char end[TAR_END_LEN];
+    json_t *entries = json_array();
+    struct buf text = BUF_INIT;
+    unsigned char digest[32];
+    int rc;
+
+    for (size_t i = 0; i < w->recs.n; i++)
+        json_array_append_new(entries,
+                              json_pack("{s:s, s:I, s:s}", "path", w->recs.v[i].path, "size",
+                                        (json_int_t)w->recs.v[i].size, "sha256", w->recs.v[i].sha));
+    json_object_set_new(manifest, "entries", entries);
+    doc_emit_json(&text, manifest, 0);
+    if (text.len > ARCHIVE_MAX_MANIFEST) {
+        rc = err_set(ERR_TOOLARGE, "%s: the manifest is over %u bytes", w->what,
+                     ARCHIVE_MAX_MANIFEST);
+        goto out;
+    }
+    if ((rc = archive_write_entry(w, ARCHIVE_MANIFEST_PATH, text.ptr, text.len)) < 0 ||
+        (rc = archive_put(w, end, sizeof(end))) < 0 ||
+        (rc = archive_deflate(w, NULL, 0, Z_FINISH)) < 0 ||
+        (w->crypt && (rc = crypt_writer_finish(w->crypt)) < 0))
+        goto out;
+    mbedtls_sha256_finish_ret(&w->file_sha, digest);
+    util_hex(out_sha256, digest, sizeof(digest));
+    *out_size = w->file_size;
+out:
+    buf_dispose(&text);
+    if (rc < 0)
+        w->failed = 1;
+    return rc;
+}
+
+void archive_writer_free(archive_writer *w)
+{
+    if (!w)
+        return;
+    if (w->z_init)
+        deflateEnd(&w->z);
+    crypt_writer_free(w->crypt);
+    mbedtls_sha256_free(&w->file_sha);
+    buf_dispose(&w->hdr);
+    archive_recs_dispose(&w->recs);
+    free(w->what);
+    free(w);
+}
+
+/* ---- reader ---- */
+
+struct archive_reader {
+    int fd;
+    const unsigned char *mem;
+    size_t mem_len, mem_off;
+    char *what;
+    unsigned char head[CRYPT_MAGIC_LEN];
+    size_t head_len, head_off;
+    crypt_reader *crypt;
+    z_stream z;
+    int z_init, z_end;
+    unsigned char zin[ARCHIVE_IO];
+    struct tar_reader tar;
+    struct tar_entry te;
+    struct buf content;
+    json_t *object;
+    struct archive_path where;
+    struct archive_recs recs;
+    const json_t *expect;
+    size_t index; /* entries read, metadata/version included */
+    json_t *manifest;
+    int done;
+};
+
+/* The file's bytes, the peeked head first. */
+static int archive_raw_read(void *ctx, void *p, size_t n, size_t *got)
+{
+    archive_reader *r = ctx;
+    *got = 0;
+    if (r->head_off < r->head_len) {
+        size_t take = r->head_len - r->head_off < n ? r->head_len - r->head_off : n;
+        memcpy(p, r->head + r->head_off, take);
+        r->head_off += take;
+        *got = take;
+        return 0;
+    }
+    if (r->mem) {
+        size_t take = r->mem_len - r->mem_off < n ? r->mem_len - r->mem_off : n;
+        memcpy(p, r->mem + r->mem_off, take);
+        r->mem_off += take;
+        *got = take;
+        return 0;
+    }
+    for (;;) {
+        ssize_t k = read(r->fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return err_set(ERR_IO, "read %s: %s", r->what, strerror(errno));
+        *got = (size_t)k;
+        return 0;
+    }
+}
+
+/* Compressed bytes: decrypted and authenticated, or the file's own. */
+static int archive_compressed_read(archive_reader *r, void *p, size_t n, size_t *got)
+{
+    return r->crypt ? crypt_reader_read(r->crypt, p, n, got) : archive_raw_read(r, p, n, got);
+}
+
+/* Tar bytes. */
+static int archive_tar_read(void *ctx, void *p, size_t n, size_t *got)
+{
+    archive_reader *r = ctx;
+    *got = 0;
+    r->z.next_out = p;
+    r->z.avail_out = (uInt)(n > (1u << 30) ? (1u << 30) : n);
+    while (r->z.avail_out > 0 && !r->z_end) {
+        int zr;
+        uInt before = r->z.avail_out;
+        if (r->z.avail_in == 0) {
+            size_t k = 0;
+            int rc = archive_compressed_read(r, r->zin, sizeof(r->zin), &k);
+            if (rc < 0)
+                return rc;
+            if (k == 0)
+                return err_set(ERR_INVALID, "%s: truncated: the compressed data ends early",
+                               r->what);
+            r->z.next_in = r->zin;
+            r->z.avail_in = (uInt)k;
+        }
+        zr = inflate(&r->z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            r->z_end = 1;
+        } else if (zr != Z_OK && !(zr == Z_BUF_ERROR && before != r->z.avail_out)) {
+            return err_set(ERR_INVALID, "%s: damaged compressed data (%s)", r->what,
+                           r->z.msg ? r->z.msg : "zlib error");
+        }
+    }
+    *got = (size_t)((unsigned char *)r->z.next_out - (unsigned char *)p);
+    return 0;
+}
+
+static int archive_reader_init(archive_reader *r, const struct archive_read_options *o)
+{
+    static const struct archive_read_options none = ARCHIVE_READ_OPTIONS_INIT;
+    size_t got = 0;
+    int rc;
+
+    if (!o)
+        o = &none;
+    r->expect = o->expect;
+    buf_init(&r->content);
+    /* Peek at the magic, then hand the same bytes on (head_len is 0
+     * while peeking, so the reads come from the file). */
+    while (got < sizeof(r->head)) {
+        size_t k = 0;
+        if ((rc = archive_raw_read(r, r->head + got, sizeof(r->head) - got, &k)) < 0)
+            return rc;
+        if (k == 0)
+            break;
+        got += k;
+    }
+    r->head_len = got;
+    if (crypt_is_encrypted(r->head, r->head_len)) {
+        if (!o->key)
+            return err_set(ERR_AUTH, "%s: encrypted: a key file or passphrase is needed", r->what);
+        if ((rc = crypt_reader_new(&r->crypt, o->key, archive_raw_read, r, r->what)) < 0)
+            return rc;
+    } else if (r->head_len >= 3 && r->head[0] == 0x1f && r->head[1] == 0x8b && r->head[2] == 8) {
+        if (!o->allow_plain)
+            return err_set(ERR_INVALID,
+                           "%s: not encrypted (a plain tar.gz), and encryption is required",
+                           r->what);
+    } else {
+        return err_set(ERR_INVALID,
+                       "%s: not a backup archive (neither an encrypted edgecd archive nor a "
+                       "gzip-compressed tar)",
+                       r->what);
+    }
+    if (inflateInit2(&r->z, 15 + 16) != Z_OK)
+        return err_set(ERR_GENERIC, "%s: zlib setup failed", r->what);
+    r->z_init = 1;
+    tar_reader_init(&r->tar, archive_tar_read, r);
+    return 0;
+}
+
+static archive_reader *archive_reader_alloc(const char *what)
+{
+    archive_reader *r = xcalloc(1, sizeof(*r));
+    r->fd = -1;
+    r->what = xstrdup(what);
+    return r;
+}
+
+int archive_reader_open(archive_reader **out, const char *path, const char *what,
+                        const struct archive_read_options *o)
+{
+    archive_reader *r = archive_reader_alloc(what ? what : path);
+    int rc;
+
+    *out = NULL;
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (r->fd < 0) {
+        rc = err_set(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", r->what, strerror(errno));
+        archive_reader_close(r);
+        return rc;
+    }
+    if ((rc = archive_reader_init(r, o)) < 0) {
+        archive_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Name the file in a tar error once: the layers below it (chunks, gzip)
+ * name it already, the tar reader does not know it. */
+static int archive_named(const archive_reader *r, int rc)
+{
+    if (!str_has_prefix(err_last(), r->what))
+        err_prefix(rc, "%s", r->what);
+    return rc;
+}
+
+/* After the manifest: the tar end, zero padding only, the gzip trailer,
+ * the final chunk, and nothing after any of them. */
+static int archive_drain(archive_reader *r)
+{
+    struct tar_entry e;
+    unsigned char tmp[4096];
+    size_t got;
+    int rc = tar_reader_next(&r->tar, &e);
+    if (rc < 0)
+        return archive_named(r, rc);
+    if (rc > 0) {
+        rc = err_set(ERR_INVALID, "%s: entry \"%s\" after the manifest", r->what, e.path);
+        tar_entry_dispose(&e);
+        return rc;
+    }
+    do {
+        if ((rc = archive_tar_read(r, tmp, sizeof(tmp), &got)) < 0)
+            return rc;
+        for (size_t i = 0; i < got; i++)
+            if (tmp[i])
+                return err_set(ERR_INVALID, "%s: data after the end of the tar archive", r->what);
+    } while (got > 0);
+    if (r->z.avail_in > 0)
+        return err_set(ERR_INVALID, "%s: data after the end of the compressed stream", r->what);
+    if ((rc = archive_compressed_read(r, tmp, sizeof(tmp), &got)) < 0)
+        return rc;
+    if (got > 0)
+        return err_set(ERR_INVALID, "%s: data after the end of the compressed stream", r->what);
+    return 0;
+}
+
+static int archive_check_manifest(archive_reader *r)
+{
+    const json_t *entries;
+    const char *kind;
+    json_t *e;
+    size_t i;
+    struct doc_limits lim = DOC_LIMITS_INIT;
+    int rc;
+
+    lim.max_bytes = ARCHIVE_MAX_MANIFEST;
+    lim.max_nodes = 8u * ARCHIVE_MAX_ENTRIES;
+    if ((rc = doc_parse_json(&r->manifest, r->content.ptr, r->content.len, ARCHIVE_MANIFEST_PATH,
+                             &lim)) < 0)
+        return err_prefix(rc, "%s", r->what);
+    kind = doc_get_str(r->manifest, "kind");
+    if (!json_is_object(r->manifest) || !kind || strcmp(kind, ARCHIVE_MANIFEST_KIND) != 0)
+        return err_set(ERR_INVALID, "%s: %s: not an edgecd backup manifest", r->what,
+                       ARCHIVE_MANIFEST_PATH);
+    entries = json_object_get(r->manifest, "entries");
+    if (!json_is_array(entries))
+        return err_set(ERR_INVALID, "%s: %s: entries: missing", r->what, ARCHIVE_MANIFEST_PATH);
+    if (r->expect) {
+        /* The first pass compared this very list; it must not have
+         * changed between the passes. */
+        if (!json_equal((json_t *)entries, json_object_get(r->expect, "entries")))
+            return err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
+        return 0;
+    }
+    if (json_array_size(entries) != r->recs.n)
+        return err_set(ERR_INVALID, "%s: the manifest lists %zu entries, the archive holds %zu",
+                       r->what, json_array_size(entries), r->recs.n);
+    json_array_foreach(entries, i, e)
+    {
+        const struct archive_rec *rec = &r->recs.v[i];
+        const char *path = doc_get_str(e, "path"), *sha = doc_get_str(e, "sha256");
+        json_t *size = json_object_get(e, "size");
+        if (!path || strcmp(path, rec->path) != 0)
+            return err_set(ERR_INVALID, "%s: entry %zu is \"%s\", the manifest says \"%s\"",
+                           r->what, i + 1, rec->path, path ? path : "(none)");
+        if (!json_is_integer(size) || (uint64_t)json_integer_value(size) != rec->size)
+            return err_set(ERR_INVALID, "%s: entry \"%s\": %llu bytes, not the manifest's size",
+                           r->what, rec->path, (unsigned long long)rec->size);
+        if (!sha || strcmp(sha, rec->sha) != 0)
+            return err_set(ERR_INVALID, "%s: entry \"%s\": SHA-256 differs from the manifest",
+                           r->what, rec->path);
+    }
+    return 0;
+}
+
+/* The object's JSON must be the object its path names. */
+static int archive_check_object(archive_reader *r)
+{
+    struct doc_limits lim = DOC_LIMITS_INIT;
+    const char *name, *ns;
+    int rc;
+
+    lim.max_bytes = ARCHIVE_MAX_ENTRY;
+    json_decref(r->object);
+    r->object = NULL;
+    if ((rc = doc_parse_json(&r->object, r->content.ptr, r->content.len, r->te.path, &lim)) < 0)
+        return err_prefix(rc, "%s", r->what);
+    name = doc_get_str(r->object, "metadata.name");
+    ns = doc_get_str(r->object, "metadata.namespace");
+    if (!json_is_object(r->object) || !doc_get_str(r->object, "apiVersion") ||
+        !doc_get_str(r->object, "kind"))
+        return err_set(ERR_INVALID, "%s: entry \"%s\": not a Kubernetes object", r->what,
+                       r->te.path);
+    if (!name || strcmp(name, r->where.name) != 0 ||
+        (r->where.namespace_ ? (!ns || strcmp(ns, r->where.namespace_) != 0) : ns && ns[0]))
+        return err_set(ERR_INVALID, "%s: entry \"%s\": holds %s%s%s, not the object its path names",
+                       r->what, r->te.path, ns ? ns : "", ns ? "/" : "", name ? name : "(no name)");
+    return 0;
+}
+
+int archive_reader_next(archive_reader *r, struct archive_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (r->done)
+        return 0;
+    for (;;) {
+        char sha[65];
+        int rc, kind;
+        size_t max;
+
+        tar_entry_dispose(&r->te);
+        archive_path_dispose(&r->where);
+        rc = tar_reader_next(&r->tar, &r->te);
+        if (rc < 0)
+            return archive_named(r, rc);
+        if (rc == 0)
+            return err_set(ERR_INVALID, "%s: truncated: the archive ends without its manifest",
+                           r->what);
+        if (r->index >= ARCHIVE_MAX_ENTRIES)
+            return err_set(ERR_TOOLARGE, "%s: more than %u entries", r->what, ARCHIVE_MAX_ENTRIES);
+        if ((kind = archive_path_check(r->te.path, &r->where)) < 0)
+            return err_prefix(kind, "%s", r->what);
+        if (r->index == 0 && strcmp(r->te.path, ARCHIVE_VERSION_PATH) != 0)
+            return err_set(ERR_INVALID, "%s: the first entry is \"%s\", not %s", r->what,
+                           r->te.path, ARCHIVE_VERSION_PATH);
+        if (r->index > 0 && strcmp(r->te.path, ARCHIVE_VERSION_PATH) == 0)
+            return err_set(ERR_INVALID, "%s: %s twice", r->what, ARCHIVE_VERSION_PATH);
+        max = strcmp(r->te.path, ARCHIVE_MANIFEST_PATH) == 0 ? ARCHIVE_MAX_MANIFEST
+                                                             : ARCHIVE_MAX_ENTRY;
+        if (r->te.size > max)
+            return err_set(ERR_TOOLARGE, "%s: entry \"%s\": %llu bytes, over the %zu-byte limit",
+                           r->what, r->te.path, (unsigned long long)r->te.size, max);
+        buf_clear(&r->content);
+        if (r->content.cap < r->te.size + 1) {
+            buf_dispose(&r->content);
+            r->content.ptr = xmalloc((size_t)r->te.size + 1);
+            r->content.cap = (size_t)r->te.size + 1;
+        }
+        if ((rc = tar_reader_read(&r->tar, r->content.ptr, (size_t)r->te.size)) < 0)
+            return archive_named(r, rc);
+        r->content.len = (size_t)r->te.size;
+        r->content.ptr[r->content.len] = '\0';
+        if (strcmp(r->te.path, ARCHIVE_MANIFEST_PATH) == 0) {
+            if ((rc = archive_check_manifest(r)) < 0 || (rc = archive_drain(r)) < 0)
+                return rc;
+            r->done = 1;
+            return 0;
+        }
+        util_sha256_hex(r->content.ptr, r->content.len, sha);
+        if (r->expect) {
+            const json_t *want = json_array_get(json_object_get(r->expect, "entries"), r->index);
+            const char *wp = doc_get_str(want, "path"), *ws = doc_get_str(want, "sha256");
+            if (!wp || strcmp(wp, r->te.path) != 0 || !ws || strcmp(ws, sha) != 0)
+                return err_set(ERR_INVALID, "%s: entry \"%s\" differs from the verified manifest",
+                               r->what, r->te.path);
+        } else {
+            archive_recs_add(&r->recs, r->te.path, r->te.size, sha);
+        }
+        r->index++;
+        if (kind == 0) {
+            /* metadata/version: Velero's format 1.x. */
+            if (r->content.len < 2 || r->content.ptr[0] != '1' || r->content.ptr[1] != '.')
+                return err_set(ERR_UNSUPPORTED, "%s: backup format version \"%.16s\" (1.x is read)",
+                               r->what, r->content.ptr);
+            continue;
+        }
+        if ((rc = archive_check_object(r)) < 0)
+            return rc;
+        e->path = r->te.path;
+        e->where = r->where;
+        e->object = r->object;
+        e->size = r->content.len;
+        return 1;
+    }
+}
+
+const json_t *archive_reader_manifest(const archive_reader *r)
+{
+    return r->done ? r->manifest : NULL;
+}
+
+int archive_reader_encrypted(const archive_reader *r)
+{
+    return r->crypt != NULL;
+}
+
+void archive_reader_close(archive_reader *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->z_init)
+        inflateEnd(&r->z);
+    crypt_reader_free(r->crypt);
+    tar_entry_dispose(&r->te);
+    archive_path_dispose(&r->where);
+    if (r->content.ptr)
+        memset(r->content.ptr, 0, r->content.cap); /* it held Secrets */
+    buf_dispose(&r->content);
+    json_decref(r->object);
+    json_decref(r->manifest);
+    archive_recs_dispose(&r->recs);
+    free(r->what);
+    free(r);
+}
+
+static int archive_walk(archive_reader *r, json_t **out_manifest)
+{
+    struct archive_entry e;
+    int rc;
+    while ((rc = archive_reader_next(r, &e)) > 0)
+        ;
+    if (rc == 0 && out_manifest)
+        *out_manifest = json_incref(r->manifest);
+    return rc;
+}
+
+int archive_verify(const char *path, const struct archive_read_options *o, json_t **out_manifest)
+{
+    archive_reader *r = NULL;
+    int rc;
+    if (out_manifest)
+        *out_manifest = NULL;
+    if ((rc = archive_reader_open(&r, path, NULL, o)) < 0)
+        return rc;
+    rc = archive_walk(r, out_manifest);
+    archive_reader_close(r);
+    return rc;
+}
+
+int archive_verify_mem(const void *data, size_t len, const struct archive_read_options *o,
+                       json_t **out_manifest)
+{
+    archive_reader *r = archive_reader_alloc("archive");
+    int rc;
+    if (out_manifest)
+        *out_manifest = NULL;
+    r->mem = data;
+    r->mem_len = len;
+    if ((rc = archive_reader_init(r, o)) == 0)
+        rc = archive_walk(r, out_manifest);
+    archive_reader_close(r);
+    return rc;
+}
