@@ -5,6 +5,11 @@
  * The data directory holds state.db, mirrors/ and keys/ (0700). The API
  * token is generated once, on first start, into keys/api-token (0600), and
  * never printed or logged: the operator reads the file.
+ *
+ * The API is served over HTTPS with keys/tls.key and tls.crt (made on
+ * first start) or the configured pair; the certificate's fingerprint is
+ * printed at every start so an operator can compare it with the one the
+ * browser shows before trusting the self-signed certificate.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -209,12 +214,12 @@ static int serve_rollback(void *ctx, const char *app, const json_t *body)
                                    json_is_true(json_object_get(body, "prune")), SERVE_API_USER);
 }
 
-/* "127.0.0.1:0" with bound port 41234 -> "http://127.0.0.1:41234". */
-static char *serve_url(const char *listen, int port)
+/* "127.0.0.1:0" with bound port 41234 -> "https://127.0.0.1:41234". */
+static char *serve_url(const char *scheme, const char *listen, int port)
 {
     const char *colon = strrchr(listen, ':');
     char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup("0.0.0.0");
-    char *url = xasprintf("http://%s:%d", host, port);
+    char *url = xasprintf("%s://%s:%d", scheme, host, port);
     free(host);
     return url;
 }
@@ -232,6 +237,7 @@ static int cmd_serve_run(int argc, char **argv)
     store *st = NULL;
     server *srv = NULL;
     engine *eng = NULL;
+    struct server_tls tls = {0};
     char *token = NULL, *db = NULL, *url = NULL;
     struct sigaction sa;
     int c, rc = 1;
@@ -282,6 +288,12 @@ static int cmd_serve_run(int argc, char **argv)
     if (engine_new(&eng, st, &cfg, data_dir) < 0)
         goto fail;
     sopts.listen = listen ? listen : cfg.listen;
+    if (!cfg.insecure_http) {
+        if (server_tls_load(&tls, data_dir, cfg.tls_cert_file, cfg.tls_key_file, sopts.listen) < 0)
+            goto fail;
+        sopts.tls = &tls;
+        sopts.redirect_listen = cfg.http_redirect_listen;
+    }
     sopts.api_token = token;
     sopts.actions.ctx = eng;
     sopts.actions.sync = serve_sync;
@@ -298,7 +310,18 @@ static int cmd_serve_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    url = serve_url(sopts.listen, server_port(srv));
+    url = serve_url(sopts.tls ? "https" : "http", sopts.listen, server_port(srv));
+    /* Printed before the address, so whoever waits for "API at" has it. */
+    if (sopts.tls)
+        printf("edgecd: TLS certificate %s SHA-256 fingerprint %s\n",
+               cfg.tls_cert_file[0] ? cfg.tls_cert_file : "keys/tls.crt", tls.fingerprint);
+    else
+        printf("edgecd: plain HTTP (insecureHTTP: true): keep it behind a TLS-terminating proxy\n");
+    if (server_redirect_port(srv)) {
+        char *from = serve_url("http", sopts.redirect_listen, server_redirect_port(srv));
+        printf("edgecd: %s redirects to HTTPS\n", from);
+        free(from);
+    }
     printf("edgecd: API at %s/api/v1 (bearer token in %s/keys/api-token)\n", url, data_dir);
     fflush(stdout);
     log_info("serving %s, %zu application(s), poll every %lds", url,
@@ -319,6 +342,7 @@ out:
     }
     free(db);
     free(url);
+    server_tls_dispose(&tls);
     config_dispose(&cfg);
     return rc;
 }

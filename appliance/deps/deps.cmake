@@ -53,8 +53,43 @@ set_target_properties(dep_git2 PROPERTIES
 # CivetWeb: compiled here from Debian's civetweb.c. USE_MBEDTLS makes it use
 # the one TLS stack; NO_FILES and NO_CGI mean it never serves the file system
 # or runs programs: every answer comes from an edgecd handler.
+#
+# CivetWeb's mbedTLS glue (mod_mbedtls.inl) takes mbedTLS's default
+# configuration, which still accepts TLS 1.0 and 1.1 and CBC suites, and
+# offers no hook to change it. The web UI is served over it, so the build
+# compiles a copy of the sources whose glue pins TLS 1.2 as the minimum and
+# only forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305,
+# for ECDSA and RSA certificates). The copy is rewritten only when it would
+# change, and the build stops if the line the change hangs on is gone.
 set(CIVETWEB_SRC ${EDGECD_DEPS_DIR}/civetweb-src)
-add_library(dep_civetweb STATIC ${CIVETWEB_SRC}/src/civetweb.c)
+set(CIVETWEB_PATCHED ${CMAKE_BINARY_DIR}/civetweb-patched)
+file(GLOB civetweb_parts ${CIVETWEB_SRC}/src/*.c ${CIVETWEB_SRC}/src/*.inl ${CIVETWEB_SRC}/src/*.h)
+list(REMOVE_ITEM civetweb_parts ${CIVETWEB_SRC}/src/mod_mbedtls.inl)
+file(COPY ${civetweb_parts} DESTINATION ${CIVETWEB_PATCHED})
+set(civetweb_tls_anchor "mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &ctx->ctr);")
+file(READ ${CIVETWEB_SRC}/src/mod_mbedtls.inl civetweb_tls)
+string(FIND "${civetweb_tls}" "${civetweb_tls_anchor}" civetweb_tls_at)
+if(civetweb_tls_at LESS 0)
+  message(FATAL_ERROR "CivetWeb's mod_mbedtls.inl changed: cannot pin its TLS settings")
+endif()
+string(REPLACE "${civetweb_tls_anchor}" "${civetweb_tls_anchor}
+	{
+		static const int edgecd_suites[] = {
+		    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		    0};
+		mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+		mbedtls_ssl_conf_ciphersuites(conf, edgecd_suites);
+	}" civetweb_tls "${civetweb_tls}")
+# Written through configure_file so an unchanged text keeps its timestamp
+# and does not rebuild civetweb.c at every configure.
+file(WRITE ${CMAKE_BINARY_DIR}/mod_mbedtls.inl.new "${civetweb_tls}")
+configure_file(${CMAKE_BINARY_DIR}/mod_mbedtls.inl.new ${CIVETWEB_PATCHED}/mod_mbedtls.inl COPYONLY)
+add_library(dep_civetweb STATIC ${CIVETWEB_PATCHED}/civetweb.c)
 target_include_directories(dep_civetweb SYSTEM PUBLIC ${CIVETWEB_SRC}/include)
 target_compile_definitions(dep_civetweb PRIVATE USE_MBEDTLS NO_CGI NO_FILES NO_CACHING USE_IPV6 NDEBUG)
 target_compile_options(dep_civetweb PRIVATE -w)

@@ -22,7 +22,7 @@
 
 #define CONFIG_MAX_BYTES (4u << 20)
 
-enum config_type { CONFIG_STR, CONFIG_INT };
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
 
 struct config_key {
     const char *name;
@@ -35,7 +35,17 @@ struct config_key {
 
 static const struct config_key config_keys[] = {
     {"listen", CONFIG_STR, "127.0.0.1:8080", 0, 0, offsetof(struct config, listen),
-     "address:port the API listens on (plain HTTP; keep it on a trusted interface)"},
+     "address:port the API and UI listen on (HTTPS unless insecureHTTP is true)"},
+    {"tlsCertFile", CONFIG_STR, "", 0, 0, offsetof(struct config, tls_cert_file),
+     "PEM certificate (chain) to serve HTTPS with, relative to this file; with tlsKeyFile; "
+     "empty: a self-signed one generated on first start into DATA/keys/tls.crt"},
+    {"tlsKeyFile", CONFIG_STR, "", 0, 0, offsetof(struct config, tls_key_file),
+     "PEM private key of tlsCertFile (not encrypted), relative to this file"},
+    {"insecureHTTP", CONFIG_BOOL, "false", 0, 0, offsetof(struct config, insecure_http),
+     "serve plain HTTP instead of HTTPS: only behind a TLS-terminating proxy on the same node"},
+    {"httpRedirectListen", CONFIG_STR, "", 0, 0, offsetof(struct config, http_redirect_listen),
+     "address:port of a plain HTTP port that answers every request with a redirect (308) to "
+     "HTTPS; empty: none"},
     {"pollSeconds", CONFIG_INT, "180", 1, 86400, offsetof(struct config, poll_seconds),
      "seconds between reconciles of each application"},
     {"pollJitterSeconds", CONFIG_INT, "60", 0, 86400, offsetof(struct config, poll_jitter_seconds),
@@ -89,6 +99,12 @@ static int config_set_key(struct config *cfg, const struct config_key *k, const 
         *(char **)field = xstrdup(json_string_value(v));
         return 0;
     }
+    if (k->type == CONFIG_BOOL) {
+        if (!json_is_boolean(v))
+            return err_set(ERR_INVALID, "%s: %s: must be true or false", path, k->name);
+        *(int *)field = json_is_true(v);
+        return 0;
+    }
     if (!json_is_integer(v) || json_integer_value(v) < k->min || json_integer_value(v) > k->max)
         return err_set(ERR_INVALID, "%s: %s: must be a whole number from %ld to %ld", path, k->name,
                        k->min, k->max);
@@ -103,6 +119,8 @@ static void config_set_defaults(struct config *cfg)
         char *field = (char *)cfg + k->offset;
         if (k->type == CONFIG_STR)
             *(char **)field = xstrdup(k->def);
+        else if (k->type == CONFIG_BOOL)
+            *(int *)field = !strcmp(k->def, "true");
         else
             *(long *)field = strtol(k->def, NULL, 10);
     }
@@ -275,6 +293,34 @@ static int config_parse_settings(struct config *cfg, const json_t *doc, const ch
     return 0;
 }
 
+/* The TLS settings make sense together or not at all; file names are
+ * taken relative to the config file like every other path in it. */
+static int config_check_tls(struct config *cfg, const char *path)
+{
+    char *resolved;
+    if (!cfg->tls_cert_file[0] != !cfg->tls_key_file[0])
+        return err_set(ERR_INVALID, "%s: tlsCertFile and tlsKeyFile: set both or neither", path);
+    if (cfg->insecure_http && cfg->tls_cert_file[0])
+        return err_set(ERR_INVALID,
+                       "%s: insecureHTTP: true serves plain HTTP, so tlsCertFile and tlsKeyFile "
+                       "would be unused; remove one or the other",
+                       path);
+    if (cfg->insecure_http && cfg->http_redirect_listen[0])
+        return err_set(ERR_INVALID,
+                       "%s: httpRedirectListen: redirects to HTTPS, which insecureHTTP: true "
+                       "turns off",
+                       path);
+    if (cfg->tls_cert_file[0]) {
+        resolved = config_resolve_path(path, cfg->tls_cert_file);
+        free(cfg->tls_cert_file);
+        cfg->tls_cert_file = resolved;
+        resolved = config_resolve_path(path, cfg->tls_key_file);
+        free(cfg->tls_key_file);
+        cfg->tls_key_file = resolved;
+    }
+    return 0;
+}
+
 int config_load(struct config *out, const char *path)
 {
     struct buf data = BUF_INIT;
@@ -335,6 +381,8 @@ int config_load(struct config *out, const char *path)
             goto out;
         }
     }
+    if ((rc = config_check_tls(out, path)) < 0)
+        goto out;
     if (log_level_parse(out->log_level) < 0) {
         rc = err_set(ERR_INVALID, "%s: logLevel: \"%s\" is not debug, info, warn or error", path,
                      out->log_level);

@@ -21,10 +21,13 @@
 #include "server/server.h"
 
 #include <civetweb.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -46,7 +49,9 @@ struct server {
     store *st;
     struct server_actions actions;
     unsigned char token_sha[32];
-    int port;
+    int port;          /* the first bound port: HTTPS when https */
+    int redirect_port; /* the plain port that redirects; 0: none */
+    int https;
 };
 
 /* A handler answers the request and returns the status it sent. arg is
@@ -90,14 +95,21 @@ static const struct server_route server_routes[] = {
     {"GET", "/api/v1/applicationsets/*", 1, server_get_appset},
 };
 
-/* Sent with every answer, errors included: API answers are data, never a
- * page a browser should render, frame, cache or leak a referrer from. */
+/* Sent with every answer, errors included. API answers are data, never
+ * a page a browser should render, frame, cache or leak a referrer from;
+ * the policy is the one the embedded UI will live under too (its own
+ * scripts only, no inline script, no plugins, no framing). */
 static const char *const server_security_headers[][2] = {
+    {"Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; "
+                                "frame-ancestors 'none'; base-uri 'none'"},
     {"X-Content-Type-Options", "nosniff"},
-    {"Cache-Control", "no-store"},
-    {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
     {"Referrer-Policy", "no-referrer"},
+    {"X-Frame-Options", "DENY"},
+    {"Cache-Control", "no-store"},
 };
+/* Only over HTTPS: a browser ignores it over plain HTTP, and a proxy in
+ * front of an insecureHTTP server sets its own. */
+#define SERVER_HSTS "max-age=31536000"
 
 /* A new JSON string. Text from the store comes from Git and the cluster
  * and may hold invalid UTF-8 (which jansson refuses); such bytes become
@@ -139,6 +151,8 @@ static int server_send(struct mg_connection *conn, int status, json_t *body,
     for (i = 0; i < sizeof(server_security_headers) / sizeof(server_security_headers[0]); i++)
         mg_response_header_add(conn, server_security_headers[i][0], server_security_headers[i][1],
                                -1);
+    if (mg_get_request_info(conn)->is_ssl)
+        mg_response_header_add(conn, "Strict-Transport-Security", SERVER_HSTS, -1);
     mg_response_header_add(conn, "Content-Type", "application/json", -1);
     mg_response_header_add(conn, "Content-Length", len, -1);
     for (i = 0; extra && extra[i]; i += 2)
@@ -238,6 +252,74 @@ static int server_match(const char *pattern, const char *path, char *arg, size_t
     return 1;
 }
 
+/* host (without port) from a Host header into out, or 0 when it is not
+ * a plain name or address: it goes into a Location header. */
+static int server_host(const char *h, char *out, size_t len)
+{
+    size_t n = 0;
+    if (!h)
+        return 0;
+    if (h[0] == '[') {
+        const char *end = strchr(h, ']');
+        if (!end)
+            return 0;
+        n = (size_t)(end - h) + 1;
+    } else {
+        while (h[n] && h[n] != ':')
+            n++;
+    }
+    if (n == 0 || n >= len)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]", h[i]))
+            return 0;
+    memcpy(out, h, n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* A plain HTTP request on the redirect port: 308 (the method and body
+ * are kept) to the same path on the HTTPS port of the host the client
+ * asked for. The path CivetWeb hands over is decoded, so it is encoded
+ * again; a query with anything unprintable is dropped. */
+static int server_redirect(server *srv, struct mg_connection *conn,
+                           const struct mg_request_info *ri)
+{
+    static const char *const close_hdr[] = {"Connection", "close", NULL};
+    const char *path = ri->local_uri_raw ? ri->local_uri_raw : "/";
+    const char *q = ri->query_string;
+    struct buf loc = BUF_INIT;
+    char host[300];
+    int status;
+
+    mg_disable_keep_alive(conn);
+    if (!server_host(mg_get_header(conn, "Host"), host, sizeof(host)))
+        return server_error(conn, 400, "this port only redirects to HTTPS; send a Host header",
+                            close_hdr);
+    buf_printf(&loc, "https://%s:%d", host, srv->port);
+    for (; *path; path++) {
+        unsigned char c = (unsigned char)*path;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("/-._~", c))
+            buf_putc(&loc, (char)c);
+        else
+            buf_printf(&loc, "%%%02X", c);
+    }
+    if (q && q[0]) {
+        size_t i;
+        for (i = 0; q[i] && (unsigned char)q[i] > 0x20 && q[i] != 0x7f; i++)
+            ;
+        if (!q[i])
+            buf_printf(&loc, "?%s", q);
+    }
+    {
+        const char *const hdr[] = {"Location", buf_cstr(&loc), "Connection", "close", NULL};
+        status = server_error(conn, 308, "use HTTPS", hdr);
+    }
+    buf_dispose(&loc);
+    return status;
+}
+
 static int server_dispatch(server *srv, struct mg_connection *conn,
                            const struct mg_request_info *ri)
 {
@@ -249,6 +331,8 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
     char allow[128] = "";
     size_t i;
 
+    if (srv->https && !ri->is_ssl)
+        return server_redirect(srv, conn, ri);
     if (!server_body_ok(conn, ri)) {
         /* The rest of the body is never read: close instead of draining
          * up to a client-chosen number of bytes. */
@@ -886,16 +970,56 @@ static int server_get_events(server *srv, struct mg_connection *conn, const char
     return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
 }
 
+/* CivetWeb's listening_ports for opts: each address of listen with "s"
+ * (TLS) when https, then the redirect address as plain HTTP. */
+static char *server_ports_spec(const struct server_options *opts)
+{
+    struct buf b = BUF_INIT;
+    const char *p = opts->listen;
+
+    if (!opts->tls)
+        return xstrdup(opts->listen);
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        buf_printf(&b, "%s%.*ss", b.len ? "," : "", (int)n, p);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (opts->redirect_listen && opts->redirect_listen[0])
+        buf_printf(&b, ",%s", opts->redirect_listen);
+    return buf_detach(&b);
+}
+
+/* CivetWeb's mbedTLS glue reads key and certificate from one file path
+ * at start. Rather than write a second copy of the key to disk, the pair
+ * goes into an anonymous memory file that CivetWeb opens by its /proc
+ * name; the caller closes *fd once CivetWeb has started. */
+static int server_tls_file(const struct server_tls *tls, int *fd, char *path, size_t len)
+{
+    size_t klen = strlen(tls->key_pem), clen = strlen(tls->cert_pem);
+
+    *fd = memfd_create("edgecd-tls", MFD_CLOEXEC);
+    if (*fd < 0)
+        return err_set(ERR_IO, "server: memfd_create: %s", strerror(errno));
+    if (write(*fd, tls->key_pem, klen) != (ssize_t)klen || write(*fd, "\n", 1) != 1 ||
+        write(*fd, tls->cert_pem, clen) != (ssize_t)clen)
+        return err_set(ERR_IO, "server: writing the TLS pair to memory: %s", strerror(errno));
+    snprintf(path, len, "/proc/self/fd/%d", *fd);
+    return 0;
+}
+
 int server_start(server **out, const struct server_options *opts, store *st)
 {
     struct mg_callbacks cb;
     struct mg_init_data init;
     struct mg_error_data error;
-    struct mg_server_port ports[4];
-    char threads[16], errtext[256] = "";
+    struct mg_server_port ports[8];
+    char threads[16], errtext[256] = "", tls_path[64] = "";
     unsigned errcode = 0;
     server *srv;
-    int rc;
+    char *spec = NULL;
+    int rc, tls_fd = -1, nports, i;
 
     *out = NULL;
     if (!opts || !opts->listen || !opts->listen[0])
@@ -904,11 +1028,21 @@ int server_start(server **out, const struct server_options *opts, store *st)
         return err_set(ERR_INVALID, "server: no API token");
     if (opts->threads < 0 || opts->threads > 256)
         return err_set(ERR_INVALID, "server: threads %d out of range 0..256", opts->threads);
+    if (!opts->tls && opts->redirect_listen && opts->redirect_listen[0])
+        return err_set(ERR_INVALID, "server: a redirect port needs HTTPS");
     snprintf(threads, sizeof(threads), "%d",
              opts->threads ? opts->threads : SERVER_DEFAULT_THREADS);
+    spec = server_ports_spec(opts);
+    if (opts->tls && server_tls_file(opts->tls, &tls_fd, tls_path, sizeof(tls_path)) < 0) {
+        rc = ERR_IO;
+        if (tls_fd >= 0)
+            close(tls_fd);
+        free(spec);
+        return rc;
+    }
     const char *config[] = {
         "listening_ports",
-        opts->listen,
+        spec,
         "num_threads",
         threads,
         "request_timeout_ms",
@@ -917,12 +1051,15 @@ int server_start(server **out, const struct server_options *opts, store *st)
         SERVER_MAX_HEADER,
         "enable_keep_alive",
         "yes",
+        opts->tls ? "ssl_certificate" : NULL,
+        tls_path,
         NULL,
     };
 
     srv = xcalloc(1, sizeof(*srv));
     srv->st = st;
     srv->actions = opts->actions;
+    srv->https = opts->tls != NULL;
     util_sha256(opts->api_token, strlen(opts->api_token), srv->token_sha);
     memset(&cb, 0, sizeof(cb));
     cb.begin_request = server_on_request;
@@ -939,19 +1076,29 @@ int server_start(server **out, const struct server_options *opts, store *st)
 
     mg_init_library(0);
     srv->ctx = mg_start2(&init, &error);
+    if (tls_fd >= 0)
+        close(tls_fd); /* CivetWeb has read it (or failed to) */
     if (!srv->ctx) {
-        rc = err_set(ERR_IO, "server: cannot listen on %s: %s", opts->listen,
+        rc = err_set(ERR_IO, "server: cannot listen on %s: %s", spec,
                      errtext[0] ? errtext : "unknown error");
         goto fail;
     }
-    if (mg_get_server_ports(srv->ctx, 4, ports) < 1) {
-        rc = err_set(ERR_IO, "server: no listening port for %s", opts->listen);
+    nports = mg_get_server_ports(srv->ctx, 8, ports);
+    for (i = 0; i < nports; i++) {
+        if (ports[i].is_ssl == srv->https && !srv->port)
+            srv->port = ports[i].port;
+        if (srv->https && !ports[i].is_ssl && !srv->redirect_port)
+            srv->redirect_port = ports[i].port;
+    }
+    if (!srv->port) {
+        rc = err_set(ERR_IO, "server: no listening port for %s", spec);
         goto fail;
     }
-    srv->port = ports[0].port;
+    free(spec);
     *out = srv;
     return 0;
 fail:
+    free(spec);
     server_stop(srv);
     return rc;
 }
@@ -959,6 +1106,11 @@ fail:
 int server_port(const server *srv)
 {
     return srv ? srv->port : 0;
+}
+
+int server_redirect_port(const server *srv)
+{
+    return srv ? srv->redirect_port : 0;
 }
 
 void server_stop(server *srv)

@@ -1,5 +1,6 @@
 /*
- * The HTTP server (CivetWeb): GET /healthz without auth; everything under
+ * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
+ * /healthz without auth; everything under
  * /api needs "Authorization: Bearer <token>" where the token is the one in
  * the data directory (compared in constant time). Routes live in one table
  * (method, pattern, handler) in server.c. Answers are JSON; errors are
@@ -28,8 +29,36 @@ struct server_actions {
     int (*diff)(void *ctx, const char *app, struct buf *out, int *differs);
 };
 
+/* The server's certificate and key (PEM) and the certificate's SHA-256
+ * fingerprint as a browser shows it ("AB:CD:..."). */
+struct server_tls {
+    char *cert_pem; /* owned */
+    char *key_pem;  /* owned; wiped by server_tls_dispose */
+    char fingerprint[96];
+    int generated; /* 1: made by this call */
+};
+
+/* The TLS identity for serve: cert_file and key_file when both are given
+ * (read and checked, never written), else DATA/keys/tls.key (0600) and
+ * tls.crt, generated when either is missing as an ECDSA P-256 key and a
+ * self-signed certificate for the host name, localhost, listen's address
+ * and the node's interface addresses, valid for ten years. Errors name the
+ * file: unreadable (ERR_NOTFOUND, ERR_IO), not PEM or a key that is not
+ * the certificate's (ERR_INVALID). out is caller-owned; dispose it. Main
+ * thread, before server_start. */
+int server_tls_load(struct server_tls *out, const char *data_dir, const char *cert_file,
+                    const char *key_file, const char *listen);
+void server_tls_dispose(struct server_tls *t);
+
 struct server_options {
-    const char *listen;    /* "127.0.0.1:8080"; CivetWeb listening_ports syntax */
+    const char *listen; /* "127.0.0.1:8080"; CivetWeb listening_ports syntax, without the
+                         * "s" suffix (added for HTTPS) */
+    /* NULL: plain HTTP (only behind a TLS-terminating proxy). Else HTTPS
+     * with this identity (borrowed; only read by server_start). */
+    const struct server_tls *tls;
+    /* With tls: "" or an address whose plain HTTP requests are answered
+     * with 308 to the HTTPS port. */
+    const char *redirect_listen;
     const char *api_token; /* required bearer token (not logged) */
     int threads;           /* worker threads; 0 = default (4) */
     struct server_actions actions;
@@ -40,8 +69,11 @@ typedef struct server server;
 /* Start serving in background threads. ERR_IO if the port cannot be
  * bound (message names it). The store must outlive the server. */
 int server_start(server **out, const struct server_options *opts, store *st);
-/* The first listening port actually bound (useful with port 0). */
+/* The first listening port actually bound (useful with port 0): the
+ * HTTPS one when tls is set. */
 int server_port(const server *srv);
+/* The bound port of redirect_listen; 0 without one. */
+int server_redirect_port(const server *srv);
 void server_stop(server *srv);
 
 /* "CivetWeb 1.15" into out. */
