@@ -4,7 +4,10 @@
  * REST API the UI uses, so the CLI shows
  * exactly what the server knows. Where the server is and which token to
  * use come from flags, then the environment, then the defaults of a node
- * install (the token file in the data directory).
+ * install (the token file in the data directory). The server's
+ * certificate is checked the same way (--ca-file, EDGECD_CA_FILE, the
+ * data directory's tls.crt): the token must never go to an impostor, so
+ * with none of them the CLI refuses unless told --insecure.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -21,14 +24,16 @@
 #include "doc/doc.h"
 #include "kube/http.h"
 
-#define APP_DEFAULT_SERVER "http://127.0.0.1:8080"
+#define APP_DEFAULT_SERVER "https://127.0.0.1:8080"
 #define APP_DEFAULT_DATA "/var/lib/edgecd"
 
 struct app_cli {
     const char *server;
     const char *token_file;
     const char *data_dir;
-    const char *output; /* "", "json", "wide" */
+    const char *ca_file; /* --ca-file, else EDGECD_CA_FILE */
+    int insecure;        /* --insecure: no certificate check */
+    const char *output;  /* "", "json", "wide" */
     /* sync, rollback, wait */
     int prune, dry_run, async, want_sync, want_health, want_operation;
     long timeout;         /* seconds; 0: none */
@@ -36,6 +41,41 @@ struct app_cli {
     json_t *resources;    /* --resource GROUP:KIND:NAME, in order */
     const char *revision; /* sync --revision */
 };
+
+static const char *app_cli_data_dir(const struct app_cli *o)
+{
+    if (o->data_dir)
+        return o->data_dir;
+    return getenv("EDGECD_DATA") ? getenv("EDGECD_DATA") : APP_DEFAULT_DATA;
+}
+
+/* The certificate to trust for an https server into ca (PEM): --ca-file,
+ * EDGECD_CA_FILE, or the server's own certificate in the data directory
+ * when the CLI runs on the server's machine. None of them: an error that
+ * names every way out, rather than a bare verification failure. */
+static int app_cli_ca(const struct app_cli *o, struct buf *ca)
+{
+    const char *file = o->ca_file ? o->ca_file : getenv("EDGECD_CA_FILE");
+    char *local;
+    int rc;
+
+    if (file && file[0]) {
+        if ((rc = fs_read_file(file, 1 << 20, ca)) < 0)
+            return err_prefix(rc, "--ca-file");
+        return 0;
+    }
+    local = xasprintf("%s/keys/tls.crt", app_cli_data_dir(o));
+    rc = fs_exists(local) ? fs_read_file(local, 1 << 20, ca) : ERR_NOTFOUND;
+    free(local);
+    if (rc == ERR_NOTFOUND)
+        return err_set(ERR_AUTH,
+                       "%s: no certificate to check the server's against: give --ca-file FILE "
+                       "(or EDGECD_CA_FILE) with the server's certificate (DATA/keys/tls.crt on "
+                       "the server), or --data DIR when on the server itself; --insecure skips "
+                       "the check (anyone on the network could then read the token)",
+                       o->server);
+    return rc;
+}
 
 static int app_cli_token(const struct app_cli *o, char **out)
 {
@@ -49,10 +89,7 @@ static int app_cli_token(const struct app_cli *o, char **out)
         return 0;
     }
     path = o->token_file ? xstrdup(o->token_file)
-                         : xasprintf("%s/keys/api-token",
-                                     o->data_dir ? o->data_dir
-                                                 : (getenv("EDGECD_DATA") ? getenv("EDGECD_DATA")
-                                                                          : APP_DEFAULT_DATA));
+                         : xasprintf("%s/keys/api-token", app_cli_data_dir(o));
     rc = fs_read_file(path, 4096, &b);
     if (rc < 0) {
         err_prefix(rc, "API token (set EDGECD_TOKEN, --token-file or --data)");
@@ -74,23 +111,41 @@ static int app_cli_call(const struct app_cli *o, const char *method, const char 
 {
     http_conn *c = NULL;
     struct http_response resp;
+    struct http_tls tls = {0};
+    struct buf ca = BUF_INIT;
     char *token = NULL, *auth = NULL;
     const char *headers[4];
     int rc;
 
     *out = NULL;
     http_response_init(&resp);
+    if (str_has_prefix(o->server, "https://")) {
+        tls.insecure = o->insecure;
+        if (!o->insecure && (rc = app_cli_ca(o, &ca)) < 0)
+            goto out;
+        tls.ca_pem = ca.len ? ca.ptr : NULL;
+        tls.ca_pem_len = ca.len;
+    }
     if ((rc = app_cli_token(o, &token)) < 0)
         goto out;
-    if ((rc = http_conn_new(&c, o->server, NULL, NULL)) < 0)
+    if ((rc = http_conn_new(&c, o->server, &tls, NULL)) < 0)
         goto out;
     auth = xasprintf("Authorization: Bearer %s", token);
     headers[0] = auth;
     headers[1] = "Accept: application/json";
     headers[2] = body ? "Content-Type: application/json" : NULL;
     headers[3] = NULL;
-    if ((rc = http_request(c, method, path, headers, body, body ? strlen(body) : 0, &resp)) < 0)
+    if ((rc = http_request(c, method, path, headers, body, body ? strlen(body) : 0, &resp)) < 0) {
+        if (strstr(err_last(), "certificate verification failed")) {
+            char *why = xstrdup(err_last()); /* err_set overwrites err_last's text */
+            err_set(rc,
+                    "%s (not the certificate trusted: check --ca-file, EDGECD_CA_FILE or --data "
+                    "against the fingerprint edgecd serve prints)",
+                    why);
+            free(why);
+        }
         goto out;
+    }
     if (resp.status < 200 || resp.status > 299) {
         json_t *e = NULL;
         const char *msg = NULL;
@@ -120,6 +175,7 @@ out:
     }
     http_response_dispose(&resp);
     http_conn_free(c);
+    buf_dispose(&ca);
     return rc;
 }
 
@@ -462,6 +518,8 @@ static int cmd_app_run(int argc, char **argv)
         {"server", required_argument, NULL, 's'},
         {"token-file", required_argument, NULL, 't'},
         {"data", required_argument, NULL, 'd'},
+        {"ca-file", required_argument, NULL, 'K'},
+        {"insecure", no_argument, NULL, 'k'},
         {"output", required_argument, NULL, 'o'},
         {"prune", no_argument, NULL, 'P'},
         {"dry-run", no_argument, NULL, 'D'},
@@ -493,6 +551,12 @@ static int cmd_app_run(int argc, char **argv)
             break;
         case 'd':
             o.data_dir = optarg;
+            break;
+        case 'K':
+            o.ca_file = optarg;
+            break;
+        case 'k':
+            o.insecure = 1;
             break;
         case 'o':
             if (strcmp(optarg, "json") && strcmp(optarg, "yaml") && strcmp(optarg, "wide")) {
@@ -590,7 +654,8 @@ static int cmd_app_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_app = {
     "app",
-    "[--server URL] [--token-file FILE | --data DIR] [-o json|yaml|wide] list | get NAME | "
+    "[--server URL] [--token-file FILE | --data DIR] [--ca-file FILE | --insecure] "
+    "[-o json|yaml|wide] list | get NAME | "
     "sync NAME [--prune] [--dry-run] [--resource GROUP:KIND:NAME]... [--revision REV] [--async] "
     "[--timeout S] | "
     "wait NAME [--sync] [--health] [--operation] [--timeout S] | terminate-op NAME | "
@@ -601,7 +666,9 @@ const struct cli_cmd cli_cmd_app = {
     "operation (exit 1 if it fails), wait for a state, stop a "
     "running operation, list the sync history, roll back to an entry of it, show the diff of "
     "desired and live (exit 1 when they differ), delete an app (server from "
-    "EDGECD_SERVER, token from EDGECD_TOKEN when not given)",
+    "EDGECD_SERVER, token from EDGECD_TOKEN when not given; an https server's certificate is "
+    "checked against --ca-file, EDGECD_CA_FILE or DATA/keys/tls.crt; --insecure skips the check "
+    "and is for emergencies only)",
     cmd_app_run,
 };
 
@@ -672,9 +739,10 @@ static void appset_print_detail(const json_t *set)
 static int cmd_appset_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'}, {"token-file", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},   {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 's'},  {"token-file", required_argument, NULL, 't'},
+        {"data", required_argument, NULL, 'd'},    {"output", required_argument, NULL, 'o'},
+        {"ca-file", required_argument, NULL, 'K'}, {"insecure", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct app_cli o = {0};
     const char *verb;
@@ -696,6 +764,12 @@ static int cmd_appset_run(int argc, char **argv)
             break;
         case 'd':
             o.data_dir = optarg;
+            break;
+        case 'K':
+            o.ca_file = optarg;
+            break;
+        case 'k':
+            o.insecure = 1;
             break;
         case 'o':
             if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
@@ -740,7 +814,8 @@ static int cmd_appset_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_appset = {
     "appset",
-    "[--server URL] [--token-file FILE | --data DIR] [-o json|yaml] list | get NAME",
+    "[--server URL] [--token-file FILE | --data DIR] [--ca-file FILE | --insecure] "
+    "[-o json|yaml] list | get NAME",
     "list ApplicationSets (parent app, generated apps, error) or show one: its conditions and the "
     "applications it generates with their sync status and health",
     cmd_appset_run,
