@@ -40,11 +40,11 @@ sed -e "s|@KUBECONFIG@|$demo/kubesim/kubeconfig|" -e "s|@REPO@|file://$demo/repo
 cat <<EOT
 
 edgecd demo
-  API:        http://127.0.0.1:8080/api/v1
-  token:      export EDGECD_TOKEN=\$(cat $demo/data/keys/api-token)
+  API:        https://127.0.0.1:8080/api/v1 (self-signed; its fingerprint is printed below)
+  CLI:        export EDGECD_DATA=$demo/data   (the token and the certificate to trust)
   try:        build/release/appliance/edgecd app list
               build/release/appliance/edgecd app get guestbook
-              curl -H "Authorization: Bearer \$EDGECD_TOKEN" http://127.0.0.1:8080/api/v1/applications
+              curl --cacert $demo/data/keys/tls.crt -H "Authorization: Bearer \$(cat $demo/data/keys/api-token)" https://127.0.0.1:8080/api/v1/applications
   cluster:    kubectl --kubeconfig $demo/kubesim/kubeconfig get cm,deploy,svc -n guestbook
   Git:        edit $demo/repo, commit, and watch it reach the cluster within 10 s
 

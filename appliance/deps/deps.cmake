@@ -54,25 +54,37 @@ set_target_properties(dep_git2 PROPERTIES
 # the one TLS stack; NO_FILES and NO_CGI mean it never serves the file system
 # or runs programs: every answer comes from an edgecd handler.
 #
-# CivetWeb's mbedTLS glue (mod_mbedtls.inl) takes mbedTLS's default
-# configuration, which still accepts TLS 1.0 and 1.1 and CBC suites, and
-# offers no hook to change it. The web UI is served over it, so the build
-# compiles a copy of the sources whose glue pins TLS 1.2 as the minimum and
-# only forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305,
-# for ECDSA and RSA certificates). The copy is rewritten only when it would
-# change, and the build stops if the line the change hangs on is gone.
+# Two changes to CivetWeb's TLS code, made on a copy of its sources in the
+# build tree (Debian's stay untouched): its mbedTLS glue (mod_mbedtls.inl)
+# takes mbedTLS's default configuration, which still accepts TLS 1.0 and
+# 1.1 and CBC suites, and offers no hook to change it, so the copy pins TLS
+# 1.2 as the minimum and only forward-secret AEAD suites (ECDHE with
+# AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA certificates); and its
+# read loop prints "SSL read failed" on stderr whenever a client closes a
+# connection, which would fill the log, so that goes to its debug trace.
+# The build stops if a line a change hangs on is gone.
 set(CIVETWEB_SRC ${EDGECD_DEPS_DIR}/civetweb-src)
 set(CIVETWEB_PATCHED ${CMAKE_BINARY_DIR}/civetweb-patched)
 file(GLOB civetweb_parts ${CIVETWEB_SRC}/src/*.c ${CIVETWEB_SRC}/src/*.inl ${CIVETWEB_SRC}/src/*.h)
-list(REMOVE_ITEM civetweb_parts ${CIVETWEB_SRC}/src/mod_mbedtls.inl)
+list(REMOVE_ITEM civetweb_parts ${CIVETWEB_SRC}/src/mod_mbedtls.inl ${CIVETWEB_SRC}/src/civetweb.c)
 file(COPY ${civetweb_parts} DESTINATION ${CIVETWEB_PATCHED})
+
+# Copy src/NAME with ANCHOR replaced by REPLACEMENT; written through
+# configure_file so an unchanged text keeps its timestamp and does not
+# rebuild civetweb.c at every configure.
+function(edgecd_civetweb_patch name anchor replacement)
+  file(READ ${CIVETWEB_SRC}/src/${name} text)
+  string(FIND "${text}" "${anchor}" at)
+  if(at LESS 0)
+    message(FATAL_ERROR "CivetWeb's ${name} changed: cannot apply edgecd's TLS change")
+  endif()
+  string(REPLACE "${anchor}" "${replacement}" text "${text}")
+  file(WRITE ${CMAKE_BINARY_DIR}/${name}.new "${text}")
+  configure_file(${CMAKE_BINARY_DIR}/${name}.new ${CIVETWEB_PATCHED}/${name} COPYONLY)
+endfunction()
+
 set(civetweb_tls_anchor "mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &ctx->ctr);")
-file(READ ${CIVETWEB_SRC}/src/mod_mbedtls.inl civetweb_tls)
-string(FIND "${civetweb_tls}" "${civetweb_tls_anchor}" civetweb_tls_at)
-if(civetweb_tls_at LESS 0)
-  message(FATAL_ERROR "CivetWeb's mod_mbedtls.inl changed: cannot pin its TLS settings")
-endif()
-string(REPLACE "${civetweb_tls_anchor}" "${civetweb_tls_anchor}
+edgecd_civetweb_patch(mod_mbedtls.inl "${civetweb_tls_anchor}" "${civetweb_tls_anchor}
 	{
 		static const int edgecd_suites[] = {
 		    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
@@ -84,11 +96,10 @@ string(REPLACE "${civetweb_tls_anchor}" "${civetweb_tls_anchor}
 		    0};
 		mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 		mbedtls_ssl_conf_ciphersuites(conf, edgecd_suites);
-	}" civetweb_tls "${civetweb_tls}")
-# Written through configure_file so an unchanged text keeps its timestamp
-# and does not rebuild civetweb.c at every configure.
-file(WRITE ${CMAKE_BINARY_DIR}/mod_mbedtls.inl.new "${civetweb_tls}")
-configure_file(${CMAKE_BINARY_DIR}/mod_mbedtls.inl.new ${CIVETWEB_PATCHED}/mod_mbedtls.inl COPYONLY)
+	}")
+edgecd_civetweb_patch(civetweb.c
+  "fprintf(stderr, \"SSL read failed, error %d\\n\", nread);"
+  "DEBUG_TRACE(\"SSL read failed, error %d\", nread);")
 add_library(dep_civetweb STATIC ${CIVETWEB_PATCHED}/civetweb.c)
 target_include_directories(dep_civetweb SYSTEM PUBLIC ${CIVETWEB_SRC}/include)
 target_compile_definitions(dep_civetweb PRIVATE USE_MBEDTLS NO_CGI NO_FILES NO_CACHING USE_IPV6 NDEBUG)

@@ -187,7 +187,9 @@ serve_pid=${pids[-1]}
 # Prints the seconds since $t0 at which every app first was Synced with all
 # its resources, then at which every app was also Healthy.
 python3 - "$t0" "$apps" "$per" "$work/serve.log" >"$work/first.txt" <<'PY' || fail "first sync: $(cat "$work/first.txt")"
-import json, os, re, sys, time, urllib.request
+import json, os, re, ssl, sys, time, urllib.request
+ca = os.environ.get("EDGECD_CA_FILE")
+tls = ssl.create_default_context(cafile=ca) if ca else None
 t0, apps, per, log = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 req = urllib.request.Request(os.environ["EDGECD_SERVER"] + "/api/v1/applications",
                              headers={"Authorization": "Bearer " + os.environ["EDGECD_TOKEN"]})
@@ -205,7 +207,7 @@ with open(log) as f:
 synced = None
 ok = []
 while time.time() - t0 < 900:
-    items = json.load(urllib.request.urlopen(req))["items"]
+    items = json.load(urllib.request.urlopen(req, context=tls))["items"]
     st = [i.get("status", {}) for i in items]
     ok = [s for s in st if s.get("sync", {}).get("status") == "Synced" and len(s.get("resources", [])) == per]
     if len(items) == apps and len(ok) == apps:

@@ -111,9 +111,25 @@ e2e_start_serve() { # [more serve flags...]
         [ $i -lt 100 ] || fail "edgecd serve did not start"
         sleep 0.1
     done
-    EDGECD_SERVER=$(sed -n 's|.*API at \(http://[^/]*\)/api/v1.*|\1|p' "$work/serve.out")
+    EDGECD_SERVER=$(sed -n 's|.*API at \(https\{0,1\}://[^/]*\)/api/v1.*|\1|p' "$work/serve.out")
     EDGECD_TOKEN=$(cat "$work/data/keys/api-token")
-    export EDGECD_SERVER EDGECD_TOKEN
+    # The certificate serve uses (generated into the data directory unless
+    # the site configures one): what the CLI and curl_api trust.
+    EDGECD_CA_FILE=$(sed -n 's|.*TLS certificate \(.*\) SHA-256 fingerprint.*|\1|p' "$work/serve.out")
+    case $EDGECD_CA_FILE in
+    keys/tls.crt) EDGECD_CA_FILE=$work/data/keys/tls.crt ;;
+    esac
+    export EDGECD_SERVER EDGECD_TOKEN EDGECD_CA_FILE
+}
+
+# api_curl [curl args...]: curl that trusts the server's certificate (when
+# serve runs HTTPS) and fails on transport errors only.
+api_curl() {
+    if [ -n "${EDGECD_CA_FILE:-}" ]; then
+        curl --cacert "$EDGECD_CA_FILE" "$@"
+    else
+        curl "$@"
+    fi
 }
 
 app_json() {

@@ -78,11 +78,11 @@ check_json "$(app_json shop)" "len(o['status']['resources'])" 4
 "$EDGECD_BIN" app list | grep -E '^shop +Synced'
 
 echo "== the API refuses requests without the token"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$EDGECD_SERVER/api/v1/applications")
+code=$(api_curl -s -o /dev/null -w '%{http_code}' "$EDGECD_SERVER/api/v1/applications")
 [ "$code" = 401 ] || fail "unauthenticated request answered $code"
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$EDGECD_SERVER/api/v1/applications")
+code=$(api_curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$EDGECD_SERVER/api/v1/applications")
 [ "$code" = 401 ] || fail "wrong token answered $code"
-[ "$(curl -s "$EDGECD_SERVER/healthz" -o /dev/null -w '%{http_code}')" = 200 ] || fail "healthz"
+[ "$(api_curl -s "$EDGECD_SERVER/healthz" -o /dev/null -w '%{http_code}')" = 200 ] || fail "healthz"
 
 echo "== 2. a change in Git reaches the cluster within the poll interval"
 sed -i 's/color: blue/color: green/' "$repo/site/configmap.yaml"

@@ -148,7 +148,7 @@ grep -q "no operation running" "$work/term.err" || fail "terminate-op error: $(c
 
 # 4. rollback refused with automated sync on
 curl_api() { # METHOD PATH BODY
-    curl -s -o "$work/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $EDGECD_TOKEN" \
+    api_curl -s -o "$work/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $EDGECD_TOKEN" \
         -H 'Content-Type: application/json' --data "$3" "$EDGECD_SERVER$2"
 }
 python3 - "$work/site.yaml" <<'PY'
@@ -174,11 +174,11 @@ code=$(curl_api POST /api/v1/applications/manual/sync '{"revision": "main", "dry
 [ "$code" = 202 ] || fail "a dry run at targetRevision answered $code: $(cat "$work/api.out")"
 code=$(curl_api POST /api/v1/applications/nosuch/sync '{}')
 [ "$code" = 404 ] || fail "sync of an unknown app answered $code"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGECD_SERVER/api/v1/applications/manual/sync")
+code=$(api_curl -s -o /dev/null -w '%{http_code}' -X POST "$EDGECD_SERVER/api/v1/applications/manual/sync")
 [ "$code" = 401 ] || fail "sync without a token answered $code"
 code=$(curl_api POST /api/v1/applications/manual/sync '{"prune": tru')
 [ "$code" = 400 ] || fail "a malformed body answered $code: $(cat "$work/api.out")"
-code=$(curl -s -o "$work/api.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $EDGECD_TOKEN" \
+code=$(api_curl -s -o "$work/api.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $EDGECD_TOKEN" \
     -H 'Transfer-Encoding: chunked' --data-binary '{}' "$EDGECD_SERVER/api/v1/applications/manual/sync")
 [ "$code" = 411 ] || fail "a chunked body answered $code: $(cat "$work/api.out")"
 echo "ok: the API refuses what it must"
