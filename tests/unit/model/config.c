@@ -30,6 +30,11 @@ TEST(defaults_clusters_and_apps)
     CHECK_OK(write_config("site.yaml", text, &path));
     CHECK_OK(config_load(&cfg, path));
     CHECK_STR(cfg.listen, "127.0.0.1:8080");
+    /* HTTPS with a generated certificate unless told otherwise */
+    CHECK(cfg.insecure_http == 0);
+    CHECK_STR(cfg.tls_cert_file, "");
+    CHECK_STR(cfg.tls_key_file, "");
+    CHECK_STR(cfg.http_redirect_listen, "");
     CHECK(cfg.poll_seconds == 180);
     CHECK_STR(cfg.log_level, "info");
     CHECK(cfg.n_clusters == 1);
@@ -107,6 +112,18 @@ TEST(errors_name_the_field)
         {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
          "mirrors: {prefix: x}\n",
          "mirrors: must be a list"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "insecureHTTP: 'yes'\n",
+         "insecureHTTP: must be true or false"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "tlsKeyFile: site.key\n",
+         "tlsCertFile and tlsKeyFile: set both or neither"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "insecureHTTP: true\ntlsCertFile: a.crt\ntlsKeyFile: a.key\n",
+         "insecureHTTP: true serves plain HTTP"},
+        {"apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\nclusters: [{kubeconfig: k}]\n"
+         "insecureHTTP: true\nhttpRedirectListen: 127.0.0.1:8081\n",
+         "httpRedirectListen: redirects to HTTPS"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct config cfg;
@@ -198,6 +215,35 @@ TEST(settings_file_is_read)
     free(cm);
 }
 
+/* The TLS files are found next to the config file, like every path in
+ * it, so a site folder moves as a whole. */
+TEST(tls_settings)
+{
+    struct config cfg;
+    char *path;
+    CHECK_OK(write_config("tls.yaml",
+                          "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                          "clusters: [{kubeconfig: k}]\ntlsCertFile: tls/site.crt\n"
+                          "tlsKeyFile: /etc/edgecd/site.key\nhttpRedirectListen: 0.0.0.0:80\n",
+                          &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK(cfg.tls_cert_file[0] == '/');
+    CHECK(str_has_suffix(cfg.tls_cert_file, "/tls/site.crt"));
+    CHECK_STR(cfg.tls_key_file, "/etc/edgecd/site.key");
+    CHECK_STR(cfg.http_redirect_listen, "0.0.0.0:80");
+    CHECK(cfg.insecure_http == 0);
+    config_dispose(&cfg);
+    free(path);
+    CHECK_OK(write_config("plain.yaml",
+                          "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                          "clusters: [{kubeconfig: k}]\ninsecureHTTP: true\n",
+                          &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK(cfg.insecure_http == 1);
+    config_dispose(&cfg);
+    free(path);
+}
+
 TEST(missing_file)
 {
     struct config cfg;
@@ -215,6 +261,8 @@ TEST(describe_lists_every_setting)
     CHECK_CONTAINS(buf_cstr(&b), "pollSeconds");
     CHECK_CONTAINS(buf_cstr(&b), "logLevel");
     CHECK_CONTAINS(buf_cstr(&b), "settingsFile");
+    CHECK_CONTAINS(buf_cstr(&b), "tlsCertFile");
+    CHECK_CONTAINS(buf_cstr(&b), "insecureHTTP");
     CHECK_CONTAINS(buf_cstr(&b), "clusters");
     buf_dispose(&b);
 }
@@ -227,6 +275,7 @@ int main(void)
     RUN(errors_name_the_field);
     RUN(mirror_rules_longest_prefix_wins);
     RUN(settings_file_is_read);
+    RUN(tls_settings);
     RUN(missing_file);
     RUN(describe_lists_every_setting);
     free(dir);
