@@ -127,14 +127,27 @@ static int resp_header_is(const struct resp *r, const char *name, const char *wa
     return ok;
 }
 
+static int resp_header_absent(const struct resp *r, const char *name)
+{
+    char *v = resp_header(r, name);
+    if (v)
+        fprintf(stderr, "header %s is \"%s\", expected none\n", name, v);
+    free(v);
+    return v == NULL;
+}
+
 static int resp_secure(const struct resp *r)
 {
     return resp_header_is(r, "X-Content-Type-Options", "nosniff") &&
            resp_header_is(r, "Cache-Control", "no-store") &&
            resp_header_is(r, "Content-Security-Policy",
-                          "default-src 'none'; frame-ancestors 'none'") &&
+                          "default-src 'self'; script-src 'self'; object-src 'none'; "
+                          "frame-ancestors 'none'; base-uri 'none'") &&
            resp_header_is(r, "Referrer-Policy", "no-referrer") &&
-           resp_header_is(r, "Content-Type", "application/json");
+           resp_header_is(r, "X-Frame-Options", "DENY") &&
+           resp_header_is(r, "Content-Type", "application/json") &&
+           /* plain HTTP here: HSTS belongs to HTTPS answers only */
+           resp_header_absent(r, "Strict-Transport-Security");
 }
 
 static json_t *resp_json(const struct resp *r)
