@@ -11,6 +11,13 @@
  * block over max_request_size, a malformed request line) go through
  * server_on_http_error, so they too are JSON with the same headers.
  *
+ * Over HTTPS (the default) CivetWeb does the TLS with mbedTLS; a plain
+ * request can then only come through the optional redirect port, and the
+ * dispatcher answers it with a 308 to the HTTPS port before anything else
+ * (so no route, not even /healthz, is served in clear). The security
+ * headers go on every answer from server_send, which every path above
+ * ends in; HSTS is added when the connection is TLS.
+ *
  * The token itself is not kept: only its SHA-256. Comparing digests takes
  * the same time whatever the presented token's length or content, and a
  * memory dump of the server does not hand out the credential.
