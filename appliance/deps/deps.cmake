@@ -62,6 +62,11 @@ set_target_properties(dep_git2 PROPERTIES
 # AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA certificates); and its
 # read loop prints "SSL read failed" on stderr whenever a client closes a
 # connection, which would fill the log, so that goes to its debug trace.
+# Its handshake also reads with a plain blocking recv, so a client that
+# connects and sends nothing would hold a worker thread for ever (a few
+# such connections and the server answers nobody): the copy reads through
+# mbedtls_net_recv_timeout with a 10 s limit, the same as
+# request_timeout_ms for a request.
 # The build stops if a line a change hangs on is gone.
 set(CIVETWEB_SRC ${EDGECD_DEPS_DIR}/civetweb-src)
 set(CIVETWEB_PATCHED ${CMAKE_BINARY_DIR}/civetweb-patched)
@@ -69,22 +74,28 @@ file(GLOB civetweb_parts ${CIVETWEB_SRC}/src/*.c ${CIVETWEB_SRC}/src/*.inl ${CIV
 list(REMOVE_ITEM civetweb_parts ${CIVETWEB_SRC}/src/mod_mbedtls.inl ${CIVETWEB_SRC}/src/civetweb.c)
 file(COPY ${civetweb_parts} DESTINATION ${CIVETWEB_PATCHED})
 
-# Copy src/NAME with ANCHOR replaced by REPLACEMENT; written through
-# configure_file so an unchanged text keeps its timestamp and does not
-# rebuild civetweb.c at every configure.
-function(edgecd_civetweb_patch name anchor replacement)
-  file(READ ${CIVETWEB_SRC}/src/${name} text)
-  string(FIND "${text}" "${anchor}" at)
+# civetweb_text holds the file being changed; each change replaces anchor
+# (which must be there) with replacement. Named parameters, not lists:
+# C is full of semicolons. The result is written through configure_file so
+# an unchanged text keeps its timestamp and does not rebuild civetweb.c at
+# every configure.
+function(edgecd_civetweb_replace anchor replacement)
+  string(FIND "${civetweb_text}" "${anchor}" at)
   if(at LESS 0)
-    message(FATAL_ERROR "CivetWeb's ${name} changed: cannot apply edgecd's TLS change")
+    message(FATAL_ERROR "CivetWeb's sources changed: cannot find \"${anchor}\" to apply "
+                        "edgecd's TLS change")
   endif()
-  string(REPLACE "${anchor}" "${replacement}" text "${text}")
-  file(WRITE ${CMAKE_BINARY_DIR}/${name}.new "${text}")
+  string(REPLACE "${anchor}" "${replacement}" civetweb_text "${civetweb_text}")
+  set(civetweb_text "${civetweb_text}" PARENT_SCOPE)
+endfunction()
+function(edgecd_civetweb_write name)
+  file(WRITE ${CMAKE_BINARY_DIR}/${name}.new "${civetweb_text}")
   configure_file(${CMAKE_BINARY_DIR}/${name}.new ${CIVETWEB_PATCHED}/${name} COPYONLY)
 endfunction()
 
+file(READ ${CIVETWEB_SRC}/src/mod_mbedtls.inl civetweb_text)
 set(civetweb_tls_anchor "mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &ctx->ctr);")
-edgecd_civetweb_patch(mod_mbedtls.inl "${civetweb_tls_anchor}" "${civetweb_tls_anchor}
+edgecd_civetweb_replace("${civetweb_tls_anchor}" "${civetweb_tls_anchor}
 	{
 		static const int edgecd_suites[] = {
 		    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
@@ -96,10 +107,17 @@ edgecd_civetweb_patch(mod_mbedtls.inl "${civetweb_tls_anchor}" "${civetweb_tls_a
 		    0};
 		mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 		mbedtls_ssl_conf_ciphersuites(conf, edgecd_suites);
+		mbedtls_ssl_conf_read_timeout(conf, 10000);
 	}")
-edgecd_civetweb_patch(civetweb.c
-  "fprintf(stderr, \"SSL read failed, error %d\\n\", nread);"
-  "DEBUG_TRACE(\"SSL read failed, error %d\", nread);")
+edgecd_civetweb_replace(
+  "mbedtls_ssl_set_bio(*ssl, sock, mbedtls_net_send, mbedtls_net_recv, NULL);"
+  "mbedtls_ssl_set_bio(*ssl, sock, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);")
+edgecd_civetweb_write(mod_mbedtls.inl)
+
+file(READ ${CIVETWEB_SRC}/src/civetweb.c civetweb_text)
+edgecd_civetweb_replace("fprintf(stderr, \"SSL read failed, error %d\\n\", nread);"
+                        "DEBUG_TRACE(\"SSL read failed, error %d\", nread);")
+edgecd_civetweb_write(civetweb.c)
 add_library(dep_civetweb STATIC ${CIVETWEB_PATCHED}/civetweb.c)
 target_include_directories(dep_civetweb SYSTEM PUBLIC ${CIVETWEB_SRC}/include)
 target_compile_definitions(dep_civetweb PRIVATE USE_MBEDTLS NO_CGI NO_FILES NO_CACHING USE_IPV6 NDEBUG)

@@ -1058,6 +1058,11 @@ int server_start(server **out, const struct server_options *opts, store *st)
         SERVER_MAX_HEADER,
         "enable_keep_alive",
         "yes",
+        /* CivetWeb writes an answer in several small pieces (over TLS,
+         * one record each); with Nagle's algorithm on, each answer then
+         * waits for the client's delayed ACK, about 40 ms. */
+        "tcp_nodelay",
+        "1",
         opts->tls ? "ssl_certificate" : NULL,
         tls_path,
         NULL,

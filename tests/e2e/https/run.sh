@@ -5,7 +5,8 @@
 #      naming the host, localhost and the node's addresses; serve prints the
 #      fingerprint openssl computes.
 #   2. Every answer (200, 401, 404) carries the security headers, HSTS
-#      included; plain HTTP and TLS 1.1 on the HTTPS port are not served.
+#      included; plain HTTP and TLS 1.1 on the HTTPS port are not served;
+#      connections that never start a handshake do not stop the server.
 #   3. The CLI refuses a server it cannot check, and a wrong certificate;
 #      it accepts --ca-file with the right one, the data directory, and
 #      --insecure.
@@ -124,6 +125,22 @@ if openssl s_client -connect "${EDGECD_SERVER#https://}" -tls1_2 -cipher AES128-
     fail "a CBC suite without forward secrecy was accepted"
 fi
 echo "ok: TLS 1.1 and a non-AEAD suite are refused"
+# Connections that never start a handshake hold a worker each (4) until
+# the handshake read times out (10 s); then the server answers again.
+python3 - "${EDGECD_SERVER#https://}" "$EDGECD_CA_FILE" <<'PY' || fail "idle TLS connections"
+import socket, subprocess, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+idle = [socket.create_connection((host, int(port))) for _ in range(6)]
+time.sleep(0.5)
+t = time.time()
+code = subprocess.run(["curl", "-s", "-m", "40", "--cacert", sys.argv[2], "-o", "/dev/null",
+                       "-w", "%{http_code}", "https://%s/healthz" % sys.argv[1]],
+                      capture_output=True, text=True).stdout
+if code != "200":
+    sys.exit("with 6 connections idle before their handshake, /healthz answered %r after %.1fs"
+             % (code, time.time() - t))
+print("ok: answered %.1fs after 6 idle connections took the workers" % (time.time() - t))
+PY
 
 echo "== 3. the CLI checks the certificate"
 ca=$EDGECD_CA_FILE
