@@ -355,6 +355,11 @@ static int tls_check(struct server_tls *t, const char *key_name, const char *crt
                      crt_name);
         goto out;
     }
+    /* Served anyway (the operator may be replacing it), but said once at
+     * start, since every client will refuse it. */
+    if (mbedtls_x509_time_is_past(&crt.valid_to))
+        log_warn("tls: %s expired on %04d-%02d-%02d: browsers and the CLI will refuse it", crt_name,
+                 crt.valid_to.year, crt.valid_to.mon, crt.valid_to.day);
     util_sha256(crt.raw.p, crt.raw.len, sha);
     for (i = 0; i < sizeof(sha); i++)
         snprintf(t->fingerprint + 3 * i, sizeof(t->fingerprint) - 3 * i, "%02X%s", sha[i],
