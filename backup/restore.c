@@ -264,6 +264,8 @@ struct restore_run {
     size_t total;
     /* as the run goes */
     json_t *owners;     /* old uid -> new uid */
+    json_t *deferred;   /* old uids of objects waiting for an owner later in the order */
+    int last_pass;      /* the pass over the deferred objects */
     json_t *namespaces; /* target namespaces known to exist */
     json_t *items, *counts, *warnings, *errors;
     size_t done;
@@ -474,6 +476,22 @@ static int restore_differs(const json_t *want, const json_t *live)
     return 0;
 }
 
+/* 1 if an owner of obj is restored later in Velero's order (a ConfigMap
+ * owned by a custom resource): obj then waits for the last pass, so its
+ * reference can name the owner's new uid instead of being dropped. */
+static int restore_waits_for_owner(const struct restore_run *r, const json_t *obj)
+{
+    const json_t *ref;
+    size_t i;
+    json_array_foreach(doc_get(obj, "metadata.ownerReferences"), i, ref)
+    {
+        const char *uid = json_string_value(json_object_get(ref, "uid"));
+        if (uid && json_object_get(r->selected, uid) && !json_object_get(r->owners, uid))
+            return 1;
+    }
+    return 0;
+}
+
 /* Restore one selected object. Failures are results, not errors: the
  * run goes on. */
 static void restore_item(struct restore_run *r, const struct archive_entry *e)
@@ -498,6 +516,11 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
                         json_string_value(json_object_get(ctl, "kind")),
                         json_string_value(json_object_get(ctl, "name")));
         restore_result(r, e, to_ns, "skipped-owned", msg);
+        goto out;
+    }
+    if (!r->last_pass && uid && restore_waits_for_owner(r, e->object)) {
+        json_object_set_new(r->deferred, uid, json_true());
+        r->done--;
         goto out;
     }
     memset(&po, 0, sizeof(po));
@@ -646,7 +669,22 @@ static int restore_run_passes(struct restore_run *r, const char *archive, const 
         if (rank == 0)
             restore_wait_crds(r);
     }
-    return 0;
+    if (json_object_size(r->deferred) == 0)
+        return 0;
+    r->last_pass = 1;
+    {
+        archive_reader *ar = NULL;
+        struct archive_entry e;
+        if ((rc = archive_reader_open(&ar, archive, NULL, &ro)) < 0)
+            return rc;
+        while ((rc = archive_reader_next(ar, &e)) > 0) {
+            const char *uid = doc_get_str(e.object, "metadata.uid");
+            if (!e.where.version && uid && json_object_get(r->deferred, uid))
+                restore_item(r, &e);
+        }
+        archive_reader_close(ar);
+    }
+    return rc < 0 ? rc : 0;
 }
 
 static void restore_status(struct restore_run *r, const char *phase)
@@ -710,6 +748,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     r.selected = json_object();
     r.crds = json_array();
     r.owners = json_object();
+    r.deferred = json_object();
     r.namespaces = json_object();
     r.items = json_array();
     r.counts = json_object();
@@ -781,6 +820,7 @@ out:
     json_decref(r.selected);
     json_decref(r.crds);
     json_decref(r.owners);
+    json_decref(r.deferred);
     json_decref(r.namespaces);
     json_decref(r.items);
     json_decref(r.counts);
