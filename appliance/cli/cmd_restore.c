@@ -426,9 +426,11 @@ static void restore_cli_groups(const char *title, const json_t *g)
     {
         printf("  Cluster:    %s\n", json_string_value(v));
     }
+    if (json_object_size(json_object_get(g, "namespaces")) > 0)
+        printf("  Namespaces:\n");
     json_object_foreach((json_t *)json_object_get(g, "namespaces"), ns, list)
     {
-        printf("  Namespaces:\n    %s:\n", ns);
+        printf("    %s:\n", ns);
         json_array_foreach(list, i, v)
         {
             printf("      %s\n", json_string_value(v));

@@ -344,6 +344,19 @@ rs describe r5 | grep -qE '^  created +configmaps shop/web -> shop-copy$' || fai
 kc get cm web -n shop >/dev/null 2>&1 && fail "a mapped restore wrote into the source namespace"
 expect_fail 'is not SOURCE:TARGET' restore r5b --from-backup b1 --key-file "$KEY" --namespace-mappings shop
 
+echo "== objects the cluster refuses: PartiallyFailed, errors grouped by namespace, exit 1"
+admin -X POST "$url/kubesim/admin/faults" -d '{"rate500": 1, "pathPrefix": "/api/v1/namespaces/shop-err/configmaps"}' >/dev/null
+if restore r7 --from-backup b1 --key-file "$KEY" --include-namespaces shop --namespace-mappings shop:shop-err >"$work/out"; then
+    fail "a PartiallyFailed restore exited 0"
+fi
+admin -X DELETE "$url/kubesim/admin/faults" >/dev/null
+grep -qE '^restore r7 PartiallyFailed: [0-9]+ created, 0 updated, .*3 failed' "$work/out" || fail "r7: $(cat "$work/out")"
+rs describe r7 >"$work/d.out"
+grep -qE '^  failed +configmaps shop/web -> shop-err: create ConfigMap shop-err/web: ' "$work/d.out" || fail "r7: $(cat "$work/d.out")"
+sed -n '/^Errors:/,/^Resources:/p' "$work/d.out" | grep -qx '    shop-err:' || fail "r7 errors not grouped: $(cat "$work/d.out")"
+kc get secret db -n shop-err >/dev/null || fail "the Secret was not restored beside the failures"
+rs list | grep -qE '^r7 +b1 +PartiallyFailed +[^ ]+ +[^ ]+ +3 ' || fail "list: $(rs list)"
+
 echo "== kill -9 midway, then the same restore again finishes it"
 kc delete ns lab --wait=true >/dev/null
 admin -X POST "$url/kubesim/admin/faults" -d '{"latencyMs": 15}' >/dev/null
