@@ -87,12 +87,10 @@ int restore_spec_check(json_t *spec)
         return err_set(ERR_INVALID, "spec.existingResourcePolicy: none or update");
     rs = json_object_get(spec, "restoreStatus");
     if (rs && !json_is_null(rs)) {
-        json_t *inc = json_object_get(rs, "includedResources");
-        if (!json_is_object(rs) || json_array_size(inc) != 1 ||
-            strcmp(json_string_value(json_array_get(inc, 0))
-                       ? json_string_value(json_array_get(inc, 0))
-                       : "",
-                   "*") != 0 ||
+        const char *only =
+            json_string_value(json_array_get(json_object_get(rs, "includedResources"), 0));
+        if (!json_is_object(rs) || json_array_size(json_object_get(rs, "includedResources")) != 1 ||
+            !only || strcmp(only, "*") != 0 ||
             json_array_size(json_object_get(rs, "excludedResources")) > 0)
             return err_set(ERR_INVALID,
                            "spec.restoreStatus: only {includedResources: [\"*\"]} is supported "
@@ -318,9 +316,7 @@ static size_t restore_group_count(const json_t *groups)
 static const char *restore_target_ns(const struct restore_run *r, const char *ns)
 {
     const char *to =
-        json_string_value(doc_get(r->spec, "namespaceMapping")
-                              ? json_object_get(json_object_get(r->spec, "namespaceMapping"), ns)
-                              : NULL);
+        json_string_value(json_object_get(json_object_get(r->spec, "namespaceMapping"), ns));
     return to ? to : ns;
 }
 
