@@ -258,6 +258,7 @@ struct restore_run {
     /* the index from the verifying pass */
     json_t *selected; /* old uid -> true */
     json_t *crds;     /* [{group, kind, name}] of selected CRDs */
+    json_t *apps;     /* edgecd.io/app label values of objects restored as they were */
     int ranks[PREPARE_RANK_REST + 1];
     size_t total;
     /* as the run goes */
@@ -398,6 +399,13 @@ static int restore_verify(struct restore_run *r, const char *archive, json_t **o
         r->ranks[prepare_rank(e.where.resource)] = 1;
         if (uid)
             json_object_set_new(r->selected, uid, json_true());
+        {
+            const char *app = doc_get_str(e.object, "metadata.labels." PREPARE_TRACKING_LABEL);
+            const char *ns = e.where.namespace_;
+            /* a copy in another namespace loses its tracking (prepare.c) */
+            if (app && app[0] && (!ns || !strcmp(restore_target_ns(r, ns), ns)))
+                json_object_set_new(r->apps, app, json_true());
+        }
         if (!strcmp(e.where.resource, "customresourcedefinitions.apiextensions.k8s.io"))
             json_array_append_new(r->crds, json_pack("{s:s?, s:s?, s:s}", "group",
                                                      doc_get_str(e.object, "spec.group"), "kind",
@@ -683,6 +691,27 @@ static int restore_run_passes(struct restore_run *r, const char *archive, const 
     return rc < 0 ? rc : 0;
 }
 
+/* Hold back (on) or release the automated sync of the apps whose
+ * objects are restored as they were; the record lists them. */
+static int restore_hold(struct restore_run *r, int on)
+{
+    json_t *labels = json_array();
+    const char *label;
+    json_t *v;
+    int rc = 0;
+
+    json_object_foreach(r->apps, label, v)
+    {
+        json_array_append_new(labels, json_string(label));
+    }
+    if (json_array_size(labels) && r->o->hold && !r->dry_run) {
+        if ((rc = r->o->hold(r->o->hold_ctx, labels, on)) == 0 && on)
+            json_object_set(json_object_get(r->rec, "status"), "heldApps", labels);
+    }
+    json_decref(labels);
+    return rc;
+}
+
 static void restore_status(struct restore_run *r, const char *phase)
 {
     json_t *st = json_object_get(r->rec, "status");
@@ -743,6 +772,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     r.dry_run = json_is_true(json_object_get(o->spec, "dryRun"));
     r.selected = json_object();
     r.crds = json_array();
+    r.apps = json_object();
     r.owners = json_object();
     r.deferred = json_object();
     r.namespaces = json_object();
@@ -785,7 +815,11 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
         goto out;
 
     /* InProgress -> Completed | PartiallyFailed | Failed */
-    rc = restore_run_passes(&r, archive, manifest);
+    rc = restore_hold(&r, 1);
+    if (rc == 0)
+        rc = restore_run_passes(&r, archive, manifest);
+    if (restore_hold(&r, 0) < 0 && rc == 0)
+        restore_note(r.warnings, "", "%s", err_last());
     if (rc < 0) {
         restore_note(r.errors, "", "%s", err_last());
         restore_status(&r, "Failed");
@@ -815,6 +849,7 @@ out:
     json_decref(r.rec);
     json_decref(r.selected);
     json_decref(r.crds);
+    json_decref(r.apps);
     json_decref(r.owners);
     json_decref(r.deferred);
     json_decref(r.namespaces);

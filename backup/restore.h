@@ -67,6 +67,16 @@ struct restore_options {
     json_t *spec;                /* checked here */
     const struct crypt_key *key; /* NULL: only a plain archive opens */
     int allow_plain;             /* accept an unencrypted archive */
+    /* edgecd's GitOps rule: the apps whose objects the restore writes as
+     * they were (not mapped to another namespace) must not fight it, so
+     * their automated sync is held back from the first write until the
+     * last. hold(ctx, labels, 1) is called once the archive is verified
+     * and before anything is written, hold(ctx, labels, 0) at the end,
+     * whatever the outcome; labels: the edgecd.io/app values (array of
+     * strings). NULL: nobody to tell. A failing hold(.., 1) stops the
+     * restore before it writes (Failed, with the reason). */
+    int (*hold)(void *ctx, const json_t *labels, int on);
+    void *hold_ctx;
 };
 
 /* Run a restore. *out_record (may be NULL) is a new reference to the

@@ -4,9 +4,17 @@
  * backup/restore.h). Like `edgecd backup`, it works on the location and
  * the cluster directly, without the server; the records live in the
  * location beside the backups (LOCATION/.restores/NAME.json).
+ *
+ * When the data directory holds an edgecd store (DATA/state.db, shared
+ * with a running `edgecd serve`), the automated sync of the apps whose
+ * objects the restore writes is paused there for the restore's length
+ * (an hour at most, should the restore be killed), so the engine does
+ * not revert what is being restored.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +27,36 @@
 #include "core/mem.h"
 #include "doc/doc.h"
 #include "kube/client.h"
+#include "storage/store.h"
+
+/* The longest a restore may hold an app's automated sync back. */
+#define RESTORE_HOLD_SECONDS 3600
+
+struct restore_hold_ctx {
+    store *st;
+    const char *name;
+};
+
+static int restore_cli_hold(void *ctx, const json_t *labels, int on)
+{
+    struct restore_hold_ctx *h = ctx;
+    char *reason = xasprintf("restore %s in progress", h->name);
+    const json_t *l;
+    size_t i;
+    int rc = 0;
+
+    json_array_foreach(labels, i, l)
+    {
+        const char *label = json_string_value(l);
+        int r =
+            on ? store_pause_set(h->st, label, reason, (long long)time(NULL) + RESTORE_HOLD_SECONDS)
+               : store_pause_clear(h->st, label);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    free(reason);
+    return rc;
+}
 
 enum {
     OPT_FROM_BACKUP = 256,
@@ -297,8 +335,10 @@ static int restore_create_cmd(int argc, char **argv)
 {
     struct backup_cli o;
     struct restore_options ro;
+    struct restore_hold_ctx hold = {NULL, NULL};
     struct crypt_key key;
     kube_client *kc = NULL;
+    char *db = NULL;
     json_t *rec = NULL;
     char *cname = NULL, *cserver = NULL;
     const char *phase;
@@ -327,6 +367,16 @@ static int restore_create_cmd(int argc, char **argv)
     ro.spec = o.spec;
     ro.key = have_key ? &key : NULL;
     ro.allow_plain = o.format && !strcmp(o.format, "velero");
+    db = xasprintf("%s/state.db", o.data);
+    if (access(db, F_OK) == 0) {
+        if (store_open(&hold.st, db) < 0) {
+            rc = cli_fail();
+            goto out;
+        }
+        hold.name = ro.name;
+        ro.hold = restore_cli_hold;
+        ro.hold_ctx = &hold;
+    }
     rc = restore_create(kc, &ro, &rec);
     if (rc < 0) {
         rc = cli_fail();
@@ -340,6 +390,8 @@ static int restore_create_cmd(int argc, char **argv)
     rc = phase && !strcmp(phase, "Completed") ? 0 : 1;
 out:
     json_decref(rec);
+    store_close(hold.st);
+    free(db);
     kube_client_free(kc);
     crypt_key_dispose(&key);
     free(cname);
