@@ -215,6 +215,54 @@ int filter_selector_string(const json_t *selector, char **out)
     return 0;
 }
 
+static int filter_in(const json_t *values, const char *v)
+{
+    const json_t *x;
+    size_t i;
+    json_array_foreach(values, i, x)
+    {
+        if (v && json_string_value(x) && strcmp(json_string_value(x), v) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int filter_selector_match(const json_t *selector, const json_t *labels)
+{
+    const json_t *v, *e;
+    const char *key;
+    size_t i;
+    json_object_foreach((json_t *)json_object_get(selector, "matchLabels"), key, v)
+    {
+        const char *have = json_string_value(json_object_get(labels, key));
+        if (!have || !json_string_value(v) || strcmp(have, json_string_value(v)) != 0)
+            return 0;
+    }
+    json_array_foreach(json_object_get(selector, "matchExpressions"), i, e)
+    {
+        const char *k = json_string_value(json_object_get(e, "key"));
+        const char *op = json_string_value(json_object_get(e, "operator"));
+        const char *have = k ? json_string_value(json_object_get(labels, k)) : NULL;
+        const json_t *values = json_object_get(e, "values");
+        int ok;
+        if (!op)
+            return 0;
+        if (!strcmp(op, "In"))
+            ok = filter_in(values, have);
+        else if (!strcmp(op, "NotIn"))
+            ok = !filter_in(values, have);
+        else if (!strcmp(op, "Exists"))
+            ok = have != NULL;
+        else if (!strcmp(op, "DoesNotExist"))
+            ok = have == NULL;
+        else
+            ok = 0;
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- the spec ---- */
 
 static int filter_string_list(json_t *spec, const char *field, int default_all, int globs)

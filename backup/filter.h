@@ -38,6 +38,12 @@ int filter_selector_parse(const char *text, json_t **out);
  * ERR_INVALID for an operator or shape the API would refuse. */
 int filter_selector_string(const json_t *selector, char **out);
 
+/* 1 if labels (an object of strings, or NULL) match a checked
+ * LabelSelector: every matchLabels pair and every matchExpressions
+ * requirement (In, NotIn, Exists, DoesNotExist), as the API server
+ * decides. Restore filters objects from an archive with it. */
+int filter_selector_match(const json_t *selector, const json_t *labels);
+
 /* 1 if namespace ns is backed up. */
 int filter_namespace(const json_t *spec, const char *ns);
 

@@ -602,3 +602,61 @@ void store_events_free(struct store_event *v, size_t n)
     }
     free(v);
 }
+
+/* ---- pauses ---- */
+
+int store_pause_set(store *s, const char *label, const char *reason, long long until_unix)
+{
+    const char *args[2] = {label, reason ? reason : ""};
+    int rc;
+
+    if (!label || !label[0])
+        return err_set(ERR_INVALID, "store: a pause needs an app label");
+    pthread_mutex_lock(&s->lock);
+    rc = store_run_with(s,
+                        "INSERT INTO pauses (label, reason, until_unix) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT(label) DO UPDATE SET reason = excluded.reason,"
+                        " until_unix = excluded.until_unix",
+                        args, 2, until_unix, NULL, "set pause");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_pause_clear(store *s, const char *label)
+{
+    const char *args[1] = {label};
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = store_run(s, "DELETE FROM pauses WHERE label = ?1", args, 1, "clear pause");
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int store_pause_get(store *s, const char *label, long long now_unix, char **out_reason)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *args[1] = {label};
+    int rc;
+
+    *out_reason = NULL;
+    pthread_mutex_lock(&s->lock);
+    if ((rc = store_prepare(s, &stmt,
+                            "SELECT reason FROM pauses WHERE label = ?1 AND until_unix > ?2", args,
+                            1)) == 0) {
+        if (sqlite3_bind_int64(stmt, 2, now_unix) != SQLITE_OK) {
+            rc = store_fail(s, "bind");
+        } else {
+            int step = sqlite3_step(stmt);
+            if (step == SQLITE_ROW)
+                *out_reason = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+            else if (step == SQLITE_DONE)
+                rc = err_set(ERR_NOTFOUND, "no pause in force for %s", store_str(label));
+            else
+                rc = store_fail(s, "read pause");
+        }
+    }
+    sqlite3_finalize(stmt);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

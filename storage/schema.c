@@ -115,6 +115,14 @@ const char *const schema_migrations[] = {
     "  status TEXT NOT NULL,"
     "  changed_at TEXT NOT NULL"
     ");",
+    /* 6: automated sync held back per app label value while something
+     * else writes the app's objects (a restore), until a time (Unix
+     * seconds) so that a writer killed mid-way does not hold it forever. */
+    "CREATE TABLE pauses ("
+    "  label TEXT PRIMARY KEY NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  until_unix INTEGER NOT NULL"
+    ");",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -141,6 +141,19 @@ void store_app_status_dispose(struct store_app_status *st);
  * struct store_app_status gains: char *health; char *health_message;
  * All compared by store_app_status_put's "write only when changed". */
 
+/* ---- Pauses: automated sync held back while something else writes an
+ * app's objects (a restore). Keyed by the app's label value (what its
+ * objects carry in edgecd.io/app), so a writer that only sees objects can
+ * set one; until_unix bounds it when the writer dies. Any thread, any
+ * process sharing state.db. ---- */
+/* Set or replace the pause of label. ERR_INVALID for an empty label. */
+int store_pause_set(store *s, const char *label, const char *reason, long long until_unix);
+/* Remove it; no error when there is none. */
+int store_pause_clear(store *s, const char *label);
+/* The reason (new string) of the pause of label in force at now_unix;
+ * ERR_NOTFOUND when there is none or it ran out. */
+int store_pause_get(store *s, const char *label, long long now_unix, char **out_reason);
+
 /* ---- Operations: one per app, the running or the last one ----
  * The engine keeps the whole state of a sync operation as JSON text
  * (phases, waves, per-task results: the store does not look inside) and the

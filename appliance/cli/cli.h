@@ -40,6 +40,7 @@ extern const struct cli_cmd cli_cmd_render;
 extern const struct cli_cmd cli_cmd_repo;
 extern const struct cli_cmd cli_cmd_admin;
 extern const struct cli_cmd cli_cmd_backup;
+extern const struct cli_cmd cli_cmd_restore;
 
 int cli_main(int argc, char **argv);
 

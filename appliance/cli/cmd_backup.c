@@ -24,6 +24,7 @@
 #include "backup/filter.h"
 #include "backup/location.h"
 #include "cli/cli.h"
+#include "cli/cmd_backup.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/fs.h"
@@ -38,17 +39,8 @@
 #define EDGECD_VERSION "0.0.0"
 #endif
 
-#define BACKUP_DEFAULT_DATA "/var/lib/edgecd"
 #define BACKUP_DEFAULT_CONFIG "/etc/edgecd/site.yaml"
 #define BACKUP_KEY_FILE "keys/backup.key"
-
-struct backup_cli {
-    const char *data, *location, *key_file, *passphrase_file, *format, *output, *file;
-    const char *config, *cluster, *kubeconfig, *context;
-    int details;
-    json_t *spec;
-    char *location_buf;
-};
 
 enum {
     OPT_INC_NS = 256,
@@ -262,9 +254,7 @@ static int backup_cli_plain(const struct backup_cli *o)
     return o->format && !strcmp(o->format, "velero");
 }
 
-/* The key the flags name; without one, the data directory's backup key
- * (made when create is 1 and there is none). *have 0: no key at all. */
-static int backup_cli_key(const struct backup_cli *o, int create, struct crypt_key *key, int *have)
+int backup_cli_key(const struct backup_cli *o, int create, struct crypt_key *key, int *have)
 {
     char *path;
     int rc = 0;
@@ -299,9 +289,8 @@ static int backup_cli_key(const struct backup_cli *o, int create, struct crypt_k
     return rc;
 }
 
-/* A client for the cluster the flags or the site config name. */
-static int backup_cli_client(const struct backup_cli *o, kube_client **out, char **out_name,
-                             char **out_server)
+int backup_cli_client(const struct backup_cli *o, kube_client **out, char **out_name,
+                      char **out_server)
 {
     struct kubeconfig kc;
     struct config cfg;
@@ -364,7 +353,7 @@ static void backup_cli_size(char *out, size_t n, json_int_t bytes)
         snprintf(out, n, "%lld B", (long long)bytes);
 }
 
-static void backup_cli_print_json(const json_t *v)
+void backup_cli_print_json(const json_t *v)
 {
     struct buf b = BUF_INIT;
     doc_emit_json(&b, v, 1);

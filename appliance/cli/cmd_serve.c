@@ -200,6 +200,11 @@ static int serve_remove(void *ctx, const char *app, int cascade)
     return engine_request_delete(ctx, app, cascade, SERVE_API_USER);
 }
 
+static void serve_refresh(void *ctx, const char *repo_url, const char *revision)
+{
+    engine_refresh(ctx, repo_url, revision);
+}
+
 static int serve_diff(void *ctx, const char *app, struct buf *out, int *differs)
 {
     return engine_diff(ctx, app, out, differs);
@@ -234,6 +239,7 @@ static int cmd_serve_run(int argc, char **argv)
     const char *data_dir = NULL, *config_path = NULL, *listen = NULL, *bootstrap = NULL;
     struct config cfg = {0};
     struct server_options sopts = {0};
+    struct secrets secrets = {0};
     store *st = NULL;
     server *srv = NULL;
     engine *eng = NULL;
@@ -274,6 +280,10 @@ static int cmd_serve_run(int argc, char **argv)
 
     if (config_load(&cfg, config_path) < 0)
         goto fail;
+    if (cfg.secrets_file[0] && secrets_load(&secrets, cfg.secrets_file) < 0) {
+        err_prefix(ERR_INVALID, "%s: secretsFile", config_path);
+        goto fail;
+    }
     log_set_level((enum log_level)log_level_parse(cfg.log_level));
     if (serve_prepare_dirs(data_dir) < 0 || serve_token(data_dir, &token) < 0)
         goto fail;
@@ -301,6 +311,8 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.rollback = serve_rollback;
     sopts.actions.remove = serve_remove;
     sopts.actions.diff = serve_diff;
+    sopts.actions.refresh = serve_refresh;
+    sopts.webhook_secrets = &secrets;
     if (server_start(&srv, &sopts, st) < 0)
         goto fail;
 
@@ -343,6 +355,7 @@ out:
     free(db);
     free(url);
     server_tls_dispose(&tls);
+    secrets_dispose(&secrets);
     config_dispose(&cfg);
     return rc;
 }

@@ -1231,6 +1231,21 @@ static int engine_settled(engine *e, const char *app_name)
 
 static int engine_pass(engine *e, const char *app_name, const json_t *req, int poll);
 
+/* 1 unless the app's automated sync is paused in the store (a restore
+ * writing its objects: store_pause_set); then 0 and *why says so. */
+static int engine_not_paused(engine *e, const struct app *app, char **why)
+{
+    char label[64], *reason = NULL;
+    engine_label_value(app->name, label);
+    if (store_pause_get(e->st, label, (long long)time(NULL), &reason) < 0) {
+        err_clear();
+        return 1;
+    }
+    *why = xasprintf("automated sync paused: %s", reason);
+    free(reason);
+    return 0;
+}
+
 int engine_reconcile(engine *e, const char *app_name)
 {
     return engine_pass(e, app_name, NULL, 0);
@@ -1633,6 +1648,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
         }
     } else if (engine_should_autosync(&app, sha, out_of_sync, n, json_array_size(extra),
                                       have_op ? &op : NULL, &why) &&
+               engine_not_paused(e, &app, &why) &&
                engine_project_window(&proj, &app, &dest, 0, &why) &&
                (depends = engine_depends_ready(e, &app, &why)) > 0) {
         struct engine_sync_request rq = {0};

@@ -80,6 +80,9 @@ static const struct config_key config_keys[] = {
     {"settingsFile", CONFIG_STR, "", 0, 0, offsetof(struct config, settings_file),
      "an Argo CD argocd-cm ConfigMap (YAML, as is) whose resource customizations apply: custom "
      "Lua health checks, ignoreDifferences, compare options; relative to this file; empty: none"},
+    {"secretsFile", CONFIG_STR, "", 0, 0, offsetof(struct config, secrets_file),
+     "an Argo CD argocd-secret Secret (YAML, as is) whose webhook.* keys authenticate Git "
+     "providers' push webhooks; relative to this file; empty: every webhook is refused"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
 };
@@ -380,6 +383,11 @@ int config_load(struct config *out, const char *path)
             rc = err_prefix(rc, "%s: settingsFile", path);
             goto out;
         }
+    }
+    if (out->secrets_file[0]) {
+        char *resolved = config_resolve_path(path, out->secrets_file);
+        free(out->secrets_file);
+        out->secrets_file = resolved;
     }
     if ((rc = config_check_tls(out, path)) < 0)
         goto out;

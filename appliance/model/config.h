@@ -67,6 +67,8 @@ struct config {
     char *settings_file;            /* argocd-cm path, resolved against the config
                                      * file's folder; "" = none */
     struct settings *settings;      /* read from settings_file; NULL without one */
+    char *secrets_file;             /* argocd-secret path, resolved like settings_file;
+                                     * "" = none (read by serve, see model/secrets.h) */
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_mirror *mirrors; /* rewrite rules, as listed */

@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "server/webhook.h"
 
 /* Largest request body accepted. No route takes a body yet; the limit is
  * enforced anyway so the first one that does inherits it. */
@@ -55,6 +56,7 @@ struct server {
     struct mg_context *ctx;
     store *st;
     struct server_actions actions;
+    const struct secrets *webhook_secrets;
     unsigned char token_sha[32];
     int port;          /* the first bound port: HTTPS when https */
     int redirect_port; /* the plain port that redirects; 0: none */
@@ -86,6 +88,11 @@ static int server_get_diff(server *srv, struct mg_connection *conn, const char *
 static int server_get_events(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg);
 static int server_get_appset(server *srv, struct mg_connection *conn, const char *arg);
+static int server_post_webhook(server *srv, struct mg_connection *conn, const char *arg);
+
+/* The one path under /api that takes no token: a Git server's push,
+ * authenticated by its provider's signature instead. */
+#define SERVER_WEBHOOK_PATH "/api/webhook"
 
 static const struct server_route server_routes[] = {
     {"GET", "/healthz", 0, server_get_healthz},
@@ -100,6 +107,7 @@ static const struct server_route server_routes[] = {
     {"GET", "/api/v1/applications/*/events", 1, server_get_events},
     {"GET", "/api/v1/applicationsets", 1, server_get_appsets},
     {"GET", "/api/v1/applicationsets/*", 1, server_get_appset},
+    {"POST", SERVER_WEBHOOK_PATH, 0, server_post_webhook},
 };
 
 /* Sent with every answer, errors included. API answers are data, never
@@ -346,7 +354,8 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
         mg_disable_keep_alive(conn);
         return server_error(conn, 413, "request body too large (limit 1 MiB)", close_hdr);
     }
-    if (server_is_api(path) && !server_authorized(srv, conn))
+    if (server_is_api(path) && strcmp(path, SERVER_WEBHOOK_PATH) != 0 &&
+        !server_authorized(srv, conn))
         return server_error(conn, 401, "unauthorized", auth_hdr);
     for (i = 0; i < sizeof(server_routes) / sizeof(server_routes[0]); i++) {
         const struct server_route *r = &server_routes[i];
@@ -783,36 +792,58 @@ static int server_get_app(server *srv, struct mg_connection *conn, const char *a
 
 /* The request's JSON body (an object; {} when there is none) into *out.
  * A chunked body was already drained by server_body_ok: 411. */
-static int server_read_json(struct mg_connection *conn, json_t **out)
+/* The whole body (within SERVER_MAX_BODY, checked before dispatch) into
+ * *out (new, NUL-terminated; NULL and *len 0 when there is none). 0, or
+ * the status of the error answer sent: 411 for a chunked body, 400 for
+ * one cut short. */
+static int server_read_body(struct mg_connection *conn, char **out, size_t *len)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const char *te = mg_get_header(conn, "Transfer-Encoding");
-    char *data;
     long long got = 0;
-    json_error_t jerr;
 
     *out = NULL;
+    *len = 0;
     if (te && strcasecmp(te, "chunked") == 0)
         return server_error(conn, 411, "send the body with a Content-Length", NULL);
-    if (ri->content_length <= 0) {
-        *out = json_object();
+    if (ri->content_length <= 0)
         return 0;
-    }
-    data = xmalloc((size_t)ri->content_length);
+    *out = xmalloc((size_t)ri->content_length + 1);
     while (got < ri->content_length) {
-        int n = mg_read(conn, data + got, (size_t)(ri->content_length - got));
+        int n = mg_read(conn, *out + got, (size_t)(ri->content_length - got));
         if (n <= 0)
             break;
         got += n;
     }
-    if (got == ri->content_length)
-        *out = json_loadb(data, (size_t)got, JSON_REJECT_DUPLICATES, &jerr);
+    (*out)[got] = '\0';
+    *len = (size_t)got;
+    if (got < ri->content_length) {
+        free(*out);
+        *out = NULL;
+        return server_error(conn, 400, "request body cut short", NULL);
+    }
+    return 0;
+}
+
+static int server_read_json(struct mg_connection *conn, json_t **out)
+{
+    char *data = NULL;
+    size_t len = 0;
+    json_error_t jerr;
+    int rc;
+
+    *out = NULL;
+    if ((rc = server_read_body(conn, &data, &len)) != 0)
+        return rc;
+    if (!data) {
+        *out = json_object();
+        return 0;
+    }
+    *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     free(data);
     if (!json_is_object(*out)) {
-        char *msg = got < ri->content_length
-                        ? xstrdup("request body cut short")
-                        : xasprintf("request body: %s", *out ? "must be an object" : jerr.text);
-        int rc = server_error(conn, 400, msg, NULL);
+        char *msg = xasprintf("request body: %s", *out ? "must be an object" : jerr.text);
+        rc = server_error(conn, 400, msg, NULL);
         free(msg);
         json_decref(*out);
         *out = NULL;
@@ -837,6 +868,56 @@ static int server_action_result(server *srv, struct mg_connection *conn, const c
         body = json_pack("{s:s}", "status", "accepted");
     }
     return server_send(conn, status, body, NULL);
+}
+
+static const char *server_header(void *ctx, const char *name)
+{
+    return mg_get_header(ctx, name);
+}
+
+/* A Git provider's push: checked (server/webhook.c), then every app of
+ * the repository and branch is refreshed. No token: the signature is the
+ * credential, and a refusal is logged without the request's headers. */
+static int server_post_webhook(server *srv, struct mg_connection *conn, const char *arg)
+{
+    static const struct secrets none = {0};
+    struct webhook_push push;
+    char *body = NULL;
+    size_t len = 0, i;
+    json_t *answer, *url;
+    int rc;
+
+    (void)arg;
+    if (!srv->actions.refresh)
+        return server_error(conn, 501, "webhooks are not available on this server", NULL);
+    if ((rc = server_read_body(conn, &body, &len)) != 0)
+        return rc;
+    rc = webhook_parse(&push, srv->webhook_secrets ? srv->webhook_secrets : &none, server_header,
+                       conn, body ? body : "", len);
+    free(body);
+    if (rc < 0) {
+        int status = rc == ERR_AUTH ? 401 : 400;
+        log_info("http: webhook refused: %s", err_last());
+        rc = server_error(conn, status, err_last(), NULL);
+        err_clear();
+        webhook_push_dispose(&push);
+        return rc;
+    }
+    if (push.ignored) {
+        answer = json_pack("{s:s, s:s}", "provider", push.provider, "ignored", push.ignored);
+    } else {
+        json_array_foreach(push.urls, i, url)
+        {
+            srv->actions.refresh(srv->actions.ctx, json_string_value(url), push.revision);
+        }
+        log_info("http: %s webhook: push of %s to %s", push.provider,
+                 push.revision[0] ? push.revision : "several refs",
+                 json_string_value(json_array_get(push.urls, 0)));
+        answer = json_pack("{s:s, s:O, s:s}", "provider", push.provider, "repositories", push.urls,
+                           "revision", push.revision);
+    }
+    webhook_push_dispose(&push);
+    return server_send(conn, 200, answer, NULL);
 }
 
 static int server_post_sync(server *srv, struct mg_connection *conn, const char *arg)
@@ -1072,6 +1153,7 @@ int server_start(server **out, const struct server_options *opts, store *st)
     srv->st = st;
     srv->actions = opts->actions;
     srv->https = opts->tls != NULL;
+    srv->webhook_secrets = opts->webhook_secrets;
     util_sha256(opts->api_token, strlen(opts->api_token), srv->token_sha);
     memset(&cb, 0, sizeof(cb));
     cb.begin_request = server_on_request;

@@ -1,7 +1,8 @@
 /*
  * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
- * /healthz without auth; everything under
- * /api needs "Authorization: Bearer <token>" where the token is the one in
+ * /healthz without auth, POST /api/webhook authenticated by the Git
+ * provider's signature (server/webhook.h); everything else under /api
+ * needs "Authorization: Bearer <token>" where the token is the one in
  * the data directory (compared in constant time). Routes live in one table
  * (method, pattern, handler) in server.c. Answers are JSON; errors are
  * {"error": "...", "code": N}. Handlers read the store; they never block on
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "model/secrets.h"
 #include "storage/store.h"
 
 /* What the API asks of the engine (server/ does not depend on it): each
@@ -27,6 +29,8 @@ struct server_actions {
     int (*remove)(void *ctx, const char *app, int cascade);
     /* the app's diff (appended to out), *differs 1 when it is not empty */
     int (*diff)(void *ctx, const char *app, struct buf *out, int *differs);
+    /* a push to repo_url (revision: the ref, "" for any): refresh its apps */
+    void (*refresh)(void *ctx, const char *repo_url, const char *revision);
 };
 
 /* The server's certificate and key (PEM) and the certificate's SHA-256
@@ -62,6 +66,9 @@ struct server_options {
     const char *api_token; /* required bearer token (not logged) */
     int threads;           /* worker threads; 0 = default (4) */
     struct server_actions actions;
+    /* the webhook secrets (borrowed, must outlive the server); NULL: every
+     * webhook is refused */
+    const struct secrets *webhook_secrets;
 };
 
 typedef struct server server;

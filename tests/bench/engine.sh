@@ -243,6 +243,7 @@ s1=$(cpu_ticks "$sim_pid")
 w1=$(written "$serve_pid")
 t1=$(now)
 p1=$(passes)
+l1=$(wc -l <"$work/serve.log")
 counters >"$work/count1.json"
 window=$(echo "$t1 - $t0" | bc -l)
 steady_passes=$((p1 - p0))
@@ -253,7 +254,7 @@ sim_cpu_total=$(echo "($s1 - $s0) / $hz" | bc -l)
 written_kb=$(((w1 - w0) / 1024))
 read -r req_all req_patch req_dry req_get req_other <<<"$(counters_delta "$work/count0.json" "$work/count1.json")"
 # The passes' own timings from the log (wall time of each pass).
-tail -n +"$((l0 + 1))" "$work/serve.log" >"$work/steady.log"
+sed -n "$((l0 + 1)),${l1}p" "$work/serve.log" >"$work/steady.log"
 log_kb=$(($(stat -c %s "$work/steady.log") / 1024))
 read -r pass_mean pass_p95 woken settled <<<"$(python3 - "$work/steady.log" <<'PY'
 import re, sys

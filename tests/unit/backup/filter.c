@@ -178,6 +178,37 @@ TEST(exclude_label)
     json_decref(p);
 }
 
+/* A restore filters archived objects by their labels itself. */
+TEST(selector_matching)
+{
+    static const struct {
+        const char *sel;
+        const char *labels;
+        int match;
+    } cases[] = {
+        {"app=web", "{\"app\":\"web\",\"tier\":\"front\"}", 1},
+        {"app=web", "{\"app\":\"db\"}", 0},
+        {"app=web", "{}", 0},
+        {"tier!=db", "{}", 1},
+        {"tier!=db", "{\"tier\":\"db\"}", 0},
+        {"env in (a,b)", "{\"env\":\"b\"}", 1},
+        {"env in (a,b)", "{\"env\":\"c\"}", 0},
+        {"env notin (a,b)", "{\"env\":\"c\"}", 1},
+        {"!legacy", "{\"legacy\":\"\"}", 0},
+        {"!legacy", "{}", 1},
+        {"team", "{\"team\":\"x\"}", 1},
+        {"team,app=web", "{\"app\":\"web\"}", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *sel = NULL, *labels = json_loads(cases[i].labels, 0, NULL);
+        CHECK_OK(filter_selector_parse(cases[i].sel, &sel));
+        if (filter_selector_match(sel, labels) != cases[i].match)
+            TEST_FAIL_("%s on %s: expected %d", cases[i].sel, cases[i].labels, cases[i].match);
+        json_decref(sel);
+        json_decref(labels);
+    }
+}
+
 int main(void)
 {
     RUN(selectors_both_ways);
@@ -185,5 +216,6 @@ int main(void)
     RUN(namespaces);
     RUN(resources_and_scope);
     RUN(exclude_label);
+    RUN(selector_matching);
     return TEST_END();
 }

@@ -1968,6 +1968,64 @@ TEST(skip_dry_run_on_missing_resource)
     fixture_close(&f);
 }
 
+/* A pause in the store (what `edgecd restore` sets while it writes an
+ * app's objects) holds the app's self-heal back and says why; once
+ * cleared, the next pass heals. */
+TEST(paused_app_does_not_self_heal)
+{
+    struct fixture f;
+    struct store_app_status st = {0};
+    json_t *patch, *live = NULL;
+    char *cmd, *src, *text, label[64];
+
+    cmd = xasprintf("mkdir -p '%s/repo15' && cd '%s/repo15' && git init -q -b main && printf "
+                    "'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: paused}\\ndata: {v: "
+                    "\"1\"}\\n' > cm.yaml && git add -A && git -c user.name=t -c "
+                    "user.email=t@e commit -q -m p",
+                    dir, dir);
+    sh(cmd);
+    free(cmd);
+    src = xasprintf("{\"repoURL\":\"%s/repo15\",\"path\":\".\"}", dir);
+    text = xasprintf("{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                     "\"metadata\":{\"name\":\"paused\"},\"spec\":{\"source\":%s,"
+                     "\"destination\":{\"server\":\"https://kubernetes.default.svc\","
+                     "\"namespace\":\"default\"},\"syncPolicy\":{\"automated\":{\"selfHeal\":"
+                     "true}}}}",
+                     src);
+    CHECK_OK(fixture_open(&f, "paused", "", "paused", text));
+    free(text);
+    free(src);
+    CHECK_OK(engine_reconcile(f.e, "paused"));
+    CHECK_OK(engine_reconcile(f.e, "paused"));
+    engine_label_value("paused", label);
+    CHECK_OK(store_pause_set(f.st, label, "restore r1 in progress", (long long)time(NULL) + 60));
+
+    patch = json_pack("{s:{s:s}}", "data", "v", "restored");
+    CHECK_OK(
+        kube_client_patch(f.kube, "v1", "ConfigMap", "default", "paused", "merge", patch, &live));
+    json_decref(patch);
+    json_decref(live);
+    live = NULL;
+    usleep(300 * 1000);
+    CHECK_OK(engine_reconcile(f.e, "paused"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "paused", &live));
+    CHECK_STR(doc_get_str(live, "data.v"), "restored");
+    json_decref(live);
+    live = NULL;
+    CHECK_OK(store_app_status_get(f.st, "paused", &st));
+    CHECK_STR(st.sync_status, "OutOfSync");
+    CHECK_STR(st.message, "automated sync paused: restore r1 in progress");
+    store_app_status_dispose(&st);
+
+    /* a pause that ran out holds nothing, like a cleared one */
+    CHECK_OK(store_pause_set(f.st, label, "restore r1 in progress", (long long)time(NULL) - 1));
+    CHECK_OK(engine_reconcile(f.e, "paused"));
+    CHECK_OK(kube_client_get(f.kube, "v1", "ConfigMap", "default", "paused", &live));
+    CHECK_STR(doc_get_str(live, "data.v"), "1");
+    json_decref(live);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -1999,6 +2057,7 @@ int main(void)
     RUN(skip_dry_run_on_missing_resource);
     RUN(applicationsets_generate_register_and_prune);
     RUN(applicationsets_follow_applications_sync);
+    RUN(paused_app_does_not_self_heal);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);

@@ -669,6 +669,41 @@ TEST(crash_mid_operation_keeps_last_commit)
     free(path);
 }
 
+/* A pause is in force until its time, seen by a second connection (the
+ * restore and the server are two processes), replaced by a later set,
+ * and gone once cleared. */
+TEST(pauses_hold_until_their_time)
+{
+    char *path = db_path("pauses.db"), *reason = NULL;
+    store *a = NULL, *b = NULL;
+
+    CHECK_OK(open_with_apps(&a, "pauses.db"));
+    CHECK_OK(store_open(&b, path));
+    CHECK_ERR(store_pause_get(b, "web", 1000, &reason), ERR_NOTFOUND);
+    err_clear();
+    CHECK_ERR(store_pause_set(a, "", "x", 2000), ERR_INVALID);
+    err_clear();
+    CHECK_OK(store_pause_set(a, "web", "restore r1 in progress", 2000));
+    CHECK_OK(store_pause_get(b, "web", 1999, &reason));
+    CHECK_STR(reason, "restore r1 in progress");
+    free(reason);
+    CHECK_ERR(store_pause_get(b, "web", 2000, &reason), ERR_NOTFOUND);
+    err_clear();
+    CHECK_ERR(store_pause_get(b, "db", 1000, &reason), ERR_NOTFOUND);
+    err_clear();
+    CHECK_OK(store_pause_set(a, "web", "restore r2 in progress", 3000));
+    CHECK_OK(store_pause_get(b, "web", 2500, &reason));
+    CHECK_STR(reason, "restore r2 in progress");
+    free(reason);
+    CHECK_OK(store_pause_clear(b, "web"));
+    CHECK_OK(store_pause_clear(b, "web"));
+    CHECK_ERR(store_pause_get(a, "web", 1000, &reason), ERR_NOTFOUND);
+    err_clear();
+    store_close(a);
+    store_close(b);
+    free(path);
+}
+
 int main(void)
 {
     dir = test_tmpdir("storage-ops");
@@ -681,6 +716,7 @@ int main(void)
     RUN(event_message_cut_at_a_character);
     RUN(app_delete_takes_operation_history_events);
     RUN(crash_mid_operation_keeps_last_commit);
+    RUN(pauses_hold_until_their_time);
     free(dir);
     return TEST_END();
 }
