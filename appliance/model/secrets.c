@@ -69,7 +69,9 @@ static int secrets_take(struct secrets *s, const json_t *map, int base64, const 
             size_t in_len = json_string_length(v);
             value = xmalloc(in_len + 1);
             if (mbedtls_base64_decode((unsigned char *)value, in_len + 1, &len, in, in_len) != 0) {
-                secrets_wipe_free(value);
+                /* not NUL-terminated after a failed decode: wipe by size */
+                mbedtls_platform_zeroize(value, in_len + 1);
+                free(value);
                 return err_set(ERR_INVALID, "%s: %s.%s: not base64", path, field, key);
             }
             value[len] = '\0';
