@@ -500,8 +500,10 @@ static int self_place_config(const char *stage, const json_t *files, const char 
     char *staged = xasprintf("%s/config/site", stage);
     struct buf text = BUF_INIT;
     int rc, changed = 0;
-
-    if ((rc = self_fix_config(staged, &text, &changed)) < 0 ||
+    char *dir = xstrdup(config_out);
+    rc = fs_mkdir_p(dirname(dir), 0700);
+    free(dir);
+    if (rc < 0 || (rc = self_fix_config(staged, &text, &changed)) < 0 ||
         (rc = fs_write_atomic(config_out, text.ptr ? text.ptr : "", text.len, 0600)) < 0)
         goto out;
     json_object_set_new(report, "config", json_string(config_out));

@@ -94,10 +94,9 @@ n_loaded=$(ls "$work/loaded" | grep -c '^self-')
 for b in $(ls "$work/loaded" | grep '^self-'); do
     "$EDGECD_BIN" admin restore-self "$work/loaded/$b/$b.tar.gz.enc" --data "$work/check-$b" \
         --passphrase-file "$work/secret/recovery.pass" >/dev/null || fail "restore-self $b"
-    apps=$("$EDGECD_BIN" app list --data "$work/check-$b" -o json 2>/dev/null |
-        python3 -c 'import json,sys; print(" ".join(sorted(a["metadata"]["name"] for a in json.load(sys.stdin)["items"])))') ||
-        fail "the store of $b does not open"
-    [ "$apps" = "alpha beta" ] || fail "$b holds apps \"$apps\""
+    apps=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); assert c.execute("pragma integrity_check").fetchone()[0] == "ok"; assert not c.execute("pragma foreign_key_check").fetchall(); print(" ".join(r[0] for r in c.execute("select name from apps order by name")), c.execute("select count(*) from history").fetchone()[0] > 0)' "$work/check-$b/state.db") ||
+        fail "the store of $b is not sound"
+    [ "$apps" = "alpha beta True" ] || fail "$b holds \"$apps\""
 done
 echo "ok: 3 snapshots taken under load open and hold both apps"
 
@@ -150,6 +149,7 @@ cat "$work/restore.out"
 [ "$(stat -c %a "$work/data2/keys/api-token")" = 600 ] || fail "api-token is not 0600"
 [ "$(stat -c %a "$work/data2/keys")" = 700 ] || fail "keys/ is not 0700"
 cmp -s "$work/argocd-cm.yaml" "$work/node2/argocd-cm.yaml" || fail "settingsFile not restored beside the config"
+rm -f "$work/serve.out"
 "$EDGECD_BIN" serve --data "$work/data2" --config "$work/node2/site.yaml" >"$work/serve.out" 2>>"$work/serve2.log" &
 pids+=($!)
 wait_for 10 "restored serve started" grep -q 'API at' "$work/serve.out"
