@@ -16,7 +16,7 @@ int admin_import(int argc, char **argv);
     "--key-file F] [--keep N]"
 #define ADMIN_RESTORE_SELF_USAGE                                                                   \
     "ARCHIVE --data DIR (--passphrase-file F | --key-file F) [--config-out FILE] [--force]"
-#define ADMIN_EXPORT_USAGE "[--data DIR]"
+#define ADMIN_EXPORT_USAGE "[--data DIR] [--config FILE]"
 #define ADMIN_IMPORT_USAGE "FILE [--data DIR] [--dry-run]"
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * `edgecd admin SUBCOMMAND`: tools for the operator that need no server.
- * The self-backup commands are in cmd_admin_self.c. `admin health` assesses objects from a file the
+ * The self-backup commands are in cmd_admin_self.c, export and import in
+ * cmd_admin_export.c. `admin health` assesses objects from a file the
  * way the engine assesses live ones, with the same argocd-cm settings, so
  * a custom Lua check can be tried on `kubectl get -o yaml` output before
  * it goes into the site's configuration.
@@ -144,6 +145,14 @@ static const struct cli_sub admin_subs[] = {
      "bring a self-backup back into a fresh data directory, after verifying all of it; then "
      "edgecd serve carries on",
      admin_restore_self},
+    {"export", ADMIN_EXPORT_USAGE,
+     "print the stored AppProjects, Applications and ApplicationSets (and with --config the "
+     "argocd-cm settings) as Argo CD YAML, for kubectl apply or Argo CD",
+     admin_export},
+    {"import", ADMIN_IMPORT_USAGE,
+     "register the Applications, AppProjects and ApplicationSets of an Argo CD YAML export "
+     "(other kinds skipped, by name); all checked before anything is written",
+     admin_import},
 };
 
 static int cmd_admin_run(int argc, char **argv)
@@ -154,8 +163,8 @@ static int cmd_admin_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_admin = {
     "admin",
-    "health|backup-self|restore-self ...",
+    "health|backup-self|restore-self|export|import ...",
     "Operator tools that need no server: health of objects in a file, the appliance's own "
-    "backup and restore.",
+    "backup and restore, export and import in Argo CD's YAML.",
     cmd_admin_run,
 };
