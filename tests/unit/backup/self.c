@@ -261,6 +261,72 @@ TEST(catch_up_rule)
     CHECK(next == t0 + 3600);
 }
 
+/* How many sound self-backups loc holds, waiting up to 10 s for want. */
+static int count_backups(const char *loc, size_t want)
+{
+    json_t *list = NULL;
+    size_t n = 0;
+    for (int i = 0; i < 100; i++) {
+        n = 0;
+        if (location_list(loc, &list) == 0) {
+            n = json_array_size(list);
+            json_decref(list);
+        }
+        err_clear();
+        if (n >= want)
+            break;
+        usleep(100000);
+    }
+    return (int)n;
+}
+
+TEST(scheduler_catch_up)
+{
+    char *data = xasprintf("%s/sc-data", dir), *site = xasprintf("%s/sc-site.yaml", dir);
+    char *loc = xasprintf("%s/sc-loc", dir), *db = NULL, *blocked = NULL;
+    struct self_options o = {0};
+    struct crypt_key k;
+    self_scheduler *sch = NULL;
+    struct cron daily;
+    store *s = NULL;
+
+    test_key(&k, 7);
+    make_node(data, site);
+    db = xasprintf("%s/state.db", data);
+    CHECK_OK(store_open(&s, db));
+    CHECK_OK(cron_parse_schedule(&daily, "@daily"));
+    o.data_dir = data;
+    o.config_path = site;
+    o.key = &k;
+    o.keep = 7;
+    /* A location that cannot be made (a file is in the way): the run
+     * fails, is logged, and the thread waits for the next firing. */
+    blocked = xasprintf("%s/sc-blocked", dir);
+    CHECK_OK(fs_write_atomic(blocked, "x", 1, 0600));
+    o.location = blocked;
+    CHECK_OK(self_scheduler_start(&sch, s, &daily, &o));
+    usleep(300000);
+    self_scheduler_stop(sch);
+    /* None taken yet: one catch-up run at start. */
+    o.location = loc;
+    CHECK_OK(self_scheduler_start(&sch, s, &daily, &o));
+    CHECK(count_backups(loc, 1) == 1);
+    self_scheduler_stop(sch);
+    /* Taken today: a restart takes none until the next midnight (a
+     * second later, so a wrong run would not collide with the name). */
+    usleep(1100000);
+    CHECK_OK(self_scheduler_start(&sch, s, &daily, &o));
+    usleep(500000);
+    self_scheduler_stop(sch);
+    CHECK(count_backups(loc, 0) == 1); /* stop joined the thread: any run is done */
+    store_close(s);
+    free(db);
+    free(blocked);
+    free(data);
+    free(site);
+    free(loc);
+}
+
 TEST(appliance_paths)
 {
     CHECK(archive_appliance_path_check("appliance/state.db") == 1);
@@ -281,6 +347,7 @@ int main(void)
     RUN(refusals_write_nothing);
     RUN(keep_last_n);
     RUN(catch_up_rule);
+    RUN(scheduler_catch_up);
     RUN(appliance_paths);
     free(dir);
     return TEST_END();
