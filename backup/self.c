@@ -544,12 +544,17 @@ static int self_place_keys(const char *stage, const char *data_dir, json_t *repo
 
     while (rc == 0 && d && (de = readdir(d))) {
         char *from, *to;
+        struct stat sb;
         if (de->d_name[0] == '.')
             continue;
         from = xasprintf("%s/%s", from_dir, de->d_name);
         to = xasprintf("%s/%s", to_dir, de->d_name);
-        rc = self_place(from, to, 0600);
-        json_array_append_new(names, json_string(de->d_name));
+        /* keys/ holds files only; a folder there came from a hostile
+         * archive and is left in the staging folder that is removed. */
+        if (lstat(from, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            rc = self_place(from, to, 0600);
+            json_array_append_new(names, json_string(de->d_name));
+        }
         free(from);
         free(to);
     }
