@@ -246,12 +246,12 @@ int self_backup(store *st, const struct self_options *o, json_t **out_record)
         (rc = self_write_entries(w, st, o, files)) < 0)
         goto out;
     self_time(end, (int64_t)time(NULL));
-    manifest = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "apiVersion",
+    manifest = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "apiVersion",
                          "edgecd.io/v1alpha1", "kind", ARCHIVE_MANIFEST_KIND, "contents",
-                         ARCHIVE_CONTENTS_APPLIANCE, "name", name, "edgecdVersion",
-                         o->edgecd_version ? o->edgecd_version : "unknown", "formatVersion",
-                         ARCHIVE_FORMAT_VERSION, "startTimestamp", start, "completionTimestamp",
-                         end, "files", files);
+                         ARCHIVE_CONTENTS_APPLIANCE, "name", name, "phase", "Completed",
+                         "edgecdVersion", o->edgecd_version ? o->edgecd_version : "unknown",
+                         "formatVersion", ARCHIVE_FORMAT_VERSION, "startTimestamp", start,
+                         "completionTimestamp", end, "files", files);
     if ((rc = archive_writer_finish(w, manifest, &size, sha)) < 0)
         goto out;
     record = json_pack(

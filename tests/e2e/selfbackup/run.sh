@@ -116,6 +116,12 @@ sleep 1.1
 final=$(sed -n 's/^self-backup \(self-[0-9]*\) written.*/\1/p' "$work/final.out")
 archive=$work/usb/$final/$final.tar.gz.enc
 [ -f "$archive" ] || fail "no copy of $final on the second location"
+"$EDGECD_BIN" backup verify "$final" --location "$work/usb" --passphrase-file "$work/secret/recovery.pass" >"$work/verify.out" ||
+    fail "backup verify of a self-backup: $(cat "$work/verify.out")"
+grep -q "verified: encrypted, every chunk authenticated, .* appliance files, phase Completed" "$work/verify.out" ||
+    fail "verify: $(cat "$work/verify.out")"
+"$EDGECD_BIN" backup describe "$final" --location "$work/usb" | grep -q "Contents: *the appliance" ||
+    fail "backup describe does not say it is an appliance backup"
 kept=$(ls "$work/data/backups/self" | grep -c '^self-')
 [ "$kept" -le 3 ] || fail "$kept self-backups kept, selfBackupKeep is 3"
 
