@@ -483,27 +483,68 @@ size_t archive_writer_count(const archive_writer *w)
     return w->recs.n;
 }
 
+/* One entry of the manifest's list as compact JSON text into b. */
+static void archive_entry_json(struct buf *b, const struct archive_rec *r)
+{
+    json_t *e = json_pack("{s:s, s:I, s:s}", "path", r->path, "size", (json_int_t)r->size, "sha256",
+                          r->sha);
+    buf_clear(b);
+    doc_emit_json(b, e, 0);
+    json_decref(e);
+}
+
+/* The manifest is streamed into its entry rather than built: a backup of
+ * many objects would otherwise hold every entry three times at the end
+ * (the list, its JSON tree, its text). A first walk over the list sums
+ * the text's length (the tar header comes first), a second writes it. */
 int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_size,
                           char out_sha256[65])
 {
     static const unsigned char end[TAR_END_LEN];
-    json_t *entries = json_array();
-    struct buf text = BUF_INIT;
+    static const unsigned char zeros[TAR_BLOCK];
+    static const char open_list[] = "\"entries\":[", close_list[] = "]}";
+    struct buf head = BUF_INIT, one = BUF_INIT;
     unsigned char digest[32];
+    uint64_t total;
     int rc;
 
-    for (size_t i = 0; i < w->recs.n; i++)
-        json_array_append_new(entries,
-                              json_pack("{s:s, s:I, s:s}", "path", w->recs.v[i].path, "size",
-                                        (json_int_t)w->recs.v[i].size, "sha256", w->recs.v[i].sha));
-    json_object_set_new(manifest, "entries", entries);
-    doc_emit_json(&text, manifest, 0);
-    if (text.len > ARCHIVE_MAX_MANIFEST) {
+    json_object_del(manifest, "entries");
+    doc_emit_json(&head, manifest, 0);
+    if (head.len < 2 || head.ptr[head.len - 1] != '}') {
+        rc = err_set(ERR_INVALID, "%s: the manifest is not a JSON object", w->what);
+        goto out;
+    }
+    head.ptr[--head.len] = '\0'; /* the list goes before the closing brace */
+    if (head.len > 1)
+        buf_puts(&head, ",");
+    buf_puts(&head, open_list);
+    total = head.len + strlen(close_list);
+    for (size_t i = 0; i < w->recs.n; i++) {
+        archive_entry_json(&one, &w->recs.v[i]);
+        total += one.len + (i > 0);
+    }
+    if (total > ARCHIVE_MAX_MANIFEST) {
         rc = err_set(ERR_TOOLARGE, "%s: the manifest is over %u bytes", w->what,
                      ARCHIVE_MAX_MANIFEST);
         goto out;
     }
-    if ((rc = archive_write_entry(w, ARCHIVE_MANIFEST_PATH, text.ptr, text.len)) < 0 ||
+    if (w->failed) {
+        rc = err_set(ERR_INVALID, "%s: an earlier write failed", w->what);
+        goto out;
+    }
+    buf_clear(&w->hdr);
+    if ((rc = tar_file_header(&w->hdr, ARCHIVE_MANIFEST_PATH, (size_t)total, w->mtime)) < 0 ||
+        (rc = archive_put(w, w->hdr.ptr, w->hdr.len)) < 0 ||
+        (rc = archive_put(w, head.ptr, head.len)) < 0)
+        goto out;
+    for (size_t i = 0; i < w->recs.n; i++) {
+        archive_entry_json(&one, &w->recs.v[i]);
+        if ((i > 0 && (rc = archive_put(w, ",", 1)) < 0) ||
+            (rc = archive_put(w, one.ptr, one.len)) < 0)
+            goto out;
+    }
+    if ((rc = archive_put(w, close_list, strlen(close_list))) < 0 ||
+        (rc = archive_put(w, zeros, tar_padding((size_t)total))) < 0 ||
         (rc = archive_put(w, end, sizeof(end))) < 0 ||
         (rc = archive_deflate(w, NULL, 0, Z_FINISH)) < 0 ||
         (w->crypt && (rc = crypt_writer_finish(w->crypt)) < 0))
@@ -512,7 +553,8 @@ int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_siz
     util_hex(out_sha256, digest, sizeof(digest));
     *out_size = w->file_size;
 out:
-    buf_dispose(&text);
+    buf_dispose(&head);
+    buf_dispose(&one);
     if (rc < 0)
         w->failed = 1;
     return rc;
@@ -552,11 +594,13 @@ struct archive_reader {
     struct archive_path where;
     struct archive_recs recs;
     const json_t *expect;
+    const char *expect_sha256;
     int appliance;
     int (*sink)(void *ctx, const char *path, const void *p, size_t n, int last);
     void *sink_ctx;
     size_t index; /* entries read, metadata/version included */
     json_t *manifest;
+    char manifest_sha256[65];
     int done;
 };
 
@@ -638,6 +682,7 @@ static int archive_reader_init(archive_reader *r, const struct archive_read_opti
     if (!o)
         o = &none;
     r->expect = o->expect;
+    r->expect_sha256 = o->expect ? o->expect_sha256 : NULL;
     r->appliance = o->appliance;
     r->sink = o->sink;
     r->sink_ctx = o->sink_ctx;
@@ -760,6 +805,16 @@ static int archive_check_manifest(archive_reader *r)
     struct doc_limits lim = DOC_LIMITS_INIT;
     int rc;
 
+    util_sha256_hex(r->content.ptr, r->content.len, r->manifest_sha256);
+    if (r->expect_sha256) {
+        /* Every entry was compared with the verified list as it came; the
+         * same text is the same manifest, without a second parse. */
+        if (strcmp(r->manifest_sha256, r->expect_sha256) != 0 ||
+            r->index != json_array_size(json_object_get(r->expect, "entries")))
+            return err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
+        r->manifest = json_incref((json_t *)r->expect);
+        return 0;
+    }
     lim.max_bytes = ARCHIVE_MAX_MANIFEST;
     lim.max_nodes = 8u * ARCHIVE_MAX_ENTRIES;
     if ((rc = doc_parse_json(&r->manifest, r->content.ptr, r->content.len, ARCHIVE_MANIFEST_PATH,
@@ -960,6 +1015,11 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
         e->size = r->content.len;
         return 1;
     }
+}
+
+const char *archive_reader_manifest_sha256(const archive_reader *r)
+{
+    return r->done ? r->manifest_sha256 : NULL;
 }
 
 const json_t *archive_reader_manifest(const archive_reader *r)

@@ -122,7 +122,11 @@ struct archive_read_options {
     const struct crypt_key *key; /* NULL: only a plain archive can open */
     int allow_plain;             /* accept an unencrypted archive */
     const json_t *expect;        /* a manifest archive_verify returned, or NULL */
-    int appliance;               /* an appliance backup: only appliance/ entries */
+    /* with expect: archive_reader_manifest_sha256 of the verifying pass;
+     * the manifest is then compared by digest instead of being parsed
+     * again (NULL: parsed and compared whole) */
+    const char *expect_sha256;
+    int appliance; /* an appliance backup: only appliance/ entries */
     /* Appliance entries only: called with each piece of an entry's content
      * as it is read (last 1 on its final, possibly empty, piece), before
      * the entry's SHA-256 was checked: write to a temporary place and use
@@ -132,7 +136,7 @@ struct archive_read_options {
 };
 #define ARCHIVE_READ_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        NULL, 0, NULL, 0, NULL, NULL                                                               \
+        NULL, 0, NULL, NULL, 0, NULL, NULL                                                         \
     }
 
 /* One object from the archive, valid until the next call. */
@@ -157,6 +161,10 @@ int archive_reader_open(archive_reader **out, const char *path, const char *what
  * and every entry checked against it, negative on any problem, with a
  * message naming the entry. */
 int archive_reader_next(archive_reader *r, struct archive_entry *e);
+
+/* The SHA-256 (hex) of the manifest's text, after archive_reader_next
+ * returned 0, else NULL (borrowed). */
+const char *archive_reader_manifest_sha256(const archive_reader *r);
 
 /* The manifest, after archive_reader_next returned 0 (borrowed). */
 const json_t *archive_reader_manifest(const archive_reader *r);

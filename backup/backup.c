@@ -92,14 +92,12 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
         "edgecdVersion", json_object_get(manifest, "edgecdVersion"), "counts",
         json_object_get(manifest, "counts"), "errors", res.errors, "warnings", res.warnings,
         "progress", "totalItems", (json_int_t)res.items, "itemsBackedUp", (json_int_t)res.items);
-    json_object_set_new(
-        status, "archive",
-        json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "file", archive_name, "format",
-                  o->key ? "edgecd" : "velero", "encryption",
-                  backup_encryption(o->key, enc, sizeof(enc)), "size", (json_int_t)size, "sha256",
-                  sha, "entries",
-                  (json_int_t)json_array_size(json_object_get(manifest, "entries")) +
-                      1)); /* and the manifest */
+    json_object_set_new(status, "archive",
+                        json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "file", archive_name, "format",
+                                  o->key ? "edgecd" : "velero", "encryption",
+                                  backup_encryption(o->key, enc, sizeof(enc)), "size",
+                                  (json_int_t)size, "sha256", sha, "entries",
+                                  (json_int_t)archive_writer_count(w) + 1)); /* and the manifest */
     record = json_pack("{s:s, s:s, s:{s:s}, s:O, s:o}", "apiVersion", "edgecd.io/v1alpha1", "kind",
                        "Backup", "metadata", "name", o->name, "spec", o->spec, "status", status);
     rc = location_commit(&tx, record);

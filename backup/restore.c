@@ -256,9 +256,10 @@ struct restore_run {
     const char *policy;
     int dry_run;
     /* the index from the verifying pass */
-    json_t *selected; /* old uid -> true */
-    json_t *crds;     /* [{group, kind, name}] of selected CRDs */
-    json_t *apps;     /* edgecd.io/app label values of objects restored as they were */
+    json_t *selected;         /* old uid -> true */
+    json_t *crds;             /* [{group, kind, name}] of selected CRDs */
+    json_t *apps;             /* edgecd.io/app label values of objects restored as they were */
+    char manifest_sha256[65]; /* of the verified manifest's text */
     int ranks[PREPARE_RANK_REST + 1];
     size_t total;
     /* as the run goes */
@@ -412,8 +413,10 @@ static int restore_verify(struct restore_run *r, const char *archive, json_t **o
                                                      doc_get_str(e.object, "spec.names.kind"),
                                                      "name", e.where.name));
     }
-    if (rc == 0)
+    if (rc == 0) {
         *out_manifest = json_incref((json_t *)archive_reader_manifest(ar));
+        memcpy(r->manifest_sha256, archive_reader_manifest_sha256(ar), 65);
+    }
 out:
     archive_reader_close(ar);
     return rc;
@@ -656,6 +659,7 @@ static int restore_run_passes(struct restore_run *r, const char *archive, const 
     ro.key = r->o->key;
     ro.allow_plain = r->o->allow_plain;
     ro.expect = manifest;
+    ro.expect_sha256 = r->manifest_sha256;
     for (int rank = 0; rank <= PREPARE_RANK_REST; rank++) {
         archive_reader *ar = NULL;
         struct archive_entry e;

@@ -156,6 +156,27 @@ TEST(plain_round_trip_and_second_pass)
     CHECK_OK(rc);
     CHECK(n == 6);
     CHECK(archive_reader_manifest(r) != NULL);
+    CHECK(archive_reader_manifest_sha256(r) != NULL);
+    {
+        /* compared by digest: the right one passes, another is refused */
+        char sha[65];
+        memcpy(sha, archive_reader_manifest_sha256(r), sizeof(sha));
+        archive_reader_close(r);
+        o.expect_sha256 = sha;
+        CHECK_OK(archive_reader_open(&r, path, "plain", &o));
+        while ((rc = archive_reader_next(r, &e)) > 0)
+            ;
+        CHECK_OK(rc);
+        CHECK(archive_reader_manifest(r) == m);
+        archive_reader_close(r);
+        sha[0] = sha[0] == '0' ? '1' : '0';
+        CHECK_OK(archive_reader_open(&r, path, "plain", &o));
+        while ((rc = archive_reader_next(r, &e)) > 0)
+            ;
+        CHECK_ERR(rc, ERR_INVALID);
+        CHECK_CONTAINS(err_last(), "the manifest changed since it was verified");
+        err_clear();
+    }
     archive_reader_close(r);
     json_decref(m);
     free(path);
