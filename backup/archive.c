@@ -16,6 +16,7 @@
 #include <mbedtls/sha256.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -190,6 +191,34 @@ bad:
     return err_set(ERR_INVALID, "entry \"%s\": %s", path, why);
 }
 
+int archive_appliance_path_check(const char *path)
+{
+    size_t dl = strlen(ARCHIVE_APPLIANCE_DIR), parts = 0;
+    const char *p;
+
+    if (!strcmp(path, ARCHIVE_VERSION_PATH) || !strcmp(path, ARCHIVE_MANIFEST_PATH))
+        return 0;
+    if (strncmp(path, ARCHIVE_APPLIANCE_DIR, dl) != 0)
+        return err_set(ERR_INVALID, "entry \"%.200s\": not an appliance backup entry", path);
+    for (p = path + dl;; parts++) {
+        const char *slash = strchr(p, '/');
+        size_t l = slash ? (size_t)(slash - p) : strlen(p);
+        if (l == 0 || l > 255 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+            return err_set(ERR_INVALID, "entry \"%.200s\": an empty, \".\" or \"..\" component",
+                           path);
+        for (size_t i = 0; i < l; i++)
+            if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+                  (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-' || p[i] == '_'))
+                return err_set(ERR_INVALID, "entry \"%.200s\": a character outside [A-Za-z0-9._-]",
+                               path);
+        if (parts >= 3)
+            return err_set(ERR_INVALID, "entry \"%.200s\": too deep", path);
+        if (!slash)
+            return 1;
+        p = slash + 1;
+    }
+}
+
 /* ---- the entry list (what the manifest must match) ---- */
 
 struct archive_rec {
@@ -301,26 +330,47 @@ static int archive_put(archive_writer *w, const void *p, size_t n)
     return 0;
 }
 
-static int archive_write_entry(archive_writer *w, const char *path, const void *data, size_t len)
+/* An entry's tar header, before its content. */
+static int archive_entry_begin(archive_writer *w, const char *path, uint64_t len)
 {
-    static const unsigned char zeros[TAR_BLOCK];
-    char sha[65];
     int rc;
-
     if (w->failed)
         return err_set(ERR_INVALID, "%s: an earlier write failed", w->what);
     if (w->recs.n >= ARCHIVE_MAX_ENTRIES)
         return err_set(ERR_TOOLARGE, "%s: more than %u entries", w->what, ARCHIVE_MAX_ENTRIES);
     buf_clear(&w->hdr);
     if ((rc = tar_file_header(&w->hdr, path, len, w->mtime)) < 0 ||
-        (rc = archive_put(w, w->hdr.ptr, w->hdr.len)) < 0 || (rc = archive_put(w, data, len)) < 0 ||
-        (rc = archive_put(w, zeros, tar_padding(len))) < 0) {
+        (rc = archive_put(w, w->hdr.ptr, w->hdr.len)) < 0)
+        w->failed = 1;
+    return rc;
+}
+
+/* An entry's padding and its line in the manifest, after its content. */
+static int archive_entry_end(archive_writer *w, const char *path, uint64_t len, const char *sha)
+{
+    static const unsigned char zeros[TAR_BLOCK];
+    int rc = archive_put(w, zeros, tar_padding(len));
+    if (rc < 0) {
+        w->failed = 1;
+        return rc;
+    }
+    archive_recs_add(&w->recs, path, len, sha);
+    return 0;
+}
+
+static int archive_write_entry(archive_writer *w, const char *path, const void *data, size_t len)
+{
+    char sha[65];
+    int rc;
+
+    if ((rc = archive_entry_begin(w, path, len)) < 0)
+        return rc;
+    if ((rc = archive_put(w, data, len)) < 0) {
         w->failed = 1;
         return rc;
     }
     util_sha256_hex(data, len, sha);
-    archive_recs_add(&w->recs, path, len, sha);
-    return 0;
+    return archive_entry_end(w, path, len, sha);
 }
 
 int archive_writer_new(archive_writer **out, int fd, const char *what, const struct crypt_key *key)
@@ -365,6 +415,67 @@ int archive_writer_add(archive_writer *w, const char *path, const void *data, si
         return err_set(ERR_TOOLARGE, "entry \"%s\": %zu bytes, over the %u-byte limit", path, len,
                        ARCHIVE_MAX_ENTRY);
     return archive_write_entry(w, path, data, len);
+}
+
+int archive_writer_add_file(archive_writer *w, const char *path, const char *file)
+{
+    mbedtls_sha256_context sha;
+    unsigned char piece[ARCHIVE_IO], digest[32];
+    char hex[65];
+    struct stat sb;
+    uint64_t size, done = 0;
+    int fd = -1, rc;
+
+    mbedtls_sha256_init(&sha);
+    mbedtls_sha256_starts_ret(&sha, 0);
+    if ((rc = archive_appliance_path_check(path)) <= 0) {
+        if (rc == 0)
+            rc = err_set(ERR_INVALID, "entry \"%s\": written by the archive itself", path);
+        goto out;
+    }
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) < 0) {
+        rc = err_set(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", file, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = err_set(ERR_INVALID, "%s: not a regular file", file);
+        goto out;
+    }
+    size = (uint64_t)sb.st_size;
+    if (size > ARCHIVE_MAX_APPLIANCE_ENTRY) {
+        rc = err_set(ERR_TOOLARGE, "%s: %llu bytes, over the archive's limit", file,
+                     (unsigned long long)size);
+        goto out;
+    }
+    if ((rc = archive_entry_begin(w, path, size)) < 0)
+        goto out;
+    while (done < size) {
+        size_t want = size - done < sizeof(piece) ? (size_t)(size - done) : sizeof(piece);
+        ssize_t k = read(fd, piece, want);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = err_set(ERR_IO, "%s: %s", file, k < 0 ? strerror(errno) : "shrank while read");
+            w->failed = 1;
+            goto out;
+        }
+        mbedtls_sha256_update_ret(&sha, piece, (size_t)k);
+        if ((rc = archive_put(w, piece, (size_t)k)) < 0) {
+            w->failed = 1;
+            goto out;
+        }
+        done += (uint64_t)k;
+    }
+    mbedtls_sha256_finish_ret(&sha, digest);
+    util_hex(hex, digest, sizeof(digest));
+    rc = archive_entry_end(w, path, size, hex);
+out:
+    if (fd >= 0)
+        close(fd);
+    mbedtls_sha256_free(&sha);
+    memset(piece, 0, sizeof(piece)); /* keys pass through it */
+    return rc;
 }
 
 size_t archive_writer_count(const archive_writer *w)
@@ -484,6 +595,9 @@ struct archive_reader {
     struct archive_recs recs;
     const json_t *expect;
     const char *expect_sha256;
+    int appliance;
+    int (*sink)(void *ctx, const char *path, const void *p, size_t n, int last);
+    void *sink_ctx;
     size_t index; /* entries read, metadata/version included */
     json_t *manifest;
     char manifest_sha256[65];
@@ -569,6 +683,9 @@ static int archive_reader_init(archive_reader *r, const struct archive_read_opti
         o = &none;
     r->expect = o->expect;
     r->expect_sha256 = o->expect ? o->expect_sha256 : NULL;
+    r->appliance = o->appliance;
+    r->sink = o->sink;
+    r->sink_ctx = o->sink_ctx;
     buf_init(&r->content);
     /* Peek at the magic, then hand the same bytes on (head_len is 0
      * while peeking, so the reads come from the file). */
@@ -673,6 +790,12 @@ static int archive_drain(archive_reader *r)
     return 0;
 }
 
+/* 1 if s is set and equal to want. */
+static int archive_str_is(const char *s, const char *want)
+{
+    return s && strcmp(s, want) == 0;
+}
+
 static int archive_check_manifest(archive_reader *r)
 {
     const json_t *entries;
@@ -701,6 +824,11 @@ static int archive_check_manifest(archive_reader *r)
     if (!json_is_object(r->manifest) || !kind || strcmp(kind, ARCHIVE_MANIFEST_KIND) != 0)
         return err_set(ERR_INVALID, "%s: %s: not an edgecd backup manifest", r->what,
                        ARCHIVE_MANIFEST_PATH);
+    if (!!r->appliance !=
+        !!archive_str_is(doc_get_str(r->manifest, "contents"), ARCHIVE_CONTENTS_APPLIANCE))
+        return err_set(ERR_INVALID, "%s: %s", r->what,
+                       r->appliance ? "not an appliance backup (a cluster backup?)"
+                                    : "an appliance backup, not a cluster backup");
     entries = json_object_get(r->manifest, "entries");
     if (!json_is_array(entries))
         return err_set(ERR_INVALID, "%s: %s: entries: missing", r->what, ARCHIVE_MANIFEST_PATH);
@@ -757,6 +885,59 @@ static int archive_check_object(archive_reader *r)
     return 0;
 }
 
+/* Check the entry just read against the verified manifest (second pass),
+ * or note it for the manifest check (first pass). */
+static int archive_entry_seen(archive_reader *r, const char *sha)
+{
+    if (r->expect) {
+        const json_t *want = json_array_get(json_object_get(r->expect, "entries"), r->index);
+        const char *wp = doc_get_str(want, "path"), *ws = doc_get_str(want, "sha256");
+        if (!wp || strcmp(wp, r->te.path) != 0 || !ws || strcmp(ws, sha) != 0)
+            return err_set(ERR_INVALID, "%s: entry \"%s\" differs from the verified manifest",
+                           r->what, r->te.path);
+    } else {
+        archive_recs_add(&r->recs, r->te.path, r->te.size, sha);
+    }
+    r->index++;
+    return 0;
+}
+
+/* An appliance entry's content, in pieces, hashed and handed to the sink;
+ * never held whole. */
+static int archive_stream_entry(archive_reader *r, char sha[65])
+{
+    mbedtls_sha256_context ctx;
+    unsigned char digest[32];
+    uint64_t left = r->te.size;
+    int rc = 0;
+
+    if (r->te.size > ARCHIVE_MAX_APPLIANCE_ENTRY)
+        return err_set(ERR_TOOLARGE, "%s: entry \"%s\": %llu bytes, over the limit", r->what,
+                       r->te.path, (unsigned long long)r->te.size);
+    if (r->content.cap < ARCHIVE_IO) {
+        buf_dispose(&r->content);
+        r->content.ptr = xmalloc(ARCHIVE_IO);
+        r->content.cap = ARCHIVE_IO;
+    }
+    mbedtls_sha256_init(&ctx);
+    mbedtls_sha256_starts_ret(&ctx, 0);
+    do {
+        size_t n = left < ARCHIVE_IO ? (size_t)left : ARCHIVE_IO;
+        if ((rc = tar_reader_read(&r->tar, r->content.ptr, n)) < 0) {
+            rc = archive_named(r, rc);
+            break;
+        }
+        mbedtls_sha256_update_ret(&ctx, (unsigned char *)r->content.ptr, n);
+        left -= n;
+        if (r->sink && (rc = r->sink(r->sink_ctx, r->te.path, r->content.ptr, n, left == 0)) < 0)
+            break;
+    } while (left > 0);
+    mbedtls_sha256_finish_ret(&ctx, digest);
+    mbedtls_sha256_free(&ctx);
+    util_hex(sha, digest, sizeof(digest));
+    return rc;
+}
+
 int archive_reader_next(archive_reader *r, struct archive_entry *e)
 {
     memset(e, 0, sizeof(*e));
@@ -777,13 +958,24 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
                            r->what);
         if (r->index >= ARCHIVE_MAX_ENTRIES)
             return err_set(ERR_TOOLARGE, "%s: more than %u entries", r->what, ARCHIVE_MAX_ENTRIES);
-        if ((kind = archive_path_check(r->te.path, &r->where)) < 0)
+        kind = r->appliance ? archive_appliance_path_check(r->te.path)
+                            : archive_path_check(r->te.path, &r->where);
+        if (kind < 0)
             return err_prefix(kind, "%s", r->what);
         if (r->index == 0 && strcmp(r->te.path, ARCHIVE_VERSION_PATH) != 0)
             return err_set(ERR_INVALID, "%s: the first entry is \"%s\", not %s", r->what,
                            r->te.path, ARCHIVE_VERSION_PATH);
         if (r->index > 0 && strcmp(r->te.path, ARCHIVE_VERSION_PATH) == 0)
             return err_set(ERR_INVALID, "%s: %s twice", r->what, ARCHIVE_VERSION_PATH);
+        if (r->appliance && kind == 1) {
+            if ((rc = archive_stream_entry(r, sha)) < 0)
+                return rc;
+            if ((rc = archive_entry_seen(r, sha)) < 0)
+                return rc;
+            e->path = r->te.path;
+            e->size = (size_t)r->te.size;
+            return 1;
+        }
         max = strcmp(r->te.path, ARCHIVE_MANIFEST_PATH) == 0 ? ARCHIVE_MAX_MANIFEST
                                                              : ARCHIVE_MAX_ENTRY;
         if (r->te.size > max)
@@ -806,16 +998,8 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
             return 0;
         }
         util_sha256_hex(r->content.ptr, r->content.len, sha);
-        if (r->expect) {
-            const json_t *want = json_array_get(json_object_get(r->expect, "entries"), r->index);
-            const char *wp = doc_get_str(want, "path"), *ws = doc_get_str(want, "sha256");
-            if (!wp || strcmp(wp, r->te.path) != 0 || !ws || strcmp(ws, sha) != 0)
-                return err_set(ERR_INVALID, "%s: entry \"%s\" differs from the verified manifest",
-                               r->what, r->te.path);
-        } else {
-            archive_recs_add(&r->recs, r->te.path, r->te.size, sha);
-        }
-        r->index++;
+        if ((rc = archive_entry_seen(r, sha)) < 0)
+            return rc;
         if (kind == 0) {
             /* metadata/version: Velero's format 1.x. */
             if (r->content.len < 2 || r->content.ptr[0] != '1' || r->content.ptr[1] != '.')

@@ -67,6 +67,23 @@ char *archive_object_path(const char *resource, const char *preferred_version, c
 int archive_path_check(const char *path, struct archive_path *out);
 void archive_path_dispose(struct archive_path *p);
 
+/* ---- appliance backups ----
+ * An appliance (self-)backup uses the same pipeline and checks with other
+ * entries: metadata/version, then files under appliance/ (the store's
+ * snapshot, the site config, the keys), then the manifest with
+ * "contents": "appliance". Their content is opaque bytes, streamed in 64
+ * KiB pieces both ways, so a large state.db is never held in memory. A
+ * reader opened for one kind refuses the other's entries. */
+#define ARCHIVE_APPLIANCE_DIR "appliance/"
+#define ARCHIVE_CONTENTS_APPLIANCE "appliance"
+/* The largest appliance entry (a store snapshot) accepted. */
+#define ARCHIVE_MAX_APPLIANCE_ENTRY ((uint64_t)16 << 30)
+
+/* 1 if path is an appliance entry ("appliance/" and one to three
+ * components of letters, digits, '.', '-', '_', none "." or ".."), 0 for
+ * metadata/version or the manifest, ERR_INVALID naming the problem. */
+int archive_appliance_path_check(const char *path);
+
 /* ---- writing ---- */
 
 typedef struct archive_writer archive_writer;
@@ -80,6 +97,12 @@ int archive_writer_new(archive_writer **out, int fd, const char *what, const str
  * ERR_TOOLARGE over ARCHIVE_MAX_ENTRY, ERR_IO when writing fails (a full
  * disk says so). */
 int archive_writer_add(archive_writer *w, const char *path, const void *data, size_t len);
+
+/* Add an appliance entry whose content is the file at file (streamed;
+ * the file's size is taken once, and a file that changes size meanwhile is
+ * an error). ERR_INVALID for a path outside the appliance layout,
+ * ERR_NOTFOUND, ERR_IO. */
+int archive_writer_add_file(archive_writer *w, const char *path, const char *file);
 
 /* Entries added so far (metadata/version included). */
 size_t archive_writer_count(const archive_writer *w);
@@ -103,17 +126,25 @@ struct archive_read_options {
      * the manifest is then compared by digest instead of being parsed
      * again (NULL: parsed and compared whole) */
     const char *expect_sha256;
+    int appliance; /* an appliance backup: only appliance/ entries */
+    /* Appliance entries only: called with each piece of an entry's content
+     * as it is read (last 1 on its final, possibly empty, piece), before
+     * the entry's SHA-256 was checked: write to a temporary place and use
+     * nothing before the reader reached the end. NULL: content skipped. */
+    int (*sink)(void *ctx, const char *path, const void *p, size_t n, int last);
+    void *sink_ctx;
 };
 #define ARCHIVE_READ_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        NULL, 0, NULL, NULL                                                                        \
+        NULL, 0, NULL, NULL, 0, NULL, NULL                                                         \
     }
 
 /* One object from the archive, valid until the next call. */
 struct archive_entry {
     const char *path;
     struct archive_path where;
-    const json_t *object; /* the parsed JSON, checked against the path */
+    const json_t *object; /* the parsed JSON, checked against the path; NULL for an
+                           * appliance entry */
     size_t size;
 };
 

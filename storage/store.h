@@ -32,6 +32,15 @@ void store_lib_version(char *out, size_t len);
  * command or a self-backup, not for every pass. Any thread. */
 int store_integrity_check(store *s);
 
+/* Copy the whole database, as of one moment, into a new database file at
+ * path (which must not exist, or be empty), with SQLite's online backup
+ * API over a connection of its own: the copy is one read transaction, so
+ * it is consistent, and under WAL it blocks neither this handle's writers
+ * nor another process's. The store's lock is not held meanwhile. ERR_IO
+ * (with SQLite's message), ERR_TIMEOUT if the database stayed locked.
+ * Any thread. */
+int store_snapshot(store *s, const char *path);
+
 /* Applications: the manifest as JSON text. put creates or replaces and
  * writes nothing when unchanged. */
 int store_app_put(store *s, const char *name, const char *manifest_json);

@@ -1,6 +1,7 @@
 /*
- * `edgecd admin SUBCOMMAND`: tools for the operator that need no server
- * and no data directory. `admin health` assesses objects from a file the
+ * `edgecd admin SUBCOMMAND`: tools for the operator that need no server.
+ * The self-backup commands are in cmd_admin_self.c, export and import in
+ * cmd_admin_export.c. `admin health` assesses objects from a file the
  * way the engine assesses live ones, with the same argocd-cm settings, so
  * a custom Lua check can be tried on `kubectl get -o yaml` output before
  * it goes into the site's configuration.
@@ -18,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "cli/admin.h"
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -135,6 +137,22 @@ static const struct cli_sub admin_subs[] = {
      "print each object's health status and message, as Argo CD would assess it (built-in checks, "
      "or the Lua checks of an argocd-cm ConfigMap)",
      admin_health},
+    {"backup-self", ADMIN_BACKUP_SELF_USAGE,
+     "take a self-backup now, as serve's schedule does (store snapshot, config, keys, encrypted "
+     "under the recovery passphrase or key); safe while serve runs",
+     admin_backup_self},
+    {"restore-self", ADMIN_RESTORE_SELF_USAGE,
+     "bring a self-backup back into a fresh data directory, after verifying all of it; then "
+     "edgecd serve carries on",
+     admin_restore_self},
+    {"export", ADMIN_EXPORT_USAGE,
+     "print the stored AppProjects, Applications and ApplicationSets (and with --config the "
+     "argocd-cm settings) as Argo CD YAML, for kubectl apply or Argo CD",
+     admin_export},
+    {"import", ADMIN_IMPORT_USAGE,
+     "register the Applications, AppProjects and ApplicationSets of an Argo CD YAML export "
+     "(other kinds skipped, by name); all checked before anything is written",
+     admin_import},
 };
 
 static int cmd_admin_run(int argc, char **argv)
@@ -145,7 +163,8 @@ static int cmd_admin_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_admin = {
     "admin",
-    "health --file OBJECTS.yaml [--settings argocd-cm.yaml]",
-    "Operator tools that need no server: assess the health of objects in a file.",
+    "health|backup-self|restore-self|export|import ...",
+    "Operator tools that need no server: health of objects in a file, the appliance's own "
+    "backup and restore, export and import in Argo CD's YAML.",
     cmd_admin_run,
 };

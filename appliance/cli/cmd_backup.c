@@ -23,6 +23,7 @@
 #include "backup/crypt.h"
 #include "backup/filter.h"
 #include "backup/location.h"
+#include "backup/self.h"
 #include "cli/cli.h"
 #include "cli/cmd_backup.h"
 #include "core/buf.h"
@@ -528,6 +529,19 @@ static void backup_cli_describe(const json_t *rec, const char *location)
     printf("Archive:            %s (%s, %lld entries)\n", doc_get_str(rec, "status.archive.file"),
            size, (long long)json_integer_value(doc_get(rec, "status.archive.entries")));
     printf("Archive SHA-256:    %s\n", doc_get_str(rec, "status.archive.sha256"));
+    if (doc_get_str(rec, "kind") && !strcmp(doc_get_str(rec, "kind"), SELF_RECORD_KIND)) {
+        /* An appliance self-backup (backup/self.h): no cluster, no spec. */
+        printf("Contents:           the appliance (store snapshot, site config, keys); restore "
+               "with edgecd admin restore-self\n");
+        printf("Encryption:         %s\n", doc_get_str(rec, "status.archive.encryption"));
+        printf("Files:\n");
+        json_object_foreach((json_t *)doc_get(rec, "status.files"), key, v)
+            printf("  %-17s %s\n", key, json_string_value(v));
+        printf("Started:            %s\n", doc_get_str(rec, "status.startTimestamp"));
+        printf("Completed:          %s\n", doc_get_str(rec, "status.completionTimestamp"));
+        printf("edgecd version:     %s\n", doc_get_str(rec, "status.edgecdVersion"));
+        return;
+    }
     printf("Format:             %s (Velero layout %s)\n", doc_get_str(rec, "status.archive.format"),
            doc_get_str(rec, "status.formatVersion"));
     printf("Encryption:         %s\n", doc_get_str(rec, "status.archive.encryption"));
@@ -673,6 +687,8 @@ static int backup_verify_cmd(int argc, char **argv)
     }
     ro.key = have_key ? &key : NULL;
     ro.allow_plain = backup_cli_plain(&o);
+    /* A self-backup in the location: the appliance layout. */
+    ro.appliance = doc_get_str(rec, "kind") && !strcmp(doc_get_str(rec, "kind"), SELF_RECORD_KIND);
     if (archive_reader_open(&r, archive, NULL, &ro) < 0) {
         rc = cli_fail();
         goto out;
@@ -688,10 +704,10 @@ static int backup_verify_cmd(int argc, char **argv)
         goto out;
     }
     manifest = archive_reader_manifest(r);
-    printf("%s: verified: %s, %zu entries, %zu objects, phase %s\n", archive,
+    printf("%s: verified: %s, %zu entries, %zu %s, phase %s\n", archive,
            archive_reader_encrypted(r) ? "encrypted, every chunk authenticated" : "not encrypted",
            json_array_size(json_object_get(manifest, "entries")) + 1, objects,
-           doc_get_str(manifest, "phase"));
+           ro.appliance ? "appliance files" : "objects", doc_get_str(manifest, "phase"));
     rc = 0;
 out:
     json_decref(rec);

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backup/self.h"
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/cron.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -219,6 +221,53 @@ static int serve_rollback(void *ctx, const char *app, const json_t *body)
                                    json_is_true(json_object_get(body, "prune")), SERVE_API_USER);
 }
 
+/* The self-backup schedule of the config, started when it has a recovery
+ * secret; without one, said once and left off (the keys are never
+ * written unencrypted). */
+static int serve_self_backup(self_scheduler **out, store *st, const struct config *cfg,
+                             const char *config_path, const char *data_dir)
+{
+    struct self_options o = {0};
+    struct crypt_key key;
+    struct cron c;
+    char *location = NULL;
+    int rc;
+
+    *out = NULL;
+    memset(&key, 0, sizeof(key));
+    if (!cfg->self_backup_schedule[0])
+        return 0;
+    if (!cfg->self_backup_passphrase_file[0] && !cfg->self_backup_key_file[0]) {
+        log_warn("self-backup is off: set selfBackupPassphraseFile or selfBackupKeyFile in %s",
+                 config_path);
+        return 0;
+    }
+    if ((rc = cron_parse_schedule(&c, cfg->self_backup_schedule)) < 0 ||
+        (rc = self_key_load(&key, cfg->self_backup_passphrase_file, cfg->self_backup_key_file,
+                            data_dir)) < 0) {
+        err_prefix(rc, "%s: self-backup", config_path);
+        goto out;
+    }
+    location = cfg->self_backup_location[0] ? xstrdup(cfg->self_backup_location)
+                                            : xasprintf("%s/backups/self", data_dir);
+    o.data_dir = data_dir;
+    o.config_path = config_path;
+    o.settings_file = cfg->settings_file;
+    o.secrets_file = cfg->secrets_file;
+    o.location = location;
+    o.second_location = cfg->self_backup_second_location;
+    o.key = &key;
+    o.keep = (int)cfg->self_backup_keep;
+    o.edgecd_version = EDGECD_VERSION;
+    if ((rc = self_scheduler_start(out, st, &c, &o)) == 0)
+        log_info("self-backup: %s to %s%s%s, keeping %ld", cfg->self_backup_schedule, location,
+                 o.second_location[0] ? " and " : "", o.second_location, cfg->self_backup_keep);
+out:
+    crypt_key_dispose(&key);
+    free(location);
+    return rc;
+}
+
 /* "127.0.0.1:0" with bound port 41234 -> "https://127.0.0.1:41234". */
 static char *serve_url(const char *scheme, const char *listen, int port)
 {
@@ -244,6 +293,7 @@ static int cmd_serve_run(int argc, char **argv)
     server *srv = NULL;
     engine *eng = NULL;
     struct server_tls tls = {0};
+    self_scheduler *selfsched = NULL;
     char *token = NULL, *db = NULL, *url = NULL;
     struct sigaction sa;
     int c, rc = 1;
@@ -313,7 +363,8 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.diff = serve_diff;
     sopts.actions.refresh = serve_refresh;
     sopts.webhook_secrets = &secrets;
-    if (server_start(&srv, &sopts, st) < 0)
+    if (server_start(&srv, &sopts, st) < 0 ||
+        serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)
         goto fail;
 
     memset(&sa, 0, sizeof(sa));
@@ -345,7 +396,8 @@ static int cmd_serve_run(int argc, char **argv)
 fail:
     rc = cli_fail();
 out:
-    server_stop(srv); /* its handlers call into the engine */
+    self_scheduler_stop(selfsched); /* a run in progress finishes */
+    server_stop(srv);               /* its handlers call into the engine */
     engine_free(eng);
     store_close(st);
     if (token) {

@@ -157,6 +157,25 @@ int cron_next(const struct cron *c, int64_t from, int64_t until, int64_t *out)
     return 0;
 }
 
+int cron_parse_schedule(struct cron *out, const char *spec)
+{
+    static const char *const names[][2] = {
+        {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+        {"@hourly", "0 * * * *"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(spec, names[i][0]) == 0)
+            return cron_parse(out, names[i][1]);
+    if (spec[0] == '@') {
+        memset(out, 0, sizeof(*out));
+        return err_set(ERR_INVALID,
+                       "\"%s\": unknown descriptor (@yearly, @monthly, @weekly, @daily, @hourly)",
+                       spec);
+    }
+    return cron_parse(out, spec);
+}
+
 int cron_parse(struct cron *out, const char *spec)
 {
     struct cron c;

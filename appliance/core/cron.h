@@ -35,6 +35,11 @@ struct cron {
  * 30th of February) is refused too. Any thread. */
 int cron_parse(struct cron *out, const char *spec);
 
+/* As cron_parse, and also the descriptors cron(8) and Velero's schedules
+ * take: @yearly (@annually), @monthly, @weekly, @daily (@midnight),
+ * @hourly. For edgecd's own schedules (self-backup), not sync windows. */
+int cron_parse_schedule(struct cron *out, const char *spec);
+
 /* 1 if the schedule fires in the minute that holds wall-clock time t. */
 int cron_fires(const struct cron *c, int64_t t);
 

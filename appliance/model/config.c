@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/cron.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -85,6 +86,25 @@ static const struct config_key config_keys[] = {
      "providers' push webhooks; relative to this file; empty: every webhook is refused"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
+    {"selfBackupSchedule", CONFIG_STR, "@daily", 0, 0,
+     offsetof(struct config, self_backup_schedule),
+     "when serve backs itself up: five cron fields in UTC or @hourly, @daily, @weekly, @monthly; "
+     "empty: never (needs selfBackupPassphraseFile or selfBackupKeyFile)"},
+    {"selfBackupKeep", CONFIG_INT, "7", 1, 1000, offsetof(struct config, self_backup_keep),
+     "self-backups kept in each location (the oldest go first)"},
+    {"selfBackupLocation", CONFIG_STR, "", 0, 0, offsetof(struct config, self_backup_location),
+     "folder self-backups go to; relative to this file; empty: DATA/backups/self"},
+    {"selfBackupSecondLocation", CONFIG_STR, "", 0, 0,
+     offsetof(struct config, self_backup_second_location),
+     "a second folder that gets a copy of each self-backup (a USB stick's mount path); empty: "
+     "none"},
+    {"selfBackupPassphraseFile", CONFIG_STR, "", 0, 0,
+     offsetof(struct config, self_backup_passphrase_file),
+     "file whose first line is the recovery passphrase self-backups are encrypted with (mode "
+     "0600, outside the data directory; keep a copy off the node)"},
+    {"selfBackupKeyFile", CONFIG_STR, "", 0, 0, offsetof(struct config, self_backup_key_file),
+     "instead of a passphrase: a recovery key file (32 random bytes or 64 hex digits, mode "
+     "0600, outside the data directory)"},
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -384,10 +404,29 @@ int config_load(struct config *out, const char *path)
             goto out;
         }
     }
-    if (out->secrets_file[0]) {
-        char *resolved = config_resolve_path(path, out->secrets_file);
-        free(out->secrets_file);
-        out->secrets_file = resolved;
+    {
+        /* Paths that are taken relative to the config file. */
+        char **rel[] = {&out->secrets_file, &out->self_backup_location,
+                        &out->self_backup_second_location, &out->self_backup_passphrase_file,
+                        &out->self_backup_key_file};
+        for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+            if ((*rel[i])[0]) {
+                char *resolved = config_resolve_path(path, *rel[i]);
+                free(*rel[i]);
+                *rel[i] = resolved;
+            }
+    }
+    if (out->self_backup_schedule[0]) {
+        struct cron c;
+        if ((rc = cron_parse_schedule(&c, out->self_backup_schedule)) < 0) {
+            rc = err_prefix(rc, "%s: selfBackupSchedule", path);
+            goto out;
+        }
+    }
+    if (out->self_backup_passphrase_file[0] && out->self_backup_key_file[0]) {
+        rc = err_set(ERR_INVALID,
+                     "%s: selfBackupPassphraseFile and selfBackupKeyFile: give one of them", path);
+        goto out;
     }
     if ((rc = config_check_tls(out, path)) < 0)
         goto out;

@@ -55,20 +55,26 @@ struct config {
     long poll_seconds;          /* reconcile interval */
     long poll_jitter_seconds;   /* random extra per poll, 0..this */
     char *log_level;
-    char *helm_binary;              /* "" = helm on PATH */
-    long helm_timeout_seconds;      /* per helm template */
-    char *kustomize_binary;         /* "" = the built-in Kustomize */
-    long kustomize_timeout_seconds; /* per external kustomize build */
-    long sync_wave_delay_seconds;   /* between sync waves */
-    long max_events;                /* events kept in the store */
-    long render_cache_entries;      /* engine's render cache size; 0 = off */
-    long full_compare_seconds;      /* longest run of settled passes; 0 = none */
-    char *bootstrap;                /* "" or REPO[@REV]:PATH of the root app */
-    char *settings_file;            /* argocd-cm path, resolved against the config
-                                     * file's folder; "" = none */
-    struct settings *settings;      /* read from settings_file; NULL without one */
-    char *secrets_file;             /* argocd-secret path, resolved like settings_file;
-                                     * "" = none (read by serve, see model/secrets.h) */
+    char *helm_binary;                 /* "" = helm on PATH */
+    long helm_timeout_seconds;         /* per helm template */
+    char *kustomize_binary;            /* "" = the built-in Kustomize */
+    long kustomize_timeout_seconds;    /* per external kustomize build */
+    long sync_wave_delay_seconds;      /* between sync waves */
+    long max_events;                   /* events kept in the store */
+    long render_cache_entries;         /* engine's render cache size; 0 = off */
+    long full_compare_seconds;         /* longest run of settled passes; 0 = none */
+    char *bootstrap;                   /* "" or REPO[@REV]:PATH of the root app */
+    char *settings_file;               /* argocd-cm path, resolved against the config
+                                        * file's folder; "" = none */
+    struct settings *settings;         /* read from settings_file; NULL without one */
+    char *secrets_file;                /* argocd-secret path, resolved like settings_file;
+                                        * "" = none (read by serve, see model/secrets.h) */
+    char *self_backup_schedule;        /* cron or @daily; "" = no self-backups */
+    long self_backup_keep;             /* per location */
+    char *self_backup_location;        /* resolved; "" = <data>/backups/self */
+    char *self_backup_second_location; /* resolved; "" = none */
+    char *self_backup_passphrase_file; /* resolved; "" = none */
+    char *self_backup_key_file;        /* resolved; "" = none */
     struct config_cluster *clusters;
     size_t n_clusters;
     struct config_mirror *mirrors; /* rewrite rules, as listed */

@@ -4,7 +4,9 @@
  * key file key (0x42 x 32, what the corpus's encrypted seeds use), must
  * verify or fail with a message, never crash or leak; a verified one
  * yields a manifest with its entry list; reading twice agrees. The same
- * bytes as a path go through the layout's path check.
+ * bytes are read again as an appliance (self-)backup, whose entries are
+ * streamed rather than parsed, and as a path through both layouts' path
+ * checks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ra != rb)
         abort();
     json_decref(m);
+    m = NULL;
+    o.appliance = 1;
+    ra = archive_verify_mem(data, size, &o, &m);
+    if (ra < 0 ? !err_last()[0] : !json_is_array(json_object_get(m, "entries")))
+        abort();
+    json_decref(m);
 
     path = xstrndup((const char *)data, size < 2048 ? size : 2048);
     if (archive_path_check(path, &p) == 1) {
@@ -46,6 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         archive_path_dispose(&p);
     }
+    if (archive_appliance_path_check(path) == 1 &&
+        (strncmp(path, "appliance/", 10) != 0 || strstr(path, "..") || strstr(path, "//")))
+        abort();
     free(path);
     err_clear();
     return 0;
