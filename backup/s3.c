@@ -421,6 +421,11 @@ static int s3_status_error(s3_client *c, const char *method, const char *key,
              : resp->status == 404                      ? ERR_NOTFOUND
                                                         : ERR_IO;
     const char *hint = "";
+    if (!code) /* HEAD answers carry no body */
+        code = xstrdup(resp->status == 403 ? "AccessDenied (a wrong access key id or secret, or no "
+                                             "permission)"
+                       : resp->status == 404 ? "NotFound"
+                                             : "an error");
     if (code && (!strcmp(code, "InvalidAccessKeyId") || !strcmp(code, "SignatureDoesNotMatch")))
         hint = " (check the location's access key id and secret access key files)";
     else if (code && !strcmp(code, "NoSuchBucket"))

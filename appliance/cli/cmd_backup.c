@@ -833,7 +833,8 @@ static int cmd_backup_run(int argc, char **argv)
 const struct cli_cmd cli_cmd_backup = {
     "backup",
     "create NAME [options] | list | describe NAME | delete NAME | verify NAME",
-    "Back up cluster resources to a folder (the data directory's backups/, or any mounted path) in "
+    "Back up cluster resources to a folder (the data directory's backups/, or any mounted path) or "
+    "an S3 bucket of the site config's backupLocations (--location NAME or s3://BUCKET/PREFIX) in "
     "Velero's layout, encrypted by default; list, describe, delete and verify backups.",
     cmd_backup_run,
 };

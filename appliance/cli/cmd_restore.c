@@ -605,7 +605,7 @@ static int cmd_restore_run(int argc, char **argv)
 const struct cli_cmd cli_cmd_restore = {
     "restore",
     "create NAME --from-backup BACKUP [options] | list | describe NAME",
-    "Restore a backup from a folder location into the cluster (Velero's flags and order, "
+    "Restore a backup from a folder or S3 location into the cluster (Velero's flags and order, "
     "verified first, GitOps-aware with namespace mappings); list and describe restores.",
     cmd_restore_run,
 };
