@@ -86,7 +86,8 @@ static void sigv4_query(struct buf *out, const char *query)
         }
         p += len + (amp ? 1 : 0);
     }
-    qsort(q, n, sizeof(*q), sigv4_line_cmp);
+    if (n)
+        qsort(q, n, sizeof(*q), sigv4_line_cmp);
     for (size_t i = 0; i < n; i++) {
         buf_printf(out, "%s%s=%s", i ? "&" : "", q[i].name, q[i].value);
         free(q[i].name);
