@@ -257,6 +257,8 @@ static void archive_recs_dispose(struct archive_recs *l)
 
 struct archive_writer {
     int fd;
+    archive_sink_fn sink; /* instead of fd when set */
+    void *sink_ctx;
     char *what;
     crypt_writer *crypt;
     z_stream z;
@@ -277,6 +279,8 @@ static int archive_fd_write(void *ctx, const void *p, size_t n)
     const unsigned char *s = p;
     mbedtls_sha256_update_ret(&w->file_sha, s, n);
     w->file_size += n;
+    if (w->sink)
+        return w->sink(w->sink_ctx, s, n);
     while (n > 0) {
         ssize_t k = write(w->fd, s, n);
         if (k < 0 && errno == EINTR)
@@ -373,13 +377,17 @@ static int archive_write_entry(archive_writer *w, const char *path, const void *
     return archive_entry_end(w, path, len, sha);
 }
 
-int archive_writer_new(archive_writer **out, int fd, const char *what, const struct crypt_key *key)
+/* A writer to fd, or to sink when it is set. */
+static int archive_writer_make(archive_writer **out, int fd, archive_sink_fn sink, void *ctx,
+                               const char *what, const struct crypt_key *key)
 {
     archive_writer *w = xcalloc(1, sizeof(*w));
     int rc;
 
     *out = NULL;
     w->fd = fd;
+    w->sink = sink;
+    w->sink_ctx = ctx;
     w->what = xstrdup(what);
     w->mtime = (int64_t)time(NULL);
     buf_init(&w->hdr);
@@ -402,6 +410,17 @@ int archive_writer_new(archive_writer **out, int fd, const char *what, const str
 out:
     archive_writer_free(w);
     return rc;
+}
+
+int archive_writer_new(archive_writer **out, int fd, const char *what, const struct crypt_key *key)
+{
+    return archive_writer_make(out, fd, NULL, NULL, what, key);
+}
+
+int archive_writer_new_sink(archive_writer **out, archive_sink_fn sink, void *ctx, const char *what,
+                            const struct crypt_key *key)
+{
+    return archive_writer_make(out, -1, sink, ctx, what, key);
 }
 
 int archive_writer_add(archive_writer *w, const char *path, const void *data, size_t len)
@@ -578,6 +597,9 @@ void archive_writer_free(archive_writer *w)
 
 struct archive_reader {
     int fd;
+    archive_source_fn source; /* instead of fd when set */
+    void (*source_close)(void *ctx);
+    void *source_ctx;
     const unsigned char *mem;
     size_t mem_len, mem_off;
     char *what;
@@ -623,6 +645,8 @@ static int archive_raw_read(void *ctx, void *p, size_t n, size_t *got)
         *got = take;
         return 0;
     }
+    if (r->source)
+        return r->source(r->source_ctx, p, n, got);
     for (;;) {
         ssize_t k = read(r->fd, p, n);
         if (k < 0 && errno == EINTR)
@@ -742,6 +766,25 @@ int archive_reader_open(archive_reader **out, const char *path, const char *what
         archive_reader_close(r);
         return rc;
     }
+    if ((rc = archive_reader_init(r, o)) < 0) {
+        archive_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int archive_reader_open_source(archive_reader **out, archive_source_fn source,
+                               void (*source_close)(void *ctx), void *ctx, const char *what,
+                               const struct archive_read_options *o)
+{
+    archive_reader *r = archive_reader_alloc(what);
+    int rc;
+
+    *out = NULL;
+    r->source = source;
+    r->source_close = source_close;
+    r->source_ctx = ctx;
     if ((rc = archive_reader_init(r, o)) < 0) {
         archive_reader_close(r);
         return rc;
@@ -1038,6 +1081,8 @@ void archive_reader_close(archive_reader *r)
         return;
     if (r->fd >= 0)
         close(r->fd);
+    if (r->source_close)
+        r->source_close(r->source_ctx);
     if (r->z_init)
         inflateEnd(&r->z);
     crypt_reader_free(r->crypt);

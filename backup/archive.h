@@ -93,6 +93,13 @@ typedef struct archive_writer archive_writer;
  * what names the file in messages. Writes metadata/version. */
 int archive_writer_new(archive_writer **out, int fd, const char *what, const struct crypt_key *key);
 
+/* The same, the file's bytes going to sink(ctx, bytes, n) instead of a
+ * file (an upload); sink returns 0 or a negative error, which fails the
+ * write. */
+typedef int (*archive_sink_fn)(void *ctx, const void *p, size_t n);
+int archive_writer_new_sink(archive_writer **out, archive_sink_fn sink, void *ctx, const char *what,
+                            const struct crypt_key *key);
+
 /* Add a resource entry. ERR_INVALID for a path outside the layout,
  * ERR_TOOLARGE over ARCHIVE_MAX_ENTRY, ERR_IO when writing fails (a full
  * disk says so). */
@@ -156,6 +163,15 @@ typedef struct archive_reader archive_reader;
  * with the wrong one. */
 int archive_reader_open(archive_reader **out, const char *path, const char *what,
                         const struct archive_read_options *o);
+
+/* The same over bytes from source(ctx, buf, n, &got) (got 0 at the end;
+ * a download), with what naming it. source_close(ctx) (may be NULL) runs
+ * when the reader is closed, a failed open included: the reader owns ctx
+ * from this call on. */
+typedef int (*archive_source_fn)(void *ctx, void *p, size_t n, size_t *got);
+int archive_reader_open_source(archive_reader **out, archive_source_fn source,
+                               void (*source_close)(void *ctx), void *ctx, const char *what,
+                               const struct archive_read_options *o);
 
 /* The next resource entry: 1 with *e filled, 0 once the manifest was read
  * and every entry checked against it, negative on any problem, with a

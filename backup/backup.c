@@ -64,7 +64,9 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
         goto out;
     begun = 1;
     shown = xasprintf("%s/%s/%s", o->location, o->name, archive_name);
-    if ((rc = archive_writer_new(&w, tx.fd, shown, o->key)) < 0 ||
+    if ((rc = tx.fd >= 0
+                  ? archive_writer_new(&w, tx.fd, shown, o->key)
+                  : archive_writer_new_sink(&w, location_tx_write, &tx, shown, o->key)) < 0 ||
         (rc = collect_run(kc, o->spec, w, &res)) < 0)
         goto out;
     backup_time(start, t0);

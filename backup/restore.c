@@ -390,7 +390,7 @@ static int restore_verify(struct restore_run *r, const char *archive, json_t **o
     *out_manifest = NULL;
     ro.key = r->o->key;
     ro.allow_plain = r->o->allow_plain;
-    if ((rc = archive_reader_open(&ar, archive, NULL, &ro)) < 0)
+    if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, &ro)) < 0)
         goto out;
     while ((rc = archive_reader_next(ar, &e)) > 0) {
         const char *uid = doc_get_str(e.object, "metadata.uid");
@@ -665,7 +665,7 @@ static int restore_run_passes(struct restore_run *r, const char *archive, const 
         struct archive_entry e;
         if (!r->ranks[rank])
             continue;
-        if ((rc = archive_reader_open(&ar, archive, NULL, &ro)) < 0)
+        if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, &ro)) < 0)
             return rc;
         while ((rc = archive_reader_next(ar, &e)) > 0) {
             if (prepare_rank(e.where.resource) == rank && restore_selected(r, &e))
@@ -683,7 +683,7 @@ static int restore_run_passes(struct restore_run *r, const char *archive, const 
     {
         archive_reader *ar = NULL;
         struct archive_entry e;
-        if ((rc = archive_reader_open(&ar, archive, NULL, &ro)) < 0)
+        if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, &ro)) < 0)
             return rc;
         while ((rc = archive_reader_next(ar, &e)) > 0) {
             const char *uid = doc_get_str(e.object, "metadata.uid");
@@ -741,7 +741,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     struct restore_run r;
     json_t *old = NULL, *brec = NULL, *manifest = NULL;
     char *archive = NULL, now[21];
-    const char *phase;
+    const char *phase, *records = o->records ? o->records : o->location;
     int rc, lock_fd = -1, resumed = 0;
 
     if (out_record)
@@ -757,9 +757,12 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
                        o->name);
     if ((rc = restore_spec_check(o->spec)) < 0)
         return rc;
-    if ((rc = restore_lock(o->location, 1, &lock_fd)) < 0)
+    if (location_is_s3(records))
+        return err_set(ERR_INVALID, "restore %s: records of a restore from %s need a folder",
+                       o->name, o->location);
+    if ((rc = restore_lock(records, 1, &lock_fd)) < 0)
         return rc;
-    rc = restore_record_read(o->location, o->name, &old);
+    rc = restore_record_read(records, o->name, &old);
     if (rc == 0) {
         phase = doc_get_str(old, "status.phase");
         if (phase && strcmp(phase, "InProgress") != 0 && strcmp(phase, "Failed") != 0 &&
@@ -807,7 +810,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
         {
             int keep = rc;
             char *msg = xstrdup(err_last());
-            if (restore_record_write(o->location, r.rec) < 0)
+            if (restore_record_write(records, r.rec) < 0)
                 err_clear();
             rc = err_set(keep, "%s", msg);
             free(msg);
@@ -815,7 +818,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
         goto out;
     }
     restore_status(&r, "InProgress");
-    if ((rc = restore_record_write(o->location, r.rec)) < 0)
+    if ((rc = restore_record_write(records, r.rec)) < 0)
         goto out;
 
     /* InProgress -> Completed | PartiallyFailed | Failed */
@@ -833,7 +836,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     {
         int keep = rc;
         char *msg = rc < 0 ? xstrdup(err_last()) : NULL;
-        rc = restore_record_write(o->location, r.rec);
+        rc = restore_record_write(records, r.rec);
         if (keep < 0) {
             rc = err_set(keep, "%s", msg);
             free(msg);

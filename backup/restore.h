@@ -63,7 +63,9 @@ int restore_spec_check(json_t *spec);
 
 struct restore_options {
     const char *name;            /* DNS-1123 subdomain */
-    const char *location;        /* the backups' folder */
+    const char *location;        /* the backups' folder, or an S3 location (location.h) */
+    const char *records;         /* the folder for restore records (.restores/);
+                                    NULL: location (an S3 location needs one) */
     json_t *spec;                /* checked here */
     const struct crypt_key *key; /* NULL: only a plain archive opens */
     int allow_plain;             /* accept an unencrypted archive */

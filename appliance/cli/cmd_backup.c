@@ -30,6 +30,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "core/util.h"
 #include "doc/doc.h"
 #include "kube/client.h"
@@ -239,15 +240,118 @@ static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const c
         *done = 1;
         return 2;
     }
-    if (!o->location)
-        o->location = o->location_buf = xasprintf("%s/backups", o->data);
+    if (backup_cli_location(o) < 0) {
+        *done = 1;
+        return cli_fail();
+    }
     return 0;
+}
+
+static const char *backup_cli_config_path(const struct backup_cli *o)
+{
+    return o->config                                               ? o->config
+           : getenv("EDGECD_CONFIG") && getenv("EDGECD_CONFIG")[0] ? getenv("EDGECD_CONFIG")
+                                                                   : BACKUP_DEFAULT_CONFIG;
+}
+
+/* The backupLocations entry for a bare NAME, or for s3://BUCKET[/PREFIX]
+ * (the first entry with that bucket, its prefix replaced): parsed into
+ * *s3. 1 found, 0 not, negative on a bad entry or config. */
+static int backup_cli_find_s3(const struct backup_cli *o, const char *loc, struct s3_config *s3)
+{
+    struct config cfg;
+    const char *path = backup_cli_config_path(o), *bucket = NULL, *prefix = "";
+    char *base = NULL, *want = NULL;
+    json_t *e;
+    size_t i;
+    int rc, found = 0;
+
+    if (location_is_s3(loc)) {
+        const char *slash = strchr(loc + 5, '/');
+        want = slash ? xstrndup(loc + 5, (size_t)(slash - loc - 5)) : xstrdup(loc + 5);
+        bucket = want;
+        prefix = slash ? slash + 1 : "";
+    }
+    if ((rc = config_load(&cfg, path)) < 0) {
+        config_dispose(&cfg);
+        free(want);
+        if (!bucket) {
+            err_clear();
+            return 0;
+        }
+        return err_prefix(rc, "backup location %s: the site config", loc);
+    }
+    base = path_dirname(path);
+    json_array_foreach(cfg.backup_locations, i, e)
+    {
+        const char *b = doc_get_str(e, "s3.bucket");
+        if (bucket ? !b || strcmp(b, bucket) != 0
+                   : !doc_get_str(e, "name") || strcmp(doc_get_str(e, "name"), loc) != 0)
+            continue;
+        {
+            char *where = xasprintf("%s: backupLocations[%zu]", path, i);
+            rc = s3_config_parse(s3, e, base, where);
+            free(where);
+        }
+        if (rc < 0)
+            break;
+        if (bucket) {
+            free(s3->prefix);
+            s3->prefix = xstrdup(prefix);
+            for (size_t n = strlen(s3->prefix); n > 0 && s3->prefix[n - 1] == '/'; n--)
+                s3->prefix[n - 1] = '\0';
+        }
+        found = 1;
+        break;
+    }
+    if (rc == 0 && !found && bucket)
+        rc = err_set(ERR_INVALID,
+                     "backup location %s: no backupLocations entry of %s has bucket %s (its "
+                     "endpoint and credentials come from there)",
+                     loc, path, bucket);
+    config_dispose(&cfg);
+    free(base);
+    free(want);
+    return rc < 0 ? rc : found;
+}
+
+int backup_cli_location(struct backup_cli *o)
+{
+    struct s3_config s3;
+    int rc;
+
+    memset(&s3, 0, sizeof(s3));
+    o->records = o->location;
+    if (!o->location) {
+        o->location = o->records = o->location_buf = xasprintf("%s/backups", o->data);
+        return 0;
+    }
+    /* A bare word may name a backupLocations entry; s3:// must. */
+    if (!location_is_s3(o->location) && strchr(o->location, '/'))
+        return 0;
+    rc = backup_cli_find_s3(o, o->location, &s3);
+    if (rc <= 0) {
+        s3_config_dispose(&s3);
+        return rc;
+    }
+    o->location = o->location_buf = s3_config_url(&s3);
+    o->records = o->records_buf = xasprintf("%s/backups", o->data);
+    location_add_s3(&s3);
+    return 0;
+}
+
+void backup_cli_location_dispose(struct backup_cli *o)
+{
+    free(o->location_buf);
+    free(o->records_buf);
+    o->location_buf = o->records_buf = NULL;
+    location_reset();
 }
 
 static void backup_cli_dispose(struct backup_cli *o)
 {
     json_decref(o->spec);
-    free(o->location_buf);
+    backup_cli_location_dispose(o);
 }
 
 static int backup_cli_plain(const struct backup_cli *o)
@@ -689,7 +793,8 @@ static int backup_verify_cmd(int argc, char **argv)
     ro.allow_plain = backup_cli_plain(&o);
     /* A self-backup in the location: the appliance layout. */
     ro.appliance = doc_get_str(rec, "kind") && !strcmp(doc_get_str(rec, "kind"), SELF_RECORD_KIND);
-    if (archive_reader_open(&r, archive, NULL, &ro) < 0) {
+    if ((o.file ? archive_reader_open(&r, archive, NULL, &ro)
+                : location_open_archive(&r, o.location, archive, NULL, &ro)) < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -744,7 +849,8 @@ static int cmd_backup_run(int argc, char **argv)
 const struct cli_cmd cli_cmd_backup = {
     "backup",
     "create NAME [options] | list | describe NAME | delete NAME | verify NAME",
-    "Back up cluster resources to a folder (the data directory's backups/, or any mounted path) in "
+    "Back up cluster resources to a folder (the data directory's backups/, or any mounted path) or "
+    "an S3 bucket of the site config's backupLocations (--location NAME or s3://BUCKET/PREFIX) in "
     "Velero's layout, encrypted by default; list, describe, delete and verify backups.",
     cmd_backup_run,
 };

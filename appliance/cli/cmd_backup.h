@@ -20,7 +20,20 @@ struct backup_cli {
     int details;
     json_t *spec;
     char *location_buf;
+    const char *records; /* where restore records go: the location, or for
+                            an S3 location DATA/backups */
+    char *records_buf;
 };
+
+/* Settle o->location: the default DATA/backups; "s3://BUCKET[/PREFIX]"
+ * or a backupLocations entry's NAME, registered with its endpoint and
+ * credentials from the site config (location_add_s3); anything else a
+ * folder. Sets o->records. ERR_INVALID for an S3 location the site config
+ * does not describe. */
+int backup_cli_location(struct backup_cli *o);
+
+/* Free what backup_cli_location made. */
+void backup_cli_location_dispose(struct backup_cli *o);
 
 /* The key the flags name; without one, the data directory's backup key
  * (made when create is 1 and there is none). *have 0: no key at all.

@@ -296,8 +296,8 @@ static int restore_cli_parse(struct backup_cli *o, int argc, char **argv, const 
                 "edgecd: --key-file, --passphrase-file and --format velero exclude each other\n");
         return 2;
     }
-    if (!o->location)
-        o->location = o->location_buf = xasprintf("%s/backups", o->data);
+    if (backup_cli_location(o) < 0)
+        return cli_fail();
     *done = 0;
     return 0;
 }
@@ -305,7 +305,7 @@ static int restore_cli_parse(struct backup_cli *o, int argc, char **argv, const 
 static void restore_cli_dispose(struct backup_cli *o)
 {
     json_decref(o->spec);
-    free(o->location_buf);
+    backup_cli_location_dispose(o);
 }
 
 static json_int_t restore_cli_count(const json_t *rec, const char *action)
@@ -364,6 +364,7 @@ static int restore_create_cmd(int argc, char **argv)
     memset(&ro, 0, sizeof(ro));
     ro.name = argv[optind];
     ro.location = o.location;
+    ro.records = o.records;
     ro.spec = o.spec;
     ro.key = have_key ? &key : NULL;
     ro.allow_plain = o.format && !strcmp(o.format, "velero");
@@ -430,7 +431,7 @@ static int restore_list_cmd(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (restore_list(o.location, &list) < 0) {
+    if (restore_list(o.records, &list) < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -565,7 +566,7 @@ static int restore_describe_cmd(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (restore_get(o.location, argv[optind], &rec) < 0) {
+    if (restore_get(o.records, argv[optind], &rec) < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -604,7 +605,7 @@ static int cmd_restore_run(int argc, char **argv)
 const struct cli_cmd cli_cmd_restore = {
     "restore",
     "create NAME --from-backup BACKUP [options] | list | describe NAME",
-    "Restore a backup from a folder location into the cluster (Velero's flags and order, "
+    "Restore a backup from a folder or S3 location into the cluster (Velero's flags and order, "
     "verified first, GitOps-aware with namespace mappings); list and describe restores.",
     cmd_restore_run,
 };

@@ -108,6 +108,7 @@ void http_response_init(struct http_response *r)
     buf_init(&r->body);
     r->content_type = NULL;
     r->retry_after = NULL;
+    r->etag = NULL;
 }
 
 void http_response_dispose(struct http_response *r)
@@ -117,7 +118,8 @@ void http_response_dispose(struct http_response *r)
     buf_dispose(&r->body);
     free(r->content_type);
     free(r->retry_after);
-    r->content_type = r->retry_after = NULL;
+    free(r->etag);
+    r->content_type = r->retry_after = r->etag = NULL;
     r->status = 0;
 }
 
@@ -921,7 +923,7 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
         size_t total = 0;
         int status, minor, chunked = 0, conn_close = 0, conn_keep = 0, have_len = 0;
         unsigned long long clen = 0;
-        char *content_type = NULL, *retry_after = NULL;
+        char *content_type = NULL, *retry_after = NULL, *etag = NULL;
 
         if ((rc = http_read_line(c, &line, &total)) < 0)
             goto out;
@@ -978,17 +980,22 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
             } else if (strcasecmp(line.ptr, "Retry-After") == 0) {
                 free(retry_after);
                 retry_after = xstrdup(val);
+            } else if (strcasecmp(line.ptr, "ETag") == 0) {
+                free(etag);
+                etag = xstrdup(val);
             }
         }
         if (rc < 0) {
             free(content_type);
             free(retry_after);
+            free(etag);
             goto out;
         }
         if (status < 200) {
             /* 100 Continue and friends carry no body; the real answer follows. */
             free(content_type);
             free(retry_after);
+            free(etag);
             if (status == 101) {
                 rc = err_set(ERR_UNSUPPORTED, "%s: the server switched protocols", c->url);
                 goto out;
@@ -1015,6 +1022,7 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
         if (rc < 0) {
             free(content_type);
             free(retry_after);
+            free(etag);
             goto out;
         }
         if (!body.ptr)
@@ -1025,8 +1033,10 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
         resp->status = status;
         free(resp->content_type);
         free(resp->retry_after);
+        free(resp->etag);
         resp->content_type = content_type;
         resp->retry_after = retry_after;
+        resp->etag = etag;
         *keep = !conn_close && (minor >= 1 || conn_keep);
         rc = 0;
         goto out;

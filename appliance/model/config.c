@@ -298,6 +298,16 @@ static int config_parse_settings(struct config *cfg, const json_t *doc, const ch
                 return rc;
             continue;
         }
+        if (!strcmp(key, "backupLocations")) {
+            /* Each entry is read by the backup commands (backup/s3.h),
+             * which own its rules; here only its shape. */
+            if (!json_is_array(v) || json_array_size(v) > CONFIG_MAX_MIRRORS)
+                return err_set(ERR_INVALID, "%s: backupLocations: must be a list of at most %d",
+                               path, CONFIG_MAX_MIRRORS);
+            json_decref(cfg->backup_locations);
+            cfg->backup_locations = json_incref(v);
+            continue;
+        }
         if (!strcmp(key, "mirrors")) {
             if ((rc = config_parse_mirrors(cfg, v, path)) < 0)
                 return rc;
@@ -468,6 +478,8 @@ void config_dispose(struct config *cfg)
     cfg->n_clusters = 0;
     json_decref(cfg->applications);
     cfg->applications = NULL;
+    json_decref(cfg->backup_locations);
+    cfg->backup_locations = NULL;
     json_decref(cfg->projects);
     cfg->projects = NULL;
     json_decref(cfg->appsets);

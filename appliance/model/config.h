@@ -79,9 +79,11 @@ struct config {
     size_t n_clusters;
     struct config_mirror *mirrors; /* rewrite rules, as listed */
     size_t n_mirrors;
-    json_t *applications; /* owned JSON array of Application manifests */
-    json_t *projects;     /* the AppProject documents, in order */
-    json_t *appsets;      /* the ApplicationSet documents, in order */
+    json_t *backup_locations; /* backupLocations as written (owned; NULL if absent):
+                               * S3 backup locations, read by backup/s3.h */
+    json_t *applications;     /* owned JSON array of Application manifests */
+    json_t *projects;         /* the AppProject documents, in order */
+    json_t *appsets;          /* the ApplicationSet documents, in order */
 };
 
 /* Load and validate path. Errors are ERR_INVALID/ERR_NOTFOUND naming the
