@@ -53,15 +53,6 @@ enum {
     OPT_SELECTOR,
     OPT_OR_SELECTOR,
     OPT_TTL,
-    OPT_LOCATION,
-    OPT_DATA,
-    OPT_FORMAT,
-    OPT_KEY_FILE,
-    OPT_PASS_FILE,
-    OPT_CONFIG,
-    OPT_CLUSTER,
-    OPT_KUBECONFIG,
-    OPT_CONTEXT,
     OPT_FILE,
     OPT_DETAILS,
 };
@@ -75,21 +66,51 @@ static const struct option backup_longopts[] = {
     {"selector", required_argument, NULL, OPT_SELECTOR},
     {"or-selector", required_argument, NULL, OPT_OR_SELECTOR},
     {"ttl", required_argument, NULL, OPT_TTL},
-    {"location", required_argument, NULL, OPT_LOCATION},
-    {"data", required_argument, NULL, OPT_DATA},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"passphrase-file", required_argument, NULL, OPT_PASS_FILE},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"cluster", required_argument, NULL, OPT_CLUSTER},
-    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-    {"context", required_argument, NULL, OPT_CONTEXT},
+    BACKUP_CLI_SHARED_OPTIONS,
     {"file", required_argument, NULL, OPT_FILE},
     {"details", no_argument, NULL, OPT_DETAILS},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+int backup_cli_shared_opt(struct backup_cli *o, int c, const char *arg)
+{
+    const char **field;
+    switch (c) {
+    case BACKUP_OPT_LOCATION:
+        field = &o->location;
+        break;
+    case BACKUP_OPT_DATA:
+        field = &o->data;
+        break;
+    case BACKUP_OPT_FORMAT:
+        field = &o->format;
+        break;
+    case BACKUP_OPT_KEY_FILE:
+        field = &o->key_file;
+        break;
+    case BACKUP_OPT_PASS_FILE:
+        field = &o->passphrase_file;
+        break;
+    case BACKUP_OPT_CONFIG:
+        field = &o->config;
+        break;
+    case BACKUP_OPT_CLUSTER:
+        field = &o->cluster;
+        break;
+    case BACKUP_OPT_KUBECONFIG:
+        field = &o->kubeconfig;
+        break;
+    case BACKUP_OPT_CONTEXT:
+        field = &o->context;
+        break;
+    default:
+        return 0;
+    }
+    *field = arg;
+    return 1;
+}
 
 /* "a,b" appended to spec[field]. */
 static void backup_cli_list(json_t *spec, const char *field, const char *value)
@@ -188,33 +209,6 @@ static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const c
         case OPT_TTL:
             json_object_set_new(o->spec, "ttl", json_string(optarg));
             break;
-        case OPT_LOCATION:
-            o->location = optarg;
-            break;
-        case OPT_DATA:
-            o->data = optarg;
-            break;
-        case OPT_FORMAT:
-            o->format = optarg;
-            break;
-        case OPT_KEY_FILE:
-            o->key_file = optarg;
-            break;
-        case OPT_PASS_FILE:
-            o->passphrase_file = optarg;
-            break;
-        case OPT_CONFIG:
-            o->config = optarg;
-            break;
-        case OPT_CLUSTER:
-            o->cluster = optarg;
-            break;
-        case OPT_KUBECONFIG:
-            o->kubeconfig = optarg;
-            break;
-        case OPT_CONTEXT:
-            o->context = optarg;
-            break;
         case OPT_FILE:
             o->file = optarg;
             break;
@@ -225,6 +219,8 @@ static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const c
             o->output = optarg;
             break;
         default:
+            if (backup_cli_shared_opt(o, c, optarg))
+                break;
             *done = 1;
             fprintf(c == 'h' ? stdout : stderr, "usage: edgecd backup %s %s\n", argv[0], usage);
             return c == 'h' ? 0 : 2;

@@ -25,6 +25,36 @@ struct backup_cli {
     char *records_buf;
 };
 
+/* The flags both commands take (where backups live, the data directory,
+ * the key, the cluster): their getopt values, their table rows, and
+ * backup_cli_shared_opt, which stores them. */
+enum {
+    BACKUP_OPT_LOCATION = 1000,
+    BACKUP_OPT_DATA,
+    BACKUP_OPT_FORMAT,
+    BACKUP_OPT_KEY_FILE,
+    BACKUP_OPT_PASS_FILE,
+    BACKUP_OPT_CONFIG,
+    BACKUP_OPT_CLUSTER,
+    BACKUP_OPT_KUBECONFIG,
+    BACKUP_OPT_CONTEXT,
+};
+#define BACKUP_CLI_SHARED_OPTIONS                                                                  \
+    {"location", required_argument, NULL, BACKUP_OPT_LOCATION},                                    \
+        {"data", required_argument, NULL, BACKUP_OPT_DATA},                                        \
+        {"format", required_argument, NULL, BACKUP_OPT_FORMAT},                                    \
+        {"key-file", required_argument, NULL, BACKUP_OPT_KEY_FILE},                                \
+        {"passphrase-file", required_argument, NULL, BACKUP_OPT_PASS_FILE},                        \
+        {"config", required_argument, NULL, BACKUP_OPT_CONFIG},                                    \
+        {"cluster", required_argument, NULL, BACKUP_OPT_CLUSTER},                                  \
+        {"kubeconfig", required_argument, NULL, BACKUP_OPT_KUBECONFIG},                            \
+    {                                                                                              \
+        "context", required_argument, NULL, BACKUP_OPT_CONTEXT                                     \
+    }
+
+/* 1 if getopt's c is one of the shared flags (arg stored into o), else 0. */
+int backup_cli_shared_opt(struct backup_cli *o, int c, const char *arg);
+
 /* Settle o->location: the default DATA/backups; "s3://BUCKET[/PREFIX]"
  * or a backupLocations entry's NAME, registered with its endpoint and
  * credentials from the site config (location_add_s3); anything else a

@@ -72,15 +72,6 @@ enum {
     OPT_RESTORE_STATUS,
     OPT_NODEPORTS,
     OPT_DRY_RUN,
-    OPT_LOCATION,
-    OPT_DATA,
-    OPT_FORMAT,
-    OPT_KEY_FILE,
-    OPT_PASS_FILE,
-    OPT_CONFIG,
-    OPT_CLUSTER,
-    OPT_KUBECONFIG,
-    OPT_CONTEXT,
 };
 
 static const struct option restore_longopts[] = {
@@ -97,15 +88,7 @@ static const struct option restore_longopts[] = {
     {"restore-status", no_argument, NULL, OPT_RESTORE_STATUS},
     {"preserve-nodeports", optional_argument, NULL, OPT_NODEPORTS},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-    {"location", required_argument, NULL, OPT_LOCATION},
-    {"data", required_argument, NULL, OPT_DATA},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"passphrase-file", required_argument, NULL, OPT_PASS_FILE},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"cluster", required_argument, NULL, OPT_CLUSTER},
-    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-    {"context", required_argument, NULL, OPT_CONTEXT},
+    BACKUP_CLI_SHARED_OPTIONS,
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -252,37 +235,12 @@ static int restore_cli_parse(struct backup_cli *o, int argc, char **argv, const 
         case OPT_DRY_RUN:
             json_object_set_new(o->spec, "dryRun", json_true());
             break;
-        case OPT_LOCATION:
-            o->location = optarg;
-            break;
-        case OPT_DATA:
-            o->data = optarg;
-            break;
-        case OPT_FORMAT:
-            o->format = optarg;
-            break;
-        case OPT_KEY_FILE:
-            o->key_file = optarg;
-            break;
-        case OPT_PASS_FILE:
-            o->passphrase_file = optarg;
-            break;
-        case OPT_CONFIG:
-            o->config = optarg;
-            break;
-        case OPT_CLUSTER:
-            o->cluster = optarg;
-            break;
-        case OPT_KUBECONFIG:
-            o->kubeconfig = optarg;
-            break;
-        case OPT_CONTEXT:
-            o->context = optarg;
-            break;
         case 'o':
             o->output = optarg;
             break;
         default:
+            if (backup_cli_shared_opt(o, c, optarg))
+                break;
             fprintf(c == 'h' ? stdout : stderr, "usage: edgecd restore %s %s\n", argv[0], usage);
             return c == 'h' ? 0 : 2;
         }
