@@ -778,6 +778,7 @@ static int engine_fetch_source(void *ctx, mirror *m, const char *url)
         free(key);
         return 0;
     }
+    __atomic_add_fetch(&e->n_fetches, 1, __ATOMIC_RELAXED);
     rc = engine_fetch(e, p->app_name, url, m, &note, &downloaded);
     if (rc == 0 && !note) {
         json_int_t gen = json_integer_value(json_object_get(memo, "gen")) + (downloaded ? 1 : 0);
@@ -862,6 +863,7 @@ void engine_stats(engine *e, struct engine_stats *out)
     out->applies = e->applies;
     out->passes = __atomic_load_n(&e->n_full, __ATOMIC_RELAXED);
     out->settled = __atomic_load_n(&e->n_settled, __ATOMIC_RELAXED);
+    out->fetches = __atomic_load_n(&e->n_fetches, __ATOMIC_RELAXED);
     for (size_t i = 0; i < e->n_clusters; i++) {
         struct kube_client_stats ks;
         if (!e->clusters[i].kc)

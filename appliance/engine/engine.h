@@ -131,6 +131,7 @@ struct engine_stats {
                              * (the watch caches' own not counted) */
     unsigned long passes;   /* passes of the run loop that compared fully */
     unsigned long settled;  /* passes that found a settled app's inputs unchanged */
+    unsigned long fetches;  /* repository fetches made (the fetch memo's misses) */
 };
 void engine_stats(engine *e, struct engine_stats *out);
 

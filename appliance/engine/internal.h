@@ -54,6 +54,7 @@ struct engine {
     unsigned long dry_runs; /* server-side dry-run applies, for tests */
     unsigned long n_full;   /* full passes and settled ones (atomic: engine_stats reads) */
     unsigned long n_settled;
+    unsigned long n_fetches;
     unsigned long applies;
     health_checks *health; /* Lua checks from the settings file; NULL: built-ins only */
     /* ignoreDifferences of the settings file (argocd-cm keys and values),

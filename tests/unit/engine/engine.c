@@ -2026,6 +2026,76 @@ TEST(paused_app_does_not_self_heal)
     fixture_close(&f);
 }
 
+/* Two apps of one repository: polls fetch it about once per pollSeconds
+ * between them, not once per app; a commit one app's fetch finds brings
+ * the other app to it at once, not at its own next fetch. */
+TEST(one_fetch_per_poll_interval_per_repository)
+{
+    struct fixture f;
+    struct runner r = {0};
+    struct engine_stats s0, s1;
+    pthread_t th;
+    char *cmd, *text, rev_a[41], rev_b[41], old[41];
+    unsigned long polls;
+    int waited;
+
+    cmd = xasprintf("mkdir -p '%s/repo16/a' '%s/repo16/b' && cd '%s/repo16' && git init -q -b "
+                    "main && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: f-a}\\n' "
+                    "> a/cm.yaml && printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: "
+                    "f-b}\\n' > b/cm.yaml && git add -A && git -c user.name=t -c user.email=t@e "
+                    "commit -q -m one",
+                    dir, dir, dir);
+    sh(cmd);
+    free(cmd);
+    text = xasprintf("{\"repoURL\":\"%s/repo16\",\"path\":\"a\"}", dir);
+    cmd = app_json("fetch-a", text);
+    free(text);
+    CHECK_OK(fixture_open(&f, "fetchmemo",
+                          "pollSeconds: 3\npollJitterSeconds: 0\nfullCompareSeconds: 3600\n",
+                          "fetch-a", cmd));
+    free(cmd);
+    text = xasprintf("{\"repoURL\":\"%s/repo16\",\"path\":\"b\"}", dir);
+    cmd = app_json("fetch-b", text);
+    free(text);
+    r.e = f.e;
+    CHECK(pthread_create(&th, NULL, run_engine, &r) == 0);
+    CHECK(revision_changes(f.st, "fetch-a", "", 5000));
+    /* half a poll later: the two apps poll out of step */
+    usleep(1500 * 1000);
+    CHECK_OK(store_app_put(f.st, "fetch-b", cmd));
+    free(cmd);
+    CHECK(revision_changes(f.st, "fetch-b", "", 5000));
+
+    engine_stats(f.e, &s0);
+    usleep(7000 * 1000);
+    engine_stats(f.e, &s1);
+    polls = (s1.passes - s0.passes) + (s1.settled - s0.settled);
+    CHECK(polls >= 4);
+    CHECK(s1.fetches - s0.fetches <= polls / 2 + 1);
+
+    recorded_revision(f.st, "fetch-a", old);
+    cmd = xasprintf("cd '%s/repo16' && git -c user.name=t -c user.email=t@e commit -q "
+                    "--allow-empty -m two",
+                    dir);
+    sh(cmd);
+    free(cmd);
+    CHECK(revision_changes(f.st, "fetch-a", old, 5000));
+    /* whichever fetched it, the other follows within half a second */
+    for (waited = 0; waited <= 500; waited += 50) {
+        recorded_revision(f.st, "fetch-a", rev_a);
+        recorded_revision(f.st, "fetch-b", rev_b);
+        if (strcmp(rev_a, old) != 0 && !strcmp(rev_a, rev_b))
+            break;
+        usleep(50 * 1000);
+    }
+    CHECK(strcmp(rev_a, old) != 0);
+    CHECK_STR(rev_b, rev_a);
+
+    r.stop = 1;
+    pthread_join(th, NULL);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     dir = test_tmpdir("engine");
@@ -2058,6 +2128,7 @@ int main(void)
     RUN(applicationsets_generate_register_and_prune);
     RUN(applicationsets_follow_applications_sync);
     RUN(paused_app_does_not_self_heal);
+    RUN(one_fetch_per_poll_interval_per_repository);
     kubesim_proc_stop(&sim);
     mirror_global_shutdown();
     free(dir);
