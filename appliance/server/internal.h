@@ -47,6 +47,10 @@ enum server_auth {
     SERVER_AUTH_NONE,   /* open: health probes only */
     SERVER_AUTH_SIGNED, /* the body's signature (webhooks) */
     SERVER_AUTH_USER,   /* a session or an API token */
+    /* open: the web UI's static files (assets.c). They are the same for
+     * everyone and hold no data, and the login page must load before
+     * anyone has signed in. */
+    SERVER_AUTH_ASSET,
 };
 
 /* arg is the path segment matched by the "*" in the pattern, or NULL. */
@@ -71,6 +75,11 @@ extern const size_t server_routes_count;
 /* Answers. server_send consumes body; extra is NULL or a NULL-terminated
  * list of header name, value pairs. Each returns the status sent. */
 int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra);
+/* status with data (len bytes, borrowed) as type, the security headers,
+ * Cache-Control cache and extra headers; a 304 sends headers only, a HEAD
+ * request gets no body. Returns status. */
+int server_send_bytes(struct mg_connection *conn, int status, const char *type, const char *cache,
+                      const void *data, size_t len, const char *const *extra);
 /* {"error": message, "code": status} */
 int server_error(struct mg_connection *conn, int status, const char *message,
                  const char *const *extra);
@@ -100,5 +109,12 @@ int server_get_events(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_appset(server *srv, struct mg_connection *conn, const char *arg);
 int server_post_webhook(server *srv, struct mg_connection *conn, const char *arg);
+
+/* The web UI (assets.c): the page, one of its files (arg: the name), and
+ * whether a GET of path that no route takes answers the page (anything
+ * but /api and /assets). */
+int server_get_index(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_asset(server *srv, struct mg_connection *conn, const char *arg);
+int server_is_page_path(const char *path);
 
 #endif

@@ -31,6 +31,10 @@ const struct server_route server_routes[] = {
      server_get_appsets, "list ApplicationSets"},
     {"GET", "/api/v1/applicationsets/*", SERVER_AUTH_USER, "applicationsets", "get",
      server_get_appset, "get an ApplicationSet"},
+    {"GET", "/", SERVER_AUTH_ASSET, NULL, NULL, server_get_index, "the web UI"},
+    {"GET", "/index.html", SERVER_AUTH_ASSET, NULL, NULL, server_get_index, "the web UI"},
+    {"GET", "/assets/*", SERVER_AUTH_ASSET, NULL, NULL, server_get_asset,
+     "a file of the web UI (no-cache, ETag)"},
     {"POST", SERVER_WEBHOOK_PATH, SERVER_AUTH_SIGNED, NULL, NULL, server_post_webhook,
      "a Git provider's push event (GitHub, GitLab, Gitea, Bitbucket)"},
 };
