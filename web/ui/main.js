@@ -131,7 +131,7 @@ async function route() {
   clear(root);
   if (path === '/login') {
     root.appendChild(header());
-    const main = h('main#main');
+    const main = h('main', { id: 'main' });
     root.appendChild(main);
     loginView(main);
     document.title = 'Sign in · edgecd';
@@ -146,7 +146,7 @@ async function route() {
   }
   clear(root);
   root.appendChild(header());
-  const main = h('main#main');
+  const main = h('main', { id: 'main' });
   root.appendChild(main);
   let m;
   if (path === '/' || path === '/applications') {
