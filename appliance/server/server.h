@@ -1,6 +1,7 @@
 /*
  * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
- * /healthz without auth, POST /api/webhook authenticated by the Git
+ * /healthz and the embedded web UI (/, /assets/NAME) without auth, POST
+ * /api/webhook authenticated by the Git
  * provider's signature (server/webhook.h); everything else under /api
  * needs "Authorization: Bearer <token>" where the token is the one in
  * the data directory (compared in constant time). Routes live in one table
