@@ -284,7 +284,7 @@ export function appDetailView(main, name, { navigate }) {
         } else {
           const items = managedItems || (await loadManaged());
           const it = items && items.find((x) => resKey(x) === resKey(r));
-          if (cur === 'diff') clear(body).appendChild(it ? diffBlock(it.diff, it.ignoredPaths) : await appDiff());
+          if (cur === 'diff') clear(body).appendChild(it ? diffBlock(it.diff, it.ignoredPaths) : await appDiff(r));
           else if (!it) clear(body).appendChild(h('p', null, 'This server does not report resource states.'));
           else clear(body).appendChild(yamlBlock(cur === 'live' ? it.liveState : it.targetState));
         }
@@ -297,9 +297,11 @@ export function appDetailView(main, name, { navigate }) {
     return panel;
   }
 
-  async function appDiff() {
+  // Without /managed-resources: this object's part of the app's diff,
+  // whose sections open with "--- desired/KIND/NAMESPACE/NAME".
+  async function appDiff(r) {
     const d = await get(`/applications/${enc(name)}/diff`);
-    return diffBlock(d.diff, []);
+    return diffBlock(diffSection(d.diff || '', r), []);
   }
 
   async function load() {
@@ -345,6 +347,17 @@ export function appDetailView(main, name, { navigate }) {
     clearInterval(timer);
     vl.destroy();
   };
+}
+
+export function diffSection(diff, r) {
+  const want = `/${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+  const out = [];
+  let keep = false;
+  for (const l of diff.split('\n')) {
+    if (l.startsWith('--- ')) keep = l.split(/\s/)[1].endsWith(want);
+    if (keep) out.push(l);
+  }
+  return out.join('\n');
 }
 
 export function yamlBlock(jsonText) {

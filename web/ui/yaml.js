@@ -4,7 +4,7 @@
 // quoting a string whenever plain YAML would read it as something else.
 
 const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./ :@+=,-]*$/;
-const SPECIAL = /^(true|false|yes|no|on|off|y|n|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_.eExXoObB:+-]*)$/i;
+const SPECIAL = /^(true|false|yes|no|on|off|y|n|null|~|[-+]?\.(inf|nan)|[-+]?\.?[0-9].*)$/i;
 
 export function scalar(v) {
   if (v === null || v === undefined) return 'null';

@@ -107,6 +107,7 @@ async function shot(page, name) {
   await page.waitForSelector('.panel pre.diff', { timeout: T });
   const diffText = await page.locator('.panel pre.diff').textContent();
   check(diffText.includes('<img src=x onerror=window.__xss=1><b>bold</b>'), 'the annotation with markup appears as its literal text');
+  check(!diffText.includes('Deployment'), "the panel's diff is this object's only");
   check(await page.locator('.panel img, .panel b').count() === 0, 'no element was made from that markup');
   check(await page.evaluate(() => window.__xss === undefined), 'its onerror never ran');
   await shot(page, 'resource-panel');
@@ -161,7 +162,7 @@ async function shot(page, name) {
   const changed = [...await page.locator('.panel pre.diff .line.del').allTextContents(),
     ...await page.locator('.panel pre.diff .line.add').allTextContents()].join('\n');
   check(changed.includes('color: blue') && changed.includes('color: green'), 'the diff marks color: blue and color: green as the change');
-  check(await page.locator('.panel pre.diff .line.hdr').count() === 2, 'the diff names its two sides');
+  check(await page.locator('.panel pre.diff .line.hdr').count() === 2, 'the diff names its two sides, of this object only');
   await shot(page, 'diff');
   await page.keyboard.press('Escape');
 
