@@ -55,8 +55,8 @@ async function shot(page, name) {
   // A browser context signed in as user: through the login page when the
   // server has accounts; else with the API token on every request (a
   // server without sessions).
-  async function signedIn(user, password) {
-    const opts = { baseURL: server, ignoreHTTPSErrors: true, viewport };
+  async function signedIn(user, password, more = {}) {
+    const opts = { baseURL: server, ignoreHTTPSErrors: true, viewport, ...more };
     if (!sessions) opts.extraHTTPHeaders = { Authorization: `Bearer ${token}` };
     const ctx = await browser.newContext(opts);
     const page = await ctx.newPage();
@@ -98,8 +98,9 @@ async function shot(page, name) {
   await page.selectOption('select[aria-label="Sync"]', '');
   await page.fill('input.search', 'shop');
 
-  step('open shop; markup in an annotation is shown as text');
-  await page.click('.app-row[data-app="shop"]');
+  step('open shop from the keyboard; markup in an annotation is shown as text');
+  await page.focus('.app-row[data-app="shop"]');
+  await page.keyboard.press('Enter');
   await page.waitForURL(/\/applications\/shop$/);
   await page.waitForSelector('.tree-row[data-name="shop-config"]', { timeout: T });
   await page.click('.tree-row[data-name="shop-config"]');
@@ -224,6 +225,19 @@ async function shot(page, name) {
   await page.goto('/settings/repositories');
   await page.waitForSelector('.settings h1');
   await shot(page, 'settings');
+
+  step('a 10-inch tablet in portrait, with the system in dark mode');
+  const tablet = await signedIn('admin', process.env.EDGECD_UI_ADMIN_PASSWORD, { viewport: { width: 800, height: 1280 }, colorScheme: 'dark', hasTouch: true });
+  await tablet.page.goto('/applications/shop');
+  await tablet.page.waitForSelector('.tree-row[data-name="web"]');
+  check(await tablet.page.evaluate(() => document.documentElement.dataset.theme) === 'dark', 'the theme follows the system (dark)');
+  check(await tablet.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing overflows the 800 px width');
+  await shot(tablet.page, 'tablet-application-detail');
+  await tablet.page.goto('/applications');
+  await tablet.page.waitForSelector('.app-row');
+  check(await tablet.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the list fits the 800 px width');
+  await shot(tablet.page, 'tablet-applications');
+  await tablet.ctx.close();
 
   step('a read-only user cannot sync');
   if (sessions) {
