@@ -10,9 +10,10 @@ export function setCsrf(token) { csrf = token || ''; }
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, retryAfter = 0) {
     super(message);
     this.status = status;
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
   }
 }
 
@@ -39,7 +40,7 @@ export async function api(method, path, body, opts = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
     const msg = (data && data.error) || `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, msg);
+    throw new ApiError(res.status, msg, Number(res.headers.get('Retry-After')) || 0);
   }
   return data;
 }

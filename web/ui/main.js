@@ -96,8 +96,11 @@ function loginView(main) {
         const next = new URLSearchParams(location.search).get('next');
         navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/applications', true);
       } catch (x) {
-        err.textContent = x.message;
-        btn.disabled = false;
+        // Throttled: say how long, and keep the button off until then.
+        const wait = x.status === 429 ? x.retryAfter || 1 : 0;
+        err.textContent = wait ? `Too many attempts: try again in ${wait} s.` : x.message;
+        err.dataset.retryAfter = String(wait);
+        setTimeout(() => { btn.disabled = false; }, wait * 1000);
         pass.select();
       }
     },

@@ -71,9 +71,22 @@ async function shot(page, name) {
       await page.click('button[type=submit]');
       await page.waitForSelector('.login .error:not(:empty)');
       check(await page.locator('.login .error').textContent() !== '', 'a wrong password is refused on the login page');
-      await page.fill('#login-password', password);
-      await page.click('button[type=submit]');
-      await page.waitForURL(/\/applications$/);
+      // After a failed login the server may ask for a pause (429 with
+      // Retry-After): the page says so and enables the button again when
+      // it is over.
+      for (let i = 0; ; i++) {
+        await page.fill('#login-password', password);
+        await page.click('button[type=submit]:not([disabled])', { timeout: T });
+        try {
+          await page.waitForURL(/\/applications/, { timeout: 5000 });
+          break;
+        } catch (e) {
+          const msg = await page.locator('.login .error').textContent();
+          if (i === 5 || !/try again/.test(msg)) throw new Error(`${user} cannot sign in: ${msg}`);
+          console.log(`login throttled: ${msg}`);
+        }
+      }
+      console.log(`ok: ${user} signs in`);
     }
     return { ctx, page };
   }
