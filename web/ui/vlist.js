@@ -43,16 +43,30 @@ export class VirtualList {
     if (first === this.first && last === this.last) return;
     this.first = first;
     this.last = last;
+    // Rows are rebuilt when data changes (a live update every few
+    // seconds): the row that had the focus gets it back, so a keyboard
+    // user is not thrown out of the list.
+    const active = document.activeElement;
+    const focused = active && this.inner.contains(active) ? active.closest('.vrow') : null;
+    const focusAt = focused ? Number(focused.dataset.vindex) : -1;
+    const focusSub = focused ? [...focused.querySelectorAll('a, button')].indexOf(active) : -1;
     const frag = document.createDocumentFragment();
+    let refocus = null;
     for (let i = first; i < last; i++) {
       const row = this.renderRow(this.items[i], i);
       row.style.transform = `translateY(${i * this.rowHeight}px)`;
       row.style.height = `${this.rowHeight}px`;
       row.classList.add('vrow');
       row.setAttribute('role', 'listitem');
+      row.dataset.vindex = String(i);
+      if (i === focusAt) refocus = row;
       frag.appendChild(row);
     }
     clear(this.inner).appendChild(frag);
+    if (refocus) {
+      const target = focusSub >= 0 ? refocus.querySelectorAll('a, button')[focusSub] : refocus;
+      if (target) target.focus({ preventScroll: true });
+    }
   }
 
   // Bring row i into view (keyboard navigation).

@@ -116,7 +116,10 @@ async function shot(page, name) {
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/applications\/shop$/);
   await page.waitForSelector('.tree-row[data-name="shop-config"]', { timeout: T });
-  await page.click('.tree-row[data-name="shop-config"]');
+  await page.focus('.tree-row[data-name="shop-config"]');
+  await page.waitForTimeout(3500); // a live refresh of the tree (every 3 s) happens meanwhile
+  check(await page.evaluate(() => document.activeElement.dataset.name) === 'shop-config', 'the focused row keeps the focus through a live refresh');
+  await page.keyboard.press('Enter');
   await page.click('.panel .tab:has-text("Diff")');
   await page.waitForSelector('.panel pre.diff', { timeout: T });
   const diffText = await page.locator('.panel pre.diff').textContent();
