@@ -276,7 +276,7 @@ export function appDetailView(main, name, { navigate }) {
           clear(body);
           await eventsTab(body, `/applications/${enc(name)}/events?resourceName=${enc(r.name)}&resourceNamespace=${enc(r.namespace || '')}&resourceUID=${enc(r.uid || '')}`);
         } else if (cur === 'logs') {
-          stopLogs = logsPane(body, r);
+          stopLogs = logsPane(clear(body), r);
         } else if (cur === 'live' && !r.managed) {
           const q = `namespace=${enc(r.namespace || '')}&resourceName=${enc(r.name)}&group=${enc(r.group || '')}&kind=${enc(r.kind)}&version=${enc(r.version || '')}`;
           const m = await get(`/applications/${enc(name)}/resource?${q}`);
@@ -398,7 +398,6 @@ async function eventsTab(box, path) {
 // Pod logs: the last N lines, optionally followed. Lines are kept to the
 // last 5,000 so a chatty pod cannot grow the page without bound.
 function logsPane(box, pod) {
-  const containers = (pod.info || []).filter((i) => i.name === 'Containers').map((i) => i.value);
   const container = h('input', { 'aria-label': 'Container', placeholder: 'container (default: first)', value: '' });
   const tail = h('input', { type: 'number', min: '1', max: '10000', value: '100', 'aria-label': 'Lines' });
   const follow = h('input', { type: 'checkbox', checked: true });
@@ -422,7 +421,7 @@ function logsPane(box, pod) {
   };
   box.appendChild(h('div', null,
     h('form.toolbar', { onsubmit: (e) => { e.preventDefault(); start(); } },
-      containers.length ? h('span.small', null, containers.join(', ')) : null, container,
+      container,
       h('label.check', null, 'Tail ', tail), h('label.check', null, follow, 'Follow'),
       h('button.btn', { type: 'submit' }, 'Show')),
     status, out));

@@ -168,6 +168,7 @@ async function shot(page, name) {
     await waitFor("the pod's live YAML", async () => (await page.locator('.panel pre.yaml').textContent()).includes('kind: Pod'));
     await page.click('.panel .tab:has-text("Logs")');
     await waitFor('log lines arrive', async () => (await page.locator('.panel pre.logs').textContent()).trim().length > 0);
+    check(!(await page.locator('.panel').textContent()).includes('Loading…'), 'nothing is left loading');
     await shot(page, 'pod-logs');
     await page.keyboard.press('Escape');
   } else {
