@@ -197,8 +197,8 @@ export function appDetailView(main, name, { navigate }) {
     const dry = h('input', { type: 'checkbox', name: 'dryRun' });
     const oos = h('input', { type: 'checkbox', name: 'applyOutOfSyncOnly' });
     const managed = (app.status && app.status.resources) || [];
-    const boxes = managed.map((r) => ({ r, box: h('input', { type: 'checkbox', checked: true }) }));
-    const all = h('input', { type: 'checkbox', checked: true, onchange: (e) => boxes.forEach((b) => { b.box.checked = e.target.checked; }) });
+    const boxes = managed.map((r) => ({ r, box: h('input', { type: 'checkbox', checked: true, dataset: { res: `${r.kind}/${r.namespace || ''}/${r.name}` } }) }));
+    const all = h('input', { type: 'checkbox', checked: true, name: 'all', onchange: (e) => boxes.forEach((b) => { b.box.checked = e.target.checked; }) });
     dialog({
       title: `Sync ${name}`,
       body: h('div.sync-form', null,
