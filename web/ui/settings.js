@@ -156,7 +156,7 @@ function projects(body) {
       canDelete && p.metadata.name !== 'default' ? delBtn(`project ${p.metadata.name}`, `/projects/${enc(p.metadata.name)}`, reload) : null,
     ],
     create: (reload) => {
-      const name = input({ required: true, name: 'name', pattern: '[a-z0-9]([-a-z0-9]*[a-z0-9])?' });
+      const name = input({ required: true, name: 'name' });
       const desc = input({ name: 'description' });
       const repos = input({ name: 'sourceRepos', value: '*' });
       const dest = input({ name: 'destinations', value: '*/*' });

@@ -92,7 +92,7 @@ async function shot(page, name) {
   }
 
   step('log in; see the applications');
-  const { page } = await signedIn('admin', process.env.EDGECD_UI_ADMIN_PASSWORD);
+  const { ctx: mainCtx, page } = await signedIn('admin', process.env.EDGECD_UI_ADMIN_PASSWORD);
   await page.goto('/applications?q=shop');
   await page.waitForSelector('.app-row[data-app="shop"]', { timeout: T });
   check(await page.locator('.app-row[data-app="shop"] .badge').first().textContent() === 'OutOfSync', 'shop is listed OutOfSync before its first sync');
@@ -341,6 +341,10 @@ async function shot(page, name) {
     await shot(page, 'settings');
   }
 
+  // One browser at a time from here: each holds its own connections, and
+  // the server may limit connections per client address.
+  await mainCtx.close();
+
   step('a 10-inch tablet in portrait, with the system in dark mode');
   const tablet = await signedIn('admin', process.env.EDGECD_UI_ADMIN_PASSWORD, { viewport: { width: 800, height: 1280 }, colorScheme: 'dark', hasTouch: true });
   await tablet.page.goto('/applications/shop');
@@ -371,6 +375,11 @@ async function shot(page, name) {
     });
     check(status === 403, `the API refuses the read-only user's sync (${status})`);
     await shot(v.page, 'read-only');
+    await v.page.goto('/settings/accounts');
+    await v.page.locator('tbody tr').filter({ hasText: 'viewer' }).waitFor();
+    check(await v.page.locator('.page-head button').count() === 0, 'no Add account button for the read-only user');
+    await shot(v.page, 'settings-accounts-read-only');
+    await v.ctx.close();
   } else {
     console.log('NOT CHECKED: this server has no accounts (no /api/v1/session): login and the read-only user need them');
   }
