@@ -276,7 +276,7 @@ export function appDetailView(main, name, { navigate }) {
           clear(body);
           await eventsTab(body, `/applications/${enc(name)}/events?resourceName=${enc(r.name)}&resourceNamespace=${enc(r.namespace || '')}&resourceUID=${enc(r.uid || '')}`);
         } else if (cur === 'logs') {
-          stopLogs = logsPane(clear(body), r);
+          stopLogs = logsPane(clear(body), name, r);
         } else if (cur === 'live' && !r.managed) {
           const q = `namespace=${enc(r.namespace || '')}&resourceName=${enc(r.name)}&group=${enc(r.group || '')}&kind=${enc(r.kind)}&version=${enc(r.version || '')}`;
           const m = await get(`/applications/${enc(name)}/resource?${q}`);
@@ -397,7 +397,7 @@ async function eventsTab(box, path) {
 
 // Pod logs: the last N lines, optionally followed. Lines are kept to the
 // last 5,000 so a chatty pod cannot grow the page without bound.
-function logsPane(box, pod) {
+function logsPane(box, app, pod) {
   const container = h('input', { 'aria-label': 'Container', placeholder: 'container (default: first)', value: '' });
   const tail = h('input', { type: 'number', min: '1', max: '10000', value: '100', 'aria-label': 'Lines' });
   const follow = h('input', { type: 'checkbox', checked: true });
@@ -410,8 +410,7 @@ function logsPane(box, pod) {
     clear(out);
     status.textContent = follow.checked ? 'Following…' : '';
     const q = `podName=${enc(pod.name)}&namespace=${enc(pod.namespace || '')}&container=${enc(container.value)}&tailLines=${enc(tail.value || '100')}&follow=${follow.checked}`;
-    const app = location.pathname.split('/')[2];
-    streamLines(`/applications/${app}/logs?${q}`, (m) => {
+    streamLines(`/applications/${enc(app)}/logs?${q}`, (m) => {
       const r = m.result || {};
       out.appendChild(document.createTextNode(`${r.content || ''}\n`));
       while (out.childNodes.length > 5000) out.removeChild(out.firstChild);

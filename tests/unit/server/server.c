@@ -680,6 +680,25 @@ TEST(web_ui_assets_gzip_and_etag)
     resp_dispose(&r);
 }
 
+TEST(web_ui_head_has_headers_only)
+{
+    const char *head = "HEAD /assets/app.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const struct web_asset *css = asset_named("app.css");
+    struct resp r;
+    char *len;
+
+    CHECK(css != NULL);
+    http_raw(head, strlen(head), &r);
+    CHECK(r.status == 200);
+    CHECK(resp_secure_headers(&r));
+    CHECK(resp_header_is(&r, "ETag", css->etag));
+    len = resp_header(&r, "Content-Length");
+    CHECK(len && strtoull(len, NULL, 10) == css->len);
+    free(len);
+    CHECK(r.body[0] == '\0');
+    resp_dispose(&r);
+}
+
 TEST(web_ui_missing_asset_and_api_stay_closed)
 {
     struct resp r;
@@ -729,6 +748,7 @@ int main(void)
     RUN(request_log_has_no_token);
     RUN(web_ui_page_without_credentials);
     RUN(web_ui_assets_gzip_and_etag);
+    RUN(web_ui_head_has_headers_only);
     RUN(web_ui_missing_asset_and_api_stay_closed);
     RUN(token_never_in_any_response);
     server_stop(srv);
