@@ -379,6 +379,22 @@ async function shot(page, name) {
     await v.page.locator('tbody tr').filter({ hasText: 'viewer' }).waitFor();
     check(await v.page.locator('.page-head button').count() === 0, 'no Add account button for the read-only user');
     await shot(v.page, 'settings-accounts-read-only');
+
+    // A user makes an API token for themself: shown once, and it works.
+    const mine = v.page.locator('tbody tr').filter({ hasText: 'viewer' });
+    await mine.locator('button:has-text("New token")').click();
+    await v.page.fill('form.dialog input[name=id]', 'ci');
+    await v.page.click('form.dialog button[type=submit]');
+    const shown = v.page.locator('form.dialog input[aria-label="New token"]');
+    await shown.waitFor();
+    const tok = await shown.inputValue();
+    check(tok.length > 20, 'the new token is shown once');
+    await v.page.click('form.dialog button[type=submit]');
+    await v.page.locator('li[data-token="ci"]').waitFor();
+    const withToken = await request.newContext({ baseURL: server, ignoreHTTPSErrors: true, extraHTTPHeaders: { Authorization: `Bearer ${tok}` } });
+    check((await withToken.get('/api/v1/applications/shop')).status() === 200, 'the token reads an app');
+    check((await withToken.post('/api/v1/applications/shop/sync', { data: {} })).status() === 403, 'and cannot sync it (read-only)');
+    check(!(await v.page.content()).includes(tok), 'after the dialog the token is nowhere in the page');
     await v.ctx.close();
   } else {
     console.log('NOT CHECKED: this server has no accounts (no /api/v1/session): login and the read-only user need them');
