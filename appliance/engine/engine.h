@@ -187,6 +187,17 @@ typedef int (*engine_log_fn)(void *ctx, const char *time, const char *content);
 int engine_pod_logs(engine *e, const char *app, const struct engine_log_request *rq,
                     engine_log_fn fn, void *ctx);
 
+/* Store an Application written through the API (body borrowed) and queue
+ * its reconcile; see register.c for who owns which app. create: POST
+ * (replace: ?upsert=true), else PUT of name (the body's metadata.name must
+ * agree). *out_name (new) names the stored app. ERR_INVALID for a bad spec
+ * (nothing stored, the message from model/ or the project), ERR_CONFLICT
+ * when it exists (create without replace) or the site config, a parent
+ * app or an ApplicationSet owns it, ERR_NOTFOUND for PUT of an unknown
+ * app. Any thread. */
+int engine_app_write(engine *e, const json_t *body, int create, int replace, const char *name,
+                     char **out_name);
+
 /* A refresh of app (engine_refresh_app) that also empties the render
  * cache, so its sources are rendered again (Argo CD's hard refresh). */
 void engine_refresh_app_hard(engine *e, const char *app_name);

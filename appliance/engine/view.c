@@ -429,15 +429,18 @@ int engine_resource_tree(engine *e, const char *app, json_t **out)
     return 0;
 }
 
-/* The tree node matching ref, or NULL. */
+/* The tree node matching ref, or NULL. An empty kind matches any kind
+ * (and then any group): events name a resource by name, namespace and
+ * uid only. */
 static const json_t *view_find(const struct view_tree *t, const struct engine_resource_ref *ref)
 {
     const json_t *node;
     size_t i;
+    int any_kind = !ref->kind || !ref->kind[0];
     json_array_foreach(t->nodes, i, node)
     {
-        if (!strcmp(doc_get_str(node, "group"), ref->group ? ref->group : "") &&
-            !strcmp(doc_get_str(node, "kind"), ref->kind ? ref->kind : "") &&
+        if ((any_kind || (!strcmp(doc_get_str(node, "group"), ref->group ? ref->group : "") &&
+                          !strcmp(doc_get_str(node, "kind"), ref->kind))) &&
             !strcmp(doc_get_str(node, "namespace"), ref->ns ? ref->ns : "") &&
             !strcmp(doc_get_str(node, "name"), ref->name ? ref->name : "") &&
             (!ref->uid || !ref->uid[0] || !strcmp(doc_get_str(node, "uid"), ref->uid)))
@@ -458,14 +461,15 @@ static int view_tree_object(engine *e, struct engine_view *v, const char *app,
     *out = NULL;
     view_tree_build(e, v, &t);
     if (!(node = view_find(&t, ref))) {
-        rc = err_set(ERR_NOTFOUND, "application %s has no resource %s %s%s%s", app,
-                     ref->kind ? ref->kind : "", ref->ns && ref->ns[0] ? ref->ns : "",
-                     ref->ns && ref->ns[0] ? "/" : "", ref->name ? ref->name : "");
+        rc = err_set(ERR_NOTFOUND, "application %s has no resource %s%s%s%s%s", app,
+                     ref->kind ? ref->kind : "", ref->kind && ref->kind[0] ? " " : "",
+                     ref->ns && ref->ns[0] ? ref->ns : "", ref->ns && ref->ns[0] ? "/" : "",
+                     ref->name ? ref->name : "");
         goto out;
     }
     api = view_api_version(doc_get_str(node, "group"), doc_get_str(node, "version"));
-    if (!(*out = engine_view_live(v, api, ref->kind, ref->ns, ref->name)))
-        rc = err_set(ERR_NOTFOUND, "%s %s%s%s: not in the cluster", ref->kind,
+    if (!(*out = engine_view_live(v, api, doc_get_str(node, "kind"), ref->ns, ref->name)))
+        rc = err_set(ERR_NOTFOUND, "%s %s%s%s: not in the cluster", doc_get_str(node, "kind"),
                      ref->ns && ref->ns[0] ? ref->ns : "", ref->ns && ref->ns[0] ? "/" : "",
                      ref->name);
 out:

@@ -422,7 +422,7 @@ TEST(unknown_route_and_wrong_method)
     json_t *j;
     const char *post = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
                        "Connection: close\r\n\r\n{}";
-    const char *put = "PUT /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
+    const char *put = "PATCH /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
     const char *del = "DELETE /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
@@ -447,7 +447,7 @@ TEST(unknown_route_and_wrong_method)
 
     http_raw(put, strlen(put), &r);
     CHECK(r.status == 405);
-    CHECK(resp_header_is(&r, "Allow", "GET, DELETE"));
+    CHECK(resp_header_is(&r, "Allow", "GET, DELETE, PUT"));
     resp_dispose(&r);
 
     /* a route whose action this server was not given */
