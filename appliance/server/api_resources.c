@@ -385,7 +385,7 @@ struct server_log_stream {
 static void server_log_begin(struct server_log_stream *ls)
 {
     if (!ls->started) {
-        server_stream_start(ls->conn, "application/x-ndjson");
+        server_stream_start(ls->conn, "application/json"); /* as Argo CD's */
         ls->started = 1;
     }
 }
@@ -529,7 +529,10 @@ int server_get_stream(server *srv, struct mg_connection *conn, const char *arg)
     gen = store_app_generation(srv->st);
     rc = store_app_list(srv->st, &names, &n) < 0 ? -1 : 0;
     err_clear();
-    rc = rc < 0 ? -1 : server_stream_write(conn, ": edgecd application stream\n\n", 30);
+    if (rc == 0) {
+        static const char hello[] = ": edgecd application stream\n\n";
+        rc = server_stream_write(conn, hello, sizeof(hello) - 1);
+    }
     for (i = 0; rc == 0 && i < n; i++)
         rc = server_sse_app(srv, conn, sent, names[i]);
     store_names_free(names, n);
@@ -546,7 +549,8 @@ int server_get_stream(server *srv, struct mg_connection *conn, const char *arg)
         }
         if (rc == 0 && ++ticks >= SERVER_KEEPALIVE_S) {
             ticks = 0;
-            rc = server_stream_write(conn, ": keepalive\n\n", 13);
+            static const char keepalive[] = ": keepalive\n\n";
+            rc = server_stream_write(conn, keepalive, sizeof(keepalive) - 1);
         }
     }
     if (rc == 0)
