@@ -44,13 +44,22 @@ int server_fail(struct mg_connection *conn, int rc)
     return status;
 }
 
-/* Query parameter name (its occurrence-th value) into out; 1 if present. */
+/* Query parameter name (its occurrence-th value) into out: 1 if present,
+ * 0 if not, -1 (out "") when the value does not fit in len. */
 static int server_query(struct mg_connection *conn, const char *name, int occurrence, char *out,
                         size_t len)
 {
     const char *q = mg_get_request_info(conn)->query_string;
+    int n;
     out[0] = '\0';
-    return q && mg_get_var2(q, strlen(q), name, out, len, occurrence) >= 0;
+    if (!q)
+        return 0;
+    n = mg_get_var2(q, strlen(q), name, out, len, occurrence);
+    if (n == -2) {
+        out[0] = '\0';
+        return -1;
+    }
+    return n >= 0;
 }
 
 static int server_not_supported(struct mg_connection *conn, const char *what)
@@ -229,18 +238,22 @@ int server_app_filter_read(struct mg_connection *conn, struct server_app_filter 
 
     *out = NULL;
     f->projects = json_array();
-    for (i = 0; server_query(conn, "projects", i, v, sizeof(v)) && i < 256; i++) {
+    err_clear();
+    for (i = 0; i < 256 && server_query(conn, "projects", i, v, sizeof(v)) > 0; i++) {
         /* projects=a,b as well as projects=a&projects=b */
         char *p, *save = NULL;
         for (p = strtok_r(v, ",", &save); p; p = strtok_r(NULL, ",", &save))
             json_array_append_new(f->projects, json_string(p));
     }
-    server_query(conn, "selector", 0, f->selector, sizeof(f->selector));
-    server_query(conn, "search", 0, f->search, sizeof(f->search));
-    server_query(conn, "sync", 0, f->sync, sizeof(f->sync));
-    server_query(conn, "health", 0, f->health, sizeof(f->health));
-    if (f->selector[0] && server_selector_match(f->selector, NULL) < 0) {
-        int rc = server_error(conn, 400, err_last(), NULL);
+    if (server_query(conn, "selector", 0, f->selector, sizeof(f->selector)) < 0 ||
+        server_query(conn, "search", 0, f->search, sizeof(f->search)) < 0 ||
+        server_query(conn, "sync", 0, f->sync, sizeof(f->sync)) < 0 ||
+        server_query(conn, "health", 0, f->health, sizeof(f->health)) < 0 || i == 256 ||
+        (f->selector[0] && server_selector_match(f->selector, NULL) < 0)) {
+        int rc = server_error(conn, 400,
+                              f->selector[0] && err_last()[0] ? err_last()
+                                                              : "a filter is too long or repeated",
+                              NULL);
         err_clear();
         server_app_filter_free(f);
         return rc;

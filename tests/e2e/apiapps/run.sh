@@ -118,6 +118,7 @@ diff=$(get /api/v1/applications/web/diff)
 grep -qF -- '-  password: \"++++++++\"' <<<"$diff" || fail "the diff does not show the changed password masked: $diff"
 grep -qF -- '+  password: \"++++++++++++\"' <<<"$diff" || fail "the diff does not show the changed password masked: $diff"
 "$EDGECD_BIN" app diff web >"$answers/cli-diff.txt" 2>&1 || true
+grep -qF 'password: "++++++++++++"' "$answers/cli-diff.txt" || fail "edgecd app diff: $(cat "$answers/cli-diff.txt")"
 get /api/v1/applications/web >/dev/null
 get /api/v1/applications >/dev/null
 get /api/v1/applications/web/managed-resources >/dev/null
