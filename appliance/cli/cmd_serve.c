@@ -269,6 +269,11 @@ static int serve_app_write(void *ctx, const json_t *body, enum server_app_write 
                             out_name);
 }
 
+static int serve_secret_values(void *ctx, const char *app, json_t **out)
+{
+    return engine_secret_values(ctx, app, out);
+}
+
 /* The self-backup schedule of the config, started when it has a recovery
  * secret; without one, said once and left off (the keys are never
  * written unencrypted). */
@@ -417,6 +422,7 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.pod_logs = serve_pod_logs;
     sopts.actions.refresh_app = serve_refresh_app;
     sopts.actions.app_write = serve_app_write;
+    sopts.actions.secret_values = serve_secret_values;
     sopts.webhook_secrets = &secrets;
     if (server_start(&srv, &sopts, st) < 0 ||
         serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)

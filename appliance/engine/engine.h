@@ -172,6 +172,11 @@ int engine_resource_get(engine *e, const char *app, const struct engine_resource
 int engine_resource_events(engine *e, const char *app, const struct engine_resource_ref *ref,
                            json_t **out);
 
+/* Every value (raw and base64) of the app's Secrets, desired and live,
+ * as a new array of strings, longest first: what doc_mask_text scrubs
+ * from free text such as the app's event messages. */
+int engine_secret_values(engine *e, const char *app, json_t **out);
+
 /* Pod logs of a pod in the app's tree. fn gets each line (time as the
  * kubelet stamped it, content without the newline), and NULL time and
  * content about once a second while a follow waits; a negative return

@@ -563,6 +563,57 @@ out:
     return rc;
 }
 
+/* ---- Secret values, for scrubbing free text ---- */
+
+static void view_add_values(json_t *all, const json_t *obj)
+{
+    json_t *vals = doc_secret_values(obj);
+    json_array_extend(all, vals);
+    json_decref(vals);
+}
+
+static int view_longer_first(const void *a, const void *b)
+{
+    size_t la = json_string_length(*(json_t *const *)a),
+           lb = json_string_length(*(json_t *const *)b);
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+int engine_secret_values(engine *e, const char *app, json_t **out)
+{
+    struct engine_view v;
+    json_t *all = json_array(), *live = NULL, *obj, **sorted;
+    char label[64];
+    size_t i, n;
+    int rc;
+
+    *out = NULL;
+    if ((rc = engine_view_open(e, app, &v)) < 0) {
+        json_decref(all);
+        return rc;
+    }
+    json_array_foreach(v.targets, i, obj) view_add_values(all, obj);
+    engine_label_value(app, label);
+    if (kube_cache_list_app(v.cache, label, &live) == 0) {
+        json_array_foreach(live, i, obj) view_add_values(all, obj);
+    }
+    err_clear();
+    json_decref(live);
+    engine_view_dispose(&v);
+    /* longest first across all Secrets, as doc_mask_text wants */
+    n = json_array_size(all);
+    sorted = xmalloc((n ? n : 1) * sizeof(*sorted));
+    for (i = 0; i < n; i++)
+        sorted[i] = json_incref(json_array_get(all, i));
+    qsort(sorted, n, sizeof(*sorted), view_longer_first);
+    json_array_clear(all);
+    for (i = 0; i < n; i++)
+        json_array_append_new(all, sorted[i]);
+    free(sorted);
+    *out = all;
+    return 0;
+}
+
 /* ---- pod logs ---- */
 
 /* Hand the complete lines in b to fn ("TIME content", as timestamps=true

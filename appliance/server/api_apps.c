@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "doc/doc.h"
 #include "server/internal.h"
 #include "server/webhook.h"
 
@@ -572,7 +573,7 @@ int server_get_events(server *srv, struct mg_connection *conn, const char *arg)
 {
     struct store_event *v = NULL;
     size_t n = 0, i;
-    json_t *items;
+    json_t *items, *secrets = NULL;
     int rc;
     if ((rc = server_app_known(srv, conn, arg)) != 0 ||
         (rc = server_resource_events(srv, conn, arg)) != 0)
@@ -580,12 +581,22 @@ int server_get_events(server *srv, struct mg_connection *conn, const char *arg)
     if (store_event_list(srv->st, arg, 500, &v, &n) < 0)
         return server_internal_error(conn, "read events");
     items = json_array();
-    for (i = 0; i < n; i++)
+    /* a message may quote what the API server said about a Secret */
+    if (!srv->actions.secret_values ||
+        srv->actions.secret_values(srv->actions.ctx, arg, &secrets) < 0) {
+        err_clear();
+        secrets = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        char *msg = doc_mask_text(v[i].message, secrets);
         json_array_append_new(
             items, json_pack("{s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)v[i].id, "time",
                              server_json_str_new(v[i].time), "type", server_json_str_new(v[i].type),
                              "reason", server_json_str_new(v[i].reason), "message",
-                             server_json_str_new(v[i].message)));
+                             server_json_str_new(msg)));
+        free(msg);
+    }
+    json_decref(secrets);
     store_events_free(v, n);
     return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
 }

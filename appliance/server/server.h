@@ -80,6 +80,9 @@ struct server_actions {
      * owns it; ERR_NOTFOUND: update of an unknown app. */
     int (*app_write)(void *ctx, const json_t *body, enum server_app_write how, const char *name,
                      char **out_name);
+    /* the values of the app's Secrets (desired and live), longest first,
+     * scrubbed from the app's event messages */
+    int (*secret_values)(void *ctx, const char *app, json_t **out);
 };
 
 /* The server's certificate and key (PEM) and the certificate's SHA-256

@@ -627,6 +627,14 @@ static int fake_logs(void *ctx, const char *app, const struct server_log_request
     return 0;
 }
 
+static int fake_secret_values(void *ctx, const char *app, json_t **out)
+{
+    (void)ctx;
+    (void)app;
+    *out = json_pack("[s, s]", "aHVudGVyMjI=", "hunter22");
+    return 0;
+}
+
 static void fake_refresh_app(void *ctx, const char *app, int hard)
 {
     (void)ctx;
@@ -878,10 +886,15 @@ TEST(resources_tree_and_events)
     CHECK_STR(jstr(j, "items.0.reason"), "Scheduled");
     json_decref(j);
     resp_dispose(&r);
-    /* without a resource: the app's own events from the store */
+    /* without a resource: the app's own events from the store, with the
+     * app's Secret values scrubbed from their messages */
+    CHECK_OK(store_event_add(st, "guestbook", "Warning", "SyncFailed",
+                             "Secret db: invalid value hunter22 (aHVudGVyMjI=)", 0));
     http_send2("GET", "/api/v1/applications/guestbook/events", NULL, &r);
     CHECK(r.status == 200);
     CHECK(strstr(r.body, "Scheduled") == NULL);
+    CHECK(strstr(r.body, "Secret db: invalid value ++++++++ (++++++++)") != NULL);
+    CHECK(strstr(r.body, "hunter22") == NULL && strstr(r.body, "aHVudGVyMjI=") == NULL);
     resp_dispose(&r);
 }
 
@@ -1021,6 +1034,7 @@ int main(void)
         o2.actions.pod_logs = fake_logs;
         o2.actions.refresh_app = fake_refresh_app;
         o2.actions.app_write = fake_app_write;
+        o2.actions.secret_values = fake_secret_values;
         if (server_start(&srv2, &o2, st) < 0) {
             fprintf(stderr, "server_start: %s\n", err_last());
             return 2;
