@@ -1807,6 +1807,25 @@ void engine_refresh_app(engine *e, const char *app_name)
     pthread_mutex_unlock(&e->mu);
 }
 
+void engine_refresh_app_hard(engine *e, const char *app_name)
+{
+    pthread_mutex_lock(&e->mu);
+    json_array_append_new(e->refresh, json_pack("{s:s, s:b}", "app", app_name, "hard", 1));
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Empty the render cache (a hard refresh): the cache is keyed by what
+ * goes into a render, not by app, so all of it goes; the other apps
+ * render again once on their next pass. Run loop only. */
+static void engine_render_cache_drop(engine *e)
+{
+    for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++) {
+        free(e->cache[i].text);
+        e->cache[i].text = NULL;
+        e->cache[i].used = 0;
+    }
+}
+
 static int engine_request_check(engine *e, const char *app, int want_running)
 {
     struct store_operation op = {0};
@@ -2030,6 +2049,11 @@ static void engine_take_refreshes(engine *e, char **names, size_t n)
                 }
             }
             err_clear();
+            if (hit && json_is_true(json_object_get(r, "hard"))) {
+                log_info("app %s: hard refresh requested", names[i]);
+                engine_render_cache_drop(e);
+                json_object_del(e->settled, names[i]);
+            }
             if (hit) {
                 log_info("app %s: refresh requested", names[i]);
                 json_object_set_new(e->due, names[i], json_integer(0));

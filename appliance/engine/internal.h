@@ -283,4 +283,31 @@ int engine_op_error(engine *e, const struct app *app, const struct engine_sync_r
  * HasChangedManagedNamespaceMetadata); else 0. */
 int engine_op_ns_metadata_changed(const struct app *app, const struct store_operation *last);
 
+/* ---- What the API shows of an app (view.c) ---- */
+
+/* An app as the views see it: its manifest, the desired objects of its
+ * last compare, its recorded status, its cluster and ignore rules. */
+struct engine_view {
+    struct app app;
+    json_t *manifest;
+    json_t *targets; /* desired objects of the last compare; NULL: none since start */
+    struct store_app_status st;
+    int have_status;
+    kube_client *kc;   /* borrowed */
+    kube_cache *cache; /* borrowed */
+    doc_ignore *ig;    /* the settings' rules and the app's */
+};
+/* ERR_NOTFOUND for an unknown app; v is disposed on error too. Any thread. */
+int engine_view_open(engine *e, const char *app_name, struct engine_view *v);
+void engine_view_dispose(struct engine_view *v);
+/* The live object from the watch cache, else a GET; NULL when it does
+ * not exist or cannot be read (a new reference). */
+json_t *engine_view_live(struct engine_view *v, const char *api_version, const char *kind,
+                         const char *ns, const char *name);
+
+/* The unified diff of desired obj against live (may be NULL), both as
+ * they should be shown (masked), appended to out; 1 if they differ. */
+int engine_diff_object(const doc_ignore *ig, const json_t *obj, const json_t *live,
+                       struct buf *out);
+
 #endif

@@ -1772,3 +1772,66 @@ void kube_client_close_idle(kube_client *c)
         http_conn_close_idle(c->idle[i]);
     pthread_mutex_unlock(&c->pool_mu);
 }
+
+/* ---- streamed GETs ---- */
+
+struct kube_stream {
+    http_conn *conn;
+    http_stream *st;
+};
+
+int kube_client_stream_open(kube_client *c, const char *path, const char *what, kube_stream **out)
+{
+    struct http_response resp;
+    const char *headers[3];
+    char *auth = NULL;
+    kube_stream *s = xcalloc(1, sizeof(*s));
+    int rc;
+
+    *out = NULL;
+    http_response_init(&resp);
+    if ((rc = kube_conn_new(c, &s->conn)) < 0 || (rc = kube_auth_header(c, &auth)) < 0)
+        goto fail;
+    headers[0] = "Accept: */*";
+    headers[1] = auth;
+    headers[2] = NULL;
+    rc = http_stream_open(&s->st, s->conn, path, headers, &resp);
+    if (auth) {
+        mbedtls_platform_zeroize(auth, strlen(auth));
+        free(auth);
+    }
+    if (rc < 0) {
+        err_prefix(rc, "%s", what);
+        goto fail;
+    }
+    if (!s->st) {
+        rc = kube_api_error(&resp, what, 1);
+        goto fail;
+    }
+    http_response_dispose(&resp);
+    *out = s;
+    return 0;
+fail:
+    http_response_dispose(&resp);
+    kube_stream_close(s);
+    return rc;
+}
+
+int kube_stream_wait(kube_stream *s, int wait_ms)
+{
+    return http_stream_wait(s->st, wait_ms);
+}
+
+long kube_stream_read(kube_stream *s, void *dst, size_t cap)
+{
+    return http_stream_read(s->st, dst, cap);
+}
+
+void kube_stream_close(kube_stream *s)
+{
+    if (!s)
+        return;
+    http_stream_close(s->st);
+    http_conn_free(s->conn);
+    free(s);
+}

@@ -15,6 +15,7 @@
 #define EDGECD_SERVER_INTERNAL_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "server/server.h"
@@ -40,6 +41,11 @@ struct server {
     int port;          /* the first bound port: HTTPS when https */
     int redirect_port; /* the plain port that redirects; 0: none */
     int https;
+    /* long answers (the SSE stream, followed logs): open now, and the
+     * most allowed at once (half the worker threads) */
+    atomic_int streams;
+    int max_streams;
+    atomic_int stopping; /* set by server_stop: streams end */
 };
 
 /* How a route is authenticated. */
@@ -86,6 +92,19 @@ int server_read_body(struct mg_connection *conn, char **out, size_t *len);
  * of the error answer already sent. */
 int server_read_json(struct mg_connection *conn, json_t **out);
 
+/* Streamed answers (SSE, logs). A stream holds a worker thread for as
+ * long as the client stays, so at most srv->max_streams run at once:
+ * acquire gives 0 (release it when done) or the 503 status it sent.
+ * start sends status 200 with the security headers and chunked framing;
+ * write sends one chunk (0, or -1 once the client is gone); end sends the
+ * last chunk. A stream ends within about a second of server_stopping. */
+int server_stream_acquire(server *srv, struct mg_connection *conn);
+void server_stream_release(server *srv);
+int server_stopping(server *srv);
+void server_stream_start(struct mg_connection *conn, const char *content_type);
+int server_stream_write(struct mg_connection *conn, const char *data, size_t len);
+void server_stream_end(struct mg_connection *conn);
+
 /* Handlers (api_apps.c). */
 int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_apps(server *srv, struct mg_connection *conn, const char *arg);
@@ -100,5 +119,36 @@ int server_get_events(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_appset(server *srv, struct mg_connection *conn, const char *arg);
 int server_post_webhook(server *srv, struct mg_connection *conn, const char *arg);
+
+/* Shared by the application files. */
+/* The Application name as the API shows it, in *out (new). ERR_NOTFOUND. */
+int server_app_new(server *srv, const char *name, json_t **out);
+/* 0 if app is stored, else the 404 sent. */
+int server_app_known(server *srv, struct mg_connection *conn, const char *app);
+/* The answer to an engine error rc: 404, 409, 400 or else 500, with
+ * err_last(). Returns the status sent. */
+int server_fail(struct mg_connection *conn, int rc);
+/* ?refresh=normal|hard on GET of one app queued: 0, or the error sent. */
+int server_app_refresh(server *srv, struct mg_connection *conn, const char *app);
+/* The list's filters (projects, selector, search, sync, health). */
+struct server_app_filter;
+/* 0 with *out (free it), or the 400 sent for a malformed selector. */
+int server_app_filter_read(struct mg_connection *conn, struct server_app_filter **out);
+void server_app_filter_free(struct server_app_filter *f);
+/* 1 if app (as server_app_new made it) passes every filter. */
+int server_app_filter_match(const struct server_app_filter *f, const json_t *app);
+/* The Kubernetes events of the resource the query names (resourceName,
+ * resourceNamespace, resourceUID): the status sent, or 0 when it names
+ * none. */
+int server_resource_events(server *srv, struct mg_connection *conn, const char *app);
+
+/* Handlers (api_resources.c). */
+int server_post_app(server *srv, struct mg_connection *conn, const char *arg);
+int server_put_app(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_tree(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_managed(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_resource(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_logs(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_stream(server *srv, struct mg_connection *conn, const char *arg);
 
 #endif

@@ -45,7 +45,10 @@
 /* CivetWeb's limit on the request line plus headers. */
 #define SERVER_MAX_HEADER "16384"
 #define SERVER_REQUEST_TIMEOUT_MS "10000"
-#define SERVER_DEFAULT_THREADS 4
+/* Enough that the streams (SSE, followed logs; at most half of the
+ * threads, see server_stream_acquire) leave the rest to requests; an idle
+ * worker costs a parked thread, not memory in use. */
+#define SERVER_DEFAULT_THREADS 32
 /* How much of a request path goes into a log line. */
 #define SERVER_LOG_PATH_MAX 200
 
@@ -89,31 +92,81 @@ json_t *server_json_str_new(const char *s)
 
 /* Send status with the JSON body (consumed) and extra headers (NULL or a
  * NULL-terminated list of name, value pairs). Returns status. */
-int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra)
+/* The status line and headers every answer carries: the security
+ * headers, HSTS over TLS, the content type and extra. */
+static void server_head(struct mg_connection *conn, int status, const char *content_type,
+                        const char *const *extra)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    char len[32];
-    size_t i, n;
-
-    json_decref(body);
-    if (!text)
-        text = xstrdup("{}");
-    n = strlen(text);
-    snprintf(len, sizeof(len), "%zu", n);
+    size_t i;
     mg_response_header_start(conn, status);
     for (i = 0; i < sizeof(server_security_headers) / sizeof(server_security_headers[0]); i++)
         mg_response_header_add(conn, server_security_headers[i][0], server_security_headers[i][1],
                                -1);
     if (mg_get_request_info(conn)->is_ssl)
         mg_response_header_add(conn, "Strict-Transport-Security", SERVER_HSTS, -1);
-    mg_response_header_add(conn, "Content-Type", "application/json", -1);
-    mg_response_header_add(conn, "Content-Length", len, -1);
+    mg_response_header_add(conn, "Content-Type", content_type, -1);
     for (i = 0; extra && extra[i]; i += 2)
         mg_response_header_add(conn, extra[i], extra[i + 1], -1);
+}
+
+int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    char len[32];
+    size_t n;
+
+    json_decref(body);
+    if (!text)
+        text = xstrdup("{}");
+    n = strlen(text);
+    snprintf(len, sizeof(len), "%zu", n);
+    server_head(conn, status, "application/json", extra);
+    mg_response_header_add(conn, "Content-Length", len, -1);
     mg_response_header_send(conn);
     mg_write(conn, text, n);
     free(text);
     return status;
+}
+
+int server_stream_acquire(server *srv, struct mg_connection *conn)
+{
+    static const char *const retry[] = {"Retry-After", "5", NULL};
+    if (atomic_fetch_add(&srv->streams, 1) >= srv->max_streams) {
+        atomic_fetch_sub(&srv->streams, 1);
+        return server_error(conn, 503, "too many open streams; try again later", retry);
+    }
+    return 0;
+}
+
+void server_stream_release(server *srv)
+{
+    atomic_fetch_sub(&srv->streams, 1);
+}
+
+int server_stopping(server *srv)
+{
+    return atomic_load(&srv->stopping);
+}
+
+void server_stream_start(struct mg_connection *conn, const char *content_type)
+{
+    /* a proxy must pass each piece on as it comes */
+    static const char *const extra[] = {"Transfer-Encoding", "chunked", "X-Accel-Buffering", "no",
+                                        NULL};
+    server_head(conn, 200, content_type, extra);
+    mg_response_header_send(conn);
+}
+
+int server_stream_write(struct mg_connection *conn, const char *data, size_t len)
+{
+    if (len == 0)
+        return 0; /* an empty chunk would end the answer */
+    return mg_send_chunk(conn, data, (unsigned)len) < 0 ? -1 : 0;
+}
+
+void server_stream_end(struct mg_connection *conn)
+{
+    mg_send_chunk(conn, "", 0);
 }
 
 /* {"error": message, "code": status}. */
@@ -536,6 +589,9 @@ int server_start(server **out, const struct server_options *opts, store *st)
     srv = xcalloc(1, sizeof(*srv));
     srv->st = st;
     srv->actions = opts->actions;
+    srv->max_streams = (opts->threads ? opts->threads : SERVER_DEFAULT_THREADS) / 2;
+    if (srv->max_streams < 1)
+        srv->max_streams = 1;
     srv->https = opts->tls != NULL;
     srv->webhook_secrets = opts->webhook_secrets;
     util_sha256(opts->api_token, strlen(opts->api_token), srv->token_sha);
@@ -595,6 +651,9 @@ void server_stop(server *srv)
 {
     if (!srv)
         return;
+    /* streams notice within a second and end, so mg_stop can join their
+     * threads */
+    atomic_store(&srv->stopping, 1);
     if (srv->ctx)
         mg_stop(srv->ctx);
     /* Balances the mg_init_library in server_start, which ran whenever

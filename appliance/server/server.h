@@ -17,6 +17,30 @@
 #include "model/secrets.h"
 #include "storage/store.h"
 
+/* One object of an app's resource tree, as the API names it (group ""
+ * for the core group; version and uid may be NULL). */
+struct server_resource_ref {
+    const char *group, *version, *kind, *ns, *name, *uid;
+};
+
+/* A pod log request (tail_lines < 0: all). */
+struct server_log_request {
+    const char *ns, *pod, *container;
+    long tail_lines;
+    int follow;
+};
+
+/* Called per log line (time and content; both NULL about once a second
+ * while a follow waits); a negative return ends the stream. */
+typedef int (*server_log_fn)(void *fctx, const char *time, const char *content);
+
+/* How an Application arrives through the API. */
+enum server_app_write {
+    SERVER_APP_CREATE, /* POST: refused when it exists */
+    SERVER_APP_UPSERT, /* POST ?upsert=true: created or replaced */
+    SERVER_APP_UPDATE, /* PUT: refused when it does not exist */
+};
+
 /* What the API asks of the engine (server/ does not depend on it): each
  * returns 0 once the request is queued, or an error (ERR_NOTFOUND,
  * ERR_CONFLICT, ERR_INVALID) with a message for the caller. body is the
@@ -31,6 +55,34 @@ struct server_actions {
     int (*diff)(void *ctx, const char *app, struct buf *out, int *differs);
     /* a push to repo_url (revision: the ref, "" for any): refresh its apps */
     void (*refresh)(void *ctx, const char *repo_url, const char *revision);
+
+    /* ---- applications' resources and writes (api_resources.c). Each
+     * document goes to *out (new, the caller's), Secret values already
+     * masked; errors as above (ERR_NOTFOUND: no such app or resource). */
+    /* {"items": [...]} as the contract's managed-resources */
+    int (*managed_resources)(void *ctx, const char *app, json_t **out);
+    /* {"nodes": [...]} as the contract's resource-tree */
+    int (*resource_tree)(void *ctx, const char *app, json_t **out);
+    /* the live object of a resource in the app's tree */
+    int (*resource)(void *ctx, const char *app, const struct server_resource_ref *ref,
+                    json_t **out);
+    /* {"items": [Event...]} of a resource in the app's tree */
+    int (*resource_events)(void *ctx, const char *app, const struct server_resource_ref *ref,
+                           json_t **out);
+    /* a pod's log lines to fn until it ends (see server_log_fn) */
+    int (*pod_logs)(void *ctx, const char *app, const struct server_log_request *rq,
+                    server_log_fn fn, void *fctx);
+    /* queue a refresh of app (hard: render again, not from the cache) */
+    void (*refresh_app)(void *ctx, const char *app, int hard);
+    /* validate and store an Application (body borrowed); *name (new) is
+     * the stored app's name. ERR_INVALID: a bad spec (nothing stored);
+     * ERR_CONFLICT: it exists (create), or the site config or a parent
+     * owns it; ERR_NOTFOUND: update of an unknown app. */
+    int (*app_write)(void *ctx, const json_t *body, enum server_app_write how, const char *name,
+                     char **out_name);
+    /* the values of the app's Secrets (desired and live), longest first,
+     * scrubbed from the app's event messages */
+    int (*secret_values)(void *ctx, const char *app, json_t **out);
 };
 
 /* The server's certificate and key (PEM) and the certificate's SHA-256
