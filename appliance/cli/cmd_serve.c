@@ -391,6 +391,7 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.repo_validate = serve_repo_validate;
     sopts.actions.cluster_validate = serve_cluster_validate;
     sopts.config = &cfg;
+    sopts.per_address = (int)cfg.max_connections_per_address;
     sopts.data_dir = data_dir;
     sopts.version = EDGECD_VERSION;
     sopts.app_label_key = ENGINE_LABEL_APP;
