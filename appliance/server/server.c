@@ -31,6 +31,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <mbedtls/platform_util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,9 @@ int server_read_json(struct mg_connection *conn, json_t **out)
         return 0;
     }
     *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* a body may carry a password (POST /api/v1/repositories): not left
+     * behind in freed memory */
+    mbedtls_platform_zeroize(data, len);
     free(data);
     if (!json_is_object(*out)) {
         char *msg = xasprintf("request body: %s", *out ? "must be an object" : jerr.text);

@@ -1,12 +1,12 @@
 /*
  * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
- * /healthz without auth, POST /api/webhook authenticated by the Git
- * provider's signature (server/webhook.h); everything else under /api
- * needs "Authorization: Bearer <token>" where the token is the one in
- * the data directory (compared in constant time). Routes live in one table
- * (method, pattern, handler) in server.c. Answers are JSON; errors are
- * {"error": "...", "code": N}. Handlers read the store; they never block on
- * the engine.
+ * /healthz and /readyz without auth, POST /api/webhook authenticated by
+ * the Git provider's signature (server/webhook.h); everything else
+ * (/metrics and all of /api) needs "Authorization: Bearer <token>" where
+ * the token is the one in the data directory (compared in constant time).
+ * Routes live in one table (server/routes.c). Answers are JSON (metrics:
+ * Prometheus text); errors are {"error": "...", "code": N}. Handlers read
+ * the store; they never block on the engine's passes.
  */
 #ifndef EDGECD_SERVER_SERVER_H
 #define EDGECD_SERVER_SERVER_H
