@@ -81,7 +81,8 @@ static void site_now(char out[21])
 }
 
 /* Run a validate action and answer {"status","message"} (200 either way:
- * the check ran), recording it as kind/key's connectionState. */
+ * the check ran), recording it as kind/key's connectionState. Any error
+ * of the check is a Failed answer with its message. */
 static int site_validate(struct mg_connection *conn, const char *kind, const char *key,
                          int (*fn)(void *, const char *, char **), void *ctx)
 {
@@ -92,10 +93,6 @@ static int site_validate(struct mg_connection *conn, const char *kind, const cha
     if (!fn)
         return server_error(conn, 501, "not supported by this server", NULL);
     rc = fn(ctx, key, &message);
-    if (rc == ERR_NOTFOUND && !strcmp(kind, "clusters")) {
-        free(message);
-        return server_error(conn, 404, err_last(), NULL);
-    }
     site_now(now);
     state = json_pack("{s:s, s:o, s:s}", "status", rc == 0 ? "Successful" : "Failed", "message",
                       server_json_str_new(rc == 0 ? message : err_last()), "attemptedAt", now);
@@ -139,8 +136,8 @@ int server_get_version(server *srv, struct mg_connection *conn, const char *arg)
     store_lib_version(sqlite, sizeof(sqlite));
     return server_send(conn, 200,
                        json_pack("{s:s, s:s, s:s, s:s, s:s}", "Version", srv->version, "Platform",
-                                 platform, "Compiler", "gcc " __VERSION__, "HttpServer", civet,
-                                 "Store", sqlite),
+                                 platform, "Compiler", __VERSION__, "HttpServer", civet, "Store",
+                                 sqlite),
                        NULL);
 }
 
@@ -722,5 +719,13 @@ int server_delete_cluster(server *srv, struct mg_connection *conn, const char *a
 
 int server_post_cluster_validate(server *srv, struct mg_connection *conn, const char *arg)
 {
+    /* judged here: a cluster whose kubeconfig is missing is a failed
+     * check, not an unknown cluster */
+    if (!srv->config || !config_find_cluster(srv->config, NULL, arg)) {
+        char *msg = xasprintf("cluster \"%s\" not found", arg);
+        int rc = server_error(conn, 404, msg, NULL);
+        free(msg);
+        return rc;
+    }
     return site_validate(conn, "clusters", arg, srv->actions.cluster_validate, srv->actions.ctx);
 }

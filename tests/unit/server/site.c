@@ -175,7 +175,7 @@ static int fake_cluster_validate(void *ctx, const char *name, char **message)
     (void)ctx;
     *message = NULL;
     if (strcmp(name, "edge") != 0)
-        return err_set(ERR_NOTFOUND, "cluster \"%s\" not found", name);
+        return err_set(ERR_IO, "cluster %s: connection refused", name);
     *message = xstrdup("discovery: 12 resource kinds");
     return 0;
 }
@@ -357,6 +357,13 @@ TEST(projects_create_update_delete)
     request("POST", "/api/v1/projects", "Bearer " TOKEN, proj, &a);
     CHECK(a.status == 409);
     answer_dispose(&a);
+    request("POST", "/api/v1/projects", "Bearer " TOKEN, "{\"spec\":{}}", &a);
+    CHECK(a.status == 400);
+    CHECK_CONTAINS(a.body, "metadata.name");
+    answer_dispose(&a);
+    request("POST", "/api/v1/projects", "Bearer " TOKEN, "[1]", &a);
+    CHECK(a.status == 400);
+    answer_dispose(&a);
 
     /* an invalid spec is refused with model/'s message and changes nothing */
     request("PUT", "/api/v1/projects/lab", "Bearer " TOKEN,
@@ -537,6 +544,15 @@ TEST(clusters_from_the_config)
     CHECK(a.status == 200);
     CHECK_CONTAINS(a.body, "\"status\":\"Successful\"");
     answer_dispose(&a);
+    request("POST", "/api/v1/clusters/far/validate", "Bearer " TOKEN, NULL, &a);
+    CHECK(a.status == 200);
+    CHECK_CONTAINS(a.body, "\"status\":\"Failed\"");
+    CHECK_CONTAINS(a.body, "connection refused");
+    answer_dispose(&a);
+    get("/api/v1/clusters", &a);
+    CHECK_CONTAINS(a.body, "\"status\":\"Successful\"");
+    CHECK_CONTAINS(a.body, "\"status\":\"Failed\"");
+    answer_dispose(&a);
     request("POST", "/api/v1/clusters/nope/validate", "Bearer " TOKEN, NULL, &a);
     CHECK(a.status == 404);
     answer_dispose(&a);
@@ -684,6 +700,9 @@ static void fill(void)
                                     "  - name: edge\n"
                                     "    server: https://10.0.0.1:6443\n"
                                     "    kubeconfig: /etc/edge/kubeconfig\n"
+                                    "  - name: far\n"
+                                    "    server: https://10.0.0.2:6443\n"
+                                    "    kubeconfig: /etc/edge/far.kubeconfig\n"
                                     "---\n"
                                     "apiVersion: argoproj.io/v1alpha1\n"
                                     "kind: AppProject\n"
