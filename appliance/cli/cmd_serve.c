@@ -27,7 +27,9 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "engine/engine.h"
+#include "git/gitstats.h"
 #include "git/mirror.h"
+#include "kube/client.h"
 #include "model/app.h"
 #include "model/config.h"
 #include "server/server.h"
@@ -274,6 +276,28 @@ static int serve_secret_values(void *ctx, const char *app, json_t **out)
     return engine_secret_values(ctx, app, out);
 }
 
+static int serve_ready(void *ctx)
+{
+    return engine_ready(ctx);
+}
+
+static void serve_metrics(void *ctx, struct buf *out)
+{
+    engine_metrics_write(ctx, out);
+    gitstats_write(out);
+    kube_metrics_write(out);
+}
+
+static int serve_repo_validate(void *ctx, const char *url, char **message)
+{
+    return engine_repo_validate(ctx, url, message);
+}
+
+static int serve_cluster_validate(void *ctx, const char *name, char **message)
+{
+    return engine_cluster_validate(ctx, name, message);
+}
+
 /* The self-backup schedule of the config, started when it has a recovery
  * secret; without one, said once and left off (the keys are never
  * written unencrypted). */
@@ -423,6 +447,15 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.refresh_app = serve_refresh_app;
     sopts.actions.app_write = serve_app_write;
     sopts.actions.secret_values = serve_secret_values;
+    sopts.actions.ready = serve_ready;
+    sopts.actions.metrics = serve_metrics;
+    sopts.actions.repo_validate = serve_repo_validate;
+    sopts.actions.cluster_validate = serve_cluster_validate;
+    sopts.config = &cfg;
+    sopts.per_address = (int)cfg.max_connections_per_address;
+    sopts.data_dir = data_dir;
+    sopts.version = EDGECD_VERSION;
+    sopts.app_label_key = ENGINE_LABEL_APP;
     sopts.webhook_secrets = &secrets;
     if (server_start(&srv, &sopts, st) < 0 ||
         serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)

@@ -135,6 +135,27 @@ struct engine_stats {
 };
 void engine_stats(engine *e, struct engine_stats *out);
 
+/* Connect to url with its stored credentials (as a fetch would) and list
+ * its refs: 0 with *message ("3 branches and tags"), or the fetch's
+ * errors. *message is new. Any thread; takes as long as the server. */
+int engine_repo_validate(engine *e, const char *url, char **message);
+
+/* Discovery against the configured cluster name with a client of its
+ * own: 0 with *message ("discovery: 57 resource kinds"), ERR_NOTFOUND
+ * for a name the config does not have, or the client's errors. *message
+ * is new. Any thread. */
+int engine_cluster_validate(engine *e, const char *name, char **message);
+
+/* 1 once engine_run has been through every registered application once
+ * (each polled, or found settled), else 0: for /readyz. Any thread. */
+int engine_ready(engine *e);
+
+/* The engine's Prometheus metrics, appended to out:
+ * argocd_app_sync_total{phase} (finished sync operations) and the
+ * argocd_app_reconcile histogram (seconds per pass, settled ones
+ * included). Any thread. */
+void engine_metrics_write(engine *e, struct buf *out);
+
 /* The label value for an app name: the name itself up to 63 characters,
  * else its first 52 characters, '-', and 10 hex digits of its SHA-256.
  * out must hold 64 bytes. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "core/metrics.h"
 #include "doc/doc.h"
 #include "engine/health.h"
 #include "git/mirror.h"
@@ -55,6 +56,12 @@ struct engine {
     unsigned long n_full;   /* full passes and settled ones (atomic: engine_stats reads) */
     unsigned long n_settled;
     unsigned long n_fetches;
+    /* For /metrics (engine_metrics_write; atomic): finished sync
+     * operations by phase (Succeeded, Failed, Error) and how long each
+     * pass took. */
+    unsigned long n_sync_phase[3];
+    struct metrics_hist reconcile;
+    int first_round_done; /* engine_ready (atomic) */
     unsigned long applies;
     health_checks *health; /* Lua checks from the settings file; NULL: built-ins only */
     /* ignoreDifferences of the settings file (argocd-cm keys and values),

@@ -76,6 +76,12 @@ struct kube_client_stats {
 };
 void kube_client_stats(kube_client *c, struct kube_client_stats *out);
 
+/* The Prometheus metrics of every client of the process, appended to out:
+ * edgecd_kube_request_total{verb,code} (code "error" when no answer
+ * came) and edgecd_kube_request_duration_seconds{verb}, one sample per
+ * attempt (retries included). Any thread. */
+void kube_metrics_write(struct buf *out);
+
 /* Run discovery now (GET /api/v1, /apis, each group's preferred version)
  * and add what it finds to the cache; kube_client_resource does this by
  * itself on a miss. ERR_IO/ERR_AUTH/... as for any request. */

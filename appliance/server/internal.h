@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "server/server.h"
 
@@ -37,6 +38,12 @@ struct server {
     store *st;
     struct server_actions actions;
     const struct secrets *webhook_secrets;
+    const struct config *config; /* borrowed; may be NULL */
+    char *data_dir;              /* NULL: no sealing key */
+    char *version;
+    char *app_label_key;
+    time_t started;         /* process_start_time_seconds */
+    int request_timeout_ms; /* for headers, and again for the body */
     unsigned char token_sha[32];
     int port;          /* the first bound port: HTTPS when https */
     int redirect_port; /* the plain port that redirects; 0: none */
@@ -77,6 +84,10 @@ extern const size_t server_routes_count;
 /* Answers. server_send consumes body; extra is NULL or a NULL-terminated
  * list of header name, value pairs. Each returns the status sent. */
 int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra);
+/* The same headers with a body that is not JSON (text borrowed, n
+ * bytes). Returns status. */
+int server_send_text(struct mg_connection *conn, int status, const char *content_type,
+                     const char *text, size_t n, const char *const *extra);
 /* {"error": message, "code": status} */
 int server_error(struct mg_connection *conn, int status, const char *message,
                  const char *const *extra);
@@ -150,5 +161,29 @@ int server_get_managed(server *srv, struct mg_connection *conn, const char *arg)
 int server_get_resource(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_logs(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_stream(server *srv, struct mg_connection *conn, const char *arg);
+/* Handlers (api_site.c): readiness, version, settings, the OpenAPI
+ * document, projects, repositories, clusters. */
+int server_get_readyz(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_version(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_settings(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_openapi(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_projects(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_project(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_project(server *srv, struct mg_connection *conn, const char *arg);
+int server_put_project(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_project(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_repos(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_repo(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_repo(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_repo_validate(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_clusters(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_cluster(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_cluster(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_cluster_validate(server *srv, struct mg_connection *conn, const char *arg);
+/* The OpenAPI 3.0.3 document of server_routes (new reference). */
+json_t *server_openapi_new(const server *srv);
+
+/* Handlers (api_metrics.c). */
+int server_get_metrics(server *srv, struct mg_connection *conn, const char *arg);
 
 #endif

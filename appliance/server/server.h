@@ -1,12 +1,12 @@
 /*
  * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
- * /healthz without auth, POST /api/webhook authenticated by the Git
- * provider's signature (server/webhook.h); everything else under /api
- * needs "Authorization: Bearer <token>" where the token is the one in
- * the data directory (compared in constant time). Routes live in one table
- * (method, pattern, handler) in server.c. Answers are JSON; errors are
- * {"error": "...", "code": N}. Handlers read the store; they never block on
- * the engine.
+ * /healthz and /readyz without auth, POST /api/webhook authenticated by
+ * the Git provider's signature (server/webhook.h); everything else
+ * (/metrics and all of /api) needs "Authorization: Bearer <token>" where
+ * the token is the one in the data directory (compared in constant time).
+ * Routes live in one table (server/routes.c). Answers are JSON (metrics:
+ * Prometheus text); errors are {"error": "...", "code": N}. Handlers read
+ * the store; they never block on the engine's passes.
  */
 #ifndef EDGECD_SERVER_SERVER_H
 #define EDGECD_SERVER_SERVER_H
@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "model/config.h"
 #include "model/secrets.h"
 #include "storage/store.h"
 
@@ -83,6 +84,19 @@ struct server_actions {
     /* the values of the app's Secrets (desired and live), longest first,
      * scrubbed from the app's event messages */
     int (*secret_values)(void *ctx, const char *app, json_t **out);
+    /* ---- the site routes (api_site.c, api_metrics.c) ---- */
+    /* 1 once the engine has been through every app once (/readyz) */
+    int (*ready)(void *ctx);
+    /* the engine's, Git's and the Kubernetes clients' metrics, Prometheus
+     * text appended to out; any thread */
+    void (*metrics)(void *ctx, struct buf *out);
+    /* connect to url with its stored credentials (the longest matching
+     * entry) and list its refs: 0 with *message ("3 refs"), or an error
+     * whose message says why; *message is new. May take seconds. */
+    int (*repo_validate)(void *ctx, const char *url, char **message);
+    /* run discovery against the configured cluster name: 0 with *message
+     * (the server's version), or an error; *message is new */
+    int (*cluster_validate)(void *ctx, const char *name, char **message);
 };
 
 /* The server's certificate and key (PEM) and the certificate's SHA-256
@@ -116,11 +130,23 @@ struct server_options {
      * with 308 to the HTTPS port. */
     const char *redirect_listen;
     const char *api_token; /* required bearer token (not logged) */
-    int threads;           /* worker threads; 0 = default (4) */
+    int threads;           /* worker threads; 0 = default (16) */
+    int per_address;       /* connections one client address may hold; 0 = default (8) */
+    /* the request line and headers must arrive within this, and the body
+     * within as long again; 0 = default (10000) */
+    int request_timeout_ms;
     struct server_actions actions;
     /* the webhook secrets (borrowed, must outlive the server); NULL: every
      * webhook is refused */
     const struct secrets *webhook_secrets;
+    /* the site config (borrowed; outlives the server): clusters, the
+     * projects it owns, settings; NULL: none of those */
+    const struct config *config;
+    /* the data directory, whose keys/secret.key seals repository
+     * passwords given to the API; NULL: the API takes no passwords */
+    const char *data_dir;
+    const char *version;       /* edgecd's version for /api/v1/version; NULL: "unknown" */
+    const char *app_label_key; /* the tracking label, for /api/v1/settings */
 };
 
 typedef struct server server;
