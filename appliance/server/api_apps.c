@@ -329,40 +329,27 @@ int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg)
     return server_send(conn, 200, json_pack("{s:s}", "status", "ok"), NULL);
 }
 
+static int server_app_keep(void *ctx, const json_t *app)
+{
+    return server_app_filter_match(ctx, app);
+}
+
 int server_get_apps(server *srv, struct mg_connection *conn, const char *arg)
 {
-    char **names = NULL;
-    size_t n = 0, i;
-    json_t *items, *app;
     struct server_app_filter *f = NULL;
+    struct buf out = BUF_INIT;
     int rc;
 
+    (void)arg;
     if ((rc = server_app_filter_read(conn, &f)) != 0)
         return rc;
-    items = json_array();
-    if (store_app_list(srv->st, &names, &n) < 0) {
-        json_decref(items);
-        server_app_filter_free(f);
-        return server_internal_error(conn, "list applications");
-    }
-    for (i = 0; i < n; i++) {
-        rc = server_app_new(srv, names[i], &app);
-        if (rc == ERR_NOTFOUND)
-            continue; /* deleted since the list was read */
-        if (rc < 0) {
-            store_names_free(names, n);
-            json_decref(items);
-            server_app_filter_free(f);
-            return server_internal_error(conn, "read application");
-        }
-        if (server_app_filter_match(f, app))
-            json_array_append_new(items, app);
-        else
-            json_decref(app);
-    }
-    store_names_free(names, n);
+    if (server_app_cache_list(srv, server_app_keep, f, &out) < 0)
+        rc = server_internal_error(conn, "list applications");
+    else
+        rc = server_send_text(conn, 200, "application/json", out.ptr, out.len, NULL);
+    buf_dispose(&out);
     server_app_filter_free(f);
-    return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
+    return rc;
 }
 
 int server_get_app(server *srv, struct mg_connection *conn, const char *arg)

@@ -52,7 +52,8 @@ struct server {
      * most allowed at once (half the worker threads) */
     atomic_int streams;
     int max_streams;
-    atomic_int stopping; /* set by server_stop: streams end */
+    atomic_int stopping;           /* set by server_stop: streams end */
+    struct server_app_cache *apps; /* the list's answers (appcache.c) */
 };
 
 /* How a route is authenticated. */
@@ -115,6 +116,16 @@ int server_stopping(server *srv);
 void server_stream_start(struct mg_connection *conn, const char *content_type);
 int server_stream_write(struct mg_connection *conn, const char *data, size_t len);
 void server_stream_end(struct mg_connection *conn);
+
+/* The application list (appcache.c): each app as server_app_new builds
+ * it, kept between requests and rebuilt when the store says it was
+ * written. server_app_cache_list appends {"items":[...]} of the apps keep
+ * says yes to (NULL: all), sorted by name; keep runs under the cache's
+ * lock and must not call back into it. */
+struct server_app_cache *server_app_cache_new(void);
+void server_app_cache_free(struct server_app_cache *c);
+int server_app_cache_list(server *srv, int (*keep)(void *ctx, const json_t *app), void *ctx,
+                          struct buf *out);
 
 /* Handlers (api_apps.c). */
 int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg);

@@ -812,6 +812,7 @@ int server_start(server **out, const struct server_options *opts, store *st)
     };
 
     srv = xcalloc(1, sizeof(*srv));
+    srv->apps = server_app_cache_new();
     srv->st = st;
     srv->actions = opts->actions;
     srv->max_streams = (opts->threads ? opts->threads : SERVER_DEFAULT_THREADS) / 2;
@@ -896,6 +897,7 @@ void server_stop(server *srv)
      * a server object exists. */
     mg_exit_library();
     memset(srv->token_sha, 0, sizeof(srv->token_sha));
+    server_app_cache_free(srv->apps);
     free(srv->data_dir);
     free(srv->version);
     free(srv->app_label_key);

@@ -385,6 +385,52 @@ TEST(list_applications)
     resp_dispose(&r);
 }
 
+/* The list keeps its answers between requests (appcache.c): every write
+ * to an app must show in the next list, whichever kind of write it is. */
+TEST(list_follows_every_write)
+{
+    struct store_app_status s = {.name = "fresh",
+                                 .sync_status = "OutOfSync",
+                                 .revision = "fedcba9876543210fedcba9876543210fedcba98",
+                                 .last_error = "",
+                                 .synced_at = "",
+                                 .message = ""};
+    struct resp r;
+    json_t *j;
+    size_t i;
+    const char *names[8];
+    size_t n = 0;
+
+    http_get("/api/v1/applications", "Bearer " TOKEN, &r); /* fills the cache */
+    CHECK(r.status == 200);
+    resp_dispose(&r);
+    CHECK_OK(store_app_status_put(st, &s));
+    CHECK_OK(store_app_put(st, "zeta", "{\"metadata\":{\"name\":\"zeta\"},\"spec\":{}}"));
+    http_get("/api/v1/applications", "Bearer " TOKEN, &r);
+    j = resp_json(&r);
+    for (i = 0; i < json_array_size(json_object_get(j, "items")) && n < 8; i++)
+        names[n++] = jstr(json_array_get(json_object_get(j, "items"), i), "metadata.name");
+    CHECK(n == 4);
+    CHECK_STR(names[0], "fresh"); /* sorted by name */
+    CHECK_STR(names[3], "zeta");
+    CHECK_STR(jstr(json_array_get(json_object_get(j, "items"), 0), "status.sync.status"),
+              "OutOfSync");
+    json_decref(j);
+    resp_dispose(&r);
+
+    CHECK_OK(store_app_delete(st, "zeta"));
+    s.sync_status = "Unknown";
+    s.revision = "";
+    CHECK_OK(store_app_status_put(st, &s));
+    http_get("/api/v1/applications", "Bearer " TOKEN, &r);
+    j = resp_json(&r);
+    CHECK(json_array_size(json_object_get(j, "items")) == 3);
+    CHECK_STR(jstr(json_array_get(json_object_get(j, "items"), 0), "status.sync.status"),
+              "Unknown");
+    json_decref(j);
+    resp_dispose(&r);
+}
+
 TEST(get_application_and_not_found)
 {
     struct resp r;
@@ -1020,6 +1066,7 @@ int main(void)
     RUN(healthz_without_token);
     RUN(api_needs_the_token);
     RUN(list_applications);
+    RUN(list_follows_every_write);
     RUN(get_application_and_not_found);
     RUN(unknown_route_and_wrong_method);
     RUN(body_over_limit_refused);
