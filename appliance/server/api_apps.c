@@ -273,6 +273,17 @@ static int server_appset_new(server *srv, const char *name, json_t **out)
     return 0;
 }
 
+/* 1 if the caller may get item name of resource (lists show only
+ * those). */
+static int server_list_allowed(server *srv, struct mg_connection *conn, const char *resource,
+                               const char *name)
+{
+    char *object = server_object(srv, resource, name);
+    int ok = server_allowed(srv, conn, resource, "get", object);
+    free(object);
+    return ok;
+}
+
 int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg)
 {
     char **names = NULL;
@@ -286,6 +297,8 @@ int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg)
         return server_internal_error(conn, "list applicationsets");
     }
     for (i = 0; i < n; i++) {
+        if (!server_list_allowed(srv, conn, "applicationsets", names[i]))
+            continue;
         rc = server_appset_new(srv, names[i], &set);
         if (rc == ERR_NOTFOUND)
             continue; /* deleted since the list was read */
@@ -334,6 +347,8 @@ int server_get_apps(server *srv, struct mg_connection *conn, const char *arg)
         return server_internal_error(conn, "list applications");
     }
     for (i = 0; i < n; i++) {
+        if (!server_list_allowed(srv, conn, "applications", names[i]))
+            continue;
         rc = server_app_new(srv, names[i], &app);
         if (rc == ERR_NOTFOUND)
             continue; /* deleted since the list was read */
