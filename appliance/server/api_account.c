@@ -21,26 +21,10 @@
 #include "core/mem.h"
 #include "core/password.h"
 #include "core/util.h"
+#include "model/account.h"
 #include "server/internal.h"
 
-#define ACCOUNT_NAME_MAX 63
-#define ACCOUNT_MAX_ROLES 16
-#define ACCOUNT_TOKEN_BYTES 32
 #define ACCOUNT_SESSION_BYTES 32 /* 256 bits */
-#define ACCOUNT_MAX_EXPIRES_IN (10LL * 365 * 86400)
-
-/* Account names and token ids: 1..63 of [A-Za-z0-9._-], starting with a
- * letter or digit (they appear in URLs, policy.csv lines and logs). */
-static int account_name_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > ACCOUNT_NAME_MAX || s[0] == '.' || s[0] == '-' || s[0] == '_')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", s[i]))
-            return 0;
-    return 1;
-}
 
 /* Answer an error of the store or of validation with its status. */
 static int account_fail(struct mg_connection *conn, int rc, const char *what)
@@ -52,49 +36,6 @@ static int account_fail(struct mg_connection *conn, int rc, const char *what)
     if (rc == ERR_INVALID)
         return server_error(conn, 400, err_last(), NULL);
     return server_internal_error(conn, what);
-}
-
-/* A comma list of roles as a JSON array. */
-static json_t *account_roles_new(const char *roles)
-{
-    json_t *a = json_array();
-    const char *p = roles ? roles : "";
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        if (n)
-            json_array_append_new(a, json_stringn(p, n));
-        p += n;
-        if (*p)
-            p++;
-    }
-    return a;
-}
-
-/* The roles of a request body (NULL or a list of "role:..." strings)
- * into a new comma list; ERR_INVALID naming what is wrong. */
-static int account_roles_parse(const json_t *v, char **out)
-{
-    struct buf b = BUF_INIT;
-    size_t i;
-    json_t *r;
-
-    *out = NULL;
-    if (v && !json_is_array(v))
-        return err_set(ERR_INVALID, "roles: must be a list of role names (role:...)");
-    if (json_array_size(v) > ACCOUNT_MAX_ROLES)
-        return err_set(ERR_INVALID, "roles: at most %d", ACCOUNT_MAX_ROLES);
-    json_array_foreach(v, i, r)
-    {
-        const char *s = json_string_value(r);
-        if (!s || !str_has_prefix(s, "role:") || !account_name_ok(s + 5)) {
-            buf_dispose(&b);
-            return err_set(ERR_INVALID, "roles[%zu]: must be role:NAME (letters, digits, . _ -)",
-                           i);
-        }
-        buf_printf(&b, "%s%s", b.len ? "," : "", s);
-    }
-    *out = buf_detach(&b);
-    return 0;
 }
 
 static json_t *account_json_new(const struct store_account *a, const struct store_token *t,
@@ -110,7 +51,7 @@ static json_t *account_json_new(const struct store_account *a, const struct stor
     }
     return json_pack("{s:o, s:b, s:[s,s], s:o, s:o}", "name", server_json_str_new(a->name),
                      "enabled", a->enabled, "capabilities", "login", "apiKey", "roles",
-                     account_roles_new(a->roles), "tokens", tokens);
+                     account_roles_json(a->roles), "tokens", tokens);
 }
 
 /* 1 if the caller is name's own account (the node token is no account). */
@@ -257,8 +198,8 @@ int server_get_userinfo(server *srv, struct mg_connection *conn, const char *arg
     (void)arg;
     j = json_pack("{s:b, s:o, s:o}", "loggedIn", 1, "username", server_json_str_new(c->name),
                   "roles",
-                  account_roles_new(c->kind == SERVER_CRED_TOKEN && c->token_role[0] ? c->token_role
-                                                                                     : c->roles));
+                  account_roles_json(
+                      c->kind == SERVER_CRED_TOKEN && c->token_role[0] ? c->token_role : c->roles));
     if (c->kind == SERVER_CRED_SESSION)
         json_object_set_new(j, "csrfToken", json_string(c->csrf));
     return server_send(conn, 200, j, NULL);
@@ -437,9 +378,8 @@ int server_post_token(server *srv, struct mg_connection *conn, const char *arg)
     struct store_account a;
     json_t *body = NULL, *exp;
     const char *id, *role;
-    char *secret = NULL, *token = NULL, *idbuf = NULL;
-    unsigned char sha[32];
-    char hex[65];
+    char *token = NULL;
+    char hex[65], rid[17];
     int status, rc;
 
     if ((status = account_may_manage(srv, conn, arg)) != 0)
@@ -461,7 +401,7 @@ int server_post_token(server *srv, struct mg_connection *conn, const char *arg)
                               NULL);
         goto out;
     }
-    if (role[0] && (!str_has_prefix(role, "role:") || !account_name_ok(role + 5))) {
+    if (role[0] && !account_role_ok(role)) {
         status = server_error(conn, 400, "role: must be role:NAME", NULL);
         goto out;
     }
@@ -475,24 +415,12 @@ int server_post_token(server *srv, struct mg_connection *conn, const char *arg)
         status = server_error(conn, 400, "id: 1 to 63 letters, digits, '.', '_' or '-'", NULL);
         goto out;
     }
-    if (password_random_text(&secret, ACCOUNT_TOKEN_BYTES) < 0) {
+    if (account_token_new(&token, hex, rid) < 0) {
         status = server_internal_error(conn, "new token");
         goto out;
     }
-    if (!id) {
-        unsigned char raw[8];
-        char rid[17];
-        if (util_random(raw, sizeof(raw)) < 0) {
-            status = server_internal_error(conn, "new token id");
-            goto out;
-        }
-        util_hex(rid, raw, sizeof(raw));
-        id = idbuf = xstrdup(rid);
-    }
-    /* A recognisable prefix lets secret scanners find a leaked token. */
-    token = xasprintf("edgecd_%s", secret);
-    util_sha256(token, strlen(token), sha);
-    util_hex(hex, sha, sizeof(sha));
+    if (!id)
+        id = rid;
     t.account = (char *)arg;
     t.id = (char *)id;
     t.sha = hex;
@@ -509,11 +437,7 @@ int server_post_token(server *srv, struct mg_connection *conn, const char *arg)
 out:
     if (token)
         memset(token, 0, strlen(token));
-    if (secret)
-        memset(secret, 0, strlen(secret));
     free(token);
-    free(secret);
-    free(idbuf);
     json_decref(body);
     return status;
 }
