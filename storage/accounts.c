@@ -164,8 +164,9 @@ out:
     return rc;
 }
 
-/* Run a DELETE with args; ERR_NOTFOUND with missing when no row went. */
-static int accounts_delete(store *s, const char *sql, const char *const *args, int n,
+/* Run a DELETE or UPDATE with args; ERR_NOTFOUND with missing when no row
+ * changed. */
+static int accounts_change(store *s, const char *sql, const char *const *args, int n,
                            const char *missing)
 {
     int rc;
@@ -177,11 +178,21 @@ static int accounts_delete(store *s, const char *sql, const char *const *args, i
     return rc;
 }
 
+int store_account_set_enabled(store *s, const char *name, int enabled)
+{
+    const char *args[2] = {name, enabled ? "1" : "0"};
+    char *missing = xasprintf("account \"%s\" not found", name ? name : "");
+    int rc = accounts_change(s, "UPDATE accounts SET enabled = CAST(?2 AS INTEGER) WHERE name = ?1",
+                             args, 2, missing);
+    free(missing);
+    return rc;
+}
+
 int store_account_delete(store *s, const char *name)
 {
     const char *args[1] = {name};
     char *missing = xasprintf("account \"%s\" not found", name ? name : "");
-    int rc = accounts_delete(s, "DELETE FROM accounts WHERE name = ?1", args, 1, missing);
+    int rc = accounts_change(s, "DELETE FROM accounts WHERE name = ?1", args, 1, missing);
     free(missing);
     return rc;
 }
@@ -276,7 +287,7 @@ int store_session_touch(store *s, const char *id_sha, long long seen_unix)
 int store_session_delete(store *s, const char *id_sha)
 {
     const char *args[1] = {id_sha};
-    return accounts_delete(s, "DELETE FROM sessions WHERE id_sha = ?1", args, 1, NULL);
+    return accounts_change(s, "DELETE FROM sessions WHERE id_sha = ?1", args, 1, NULL);
 }
 
 int store_session_expire(store *s, long long created_before, long long seen_before, size_t *out_n)
@@ -415,7 +426,7 @@ int store_token_delete(store *s, const char *account, const char *id)
     char *missing =
         xasprintf("account \"%s\" has no token \"%s\"", store_str(account), store_str(id));
     int rc =
-        accounts_delete(s, "DELETE FROM tokens WHERE account = ?1 AND id = ?2", args, 2, missing);
+        accounts_change(s, "DELETE FROM tokens WHERE account = ?1 AND id = ?2", args, 2, missing);
     free(missing);
     return rc;
 }

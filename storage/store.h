@@ -279,6 +279,10 @@ int store_account_list(store *s, struct store_account **out, size_t *out_n);
  * transaction. ERR_NOTFOUND. */
 int store_account_set_hash(store *s, const char *name, const char *hash,
                            const char *keep_session_sha);
+/* Enable or disable; a disabled account's sessions and tokens stop
+ * working (they are kept, to work again once it is enabled, unless they
+ * expire). ERR_NOTFOUND. */
+int store_account_set_enabled(store *s, const char *name, int enabled);
 /* ERR_NOTFOUND. */
 int store_account_delete(store *s, const char *name);
 void store_account_dispose(struct store_account *a);

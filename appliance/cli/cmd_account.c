@@ -130,6 +130,7 @@ static int account_run_list(int argc, char **argv);
 static int account_run_create(int argc, char **argv);
 static int account_run_delete(int argc, char **argv);
 static int account_run_passwd(int argc, char **argv);
+static int account_run_enable(int argc, char **argv);
 static int account_run_token(int argc, char **argv);
 
 static const struct cli_sub account_subs[] = {
@@ -143,6 +144,9 @@ static const struct cli_sub account_subs[] = {
      "set a password (ends the account's sessions; without --password-stdin a random one is "
      "printed)",
      account_run_passwd},
+    {"disable", "NAME [--data DIR]",
+     "stop an account from logging in; its sessions and tokens stop working", account_run_enable},
+    {"enable", "NAME [--data DIR]", "let a disabled account log in again", account_run_enable},
     {"token",
      "create NAME [--id ID] [--role role:X] [--expires-in SECONDS] | list [NAME] | "
      "revoke NAME ID [--data DIR]",
@@ -153,7 +157,7 @@ static int cmd_account_run(int argc, char **argv);
 
 const struct cli_cmd cli_cmd_account = {
     "account",
-    "list|create|delete|passwd|token ... [--data DIR]",
+    "list|create|delete|passwd|disable|enable|token ... [--data DIR]",
     "local accounts and API tokens, on the data directory (works while serve runs)",
     cmd_account_run,
 };
@@ -253,6 +257,26 @@ static int account_run_delete(int argc, char **argv)
         rc = cli_fail();
     else
         printf("account %s deleted\n", o.args[0]);
+    store_close(st);
+    account_cli_dispose(&o);
+    return rc;
+}
+
+/* enable and disable: argv[0] says which. */
+static int account_run_enable(int argc, char **argv)
+{
+    struct account_cli o;
+    int enable = !strcmp(argv[0], "enable"), rc;
+    store *st = NULL;
+
+    if ((rc = account_cli_parse(&o, argc, argv, &cli_cmd_account)) != 0 || o.nargs != 1) {
+        account_cli_dispose(&o);
+        return rc ? rc : cli_usage(&cli_cmd_account);
+    }
+    if (account_open(&st, o.data) < 0 || store_account_set_enabled(st, o.args[0], enable) < 0)
+        rc = cli_fail();
+    else
+        printf("account %s %s\n", o.args[0], enable ? "enabled" : "disabled");
     store_close(st);
     account_cli_dispose(&o);
     return rc;

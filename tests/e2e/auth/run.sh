@@ -9,7 +9,7 @@
 #      needs the CSRF token; logout ends the session.
 #   3. `edgecd account` on the data directory: a read-only account and a
 #      token for it; the token reads but cannot sync (403), and revoked it
-#      is refused.
+#      is refused; a disabled account cannot log in.
 #   4. `edgecd login --password-stdin` keeps a token in the login config
 #      (0600) and `edgecd app list` then needs no token from the node.
 #   5. rbacConfigFile: a project-scoped role from policy.csv sees only its
@@ -110,7 +110,12 @@ grep -q 'permission denied: applications, sync, team-a/web' "$work/out" || fail 
 "$EDGECD_BIN" account token revoke viewer ci --data "$work/data" >/dev/null
 code=$(api_curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$api/applications")
 [ "$code" = 401 ] || fail "revoked token: $code"
-echo "ok: edgecd account, role-bound token, revoke"
+"$EDGECD_BIN" account disable viewer --data "$work/data" >/dev/null
+code=$(api_curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d '{"username":"viewer","password":"viewer-pass-1"}' "$api/session")
+[ "$code" = 401 ] || fail "a disabled account logged in: $code"
+"$EDGECD_BIN" account enable viewer --data "$work/data" >/dev/null
+echo "ok: edgecd account, role-bound token, revoke, disable"
 
 # 4. edgecd login, then the CLI without the node's token
 export EDGECD_CONFIG=$work/home/edgecd/config

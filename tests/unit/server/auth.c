@@ -435,6 +435,25 @@ TEST(throttle_grows_per_user_and_per_address)
     CHECK(!login_from("127.0.1.1", "flood0", "bad-password", &w, &status));
     CHECK(status == 429);
     now_s += SERVER_THROTTLE_MAX_DELAY + 1;
+
+    /* the delay doubles up to five minutes, and stays there */
+    {
+        static const long long want[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300};
+        for (int i = 0; i < 5; i++)
+            login_from("127.0.2.1", "patient", "bad-password", &w, &status);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            call("127.0.2.1", "POST", "/api/v1/session", NULL, NULL, NULL,
+                 "{\"username\":\"patient\",\"password\":\"x\"}", &r);
+            ra = resp_header(&r, "Retry-After");
+            CHECK(r.status == 429 && ra && strtoll(ra, NULL, 10) == want[i]);
+            now_s += strtoll(ra, NULL, 10);
+            free(ra);
+            resp_dispose(&r);
+            CHECK(!login_from("127.0.2.1", "patient", "bad-password", &w, &status));
+            CHECK(status == 401);
+        }
+        now_s += SERVER_THROTTLE_MAX_DELAY + 1;
+    }
 }
 
 TEST(session_idle_and_absolute_expiry)
@@ -631,6 +650,21 @@ TEST(accounts_create_and_delete)
                     "{\"name\":\"eve\",\"password\":\"" PW "\"}") == 409);
     CHECK(login("eve", PW, &eve));
     CHECK(status_of("GET", "/api/v1/applications/db", &eve, NULL, NULL) == 200);
+    /* disabled: no login, and its session and token stop working */
+    {
+        struct who tok = {0}, again;
+        int status;
+        tok.bearer = make_token(&admin, "eve", "{}", &status);
+        CHECK(status == 200 && tok.bearer);
+        CHECK_OK(store_account_set_enabled(st, "eve", 0));
+        CHECK(status_of("GET", "/api/v1/applications/db", &eve, NULL, NULL) == 401);
+        CHECK(status_of("GET", "/api/v1/applications/db", &tok, NULL, NULL) == 401);
+        CHECK(!login("eve", PW, &again));
+        CHECK_OK(store_account_set_enabled(st, "eve", 1));
+        CHECK(status_of("GET", "/api/v1/applications/db", &eve, NULL, NULL) == 200);
+        CHECK(status_of("GET", "/api/v1/applications/db", &tok, NULL, NULL) == 200);
+        who_dispose(&tok);
+    }
     CHECK(status_of("DELETE", "/api/v1/account/admin", &admin, WITH_CSRF, NULL) == 400);
     CHECK(status_of("DELETE", "/api/v1/account/eve", &admin, WITH_CSRF, NULL) == 200);
     CHECK(status_of("GET", "/api/v1/applications/db", &eve, NULL, NULL) == 401);

@@ -51,6 +51,11 @@ TEST(accounts_add_get_list_delete)
     CHECK(v[1].enabled == 0);
     CHECK_STR(v[1].roles, "");
     store_accounts_free(v, n);
+    CHECK_OK(store_account_set_enabled(s, "bob", 1));
+    CHECK_OK(store_account_get(s, "bob", &got));
+    CHECK(got.enabled == 1);
+    store_account_dispose(&got);
+    CHECK_ERR(store_account_set_enabled(s, "carol", 1), ERR_NOTFOUND);
     CHECK_OK(store_account_delete(s, "bob"));
     CHECK_ERR(store_account_delete(s, "bob"), ERR_NOTFOUND);
     CHECK_ERR(store_account_get(s, "bob", &got), ERR_NOTFOUND);
