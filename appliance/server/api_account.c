@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/password.h"
 #include "core/util.h"
@@ -133,11 +134,14 @@ int server_post_session(server *srv, struct mg_connection *conn, const char *arg
         goto out;
     }
     if (!account_check_password(srv, user, pw)) {
+        /* A name that is not a valid one is not echoed into the log. */
+        log_warn("login refused for %s from %s", account_name_ok(user) ? user : "(bad name)", addr);
         server_throttle_record(srv, user, addr, 0);
         status = server_error(conn, 401, "invalid username or password", NULL);
         goto out;
     }
     server_throttle_record(srv, user, addr, 1);
+    log_info("login: %s from %s", user, addr);
     now = server_now(srv);
     /* Ended sessions go at each login, so the table holds only live ones
      * without a timer of its own. */
