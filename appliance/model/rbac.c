@@ -272,6 +272,23 @@ static size_t rbac_closure(const rbac *r, const char *subject, const char *const
     return n;
 }
 
+size_t rbac_roles(const rbac *r, const char *subject, const char *const *roles, size_t nroles,
+                  const char **out, size_t max)
+{
+    const char *v[RBAC_MAX_ROLES];
+    size_t n = rbac_closure(r, subject, roles, nroles, v), k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        size_t j;
+        if (!str_has_prefix(v[i], "role:"))
+            continue;
+        for (j = 0; j < k && strcmp(out[j], v[i]) != 0; j++)
+            ;
+        if (j == k)
+            out[k++] = v[i];
+    }
+    return k;
+}
+
 int rbac_has_role(const rbac *r, const char *subject, const char *role)
 {
     const char *v[RBAC_MAX_ROLES];

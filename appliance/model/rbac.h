@@ -56,6 +56,13 @@ int rbac_enforce(const rbac *r, const char *subject, const char *resource, const
 int rbac_enforce_as(const rbac *r, const char *subject, const char *const *roles, size_t n,
                     const char *resource, const char *action, const char *object);
 
+/* The roles ("role:..." names) subject holds, with the n extra roles
+ * it was given and through g lines and policy.default, into out (at most
+ * max, borrowed from r and roles, each once, in the order found).
+ * Returns how many. Any thread. */
+size_t rbac_roles(const rbac *r, const char *subject, const char *const *roles, size_t n,
+                  const char **out, size_t max);
+
 /* 1 if subject has role (itself, or through g lines, or by default). */
 int rbac_has_role(const rbac *r, const char *subject, const char *role);
 

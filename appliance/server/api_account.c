@@ -193,17 +193,36 @@ int server_delete_session(server *srv, struct mg_connection *conn, const char *a
     return server_send(conn, 200, json_object(), hdr);
 }
 
+/* The roles the caller acts with: a role-bound token's role, else the
+ * account's own and those policy.csv gives it. */
+static json_t *account_caller_roles(server *srv, const struct server_caller *c)
+{
+    const char *given[ACCOUNT_MAX_ROLES], *all[64];
+    char *copy;
+    json_t *out = json_array();
+    size_t n;
+
+    if (c->kind == SERVER_CRED_TOKEN && c->token_role[0]) {
+        json_array_append_new(out, json_string(c->token_role));
+        return out;
+    }
+    copy = xstrdup(c->roles ? c->roles : "");
+    n = server_split_roles(copy, given, ACCOUNT_MAX_ROLES);
+    n = rbac_roles(srv->rbac, c->name, given, n, all, sizeof(all) / sizeof(all[0]));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, json_string(all[i]));
+    free(copy);
+    return out;
+}
+
 int server_get_userinfo(server *srv, struct mg_connection *conn, const char *arg)
 {
     const struct server_caller *c = server_caller(conn);
     json_t *j;
 
-    (void)srv;
     (void)arg;
     j = json_pack("{s:b, s:o, s:o}", "loggedIn", 1, "username", server_json_str_new(c->name),
-                  "roles",
-                  account_roles_json(
-                      c->kind == SERVER_CRED_TOKEN && c->token_role[0] ? c->token_role : c->roles));
+                  "roles", account_caller_roles(srv, c));
     if (c->kind == SERVER_CRED_SESSION)
         json_object_set_new(j, "csrfToken", json_string(c->csrf));
     return server_send(conn, 200, j, NULL);

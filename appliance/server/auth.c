@@ -256,8 +256,7 @@ int server_csrf_check(server *srv, struct mg_connection *conn, const struct serv
     return 0;
 }
 
-/* The roles of a comma list into v (pointers into copy). */
-static size_t auth_split_roles(char *copy, const char **v, size_t max)
+size_t server_split_roles(char *copy, const char **v, size_t max)
 {
     size_t n = 0;
     char *p = copy;
@@ -285,7 +284,7 @@ int server_caller_allowed(const server *srv, const struct server_caller *c, cons
     if (c->kind == SERVER_CRED_NODE)
         return rbac_enforce_as(srv->rbac, "role:admin", NULL, 0, resource, action, object);
     copy = xstrdup(c->roles ? c->roles : "");
-    n = auth_split_roles(copy, roles, sizeof(roles) / sizeof(roles[0]));
+    n = server_split_roles(copy, roles, sizeof(roles) / sizeof(roles[0]));
     ok = rbac_enforce_as(srv->rbac, c->name, roles, n, resource, action, object);
     free(copy);
     if (ok && c->kind == SERVER_CRED_TOKEN && c->token_role && c->token_role[0])

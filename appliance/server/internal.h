@@ -124,6 +124,10 @@ int server_caller_allowed(const server *srv, const struct server_caller *c, cons
  * itself. New string. */
 char *server_object(server *srv, const char *resource, const char *name);
 
+/* The roles of a comma list (an account's) into v, at most max: the
+ * commas of copy are cut and v points into it. Returns how many. */
+size_t server_split_roles(char *copy, const char **v, size_t max);
+
 /* auth.c: who the request is from. 0 with *c filled (caller-owned:
  * server_caller_dispose), or ERR_AUTH when it carries no valid
  * credentials. */

@@ -231,6 +231,7 @@ TEST(login_sets_a_strict_cookie_and_userinfo)
     CHECK(json_is_true(json_object_get(j, "loggedIn")));
     CHECK_STR(json_string_value(json_object_get(j, "username")), "viewer");
     CHECK_STR(json_string_value(json_array_get(json_object_get(j, "roles"), 0)), "role:readonly");
+    CHECK(json_array_size(json_object_get(j, "roles")) == 1);
     CHECK_STR(json_string_value(json_object_get(j, "csrfToken")), w.csrf);
     json_decref(j);
     resp_dispose(&r);
@@ -313,6 +314,11 @@ TEST(rbac_matrix)
                     "{\"name\":\"eve\",\"password\":\"" PW "\"}") == 403);
     CHECK(status_of("DELETE", "/api/v1/account/alice", &viewer, WITH_CSRF, NULL) == 403);
     CHECK(status_of("GET", "/api/v1/account/alice", &viewer, NULL, NULL) == 200);
+
+    /* userinfo names the roles policy.csv gives too */
+    call(NULL, "GET", "/api/v1/session/userinfo", &alice, NULL, NULL, NULL, &r);
+    CHECK_CONTAINS(r.body, "\"roles\":[\"role:team-a\"]");
+    resp_dispose(&r);
 
     /* can-i, with an object holding an encoded '/' */
     call(NULL, "GET", "/api/v1/account/can-i/applications/sync/team-a%2Fweb", &alice, NULL, NULL,
