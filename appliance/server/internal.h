@@ -72,9 +72,9 @@ struct server_route {
     /* Argo CD's RBAC resource and action the route needs ("applications",
      * "get"); NULL resource: any signed-in user (the handler checks what
      * depends on the body). The dispatcher checks the object
-     * server_object gives for the first "*";
-     * routes without "*" are checked "on some object" and the handler
-     * filters a list (server_allowed) or checks the object of a body. */
+     * server_object gives for the first "*"; a route without "*" is
+     * checked "on some object", and its handler filters a list
+     * (server_allowed) or checks the object a body names. */
     const char *resource;
     const char *action;
     server_handler handler;
@@ -119,9 +119,9 @@ int server_caller_allowed(const server *srv, const struct server_caller *c, cons
                           const char *action, const char *object);
 /* The RBAC object of resource's item name: "<project>/<name>" for
  * applications, logs and applicationsets (the project of the app, or of
- * the appset's template; "default" when none is named; "" when the item
- * is not stored, so only a rule for every project matches), else name
- * itself. New string. */
+ * the appset's template; "default" when none is named; "/<name>" when
+ * the item is not stored, so only a rule for every project matches),
+ * else name itself. New string. */
 char *server_object(server *srv, const char *resource, const char *name);
 
 /* The roles of a comma list (an account's) into v, at most max: the

@@ -9,9 +9,10 @@
  * path that does not exist (an unauthenticated client learns nothing
  * about routes), a cookie-authenticated write its CSRF token, and the
  * caller the route's RBAC right; then the handler runs, or the answer is
- * 404, or 405 with the methods the path does have. CivetWeb's own errors (a header
- * block over max_request_size, a malformed request line) go through
- * server_on_http_error, so they too are JSON with the same headers.
+ * 404, or 405 with the methods the path does have. CivetWeb's own errors
+ * (a header block over max_request_size, a malformed request line) go
+ * through server_on_http_error, so they too are JSON with the same
+ * headers.
  *
  * Over HTTPS (the default) CivetWeb does the TLS with mbedTLS; a plain
  * request can then only come through the optional redirect port, and the
