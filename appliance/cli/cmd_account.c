@@ -158,7 +158,9 @@ static int cmd_account_run(int argc, char **argv);
 const struct cli_cmd cli_cmd_account = {
     "account",
     "list|create|delete|passwd|disable|enable|token ... [--data DIR]",
-    "local accounts and API tokens, on the data directory (works while serve runs)",
+    "Local accounts and their API tokens, worked on the data directory (with or without a "
+    "running server): list, create, delete, set a password, disable, enable, make and revoke "
+    "tokens.",
     cmd_account_run,
 };
 

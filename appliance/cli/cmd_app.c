@@ -1106,8 +1106,8 @@ const struct cli_cmd cli_cmd_login = {
     "login",
     "[--server URL] [--username NAME] [--password-stdin] [--ca-file FILE | --insecure] "
     "[--data DIR]",
-    "log in to an edgecd server and keep an API token for the CLI in ~/.config/edgecd/config "
+    "Log in to an edgecd server and keep an API token for the CLI in ~/.config/edgecd/config "
     "(0600; EDGECD_CONFIG names another file); app and appset commands then use it for that "
-    "server",
+    "server.",
     cmd_login_run,
 };
