@@ -51,12 +51,12 @@ static const char *app_cli_data_dir(const struct app_cli *o)
     return getenv("EDGECD_DATA") ? getenv("EDGECD_DATA") : APP_DEFAULT_DATA;
 }
 
-/* The file `edgecd login` writes: EDGECD_CONFIG, else
+/* The file `edgecd login` writes: EDGECD_LOGIN_CONFIG, else
  * $XDG_CONFIG_HOME/edgecd/config, else ~/.config/edgecd/config. New
  * string, or NULL without a home. */
 static char *app_config_path(void)
 {
-    const char *env = getenv("EDGECD_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"),
+    const char *env = getenv("EDGECD_LOGIN_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"),
                *home = getenv("HOME");
     if (env && env[0])
         return xstrdup(env);
@@ -969,7 +969,7 @@ static int login_save(const struct app_cli *o, const char *token)
     int rc;
 
     if (!path)
-        return err_set(ERR_INVALID, "no HOME: set EDGECD_CONFIG to where the login is kept");
+        return err_set(ERR_INVALID, "no HOME: set EDGECD_LOGIN_CONFIG to where the login is kept");
     dir = xstrdup(path);
     *strrchr(dir, '/') = '\0';
     if (o->ca_file)
@@ -1107,7 +1107,7 @@ const struct cli_cmd cli_cmd_login = {
     "[--server URL] [--username NAME] [--password-stdin] [--ca-file FILE | --insecure] "
     "[--data DIR]",
     "Log in to an edgecd server and keep an API token for the CLI in ~/.config/edgecd/config "
-    "(0600; EDGECD_CONFIG names another file); app and appset commands then use it for that "
+    "(0600; EDGECD_LOGIN_CONFIG names another file); app and appset commands then use it for that "
     "server.",
     cmd_login_run,
 };

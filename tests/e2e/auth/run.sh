@@ -118,10 +118,10 @@ code=$(api_curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/
 echo "ok: edgecd account, role-bound token, revoke, disable"
 
 # 4. edgecd login, then the CLI without the node's token
-export EDGECD_CONFIG=$work/home/edgecd/config
+export EDGECD_LOGIN_CONFIG=$work/home/edgecd/config
 echo 'viewer-pass-1' | "$EDGECD_BIN" login --username viewer --password-stdin --ca-file "$EDGECD_CA_FILE" \
     >"$work/login.out"
-[ "$(stat -c %a "$EDGECD_CONFIG")" = 600 ] || fail "login config mode"
+[ "$(stat -c %a "$EDGECD_LOGIN_CONFIG")" = 600 ] || fail "login config mode"
 server=$EDGECD_SERVER
 unset EDGECD_TOKEN EDGECD_CA_FILE EDGECD_SERVER
 "$EDGECD_BIN" app list | grep -q '^web ' || fail "app list with the login token: $("$EDGECD_BIN" app list 2>&1)"
