@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backup/self.h"
 #include "cli/cli.h"
@@ -23,6 +24,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/password.h"
 #include "core/mem.h"
 #include "core/util.h"
 #include "doc/doc.h"
@@ -80,6 +82,51 @@ static int serve_token(const char *data_dir, char **out)
 out:
     buf_dispose(&b);
     free(path);
+    return rc;
+}
+
+/* On the first start of a data directory (no account yet) make the
+ * account admin with a random password, written to DATA/admin-password
+ * (0600) and printed this once: the operator changes it after the first
+ * login. The file is written before the account so a failure leaves no
+ * account whose password nobody knows. */
+static int serve_admin(store *st, const char *data_dir)
+{
+    struct store_account *v = NULL, a = {0};
+    size_t n = 0;
+    char *pw = NULL, *path = NULL, *text = NULL;
+    int rc;
+
+    if ((rc = store_account_list(st, &v, &n)) < 0 || n > 0)
+        goto out;
+    path = xasprintf("%s/admin-password", data_dir);
+    if ((rc = password_random_text(&pw, 18)) < 0)
+        goto out;
+    text = xasprintf("%s\n", pw);
+    if ((rc = fs_write_atomic(path, text, strlen(text), 0600)) < 0 ||
+        (rc = password_hash(&a.hash, pw)) < 0)
+        goto out;
+    a.name = "admin";
+    a.enabled = 1;
+    a.roles = "role:admin";
+    if ((rc = store_account_add(st, &a)) < 0) {
+        unlink(path);
+        goto out;
+    }
+    printf("edgecd: created account admin with password %s (also in %s; change it after the "
+           "first login)\n",
+           pw, path);
+    log_info("created account admin; its initial password is in %s", path);
+out:
+    if (pw)
+        memset(pw, 0, strlen(pw));
+    if (text)
+        memset(text, 0, strlen(text));
+    free(pw);
+    free(text);
+    free(a.hash);
+    free(path);
+    store_accounts_free(v, n);
     return rc;
 }
 
@@ -417,7 +464,7 @@ static int cmd_serve_run(int argc, char **argv)
     db = xasprintf("%s/state.db", data_dir);
     if (store_open(&st, db) < 0 || serve_register(st, cfg.projects, store_project_put) < 0 ||
         serve_register(st, cfg.applications, store_app_put) < 0 ||
-        serve_register(st, cfg.appsets, store_appset_put) < 0 ||
+        serve_register(st, cfg.appsets, store_appset_put) < 0 || serve_admin(st, data_dir) < 0 ||
         serve_bootstrap(st, &cfg, bootstrap ? bootstrap : cfg.bootstrap) < 0)
         goto fail;
     if (mirror_global_init() < 0)
@@ -457,6 +504,9 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.version = EDGECD_VERSION;
     sopts.app_label_key = ENGINE_LABEL_APP;
     sopts.webhook_secrets = &secrets;
+    sopts.rbac = cfg.rbac;
+    sopts.session_idle_seconds = cfg.session_idle_seconds;
+    sopts.session_max_seconds = cfg.session_max_seconds;
     if (server_start(&srv, &sopts, st) < 0 ||
         serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)
         goto fail;

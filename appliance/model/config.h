@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "model/rbac.h"
 #include "model/settings.h"
 
 struct config_cluster {
@@ -68,6 +69,10 @@ struct config {
     char *settings_file;               /* argocd-cm path, resolved against the config
                                         * file's folder; "" = none */
     struct settings *settings;         /* read from settings_file; NULL without one */
+    char *rbac_config_file;            /* argocd-rbac-cm path, resolved; "" = none */
+    rbac *rbac;                        /* read from rbac_config_file; NULL without one */
+    long session_idle_seconds;         /* browser session idle expiry */
+    long session_max_seconds;          /* browser session absolute expiry */
     char *secrets_file;                /* argocd-secret path, resolved like settings_file;
                                         * "" = none (read by serve, see model/secrets.h) */
     char *self_backup_schedule;        /* cron or @daily; "" = no self-backups */

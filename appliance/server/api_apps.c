@@ -280,6 +280,17 @@ static int server_appset_new(server *srv, const char *name, json_t **out)
     return 0;
 }
 
+/* 1 if the caller may get item name of resource (lists show only
+ * those). */
+static int server_list_allowed(server *srv, struct mg_connection *conn, const char *resource,
+                               const char *name)
+{
+    char *object = server_object(srv, resource, name);
+    int ok = server_allowed(srv, conn, resource, "get", object);
+    free(object);
+    return ok;
+}
+
 int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg)
 {
     char **names = NULL;
@@ -293,6 +304,8 @@ int server_get_appsets(server *srv, struct mg_connection *conn, const char *arg)
         return server_internal_error(conn, "list applicationsets");
     }
     for (i = 0; i < n; i++) {
+        if (!server_list_allowed(srv, conn, "applicationsets", names[i]))
+            continue;
         rc = server_appset_new(srv, names[i], &set);
         if (rc == ERR_NOTFOUND)
             continue; /* deleted since the list was read */
@@ -329,21 +342,44 @@ int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg)
     return server_send(conn, 200, json_pack("{s:s}", "status", "ok"), NULL);
 }
 
+/* 1 if the caller may get app: its object is "<project>/<name>", read
+ * from the app as the list keeps it (no store read per app). */
+int server_app_visible(server *srv, struct mg_connection *conn, const json_t *app)
+{
+    const char *project =
+        json_string_value(json_object_get(json_object_get(app, "spec"), "project"));
+    const char *name = json_string_value(json_object_get(json_object_get(app, "metadata"), "name"));
+    char *object =
+        xasprintf("%s/%s", project && project[0] ? project : "default", name ? name : "");
+    int ok = server_allowed(srv, conn, "applications", "get", object);
+    free(object);
+    return ok;
+}
+
+struct server_app_list {
+    server *srv;
+    struct mg_connection *conn;
+    const struct server_app_filter *filter;
+};
+
 static int server_app_keep(void *ctx, const json_t *app)
 {
-    return server_app_filter_match(ctx, app);
+    const struct server_app_list *l = ctx;
+    return server_app_filter_match(l->filter, app) && server_app_visible(l->srv, l->conn, app);
 }
 
 int server_get_apps(server *srv, struct mg_connection *conn, const char *arg)
 {
     struct server_app_filter *f = NULL;
+    struct server_app_list l = {srv, conn, NULL};
     struct buf out = BUF_INIT;
     int rc;
 
     (void)arg;
     if ((rc = server_app_filter_read(conn, &f)) != 0)
         return rc;
-    if (server_app_cache_list(srv, server_app_keep, f, &out) < 0)
+    l.filter = f;
+    if (server_app_cache_list(srv, server_app_keep, &l, &out) < 0)
         rc = server_internal_error(conn, "list applications");
     else
         rc = server_send_text(conn, 200, "application/json", out.ptr, out.len, NULL);

@@ -483,8 +483,8 @@ int server_get_logs(server *srv, struct mg_connection *conn, const char *arg)
 /* ---- the event stream ---- */
 
 /* Send one event for app name (its current JSON, or its deletion) when it
- * differs from what this stream sent last (sent: name -> hash). 0, or -1
- * when the client is gone. */
+ * differs from what this stream sent last (sent: name -> hash). Apps the
+ * caller may not get are not sent. 0, or -1 when the client is gone. */
 static int server_sse_app(server *srv, struct mg_connection *conn, json_t *sent, const char *name)
 {
     json_t *app = NULL, *ev;
@@ -492,8 +492,11 @@ static int server_sse_app(server *srv, struct mg_connection *conn, json_t *sent,
     char hash[65], *text;
     int rc;
 
-    if (server_app_new(srv, name, &app) < 0) {
+    if (server_app_new(srv, name, &app) < 0 || !server_app_visible(srv, conn, app)) {
+        /* gone, or (moved to a project) no longer the caller's to see */
         err_clear();
+        json_decref(app);
+        app = NULL;
         if (!last)
             return 0;
         json_object_del(sent, name);

@@ -15,6 +15,7 @@
 #define EDGECD_SERVER_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
@@ -32,6 +33,7 @@ struct mg_connection;
 #define SERVER_WEBHOOK_PATH "/api/webhook"
 
 struct mg_context;
+struct server_throttle;
 
 struct server {
     struct mg_context *ctx;
@@ -54,25 +56,39 @@ struct server {
     int max_streams;
     atomic_int stopping;           /* set by server_stop: streams end */
     struct server_app_cache *apps; /* the list's answers (appcache.c) */
+    const rbac *rbac;
+    rbac *own_rbac; /* the built-in policy when none was given */
+    long long session_idle, session_max;
+    long long (*clock)(void);
+    pthread_mutex_t throttle_lock;
+    struct server_throttle *throttle; /* throttle_cap entries */
+    size_t throttle_cap;
+    unsigned long long throttle_seq; /* orders failures: a clock's second has many */
 };
 
 /* How a route is authenticated. */
 enum server_auth {
-    SERVER_AUTH_NONE,   /* open: health probes only */
+    SERVER_AUTH_NONE,   /* open: health probes and the login itself */
     SERVER_AUTH_SIGNED, /* the body's signature (webhooks) */
     SERVER_AUTH_USER,   /* a session or an API token */
 };
 
-/* arg is the path segment matched by the "*" in the pattern, or NULL. */
+/* arg is the path segment matched by the first "*" in the pattern
+ * (URL-decoded), or NULL; server_arg gives the others. */
 typedef int (*server_handler)(server *srv, struct mg_connection *conn, const char *arg);
 
 struct server_route {
     const char *method;
-    const char *pattern; /* a literal path; a "*" matches one non-empty segment */
+    /* A literal path; each "*" matches one non-empty segment, which is
+     * URL-decoded (so "%2F" in it is a '/' of the value, not a separator) */
+    const char *pattern;
     enum server_auth auth;
     /* Argo CD's RBAC resource and action the route needs ("applications",
-     * "get"); NULL resource: any signed-in user (their own session). For
-     * routes on one application the object is "<project>/<app>". */
+     * "get"); NULL resource: any signed-in user (the handler checks what
+     * depends on the body). The dispatcher checks the object
+     * server_object gives for the first "*"; a route without "*" is
+     * checked "on some object", and its handler filters a list
+     * (server_allowed) or checks the object a body names. */
     const char *resource;
     const char *action;
     server_handler handler;
@@ -81,6 +97,80 @@ struct server_route {
 
 extern const struct server_route server_routes[];
 extern const size_t server_routes_count;
+
+/* Most "*" segments in one pattern. */
+#define SERVER_MAX_ARGS 4
+
+/* Who is calling: filled by the dispatcher before the handler runs. */
+enum server_cred {
+    SERVER_CRED_NONE,    /* no credentials (an open route) */
+    SERVER_CRED_NODE,    /* the data directory's token: acts as admin */
+    SERVER_CRED_TOKEN,   /* an account's API token */
+    SERVER_CRED_SESSION, /* a browser session cookie */
+};
+
+struct server_caller {
+    enum server_cred kind;
+    char *name;           /* the account ("admin" for the node token) */
+    char *roles;          /* the account's roles: "" or a comma list */
+    char *token_role;     /* TOKEN: the role it is bound to ("" = the account's rights) */
+    char *csrf;           /* SESSION: its CSRF token */
+    char session_sha[65]; /* SESSION: SHA-256 hex of the cookie */
+};
+
+/* The caller of the request conn carries (a caller of kind NONE on open
+ * routes). Borrowed for the handler's run. */
+const struct server_caller *server_caller(struct mg_connection *conn);
+/* The i-th "*" segment of the matched pattern (decoded), or NULL. */
+const char *server_arg(struct mg_connection *conn, size_t i);
+
+/* 1 if the request's caller may do action on resource's object (NULL:
+ * "on some object"). For lists: keep the items this allows. */
+int server_allowed(server *srv, struct mg_connection *conn, const char *resource,
+                   const char *action, const char *object);
+/* As server_allowed for a caller. */
+int server_caller_allowed(const server *srv, const struct server_caller *c, const char *resource,
+                          const char *action, const char *object);
+/* The RBAC object of resource's item name: "<project>/<name>" for
+ * applications, logs and applicationsets (the project of the app, or of
+ * the appset's template; "default" when none is named; "/<name>" when
+ * the item is not stored, so only a rule for every project matches),
+ * else name itself. New string. */
+char *server_object(server *srv, const char *resource, const char *name);
+
+/* The roles of a comma list (an account's) into v, at most max: the
+ * commas of copy are cut and v points into it. Returns how many. */
+size_t server_split_roles(char *copy, const char **v, size_t max);
+
+/* auth.c: who the request is from. 0 with *c filled (caller-owned:
+ * server_caller_dispose), or ERR_AUTH when it carries no valid
+ * credentials. */
+int server_authenticate(server *srv, struct mg_connection *conn, struct server_caller *c);
+void server_caller_dispose(struct server_caller *c);
+/* 0 if a write by c may go on: a cookie session carries its CSRF token
+ * and no other site's Origin; else the status of the 403 already sent. */
+int server_csrf_check(server *srv, struct mg_connection *conn, const struct server_caller *c);
+/* 1 if the request carries an Origin header that is not this server's. */
+int server_cross_origin(struct mg_connection *conn);
+/* Set up and free the server's auth state (RBAC, throttle table). */
+int server_auth_init(server *srv, const struct server_options *opts);
+void server_auth_dispose(server *srv);
+/* Login throttling, per user name and per client address. 0 if a
+ * password may be checked now, else the seconds to wait (for
+ * Retry-After); nothing is recorded. */
+long long server_throttle_wait(server *srv, const char *user, const char *addr);
+/* Record a checked password: a failure counts against both keys (after
+ * SERVER_THROTTLE_FREE failures each further one blocks for 1, 2, 4 ...
+ * up to SERVER_THROTTLE_MAX_DELAY seconds); a success forgets both. */
+void server_throttle_record(server *srv, const char *user, const char *addr, int ok);
+#define SERVER_THROTTLE_FREE 5
+#define SERVER_THROTTLE_MAX_DELAY 300
+/* A key without a failure for this long starts again from zero. */
+#define SERVER_THROTTLE_FORGET 900
+/* Entries in use in the throttle table (tests). */
+size_t server_throttle_used(server *srv);
+/* Now, Unix seconds, from the server's clock. */
+long long server_now(const server *srv);
 
 /* Answers. server_send consumes body; extra is NULL or a NULL-terminated
  * list of header name, value pairs. Each returns the status sent. */
@@ -145,6 +235,8 @@ int server_post_webhook(server *srv, struct mg_connection *conn, const char *arg
 /* Shared by the application files. */
 /* The Application name as the API shows it, in *out (new). ERR_NOTFOUND. */
 int server_app_new(server *srv, const char *name, json_t **out);
+/* 1 if the caller may get app (an app as server_app_new made it). */
+int server_app_visible(server *srv, struct mg_connection *conn, const json_t *app);
 /* 0 if app is stored, else the 404 sent. */
 int server_app_known(server *srv, struct mg_connection *conn, const char *app);
 /* The answer to an engine error rc: 404, 409, 400 or else 500, with
@@ -196,5 +288,17 @@ json_t *server_openapi_new(const server *srv);
 
 /* Handlers (api_metrics.c). */
 int server_get_metrics(server *srv, struct mg_connection *conn, const char *arg);
+/* Handlers (api_account.c): sessions, accounts, tokens, can-i. */
+int server_post_session(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_session(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_userinfo(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_can_i(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_accounts(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_account(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_account(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_account(server *srv, struct mg_connection *conn, const char *arg);
+int server_put_password(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_token(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_token(server *srv, struct mg_connection *conn, const char *arg);
 
 #endif

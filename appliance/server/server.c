@@ -4,12 +4,15 @@
  * Every request enters through one callback (begin_request) and one
  * dispatcher, so the rules that must hold for all of them are written once
  * and in order: a body over SERVER_MAX_BODY is refused before anything
- * reads it; anything under /api must carry the bearer token, even a path
- * that does not exist (an unauthenticated client learns nothing about
- * routes); then the route table picks the handler, or answers 404, or 405
- * with the methods the path does have. CivetWeb's own errors (a header
- * block over max_request_size, a malformed request line) go through
- * server_on_http_error, so they too are JSON with the same headers.
+ * reads it; the route table picks the route; anything under /api but the
+ * open routes (login, webhook) must carry credentials (auth.c), even a
+ * path that does not exist (an unauthenticated client learns nothing
+ * about routes), a cookie-authenticated write its CSRF token, and the
+ * caller the route's RBAC right; then the handler runs, or the answer is
+ * 404, or 405 with the methods the path does have. CivetWeb's own errors
+ * (a header block over max_request_size, a malformed request line) go
+ * through server_on_http_error, so they too are JSON with the same
+ * headers.
  *
  * Over HTTPS (the default) CivetWeb does the TLS with mbedTLS; a plain
  * request can then only come through the optional redirect port, and the
@@ -18,9 +21,10 @@
  * headers go on every answer from server_send, which every path above
  * ends in; HSTS is added when the connection is TLS.
  *
- * The token itself is not kept: only its SHA-256. Comparing digests takes
- * the same time whatever the presented token's length or content, and a
- * memory dump of the server does not hand out the credential.
+ * The node token itself is not kept: only its SHA-256. Comparing
+ * digests takes the same time whatever the presented token's length or
+ * content, and a memory dump of the server does not hand out the
+ * credential.
  *
  * Answers are Argo CD shaped Application objects built from the store;
  * handlers only read the store and never wait on the engine.
@@ -317,48 +321,74 @@ static int server_is_api(const char *path)
     return strcmp(path, "/api") == 0 || str_has_prefix(path, "/api/");
 }
 
-/* 1 if the request carries "Authorization: Bearer <our token>". */
-static int server_authorized(const server *srv, struct mg_connection *conn)
-{
-    const char *h = mg_get_header(conn, "Authorization");
-    unsigned char sha[32];
-    size_t len;
+/* What the dispatcher hands the handler through the connection: the
+ * caller and the decoded "*" segments. */
+struct server_request {
+    struct server_caller caller;
+    char args[SERVER_MAX_ARGS][256];
+    size_t nargs;
+};
 
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    len = strlen(h);
-    while (len > 0 && h[len - 1] == ' ')
-        len--;
-    util_sha256(h, len, sha);
-    return util_const_eq(sha, srv->token_sha, sizeof(sha));
+const struct server_caller *server_caller(struct mg_connection *conn)
+{
+    struct server_request *rq = mg_get_user_connection_data(conn);
+    return rq ? &rq->caller : NULL;
 }
 
-/* Match path against pattern; *arg gets the segment a final "*" matched
- * (pointing into path). */
-static int server_match(const char *pattern, const char *path, char *arg, size_t arg_len)
+const char *server_arg(struct mg_connection *conn, size_t i)
 {
-    const char *star = strchr(pattern, '*'), *suffix;
-    size_t prefix, plen, slen, n;
+    struct server_request *rq = mg_get_user_connection_data(conn);
+    return rq && i < rq->nargs ? rq->args[i] : NULL;
+}
 
-    arg[0] = '\0';
-    if (!star)
-        return strcmp(pattern, path) == 0;
-    prefix = (size_t)(star - pattern);
-    suffix = star + 1;
-    plen = strlen(path);
-    slen = strlen(suffix);
-    if (strncmp(pattern, path, prefix) != 0 || plen < prefix + slen + 1 ||
-        strcmp(path + plen - slen, suffix) != 0)
-        return 0;
-    n = plen - prefix - slen; /* the segment: non-empty, no '/' */
-    if (memchr(path + prefix, '/', n) || n >= arg_len)
-        return 0;
-    memcpy(arg, path + prefix, n);
-    arg[n] = '\0';
+/* Match the raw (still URL-encoded) path against pattern segment by
+ * segment; each "*" takes one non-empty segment, decoded into rq->args.
+ * A decoded segment may hold '/' (an object "project%2Fapp") but no
+ * control characters. */
+/* 1 if every '%' in path starts an escape of two hex digits other than
+ * %00: the path is matched as sent (decode_url is off), and a malformed
+ * escape is the client's error, not a name to look up. */
+static int server_path_escapes_ok(const char *path)
+{
+    for (; *path; path++) {
+        if (*path != '%')
+            continue;
+        if (!isxdigit((unsigned char)path[1]) || !isxdigit((unsigned char)path[2]) ||
+            (path[1] == '0' && path[2] == '0'))
+            return 0;
+        path += 2;
+    }
     return 1;
+}
+
+static int server_match(const char *pattern, const char *path, struct server_request *rq)
+{
+    rq->nargs = 0;
+    for (;;) {
+        size_t pn = strcspn(pattern, "/"), n = strcspn(path, "/");
+        if (pn == 1 && pattern[0] == '*') {
+            char *arg;
+            int len;
+            if (n == 0 || rq->nargs == SERVER_MAX_ARGS || n >= sizeof(rq->args[0]))
+                return 0;
+            arg = rq->args[rq->nargs];
+            len = mg_url_decode(path, (int)n, arg, (int)sizeof(rq->args[0]), 0);
+            if (len <= 0)
+                return 0;
+            for (int i = 0; i < len; i++)
+                if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
+                    return 0;
+            rq->nargs++;
+        } else if (pn != n || strncmp(pattern, path, n) != 0) {
+            return 0;
+        }
+        pattern += pn;
+        path += n;
+        if (!*pattern || !*path)
+            return !*pattern && !*path;
+        pattern++;
+        path++;
+    }
 }
 
 /* host (without port) from a Host header into out, or 0 when it is not
@@ -410,8 +440,11 @@ static int server_redirect(server *srv, struct mg_connection *conn,
     buf_printf(&loc, "https://%s:%d", host, srv->port);
     for (; *path; path++) {
         unsigned char c = (unsigned char)*path;
+        /* The path is as the client sent it (decode_url is off): an
+         * escape stays as it is, anything else unsafe is escaped. */
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            strchr("/-._~%", c))
+            strchr("/-._~", c) ||
+            (c == '%' && isxdigit((unsigned char)path[1]) && isxdigit((unsigned char)path[2])))
             buf_putc(&loc, (char)c);
         else
             buf_printf(&loc, "%%%02X", c);
@@ -431,43 +464,38 @@ static int server_redirect(server *srv, struct mg_connection *conn,
     return status;
 }
 
-/* Decode the segment a "*" matched, in place. CivetWeb is told not to
- * decode paths (decode_url: no) so that a segment may hold an encoded
- * "/" (a repository URL, "project%2Fapp"): the route is matched on the
- * path as sent and only the segment is decoded. ERR_INVALID for a bad
- * escape or an encoded NUL. */
-static int server_decode_arg(char *arg)
+/* "permission denied: RESOURCE, ACTION, OBJECT" (403) unless the caller
+ * may run route r; 0 when it may. */
+static int server_route_allowed(server *srv, struct mg_connection *conn,
+                                const struct server_route *r, const struct server_request *rq)
 {
-    size_t r, w = 0;
+    char *object = NULL, *msg;
+    int ok, status;
 
-    for (r = 0; arg[r]; r++) {
-        if (arg[r] != '%') {
-            arg[w++] = arg[r];
-            continue;
-        }
-        if (!isxdigit((unsigned char)arg[r + 1]) || !isxdigit((unsigned char)arg[r + 2]))
-            return ERR_INVALID;
-        {
-            char hex[3] = {arg[r + 1], arg[r + 2], '\0'};
-            long v = strtol(hex, NULL, 16);
-            if (v == 0)
-                return ERR_INVALID;
-            arg[w++] = (char)v;
-        }
-        r += 2;
+    if (!r->resource)
+        return 0;
+    if (rq->nargs)
+        object = server_object(srv, r->resource, rq->args[0]);
+    ok = server_caller_allowed(srv, &rq->caller, r->resource, r->action, object);
+    if (ok) {
+        free(object);
+        return 0;
     }
-    arg[w] = '\0';
-    return 0;
+    msg = xasprintf("permission denied: %s, %s, %s", r->resource, r->action, object ? object : "*");
+    status = server_error(conn, 403, msg, NULL);
+    free(msg);
+    free(object);
+    return status;
 }
 
 static int server_dispatch(server *srv, struct mg_connection *conn,
-                           const struct mg_request_info *ri)
+                           const struct mg_request_info *ri, struct server_request *rq)
 {
     static const char *const close_hdr[] = {"Connection", "close", NULL};
     static const char *const auth_hdr[] = {"WWW-Authenticate", "Bearer realm=\"edgecd\"", NULL};
     const char *path = ri->local_uri ? ri->local_uri : "";
     const char *method = ri->request_method ? ri->request_method : "";
-    char arg[256];
+    const struct server_route *route = NULL;
     char allow[128] = "";
     size_t i;
     int status;
@@ -483,25 +511,33 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
                                           : "request body too large (limit 1 MiB)",
                             close_hdr);
     }
-    if (server_is_api(path) && strcmp(path, SERVER_WEBHOOK_PATH) != 0 &&
-        !server_authorized(srv, conn))
-        return server_error(conn, 401, "unauthorized", auth_hdr);
-    for (i = 0; i < server_routes_count; i++) {
+    if (!server_path_escapes_ok(path))
+        return server_error(conn, 400, "malformed percent-encoding in the path", NULL);
+    for (i = 0; i < server_routes_count && !route; i++) {
         const struct server_route *r = &server_routes[i];
-        if (!server_match(r->pattern, path, arg, sizeof(arg)))
+        if (!server_match(r->pattern, path, rq))
             continue;
         if (strcmp(r->method, method) == 0) {
-            if (r->auth == SERVER_AUTH_USER && !server_authorized(srv, conn))
-                return server_error(conn, 401, "unauthorized", auth_hdr);
-            if (arg[0] && server_decode_arg(arg) < 0)
-                return server_error(conn, 400, "malformed percent-encoding in the path", NULL);
-            return r->handler(srv, conn, arg[0] ? arg : NULL);
-        }
-        if (!strstr(allow, r->method)) {
+            route = r;
+        } else if (!strstr(allow, r->method)) {
             if (allow[0])
                 str_copy(allow + strlen(allow), ", ", sizeof(allow) - strlen(allow));
             str_copy(allow + strlen(allow), r->method, sizeof(allow) - strlen(allow));
         }
+    }
+    /* Under /api, who asks comes before what exists: an unauthenticated
+     * client learns nothing about routes, not even from a 404 or 405. */
+    if ((route && route->auth == SERVER_AUTH_USER) || (!route && server_is_api(path))) {
+        if (server_authenticate(srv, conn, &rq->caller) < 0)
+            return server_error(conn, 401, "unauthorized", auth_hdr);
+        if ((status = server_csrf_check(srv, conn, &rq->caller)) != 0)
+            return status;
+    }
+    if (route) {
+        if (route->auth == SERVER_AUTH_USER &&
+            (status = server_route_allowed(srv, conn, route, rq)) != 0)
+            return status;
+        return route->handler(srv, conn, rq->nargs ? rq->args[0] : NULL);
     }
     if (allow[0]) {
         const char *const hdr[] = {"Allow", allow, NULL};
@@ -525,7 +561,14 @@ static int server_on_request(struct mg_connection *conn)
     const struct mg_request_info *ri = mg_get_request_info(conn);
     server *srv = ri->user_data;
     char path[SERVER_LOG_PATH_MAX + 1];
-    int status = server_dispatch(srv, conn, ri);
+    struct server_request *rq = xcalloc(1, sizeof(*rq));
+    int status;
+
+    mg_set_user_connection_data(conn, rq);
+    status = server_dispatch(srv, conn, ri, rq);
+    mg_set_user_connection_data(conn, NULL);
+    server_caller_dispose(&rq->caller);
+    free(rq);
 
     /* Method, path and status only: headers carry the token. */
     server_log_path(path, sizeof(path), ri->local_uri ? ri->local_uri : "");
@@ -793,10 +836,6 @@ int server_start(server **out, const struct server_options *opts, store *st)
         SERVER_CONNECTION_QUEUE,
         "listen_backlog",
         SERVER_LISTEN_BACKLOG,
-        /* matched on the path as sent; server_decode_arg decodes the
-         * segment a route's "*" takes */
-        "decode_url",
-        "no",
         "max_request_size",
         SERVER_MAX_HEADER,
         "enable_keep_alive",
@@ -806,6 +845,10 @@ int server_start(server **out, const struct server_options *opts, store *st)
          * waits for the client's delayed ACK, about 40 ms. */
         "tcp_nodelay",
         "1",
+        /* Routes match the path as sent and decode each "*" segment on
+         * its own, so an encoded '/' stays inside its segment. */
+        "decode_url",
+        "no",
         opts->tls ? "ssl_certificate" : NULL,
         tls_path,
         NULL,
@@ -842,6 +885,11 @@ int server_start(server **out, const struct server_options *opts, store *st)
     error.text_buffer_size = sizeof(errtext);
 
     mg_init_library(0);
+    if ((rc = server_auth_init(srv, opts)) < 0) {
+        if (tls_fd >= 0)
+            close(tls_fd);
+        goto fail;
+    }
     srv->ctx = mg_start2(&init, &error);
     if (tls_fd >= 0)
         close(tls_fd); /* CivetWeb has read it (or failed to) */
@@ -896,6 +944,7 @@ void server_stop(server *srv)
     /* Balances the mg_init_library in server_start, which ran whenever
      * a server object exists. */
     mg_exit_library();
+    server_auth_dispose(srv);
     memset(srv->token_sha, 0, sizeof(srv->token_sha));
     server_app_cache_free(srv->apps);
     free(srv->data_dir);

@@ -1,12 +1,14 @@
 /*
  * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
  * /healthz and /readyz without auth, POST /api/webhook authenticated by
- * the Git provider's signature (server/webhook.h); everything else
- * (/metrics and all of /api) needs "Authorization: Bearer <token>" where
- * the token is the one in the data directory (compared in constant time).
- * Routes live in one table (server/routes.c). Answers are JSON (metrics:
- * Prometheus text); errors are {"error": "...", "code": N}. Handlers read
- * the store; they never block on the engine's passes.
+ * the Git provider's signature (server/webhook.h), POST /api/v1/session
+ * (the login) and the web UI's static files; everything else (/metrics
+ * and all of /api) needs a signed-in caller: a session cookie (with its
+ * CSRF token on writes), an API token of an account, or the data
+ * directory's node token (acting as admin), and the RBAC rights the route
+ * names (server/auth.c). Routes live in one table (server/routes.c).
+ * Answers are JSON (metrics: Prometheus text); errors are {"error": "...",
+ * "code": N}. Handlers read the store; they never block on the engine.
  */
 #ifndef EDGECD_SERVER_SERVER_H
 #define EDGECD_SERVER_SERVER_H
@@ -15,6 +17,7 @@
 
 #include "core/buf.h"
 #include "model/config.h"
+#include "model/rbac.h"
 #include "model/secrets.h"
 #include "storage/store.h"
 
@@ -147,7 +150,20 @@ struct server_options {
     const char *data_dir;
     const char *version;       /* edgecd's version for /api/v1/version; NULL: "unknown" */
     const char *app_label_key; /* the tracking label, for /api/v1/settings */
+    /* The RBAC policy (borrowed, must outlive the server); NULL: the
+     * built-in policy only (admin is role:admin). */
+    const rbac *rbac;
+    long session_idle_seconds; /* a session unused this long ends; 0: 3600 */
+    long session_max_seconds;  /* a session ends this long after login; 0: 86400 */
+    /* Unix seconds; NULL: the system clock. Tests move time with it. */
+    long long (*clock)(void);
+    /* Entries of the login throttle table; 0: SERVER_THROTTLE_ENTRIES. */
+    size_t throttle_entries;
 };
+
+/* How many client addresses and user names the login throttle remembers
+ * at most, half for each (about 64 bytes an entry). */
+#define SERVER_THROTTLE_ENTRIES 4096
 
 typedef struct server server;
 

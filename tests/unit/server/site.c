@@ -201,7 +201,7 @@ TEST(openapi_lists_every_route)
                          ? xasprintf("%.*s{name}%s", (int)(star - r->pattern), r->pattern, star + 1)
                          : xstrdup(r->pattern);
         char method[16];
-        json_t *op, *sec, *rbac;
+        json_t *op, *sec, *xrbac;
         size_t k;
 
         for (k = 0; r->method[k] && k + 1 < sizeof(method); k++)
@@ -213,16 +213,16 @@ TEST(openapi_lists_every_route)
         CHECK(op != NULL);
         CHECK_STR(member(op, "summary"), r->summary);
         sec = json_object_get(op, "security");
-        rbac = json_object_get(op, "x-rbac");
+        xrbac = json_object_get(op, "x-rbac");
         if (r->auth == SERVER_AUTH_NONE) {
             CHECK(json_array_size(sec) == 0);
         } else if (r->auth == SERVER_AUTH_USER) {
             CHECK(json_object_get(json_array_get(sec, 0), "bearer") != NULL);
             if (r->resource) {
-                CHECK_STR(member(rbac, "resource"), r->resource);
-                CHECK_STR(member(rbac, "action"), r->action);
+                CHECK_STR(member(xrbac, "resource"), r->resource);
+                CHECK_STR(member(xrbac, "action"), r->action);
             } else {
-                CHECK(json_is_true(json_object_get(rbac, "anyAuthenticated")));
+                CHECK(json_is_true(json_object_get(xrbac, "anyAuthenticated")));
             }
         } else {
             CHECK(json_object_get(json_array_get(sec, 0), "webhookSignature") != NULL);
