@@ -86,6 +86,31 @@ static int server_app_written(server *srv, struct mg_connection *conn, int rc, c
     return server_send(conn, 200, app, NULL);
 }
 
+/* The dispatcher checked the route's right on the app as stored (or, for
+ * a create, on some object); the body names the project the app will be
+ * in, which needs the right too: 0, or the 403 sent. */
+static int server_body_allowed(server *srv, struct mg_connection *conn, const json_t *body,
+                               const char *action, const char *name)
+{
+    const json_t *spec = json_object_get(body, "spec");
+    const char *project = json_string_value(json_object_get(spec, "project"));
+    const char *bname =
+        json_string_value(json_object_get(json_object_get(body, "metadata"), "name"));
+    char *object = xasprintf("%s/%s", project && project[0] ? project : "default",
+                             bname && bname[0] ? bname
+                             : name            ? name
+                                               : "");
+    int rc = 0;
+
+    if (!server_allowed(srv, conn, "applications", action, object)) {
+        char *msg = xasprintf("permission denied: applications, %s, %s", action, object);
+        rc = server_error(conn, 403, msg, NULL);
+        free(msg);
+    }
+    free(object);
+    return rc;
+}
+
 int server_post_app(server *srv, struct mg_connection *conn, const char *arg)
 {
     char v[16];
@@ -95,8 +120,6 @@ int server_post_app(server *srv, struct mg_connection *conn, const char *arg)
     int rc;
 
     (void)arg;
-    if (!srv->actions.app_write)
-        return server_not_supported(conn, "creating applications");
     if (server_query(conn, "upsert", 0, v, sizeof(v))) {
         if (strcmp(v, "true") && strcmp(v, "false"))
             return server_error(conn, 400, "upsert: true or false", NULL);
@@ -105,6 +128,15 @@ int server_post_app(server *srv, struct mg_connection *conn, const char *arg)
     }
     if ((rc = server_read_json(conn, &body)) != 0)
         return rc;
+    if ((rc = server_body_allowed(srv, conn, body, "create", NULL)) != 0 ||
+        (how == SERVER_APP_UPSERT && (rc = server_body_allowed(srv, conn, body, "update", NULL)))) {
+        json_decref(body);
+        return rc;
+    }
+    if (!srv->actions.app_write) {
+        json_decref(body);
+        return server_not_supported(conn, "creating applications");
+    }
     rc = srv->actions.app_write(srv->actions.ctx, body, how, NULL, &name);
     json_decref(body);
     return server_app_written(srv, conn, rc, name);
@@ -116,10 +148,16 @@ int server_put_app(server *srv, struct mg_connection *conn, const char *arg)
     char *name = NULL;
     int rc;
 
-    if (!srv->actions.app_write)
-        return server_not_supported(conn, "updating applications");
     if ((rc = server_read_json(conn, &body)) != 0)
         return rc;
+    if ((rc = server_body_allowed(srv, conn, body, "update", arg)) != 0) {
+        json_decref(body);
+        return rc;
+    }
+    if (!srv->actions.app_write) {
+        json_decref(body);
+        return server_not_supported(conn, "updating applications");
+    }
     rc = srv->actions.app_write(srv->actions.ctx, body, SERVER_APP_UPDATE, arg, &name);
     json_decref(body);
     return server_app_written(srv, conn, rc, name);

@@ -6,8 +6,8 @@
  * logins here stay fast; the count itself is tested in core/password.
  *
  * Accounts: admin (role:admin), viewer (role:readonly), alice (no stored
- * role; policy.csv gives her role:team-a: get and sync on project
- * team-a), nobody (no rights). Apps: web (project team-a) and db
+ * role; policy.csv gives her role:team-a: get, sync and create on
+ * project team-a), nobody (no rights). Apps: web (project team-a) and db
  * (team-b).
  */
 #include "server/server.h"
@@ -306,6 +306,16 @@ TEST(rbac_matrix)
     CHECK(status_of("POST", "/api/v1/applications/db/sync", &alice, WITH_CSRF, "{}") == 403);
     CHECK(status_of("POST", "/api/v1/applications/web/sync", &viewer, WITH_CSRF, "{}") == 403);
     CHECK(status_of("DELETE", "/api/v1/applications/web", &alice, WITH_CSRF, NULL) == 403);
+    /* a write names its project in the body: the right is checked there
+     * too (501: allowed through, this server has no engine) */
+    CHECK(status_of("POST", "/api/v1/applications", &admin, WITH_CSRF,
+                    "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"project\":\"db-team\"}}") == 501);
+    CHECK(status_of("POST", "/api/v1/applications", &alice, WITH_CSRF,
+                    "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"project\":\"team-a\"}}") == 501);
+    CHECK(status_of("POST", "/api/v1/applications", &alice, WITH_CSRF,
+                    "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"project\":\"db-team\"}}") == 403);
+    CHECK(status_of("PUT", "/api/v1/applications/web", &viewer, WITH_CSRF,
+                    "{\"metadata\":{\"name\":\"web\"},\"spec\":{}}") == 403);
     CHECK(status_of("DELETE", "/api/v1/applications/web", &admin, WITH_CSRF, NULL) == 501);
     CHECK(status_of("DELETE", "/api/v1/applications/web", &node, NULL, NULL) == 501);
 
@@ -712,6 +722,7 @@ int main(void)
         rbac_new(&policy,
                  "p, role:team-a, applications, get, team-a/*, allow\n"
                  "p, role:team-a, applications, sync, team-a/*, allow\n"
+                 "p, role:team-a, applications, create, team-a/*, allow\n"
                  "g, alice, role:team-a\n",
                  "policy.csv", NULL) < 0 ||
         store_app_put(st, "web",
