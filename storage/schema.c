@@ -123,6 +123,36 @@ const char *const schema_migrations[] = {
     "  reason TEXT NOT NULL,"
     "  until_unix INTEGER NOT NULL"
     ");",
+    /* 7: local accounts (a PBKDF2 hash, core/password.h; roles a comma
+     * list of "role:..."), their browser sessions and their API tokens.
+     * Session ids and tokens are kept only as SHA-256 hex, so the file
+     * (or a backup of it) hands out no credential; times are Unix
+     * seconds. The CSRF token is not a credential on its own (it is sent
+     * with the cookie, never instead of it) and is kept as is. */
+    "CREATE TABLE accounts ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  roles TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE sessions ("
+    "  id_sha TEXT PRIMARY KEY NOT NULL,"
+    "  account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,"
+    "  csrf TEXT NOT NULL,"
+    "  created_unix INTEGER NOT NULL,"
+    "  seen_unix INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX sessions_account ON sessions (account);"
+    "CREATE TABLE tokens ("
+    "  account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,"
+    "  id TEXT NOT NULL,"
+    "  sha TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL,"
+    "  issued_unix INTEGER NOT NULL,"
+    "  expires_unix INTEGER NOT NULL,"
+    "  PRIMARY KEY (account, id)"
+    ");",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

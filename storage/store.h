@@ -254,4 +254,90 @@ void store_events_free(struct store_event *v, size_t n);
 /* Bytes of an event message that are kept. */
 #define STORE_EVENT_MESSAGE_MAX 1024
 
+/* ---- Change notification, for the API's event stream ----
+ * A generation counter in memory (nothing is written): every write that
+ * changes an application (its manifest, status, operation, or its
+ * deletion) through this handle bumps it and records the app's name with
+ * the new value, so a reader polling it learns what changed without
+ * reading the database. Starts at 0 at store_open. Any thread. */
+unsigned long long store_app_generation(store *s);
+/* The apps changed after generation since (sorted names, new array:
+ * store_names_free; deleted apps included) and the current generation in
+ * *out_now. */
+int store_app_changes(store *s, unsigned long long since, char ***out_names, size_t *out_n,
+                      unsigned long long *out_now);
+/* ---- Accounts, sessions and API tokens (storage/accounts.c) ----
+ * Local users of the UI and API. The store keeps what it is given: the
+ * password hash is made by core/password.h, session ids and tokens arrive
+ * as SHA-256 hex (the secrets themselves never reach the store). Deleting
+ * an account deletes its sessions and tokens. Any thread, any process
+ * sharing state.db. */
+struct store_account {
+    char *name;
+    char *hash;       /* "$pbkdf2-sha256$..." */
+    int enabled;      /* 0: may not log in, its sessions and tokens do not work */
+    char *roles;      /* "" or a comma list of "role:..." */
+    char *created_at; /* RFC 3339, set by the store */
+};
+/* Add a new account. ERR_CONFLICT if the name is taken, ERR_INVALID for
+ * an empty name or hash. a stays the caller's. */
+int store_account_add(store *s, const struct store_account *a);
+/* ERR_NOTFOUND. out is caller-owned: store_account_dispose. */
+int store_account_get(store *s, const char *name, struct store_account *out);
+/* All accounts by name. *out is caller-owned: store_accounts_free. */
+int store_account_list(store *s, struct store_account **out, size_t *out_n);
+/* Replace the hash; with keep_session_sha (SHA-256 hex, or NULL) every
+ * session of the account but that one is deleted in the same
+ * transaction. ERR_NOTFOUND. */
+int store_account_set_hash(store *s, const char *name, const char *hash,
+                           const char *keep_session_sha);
+/* Enable or disable; a disabled account's sessions and tokens stop
+ * working (they are kept, to work again once it is enabled, unless they
+ * expire). ERR_NOTFOUND. */
+int store_account_set_enabled(store *s, const char *name, int enabled);
+/* ERR_NOTFOUND. */
+int store_account_delete(store *s, const char *name);
+void store_account_dispose(struct store_account *a);
+void store_accounts_free(struct store_account *v, size_t n);
+
+struct store_session {
+    char *id_sha; /* SHA-256 hex of the cookie's token */
+    char *account;
+    char *csrf;
+    long long created_unix, seen_unix;
+};
+/* ERR_NOTFOUND if the account is not stored. */
+int store_session_add(store *s, const struct store_session *ss);
+/* ERR_NOTFOUND. out is caller-owned: store_session_dispose. */
+int store_session_get(store *s, const char *id_sha, struct store_session *out);
+/* Record the time of use (the caller rate-limits: each call writes). */
+int store_session_touch(store *s, const char *id_sha, long long seen_unix);
+/* No error when there is none. */
+int store_session_delete(store *s, const char *id_sha);
+/* Delete the sessions created before created_before or last seen before
+ * seen_before; *out_n (may be NULL) gets how many. */
+int store_session_expire(store *s, long long created_before, long long seen_before, size_t *out_n);
+void store_session_dispose(struct store_session *ss);
+
+struct store_token {
+    char *account;
+    char *id;  /* unique per account */
+    char *sha; /* SHA-256 hex of the token; "" in lists */
+    char *role;
+    long long issued_unix;
+    long long expires_unix; /* 0: never */
+};
+/* ERR_CONFLICT if the account has a token with that id, ERR_NOTFOUND if
+ * the account is not stored, ERR_INVALID for an empty id or sha. */
+int store_token_add(store *s, const struct store_token *t);
+/* The token whose SHA-256 hex is sha. ERR_NOTFOUND. out is caller-owned:
+ * store_token_dispose. */
+int store_token_find(store *s, const char *sha, struct store_token *out);
+/* The tokens of account (NULL: of all), by account and id, sha "". */
+int store_token_list(store *s, const char *account, struct store_token **out, size_t *out_n);
+/* ERR_NOTFOUND. */
+int store_token_delete(store *s, const char *account, const char *id);
+void store_token_dispose(struct store_token *t);
+void store_tokens_free(struct store_token *v, size_t n);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/buf.h"
@@ -23,6 +24,7 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "kube/http.h"
+#include "model/account.h"
 
 #define APP_DEFAULT_SERVER "https://127.0.0.1:8080"
 #define APP_DEFAULT_DATA "/var/lib/edgecd"
@@ -49,6 +51,75 @@ static const char *app_cli_data_dir(const struct app_cli *o)
     return getenv("EDGECD_DATA") ? getenv("EDGECD_DATA") : APP_DEFAULT_DATA;
 }
 
+/* The file `edgecd login` writes: EDGECD_LOGIN_CONFIG, else
+ * $XDG_CONFIG_HOME/edgecd/config, else ~/.config/edgecd/config. New
+ * string, or NULL without a home. */
+static char *app_config_path(void)
+{
+    const char *env = getenv("EDGECD_LOGIN_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"),
+               *home = getenv("HOME");
+    if (env && env[0])
+        return xstrdup(env);
+    if (xdg && xdg[0])
+        return xasprintf("%s/edgecd/config", xdg);
+    return home && home[0] ? xasprintf("%s/.config/edgecd/config", home) : NULL;
+}
+
+/* The login config ({"server", "token", "caFile", "insecure"}), read once
+ * per process; NULL when there is none or it cannot be read (then the
+ * node defaults apply, as before any login). Owned here. */
+static const json_t *app_config(void)
+{
+    static json_t *cfg;
+    static int read;
+    char *path;
+    struct buf b = BUF_INIT;
+
+    if (read)
+        return cfg;
+    read = 1;
+    path = app_config_path();
+    if (path && fs_exists(path) && fs_read_file(path, 1 << 16, &b) == 0)
+        cfg = json_loadb(b.ptr, b.len, 0, NULL);
+    if (cfg && !json_is_object(cfg)) {
+        json_decref(cfg);
+        cfg = NULL;
+    }
+    err_clear();
+    buf_dispose(&b);
+    free(path);
+    return cfg;
+}
+
+/* A string of the login config, only when it belongs to server: a token
+ * must never go to another server than the one it came from. */
+static const char *app_config_for(const char *server, const char *key)
+{
+    const json_t *cfg = app_config();
+    const char *s = json_string_value(json_object_get(cfg, "server"));
+    if (!s || !server || strcmp(s, server) != 0)
+        return NULL;
+    return json_string_value(json_object_get(cfg, key));
+}
+
+/* 1 if the login for server was made with --insecure. */
+static int app_config_insecure(const char *server)
+{
+    const json_t *cfg = app_config();
+    const char *s = json_string_value(json_object_get(cfg, "server"));
+    return s && server && !strcmp(s, server) && json_is_true(json_object_get(cfg, "insecure"));
+}
+
+/* The server when no --server is given: EDGECD_SERVER, the login
+ * config's, or the node's own address. */
+static const char *app_default_server(void)
+{
+    const char *s = json_string_value(json_object_get(app_config(), "server"));
+    if (getenv("EDGECD_SERVER"))
+        return getenv("EDGECD_SERVER");
+    return s && s[0] ? s : APP_DEFAULT_SERVER;
+}
+
 /* The certificate to trust for an https server into ca (PEM): --ca-file,
  * EDGECD_CA_FILE, or the server's own certificate in the data directory
  * when the CLI runs on the server's machine. None of them: an error that
@@ -59,6 +130,8 @@ static int app_cli_ca(const struct app_cli *o, struct buf *ca)
     char *local;
     int rc;
 
+    if ((!file || !file[0]) && !o->data_dir)
+        file = app_config_for(o->server, "caFile");
     if (file && file[0]) {
         if ((rc = fs_read_file(file, 1 << 20, ca)) < 0)
             return err_prefix(rc, "--ca-file");
@@ -88,6 +161,12 @@ static int app_cli_token(const struct app_cli *o, char **out)
         *out = xstrdup(env);
         return 0;
     }
+    /* After an explicit --token-file or --data, the token `edgecd login`
+     * stored for this server. */
+    if (!o->token_file && !o->data_dir && app_config_for(o->server, "token")) {
+        *out = xstrdup(app_config_for(o->server, "token"));
+        return 0;
+    }
     path = o->token_file ? xstrdup(o->token_file)
                          : xasprintf("%s/keys/api-token", app_cli_data_dir(o));
     rc = fs_read_file(path, 4096, &b);
@@ -104,37 +183,57 @@ out:
     return rc;
 }
 
+/* A connection to o->server with its certificate checked (ca holds the
+ * trusted PEM while the connection lives). */
+static int app_cli_connect(const struct app_cli *o, http_conn **c, struct buf *ca)
+{
+    struct http_tls tls = {0};
+    int rc;
+
+    *c = NULL;
+    if (str_has_prefix(o->server, "https://")) {
+        tls.insecure = o->insecure || (!o->ca_file && app_config_insecure(o->server));
+        if (!tls.insecure && (rc = app_cli_ca(o, ca)) < 0)
+            return rc;
+        tls.ca_pem = ca->len ? ca->ptr : NULL;
+        tls.ca_pem_len = ca->len;
+    }
+    return http_conn_new(c, o->server, &tls, NULL);
+}
+
 /* method path (body: NULL or JSON text) on the edgecd API; a 2xx answer's
- * JSON body into *out, anything else an error with the server's message. */
-static int app_cli_call(const struct app_cli *o, const char *method, const char *path,
-                        const char *body, json_t **out)
+ * JSON body into *out, anything else an error with the server's message.
+ * extra: NULL to send the bearer token, else the request's own "Name:
+ * value" lines (at most 4, NULL-terminated) and no token. set_cookie (may
+ * be NULL) gets the answer's Set-Cookie (new, or NULL). */
+static int app_cli_exchange(const struct app_cli *o, const char *method, const char *path,
+                            const char *const *extra, const char *body, json_t **out,
+                            char **set_cookie)
 {
     http_conn *c = NULL;
     struct http_response resp;
-    struct http_tls tls = {0};
     struct buf ca = BUF_INIT;
     char *token = NULL, *auth = NULL;
-    const char *headers[4];
+    const char *headers[8];
+    size_t n = 0;
     int rc;
 
     *out = NULL;
+    if (set_cookie)
+        *set_cookie = NULL;
     http_response_init(&resp);
-    if (str_has_prefix(o->server, "https://")) {
-        tls.insecure = o->insecure;
-        if (!o->insecure && (rc = app_cli_ca(o, &ca)) < 0)
-            goto out;
-        tls.ca_pem = ca.len ? ca.ptr : NULL;
-        tls.ca_pem_len = ca.len;
+    if ((!extra && (rc = app_cli_token(o, &token)) < 0) || (rc = app_cli_connect(o, &c, &ca)) < 0)
+        goto out;
+    if (!extra) {
+        auth = xasprintf("Authorization: Bearer %s", token);
+        headers[n++] = auth;
     }
-    if ((rc = app_cli_token(o, &token)) < 0)
-        goto out;
-    if ((rc = http_conn_new(&c, o->server, &tls, NULL)) < 0)
-        goto out;
-    auth = xasprintf("Authorization: Bearer %s", token);
-    headers[0] = auth;
-    headers[1] = "Accept: application/json";
-    headers[2] = body ? "Content-Type: application/json" : NULL;
-    headers[3] = NULL;
+    for (size_t i = 0; extra && extra[i] && i < 4; i++)
+        headers[n++] = extra[i];
+    headers[n++] = "Accept: application/json";
+    if (body)
+        headers[n++] = "Content-Type: application/json";
+    headers[n] = NULL;
     if ((rc = http_request(c, method, path, headers, body, body ? strlen(body) : 0, &resp)) < 0) {
         if (strstr(err_last(), "certificate verification failed")) {
             char *why = xstrdup(err_last()); /* err_set overwrites err_last's text */
@@ -152,6 +251,8 @@ static int app_cli_call(const struct app_cli *o, const char *method, const char 
         if (doc_parse_json(&e, buf_cstr(&resp.body), resp.body.len, o->server, NULL) == 0)
             msg = doc_get_str(e, "error");
         err_clear();
+        if (resp.status == 401 && !msg)
+            msg = "unauthorized";
         rc = err_set(resp.status == 404   ? ERR_NOTFOUND
                      : resp.status == 401 ? ERR_AUTH
                      : resp.status == 409 ? ERR_CONFLICT
@@ -164,6 +265,8 @@ static int app_cli_call(const struct app_cli *o, const char *method, const char 
         goto out;
     }
     rc = doc_parse_json(out, buf_cstr(&resp.body), resp.body.len, o->server, NULL);
+    if (rc == 0 && set_cookie && resp.set_cookie)
+        *set_cookie = xstrdup(resp.set_cookie);
 out:
     if (auth) {
         memset(auth, 0, strlen(auth));
@@ -177,6 +280,12 @@ out:
     http_conn_free(c);
     buf_dispose(&ca);
     return rc;
+}
+
+static int app_cli_call(const struct app_cli *o, const char *method, const char *path,
+                        const char *body, json_t **out)
+{
+    return app_cli_exchange(o, method, path, NULL, body, out, NULL);
 }
 
 static int app_cli_get(const struct app_cli *o, const char *path, json_t **out)
@@ -538,7 +647,7 @@ static int cmd_app_run(int argc, char **argv)
     const char *verb;
     int c, rc;
 
-    o.server = getenv("EDGECD_SERVER") ? getenv("EDGECD_SERVER") : APP_DEFAULT_SERVER;
+    o.server = app_default_server();
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
@@ -751,7 +860,7 @@ static int cmd_appset_run(int argc, char **argv)
     size_t i;
     int c;
 
-    o.server = getenv("EDGECD_SERVER") ? getenv("EDGECD_SERVER") : APP_DEFAULT_SERVER;
+    o.server = app_default_server();
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
@@ -819,4 +928,186 @@ const struct cli_cmd cli_cmd_appset = {
     "list ApplicationSets (parent app, generated apps, error) or show one: its conditions and the "
     "applications it generates with their sync status and health",
     cmd_appset_run,
+};
+
+/* ---- edgecd login: a token for this CLI, stored in the login config ---- */
+
+/* The password: a line of stdin (--password-stdin), else asked on the
+ * terminal without echo. New string. */
+static int login_password(int from_stdin, char **out)
+{
+    char line[1100];
+    char *p;
+    size_t n;
+
+    *out = NULL;
+    if (!from_stdin) {
+        if (!isatty(0))
+            return err_set(ERR_INVALID, "no terminal to ask the password on: use "
+                                        "--password-stdin");
+        p = getpass("Password: ");
+        if (!p)
+            return err_set(ERR_INVALID, "no password given");
+        *out = xstrdup(p);
+        memset(p, 0, strlen(p));
+        return 0;
+    }
+    if (!fgets(line, sizeof(line), stdin))
+        return err_set(ERR_INVALID, "password: nothing on stdin");
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    *out = xstrdup(line);
+    memset(line, 0, sizeof(line));
+    return 0;
+}
+
+/* Write the login config (0600, in a 0700 folder). */
+static int login_save(const struct app_cli *o, const char *token)
+{
+    char *path = app_config_path(), *dir = NULL, *text = NULL, *ca = NULL;
+    json_t *cfg;
+    int rc;
+
+    if (!path)
+        return err_set(ERR_INVALID, "no HOME: set EDGECD_LOGIN_CONFIG to where the login is kept");
+    dir = xstrdup(path);
+    *strrchr(dir, '/') = '\0';
+    if (o->ca_file)
+        ca = realpath(o->ca_file, NULL);
+    cfg = json_pack("{s:s, s:s}", "server", o->server, "token", token);
+    if (ca)
+        json_object_set_new(cfg, "caFile", json_string(ca));
+    if (o->insecure)
+        json_object_set_new(cfg, "insecure", json_true());
+    text = json_dumps(cfg, JSON_INDENT(2));
+    if ((rc = fs_mkdir_p(dir, 0700)) == 0)
+        rc = fs_write_atomic(path, text, strlen(text), 0600);
+    if (rc == 0)
+        printf("logged in to %s; token stored in %s\n", o->server, path);
+    memset(text, 0, strlen(text));
+    free(text);
+    json_decref(cfg);
+    free(ca);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+static int cmd_login_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, 's'},   {"username", required_argument, NULL, 'u'},
+        {"password-stdin", no_argument, NULL, 'p'}, {"ca-file", required_argument, NULL, 'K'},
+        {"insecure", no_argument, NULL, 'k'},       {"data", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    struct app_cli o = {0};
+    const char *user = "admin";
+    char *pw = NULL, *body = NULL, *cookie = NULL, *hdr_cookie = NULL, *hdr_csrf = NULL;
+    char *path = NULL, *token_body = NULL, host[64] = "cli";
+    json_t *session = NULL, *tok = NULL, *bye = NULL, *creds;
+    struct buf p = BUF_INIT;
+    int c, from_stdin = 0, rc = 1;
+
+    o.server = app_default_server();
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:u:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o.server = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'p':
+            from_stdin = 1;
+            break;
+        case 'K':
+            o.ca_file = optarg;
+            break;
+        case 'k':
+            o.insecure = 1;
+            break;
+        case 'd':
+            o.data_dir = optarg;
+            break;
+        case 'h':
+            printf("usage: edgecd login %s\n%s\n", cli_cmd_login.usage, cli_cmd_login.help);
+            return 0;
+        default:
+            return cli_usage(&cli_cmd_login);
+        }
+    }
+    if (optind != argc)
+        return cli_usage(&cli_cmd_login);
+    if (login_password(from_stdin, &pw) < 0)
+        goto fail;
+    creds = json_pack("{s:s, s:s}", "username", user, "password", pw);
+    body = json_dumps(creds, JSON_COMPACT);
+    json_decref(creds);
+    {
+        const char *const none[] = {NULL};
+        if (app_cli_exchange(&o, "POST", "/api/v1/session", none, body, &session, &cookie) < 0)
+            goto fail;
+    }
+    if (!cookie || !json_string_value(json_object_get(session, "csrfToken"))) {
+        err_set(ERR_INVALID, "%s: the login answer has no session", o.server);
+        goto fail;
+    }
+    hdr_cookie = xasprintf("Cookie: %.*s", (int)strcspn(cookie, ";"), cookie);
+    hdr_csrf =
+        xasprintf("X-CSRF-Token: %s", json_string_value(json_object_get(session, "csrfToken")));
+    gethostname(host, sizeof(host) - 1);
+    host[strcspn(host, ".")] = '\0';
+    buf_puts(&p, "/api/v1/account/");
+    http_query_escape(&p, user);
+    buf_puts(&p, "/token");
+    path = buf_detach(&p);
+    /* The id says where and when the token was made, for `token list`. */
+    token_body = xasprintf("{\"id\":\"cli-%.30s-%lld\"}", account_name_ok(host) ? host : "host",
+                           (long long)time(NULL));
+    {
+        const char *const hdr[] = {hdr_cookie, hdr_csrf, NULL};
+        rc = app_cli_exchange(&o, "POST", path, hdr, token_body, &tok, NULL);
+        /* the session was only the way to the token */
+        app_cli_exchange(&o, "DELETE", "/api/v1/session", hdr, NULL, &bye, NULL);
+        if (rc < 0)
+            goto fail;
+    }
+    if (!json_string_value(json_object_get(tok, "token"))) {
+        err_set(ERR_INVALID, "%s: the token answer has no token", o.server);
+        goto fail;
+    }
+    if (login_save(&o, json_string_value(json_object_get(tok, "token"))) < 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    rc = cli_fail();
+out:
+    if (pw)
+        memset(pw, 0, strlen(pw));
+    if (body)
+        memset(body, 0, strlen(body));
+    free(pw);
+    free(body);
+    free(cookie);
+    free(hdr_cookie);
+    free(hdr_csrf);
+    free(path);
+    free(token_body);
+    json_decref(session);
+    json_decref(tok);
+    json_decref(bye);
+    return rc;
+}
+
+const struct cli_cmd cli_cmd_login = {
+    "login",
+    "[--server URL] [--username NAME] [--password-stdin] [--ca-file FILE | --insecure] "
+    "[--data DIR]",
+    "Log in to an edgecd server and keep an API token for the CLI in ~/.config/edgecd/config "
+    "(0600; EDGECD_LOGIN_CONFIG names another file); app and appset commands then use it for that "
+    "server.",
+    cmd_login_run,
 };

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backup/self.h"
 #include "cli/cli.h"
@@ -23,11 +24,14 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/password.h"
 #include "core/mem.h"
 #include "core/util.h"
 #include "doc/doc.h"
 #include "engine/engine.h"
+#include "git/gitstats.h"
 #include "git/mirror.h"
+#include "kube/client.h"
 #include "model/app.h"
 #include "model/config.h"
 #include "server/server.h"
@@ -78,6 +82,51 @@ static int serve_token(const char *data_dir, char **out)
 out:
     buf_dispose(&b);
     free(path);
+    return rc;
+}
+
+/* On the first start of a data directory (no account yet) make the
+ * account admin with a random password, written to DATA/admin-password
+ * (0600) and printed this once: the operator changes it after the first
+ * login. The file is written before the account so a failure leaves no
+ * account whose password nobody knows. */
+static int serve_admin(store *st, const char *data_dir)
+{
+    struct store_account *v = NULL, a = {0};
+    size_t n = 0;
+    char *pw = NULL, *path = NULL, *text = NULL;
+    int rc;
+
+    if ((rc = store_account_list(st, &v, &n)) < 0 || n > 0)
+        goto out;
+    path = xasprintf("%s/admin-password", data_dir);
+    if ((rc = password_random_text(&pw, 18)) < 0)
+        goto out;
+    text = xasprintf("%s\n", pw);
+    if ((rc = fs_write_atomic(path, text, strlen(text), 0600)) < 0 ||
+        (rc = password_hash(&a.hash, pw)) < 0)
+        goto out;
+    a.name = "admin";
+    a.enabled = 1;
+    a.roles = "role:admin";
+    if ((rc = store_account_add(st, &a)) < 0) {
+        unlink(path);
+        goto out;
+    }
+    printf("edgecd: created account admin with password %s (also in %s; change it after the "
+           "first login)\n",
+           pw, path);
+    log_info("created account admin; its initial password is in %s", path);
+out:
+    if (pw)
+        memset(pw, 0, strlen(pw));
+    if (text)
+        memset(text, 0, strlen(text));
+    free(pw);
+    free(text);
+    free(a.hash);
+    free(path);
+    store_accounts_free(v, n);
     return rc;
 }
 
@@ -221,6 +270,81 @@ static int serve_rollback(void *ctx, const char *app, const json_t *body)
                                    json_is_true(json_object_get(body, "prune")), SERVE_API_USER);
 }
 
+/* The application views and writes of the API (engine/view.c,
+ * engine/register.c); the server's structs mirror the engine's. */
+static int serve_managed(void *ctx, const char *app, json_t **out)
+{
+    return engine_managed_resources(ctx, app, out);
+}
+
+static int serve_tree(void *ctx, const char *app, json_t **out)
+{
+    return engine_resource_tree(ctx, app, out);
+}
+
+static int serve_resource(void *ctx, const char *app, const struct server_resource_ref *r,
+                          json_t **out)
+{
+    struct engine_resource_ref ref = {r->group, r->version, r->kind, r->ns, r->name, r->uid};
+    return engine_resource_get(ctx, app, &ref, out);
+}
+
+static int serve_resource_events(void *ctx, const char *app, const struct server_resource_ref *r,
+                                 json_t **out)
+{
+    struct engine_resource_ref ref = {r->group, r->version, r->kind, r->ns, r->name, r->uid};
+    return engine_resource_events(ctx, app, &ref, out);
+}
+
+static int serve_pod_logs(void *ctx, const char *app, const struct server_log_request *rq,
+                          server_log_fn fn, void *fctx)
+{
+    struct engine_log_request lr = {rq->ns, rq->pod, rq->container, rq->tail_lines, rq->follow};
+    return engine_pod_logs(ctx, app, &lr, fn, fctx);
+}
+
+static void serve_refresh_app(void *ctx, const char *app, int hard)
+{
+    if (hard)
+        engine_refresh_app_hard(ctx, app);
+    else
+        engine_refresh_app(ctx, app);
+}
+
+static int serve_app_write(void *ctx, const json_t *body, enum server_app_write how,
+                           const char *name, char **out_name)
+{
+    return engine_app_write(ctx, body, how != SERVER_APP_UPDATE, how == SERVER_APP_UPSERT, name,
+                            out_name);
+}
+
+static int serve_secret_values(void *ctx, const char *app, json_t **out)
+{
+    return engine_secret_values(ctx, app, out);
+}
+
+static int serve_ready(void *ctx)
+{
+    return engine_ready(ctx);
+}
+
+static void serve_metrics(void *ctx, struct buf *out)
+{
+    engine_metrics_write(ctx, out);
+    gitstats_write(out);
+    kube_metrics_write(out);
+}
+
+static int serve_repo_validate(void *ctx, const char *url, char **message)
+{
+    return engine_repo_validate(ctx, url, message);
+}
+
+static int serve_cluster_validate(void *ctx, const char *name, char **message)
+{
+    return engine_cluster_validate(ctx, name, message);
+}
+
 /* The self-backup schedule of the config, started when it has a recovery
  * secret; without one, said once and left off (the keys are never
  * written unencrypted). */
@@ -340,7 +464,7 @@ static int cmd_serve_run(int argc, char **argv)
     db = xasprintf("%s/state.db", data_dir);
     if (store_open(&st, db) < 0 || serve_register(st, cfg.projects, store_project_put) < 0 ||
         serve_register(st, cfg.applications, store_app_put) < 0 ||
-        serve_register(st, cfg.appsets, store_appset_put) < 0 ||
+        serve_register(st, cfg.appsets, store_appset_put) < 0 || serve_admin(st, data_dir) < 0 ||
         serve_bootstrap(st, &cfg, bootstrap ? bootstrap : cfg.bootstrap) < 0)
         goto fail;
     if (mirror_global_init() < 0)
@@ -362,7 +486,27 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.remove = serve_remove;
     sopts.actions.diff = serve_diff;
     sopts.actions.refresh = serve_refresh;
+    sopts.actions.managed_resources = serve_managed;
+    sopts.actions.resource_tree = serve_tree;
+    sopts.actions.resource = serve_resource;
+    sopts.actions.resource_events = serve_resource_events;
+    sopts.actions.pod_logs = serve_pod_logs;
+    sopts.actions.refresh_app = serve_refresh_app;
+    sopts.actions.app_write = serve_app_write;
+    sopts.actions.secret_values = serve_secret_values;
+    sopts.actions.ready = serve_ready;
+    sopts.actions.metrics = serve_metrics;
+    sopts.actions.repo_validate = serve_repo_validate;
+    sopts.actions.cluster_validate = serve_cluster_validate;
+    sopts.config = &cfg;
+    sopts.per_address = (int)cfg.max_connections_per_address;
+    sopts.data_dir = data_dir;
+    sopts.version = EDGECD_VERSION;
+    sopts.app_label_key = ENGINE_LABEL_APP;
     sopts.webhook_secrets = &secrets;
+    sopts.rbac = cfg.rbac;
+    sopts.session_idle_seconds = cfg.session_idle_seconds;
+    sopts.session_max_seconds = cfg.session_max_seconds;
     if (server_start(&srv, &sopts, st) < 0 ||
         serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)
         goto fail;

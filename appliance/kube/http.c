@@ -109,6 +109,7 @@ void http_response_init(struct http_response *r)
     r->content_type = NULL;
     r->retry_after = NULL;
     r->etag = NULL;
+    r->set_cookie = NULL;
 }
 
 void http_response_dispose(struct http_response *r)
@@ -119,7 +120,8 @@ void http_response_dispose(struct http_response *r)
     free(r->content_type);
     free(r->retry_after);
     free(r->etag);
-    r->content_type = r->retry_after = r->etag = NULL;
+    free(r->set_cookie);
+    r->content_type = r->retry_after = r->etag = r->set_cookie = NULL;
     r->status = 0;
 }
 
@@ -923,7 +925,7 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
         size_t total = 0;
         int status, minor, chunked = 0, conn_close = 0, conn_keep = 0, have_len = 0;
         unsigned long long clen = 0;
-        char *content_type = NULL, *retry_after = NULL, *etag = NULL;
+        char *content_type = NULL, *retry_after = NULL, *etag = NULL, *set_cookie = NULL;
 
         if ((rc = http_read_line(c, &line, &total)) < 0)
             goto out;
@@ -982,13 +984,18 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
                 retry_after = xstrdup(val);
             } else if (strcasecmp(line.ptr, "ETag") == 0) {
                 free(etag);
+                free(set_cookie);
                 etag = xstrdup(val);
+            } else if (strcasecmp(line.ptr, "Set-Cookie") == 0) {
+                free(set_cookie);
+                set_cookie = xstrdup(val);
             }
         }
         if (rc < 0) {
             free(content_type);
             free(retry_after);
             free(etag);
+            free(set_cookie);
             goto out;
         }
         if (status < 200) {
@@ -996,6 +1003,7 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
             free(content_type);
             free(retry_after);
             free(etag);
+            free(set_cookie);
             if (status == 101) {
                 rc = err_set(ERR_UNSUPPORTED, "%s: the server switched protocols", c->url);
                 goto out;
@@ -1023,6 +1031,7 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
             free(content_type);
             free(retry_after);
             free(etag);
+            free(set_cookie);
             goto out;
         }
         if (!body.ptr)
@@ -1034,9 +1043,11 @@ static int http_read_response(http_conn *c, const char *method, struct http_resp
         free(resp->content_type);
         free(resp->retry_after);
         free(resp->etag);
+        free(resp->set_cookie);
         resp->content_type = content_type;
         resp->retry_after = retry_after;
         resp->etag = etag;
+        resp->set_cookie = set_cookie;
         *keep = !conn_close && (minor >= 1 || conn_keep);
         rc = 0;
         goto out;
@@ -1373,7 +1384,9 @@ int http_stream_wait(http_stream *s, int wait_ms)
     struct pollfd pfd;
     int n;
 
-    if (s->done || c->rpos < c->rlen)
+    /* a body of known length read to its end is at its end now: the read
+     * says so without waiting for bytes that will not come */
+    if (s->done || c->rpos < c->rlen || (s->mode == HTTP_STREAM_LENGTH && s->left == 0))
         return 1;
     if (c->fd < 0)
         return 1; /* the read reports the closed connection */

@@ -54,6 +54,7 @@ struct http_response {
     char *content_type; /* owned; may be NULL */
     char *retry_after;  /* owned; may be NULL */
     char *etag;         /* owned; may be NULL (S3 names uploaded parts by it) */
+    char *set_cookie;   /* owned; the last Set-Cookie, may be NULL (edgecd login) */
 };
 void http_response_init(struct http_response *r);
 void http_response_dispose(struct http_response *r);

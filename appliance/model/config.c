@@ -47,6 +47,10 @@ static const struct config_key config_keys[] = {
     {"httpRedirectListen", CONFIG_STR, "", 0, 0, offsetof(struct config, http_redirect_listen),
      "address:port of a plain HTTP port that answers every request with a redirect (308) to "
      "HTTPS; empty: none"},
+    {"maxConnectionsPerAddress", CONFIG_INT, "8", 1, 1024,
+     offsetof(struct config, max_connections_per_address),
+     "connections one client address may hold open to the API at once (more are closed as they "
+     "arrive); behind a proxy every client has the proxy's address: raise it"},
     {"pollSeconds", CONFIG_INT, "180", 1, 86400, offsetof(struct config, poll_seconds),
      "seconds between reconciles of each application"},
     {"pollJitterSeconds", CONFIG_INT, "60", 0, 86400, offsetof(struct config, poll_jitter_seconds),
@@ -84,6 +88,14 @@ static const struct config_key config_keys[] = {
     {"secretsFile", CONFIG_STR, "", 0, 0, offsetof(struct config, secrets_file),
      "an Argo CD argocd-secret Secret (YAML, as is) whose webhook.* keys authenticate Git "
      "providers' push webhooks; relative to this file; empty: every webhook is refused"},
+    {"rbacConfigFile", CONFIG_STR, "", 0, 0, offsetof(struct config, rbac_config_file),
+     "an Argo CD argocd-rbac-cm ConfigMap (YAML, as is): policy.csv, policy.default; relative to "
+     "this file; empty: the built-in roles only (admin is role:admin)"},
+    {"sessionIdleSeconds", CONFIG_INT, "3600", 60, 2592000,
+     offsetof(struct config, session_idle_seconds), "a browser session unused this long ends"},
+    {"sessionMaxSeconds", CONFIG_INT, "86400", 60, 31536000,
+     offsetof(struct config, session_max_seconds),
+     "a browser session ends this long after its login, used or not"},
     {"logLevel", CONFIG_STR, "info", 0, 0, offsetof(struct config, log_level),
      "debug, info, warn or error"},
     {"selfBackupSchedule", CONFIG_STR, "@daily", 0, 0,
@@ -414,6 +426,15 @@ int config_load(struct config *out, const char *path)
             goto out;
         }
     }
+    if (out->rbac_config_file[0]) {
+        char *resolved = config_resolve_path(path, out->rbac_config_file);
+        free(out->rbac_config_file);
+        out->rbac_config_file = resolved;
+        if ((rc = rbac_load(&out->rbac, out->rbac_config_file)) < 0) {
+            rc = err_prefix(rc, "%s: rbacConfigFile", path);
+            goto out;
+        }
+    }
     {
         /* Paths that are taken relative to the config file. */
         char **rel[] = {&out->secrets_file, &out->self_backup_location,
@@ -468,6 +489,8 @@ void config_dispose(struct config *cfg)
     }
     free(cfg->clusters);
     cfg->clusters = NULL;
+    rbac_free(cfg->rbac);
+    cfg->rbac = NULL;
     for (size_t i = 0; i < cfg->n_mirrors; i++) {
         free(cfg->mirrors[i].prefix);
         free(cfg->mirrors[i].mirror);

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "model/rbac.h"
 #include "model/settings.h"
 
 struct config_cluster {
@@ -47,13 +48,14 @@ struct config_mirror {
 };
 
 struct config {
-    char *listen;               /* API listen address */
-    char *tls_cert_file;        /* "" = generated; else resolved against the config file */
-    char *tls_key_file;         /* set exactly when tls_cert_file is */
-    int insecure_http;          /* plain HTTP (behind a TLS-terminating proxy) */
-    char *http_redirect_listen; /* "" or the plain port that redirects to HTTPS */
-    long poll_seconds;          /* reconcile interval */
-    long poll_jitter_seconds;   /* random extra per poll, 0..this */
+    char *listen;                     /* API listen address */
+    char *tls_cert_file;              /* "" = generated; else resolved against the config file */
+    char *tls_key_file;               /* set exactly when tls_cert_file is */
+    int insecure_http;                /* plain HTTP (behind a TLS-terminating proxy) */
+    char *http_redirect_listen;       /* "" or the plain port that redirects to HTTPS */
+    long max_connections_per_address; /* API connections one client address may hold */
+    long poll_seconds;                /* reconcile interval */
+    long poll_jitter_seconds;         /* random extra per poll, 0..this */
     char *log_level;
     char *helm_binary;                 /* "" = helm on PATH */
     long helm_timeout_seconds;         /* per helm template */
@@ -67,6 +69,10 @@ struct config {
     char *settings_file;               /* argocd-cm path, resolved against the config
                                         * file's folder; "" = none */
     struct settings *settings;         /* read from settings_file; NULL without one */
+    char *rbac_config_file;            /* argocd-rbac-cm path, resolved; "" = none */
+    rbac *rbac;                        /* read from rbac_config_file; NULL without one */
+    long session_idle_seconds;         /* browser session idle expiry */
+    long session_max_seconds;          /* browser session absolute expiry */
     char *secrets_file;                /* argocd-secret path, resolved like settings_file;
                                         * "" = none (read by serve, see model/secrets.h) */
     char *self_backup_schedule;        /* cron or @daily; "" = no self-backups */

@@ -248,14 +248,17 @@ void rbac_free(rbac *r)
     free(r);
 }
 
-/* The subject and every role it has, into v (at most RBAC_MAX_ROLES;
- * strings borrowed). */
-static size_t rbac_closure(const rbac *r, const char *subject, const char **v)
+/* The subject, the extra roles and every role they have, into v (at most
+ * RBAC_MAX_ROLES; strings borrowed). */
+static size_t rbac_closure(const rbac *r, const char *subject, const char *const *roles,
+                           size_t nroles, const char **v)
 {
     size_t n = 0;
     v[n++] = subject;
     if (r->default_role[0])
         v[n++] = r->default_role;
+    for (size_t i = 0; i < nroles && n < RBAC_MAX_ROLES; i++)
+        v[n++] = roles[i];
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < r->ng && n < RBAC_MAX_ROLES; k++) {
             size_t j;
@@ -269,37 +272,64 @@ static size_t rbac_closure(const rbac *r, const char *subject, const char **v)
     return n;
 }
 
+size_t rbac_roles(const rbac *r, const char *subject, const char *const *roles, size_t nroles,
+                  const char **out, size_t max)
+{
+    const char *v[RBAC_MAX_ROLES];
+    size_t n = rbac_closure(r, subject, roles, nroles, v), k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        size_t j;
+        if (!str_has_prefix(v[i], "role:"))
+            continue;
+        for (j = 0; j < k && strcmp(out[j], v[i]) != 0; j++)
+            ;
+        if (j == k)
+            out[k++] = v[i];
+    }
+    return k;
+}
+
 int rbac_has_role(const rbac *r, const char *subject, const char *role)
 {
     const char *v[RBAC_MAX_ROLES];
-    size_t n = rbac_closure(r, subject, v);
+    size_t n = rbac_closure(r, subject, NULL, 0, v);
     for (size_t i = 0; i < n; i++)
         if (!strcmp(v[i], role))
             return 1;
     return 0;
 }
 
-int rbac_enforce(const rbac *r, const char *subject, const char *resource, const char *action,
-                 const char *object)
+int rbac_enforce_as(const rbac *r, const char *subject, const char *const *roles, size_t nroles,
+                    const char *resource, const char *action, const char *object)
 {
     const char *v[RBAC_MAX_ROLES];
     size_t n;
     int allowed = 0;
 
-    if (!r || !subject || !subject[0] || !resource || !action || !object)
+    if (!r || !subject || !subject[0] || !resource || !action)
         return 0;
-    n = rbac_closure(r, subject, v);
+    n = rbac_closure(r, subject, roles, nroles, v);
     for (size_t k = 0; k < r->np; k++) {
         const struct rbac_policy *p = &r->p[k];
         size_t i;
         for (i = 0; i < n && strcmp(p->subject, v[i]) != 0; i++)
             ;
-        if (i == n || !glob_match(p->resource, resource, 0) || !glob_match(p->action, action, 0) ||
-            !glob_match(p->object, object, 0))
+        if (i == n || !glob_match(p->resource, resource, 0) || !glob_match(p->action, action, 0))
+            continue;
+        if (object ? !glob_match(p->object, object, 0)
+                   : !p->allow && strcmp(p->object, "*") != 0 && strcmp(p->object, "*/*") != 0)
             continue;
         if (!p->allow)
             return 0; /* deny wins */
         allowed = 1;
     }
     return allowed;
+}
+
+int rbac_enforce(const rbac *r, const char *subject, const char *resource, const char *action,
+                 const char *object)
+{
+    if (!object)
+        return 0;
+    return rbac_enforce_as(r, subject, NULL, 0, resource, action, object);
 }

@@ -24,6 +24,8 @@
 #ifndef EDGECD_MODEL_RBAC_H
 #define EDGECD_MODEL_RBAC_H
 
+#include <stddef.h>
+
 typedef struct rbac rbac;
 
 /* Parse policy.csv text (source names it in messages) over the built-in
@@ -44,6 +46,22 @@ void rbac_free(rbac *r);
 /* 1 if subject may do action on resource's object, else 0. Any thread. */
 int rbac_enforce(const rbac *r, const char *subject, const char *resource, const char *action,
                  const char *object);
+
+/* As rbac_enforce for a subject that also holds roles (n of them, each
+ * "role:..."; may be NULL when n is 0): the roles join the subject's own
+ * closure, so a deny line for any of them still wins. object NULL asks
+ * "on some object": allow lines match whatever their object, and only a
+ * deny line whose object is "*" or "* / *" (no spaces) refuses. Any
+ * thread. */
+int rbac_enforce_as(const rbac *r, const char *subject, const char *const *roles, size_t n,
+                    const char *resource, const char *action, const char *object);
+
+/* The roles ("role:..." names) subject holds, with the n extra roles
+ * it was given and through g lines and policy.default, into out (at most
+ * max, borrowed from r and roles, each once, in the order found).
+ * Returns how many. Any thread. */
+size_t rbac_roles(const rbac *r, const char *subject, const char *const *roles, size_t n,
+                  const char **out, size_t max);
 
 /* 1 if subject has role (itself, or through g lines, or by default). */
 int rbac_has_role(const rbac *r, const char *subject, const char *role);

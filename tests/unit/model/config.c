@@ -215,6 +215,58 @@ TEST(settings_file_is_read)
     free(cm);
 }
 
+/* rbacConfigFile: the site's argocd-rbac-cm, read at load; the session
+ * settings with their defaults and bounds. */
+TEST(rbac_file_and_session_settings)
+{
+    struct config cfg;
+    char *path, *cm;
+    static const char site[] = "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                               "clusters: [{kubeconfig: k}]\nrbacConfigFile: rbac.yaml\n"
+                               "sessionIdleSeconds: 600\n";
+
+    CHECK_OK(write_config("rbac.yaml",
+                          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-rbac-cm}\n"
+                          "data:\n  policy.csv: |\n"
+                          "    p, role:ops, applications, sync, prod/*, allow\n"
+                          "    g, alice, role:ops\n",
+                          &cm));
+    CHECK_OK(write_config("with-rbac.yaml", site, &path));
+    CHECK_OK(config_load(&cfg, path));
+    CHECK_STR(cfg.rbac_config_file, cm);
+    CHECK(cfg.rbac != NULL);
+    CHECK(rbac_enforce(cfg.rbac, "alice", "applications", "sync", "prod/web") == 1);
+    CHECK(rbac_enforce(cfg.rbac, "alice", "applications", "sync", "dev/web") == 0);
+    CHECK(cfg.session_idle_seconds == 600);
+    CHECK(cfg.session_max_seconds == 86400);
+    config_dispose(&cfg);
+    CHECK(cfg.rbac == NULL);
+    free(path);
+
+    /* a broken policy fails the whole configuration, naming both files */
+    free(cm);
+    CHECK_OK(write_config("rbac.yaml",
+                          "apiVersion: v1\nkind: ConfigMap\ndata:\n  policy.csv: |\n"
+                          "    p, role:ops, applications\n",
+                          &cm));
+    CHECK_OK(write_config("with-rbac.yaml", site, &path));
+    CHECK_ERR(config_load(&cfg, path), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "with-rbac.yaml: rbacConfigFile: ");
+    CHECK_CONTAINS(err_last(), "rbac.yaml:1: not a policy line");
+    config_dispose(&cfg);
+    free(path);
+
+    CHECK_OK(write_config("short.yaml",
+                          "apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                          "clusters: [{kubeconfig: k}]\nsessionMaxSeconds: 5\n",
+                          &path));
+    CHECK_ERR(config_load(&cfg, path), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "sessionMaxSeconds");
+    config_dispose(&cfg);
+    free(path);
+    free(cm);
+}
+
 /* The TLS files are found next to the config file, like every path in
  * it, so a site folder moves as a whole. */
 TEST(tls_settings)
@@ -275,6 +327,7 @@ int main(void)
     RUN(errors_name_the_field);
     RUN(mirror_rules_longest_prefix_wins);
     RUN(settings_file_is_read);
+    RUN(rbac_file_and_session_settings);
     RUN(tls_settings);
     RUN(missing_file);
     RUN(describe_lists_every_setting);

@@ -66,6 +66,42 @@ TEST(site_policy)
     rbac_free(r);
 }
 
+/* A subject with roles of its own (an account's stored roles): they join
+ * its closure, deny still wins, and "on some object" asks whether any
+ * object is allowed. */
+TEST(roles_given_with_the_subject)
+{
+    static const char csv[] = "p, role:shop, applications, sync, shop/*, allow\n"
+                              "p, role:shop, applications, sync, shop/prod-*, deny\n"
+                              "p, role:frozen, applications, sync, */*, deny\n"
+                              "g, role:shop, role:readonly\n";
+    const char *const shop[] = {"role:shop"}, *const frozen[] = {"role:shop", "role:frozen"};
+    const char *roles[8];
+    rbac *r = NULL;
+    size_t n;
+
+    CHECK_OK(rbac_new(&r, csv, "policy.csv", ""));
+    CHECK(rbac_enforce_as(r, "dave", shop, 1, "applications", "sync", "shop/web"));
+    CHECK(!rbac_enforce_as(r, "dave", shop, 1, "applications", "sync", "shop/prod-db"));
+    CHECK(!rbac_enforce_as(r, "dave", NULL, 0, "applications", "sync", "shop/web"));
+    CHECK(!rbac_enforce_as(r, "dave", frozen, 2, "applications", "sync", "shop/web"));
+    /* on some object */
+    CHECK(rbac_enforce_as(r, "dave", shop, 1, "applications", "sync", NULL));
+    CHECK(!rbac_enforce_as(r, "dave", shop, 1, "applications", "delete", NULL));
+    CHECK(!rbac_enforce_as(r, "dave", frozen, 2, "applications", "sync", NULL));
+    CHECK(!rbac_enforce(r, "dave", "applications", "get", NULL));
+    /* the roles held, through g lines, each once */
+    n = rbac_roles(r, "dave", shop, 1, roles, 8);
+    CHECK(n == 2);
+    CHECK_STR(roles[0], "role:shop");
+    CHECK_STR(roles[1], "role:readonly");
+    n = rbac_roles(r, "admin", NULL, 0, roles, 8);
+    CHECK(n == 2);
+    CHECK_STR(roles[0], "role:admin");
+    CHECK(rbac_roles(r, "nobody", NULL, 0, roles, 8) == 0);
+    rbac_free(r);
+}
+
 TEST(refusals_name_the_line)
 {
     static const struct {
@@ -135,6 +171,7 @@ int main(void)
     dir = test_tmpdir("rbac");
     RUN(built_in_roles);
     RUN(site_policy);
+    RUN(roles_given_with_the_subject);
     RUN(refusals_name_the_line);
     RUN(loads_argocd_rbac_cm);
     free(dir);
