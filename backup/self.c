@@ -690,8 +690,12 @@ struct self_scheduler {
 static void self_run_once(self_scheduler *s)
 {
     json_t *rec = NULL;
+    int rc;
     s->o.now = 0;
-    if (self_backup(s->st, &s->o, &rec) < 0) {
+    backup_serial_lock();
+    rc = self_backup(s->st, &s->o, &rec);
+    backup_serial_unlock();
+    if (rc < 0) {
         log_error("%s (retried at the next scheduled time)", err_last());
         err_clear();
         return;

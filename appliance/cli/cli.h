@@ -41,6 +41,7 @@ extern const struct cli_cmd cli_cmd_repo;
 extern const struct cli_cmd cli_cmd_admin;
 extern const struct cli_cmd cli_cmd_backup;
 extern const struct cli_cmd cli_cmd_restore;
+extern const struct cli_cmd cli_cmd_schedule;
 
 int cli_main(int argc, char **argv);
 

@@ -55,6 +55,8 @@ enum {
     OPT_TTL,
     OPT_FILE,
     OPT_DETAILS,
+    OPT_SCHEDULE,
+    OPT_KEEP,
 };
 
 static const struct option backup_longopts[] = {
@@ -69,6 +71,8 @@ static const struct option backup_longopts[] = {
     BACKUP_CLI_SHARED_OPTIONS,
     {"file", required_argument, NULL, OPT_FILE},
     {"details", no_argument, NULL, OPT_DETAILS},
+    {"schedule", required_argument, NULL, OPT_SCHEDULE},
+    {"keep", required_argument, NULL, OPT_KEEP},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -154,10 +158,8 @@ static int backup_cli_or(json_t *spec, const char *value)
     return 0;
 }
 
-/* Parse flags into o; the positional arguments are argv[optind..]. 0, or
- * the exit code (2 usage, 0 help, 1 bad value) with *done set. */
-static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const char *usage,
-                            int *done)
+int backup_cli_parse(struct backup_cli *o, const char *cmd, int argc, char **argv,
+                     const char *usage, int *done)
 {
     int c;
     *done = 0;
@@ -218,11 +220,21 @@ static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const c
         case 'o':
             o->output = optarg;
             break;
+        case OPT_SCHEDULE:
+        case OPT_KEEP:
+            if (!strcmp(cmd, "schedule")) {
+                *(c == OPT_SCHEDULE ? &o->schedule : &o->keep) = optarg;
+                break;
+            }
+            fprintf(stderr, "edgecd: --%s is a flag of edgecd schedule create\n",
+                    c == OPT_SCHEDULE ? "schedule" : "keep");
+            *done = 1;
+            return 2;
         default:
             if (backup_cli_shared_opt(o, c, optarg))
                 break;
             *done = 1;
-            fprintf(c == 'h' ? stdout : stderr, "usage: edgecd backup %s %s\n", argv[0], usage);
+            fprintf(c == 'h' ? stdout : stderr, "usage: edgecd %s %s %s\n", cmd, argv[0], usage);
             return c == 'h' ? 0 : 2;
         }
     }
@@ -317,6 +329,7 @@ int backup_cli_location(struct backup_cli *o)
     int rc;
 
     memset(&s3, 0, sizeof(s3));
+    o->location_arg = o->location;
     o->records = o->location;
     if (!o->location) {
         o->location = o->records = o->location_buf = xasprintf("%s/backups", o->data);
@@ -344,7 +357,7 @@ void backup_cli_location_dispose(struct backup_cli *o)
     location_reset();
 }
 
-static void backup_cli_dispose(struct backup_cli *o)
+void backup_cli_dispose(struct backup_cli *o)
 {
     json_decref(o->spec);
     backup_cli_location_dispose(o);
@@ -489,7 +502,7 @@ static int backup_create_cmd(int argc, char **argv)
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
-    rc = backup_cli_parse(&o, argc, argv, CREATE_USAGE, &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, CREATE_USAGE, &done);
     if (done)
         goto out;
     if (optind != argc - 1) {
@@ -552,7 +565,8 @@ static int backup_list_cmd(int argc, char **argv)
     size_t i;
     int rc, done;
 
-    rc = backup_cli_parse(&o, argc, argv, "[--location DIR] [--data DIR] [-o json]", &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, "[--location DIR] [--data DIR] [-o json]",
+                          &done);
     if (done)
         goto out;
     if (optind != argc) {
@@ -696,7 +710,8 @@ static int backup_describe_cmd(int argc, char **argv)
     json_t *rec = NULL;
     int rc, done;
 
-    rc = backup_cli_parse(&o, argc, argv, "NAME [--location DIR] [--data DIR] [-o json]", &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, "NAME [--location DIR] [--data DIR] [-o json]",
+                          &done);
     if (done)
         goto out;
     if (optind != argc - 1) {
@@ -728,7 +743,7 @@ static int backup_delete_cmd(int argc, char **argv)
     struct backup_cli o;
     int rc, done;
 
-    rc = backup_cli_parse(&o, argc, argv, "NAME [--location DIR] [--data DIR]", &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, "NAME [--location DIR] [--data DIR]", &done);
     if (done)
         goto out;
     if (optind != argc - 1) {
@@ -765,7 +780,7 @@ static int backup_verify_cmd(int argc, char **argv)
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
-    rc = backup_cli_parse(&o, argc, argv, VERIFY_USAGE, &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, VERIFY_USAGE, &done);
     if (done)
         goto out;
     if ((o.file ? optind != argc : optind != argc - 1)) {

@@ -17,8 +17,10 @@
 struct backup_cli {
     const char *data, *location, *key_file, *passphrase_file, *format, *output, *file;
     const char *config, *cluster, *kubeconfig, *context;
+    const char *schedule, *keep; /* `schedule create` only */
     int details;
     json_t *spec;
+    const char *location_arg; /* --location as given; NULL: the default */
     char *location_buf;
     const char *records; /* where restore records go: the location, or for
                             an S3 location DATA/backups */
@@ -51,6 +53,17 @@ enum {
     {                                                                                              \
         "context", required_argument, NULL, BACKUP_OPT_CONTEXT                                     \
     }
+
+/* Parse the flags of `edgecd CMD SUB` (cmd "backup" or "schedule"; only
+ * "schedule" takes --schedule and --keep) into o, settling the location;
+ * the positional arguments are argv[optind..]. 0, or the exit code (2
+ * usage, 0 help, 1 bad value) with *done set. o is the caller's
+ * (backup_cli_dispose, in every case). */
+int backup_cli_parse(struct backup_cli *o, const char *cmd, int argc, char **argv,
+                     const char *usage, int *done);
+
+/* Free what backup_cli_parse made. */
+void backup_cli_dispose(struct backup_cli *o);
 
 /* 1 if getopt's c is one of the shared flags (arg stored into o), else 0. */
 int backup_cli_shared_opt(struct backup_cli *o, int c, const char *arg);

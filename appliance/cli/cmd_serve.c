@@ -18,6 +18,7 @@
 
 #include "backup/self.h"
 #include "cli/cli.h"
+#include "cli/serve_backups.h"
 #include "core/buf.h"
 #include "core/cron.h"
 #include "core/err.h"
@@ -294,6 +295,7 @@ static int cmd_serve_run(int argc, char **argv)
     engine *eng = NULL;
     struct server_tls tls = {0};
     self_scheduler *selfsched = NULL;
+    struct serve_backups *backups = NULL;
     char *token = NULL, *db = NULL, *url = NULL;
     struct sigaction sa;
     int c, rc = 1;
@@ -364,7 +366,8 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.refresh = serve_refresh;
     sopts.webhook_secrets = &secrets;
     if (server_start(&srv, &sopts, st) < 0 ||
-        serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)
+        serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0 ||
+        serve_backups_start(&backups, st, config_path, data_dir) < 0)
         goto fail;
 
     memset(&sa, 0, sizeof(sa));
@@ -397,7 +400,8 @@ fail:
     rc = cli_fail();
 out:
     self_scheduler_stop(selfsched); /* a run in progress finishes */
-    server_stop(srv);               /* its handlers call into the engine */
+    serve_backups_stop(backups);
+    server_stop(srv); /* its handlers call into the engine */
     engine_free(eng);
     store_close(st);
     if (token) {
