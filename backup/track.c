@@ -47,7 +47,8 @@ void backup_track_progress(void *ctx, size_t total, size_t done)
         return;
     t->row.total_items = (long long)total;
     t->row.items_done = (long long)done;
-    if (time_mono_ms() - t->written_ms >= BACKUP_TRACK_INTERVAL_MS)
+    /* The first object at once, so a watcher sees it has begun. */
+    if (done == 1 || time_mono_ms() - t->written_ms >= BACKUP_TRACK_INTERVAL_MS)
         backup_track_write(t);
 }
 

@@ -24,6 +24,7 @@
 #include "backup/filter.h"
 #include "backup/location.h"
 #include "backup/self.h"
+#include "backup/track.h"
 #include "cli/cli.h"
 #include "cli/cmd_backup.h"
 #include "core/buf.h"
@@ -36,6 +37,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "model/config.h"
+#include "storage/store.h"
 
 #ifndef EDGECD_VERSION
 #define EDGECD_VERSION "0.0.0"
@@ -491,17 +493,86 @@ static const char *backup_cli_status(const json_t *rec)
     "[--key-file F | --passphrase-file F] [--config FILE [--cluster NAME] | --kubeconfig F "       \
     "[--context C]]"
 
+store *backup_cli_store(const struct backup_cli *o, store **out)
+{
+    char *db = xasprintf("%s/state.db", o->data);
+    *out = NULL;
+    /* Only a node's own store: a data directory without one gets none. */
+    if (fs_exists(db) && store_open(out, db) < 0) {
+        err_clear();
+        *out = NULL;
+    }
+    free(db);
+    return *out;
+}
+
+/* The run row of a backup that has no record yet (running, or failed
+ * before it wrote one) as a record-like object: a new reference, or NULL
+ * (err_last set) when the store has none either. */
+json_t *backup_cli_run_record(const struct backup_cli *o, const char *kind, const char *name)
+{
+    struct store_run r;
+    store *st = NULL;
+    json_t *rec = NULL;
+    int rc;
+
+    if (!backup_cli_store(o, &st))
+        return NULL;
+    rc = store_run_get(st, kind, name, &r);
+    store_close(st);
+    if (rc < 0)
+        return NULL;
+    /* A row whose process is gone (killed, or the node went down) is not
+     * running, whatever it says; `edgecd serve` fixes the row at start. */
+    if (!strcmp(r.phase, "InProgress") && !backup_track_alive(r.pid)) {
+        free(r.phase);
+        free(r.message);
+        r.phase = xstrdup("Failed");
+        r.message = xstrdup("its process is gone (crash, power loss or kill)");
+    }
+    rec = json_pack(
+        "{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s, s:{s:I, s:I}}}", "apiVersion", "edgecd.io/v1alpha1",
+        "kind", kind, "metadata", "name", name, "status", "phase", r.phase, "startTimestamp",
+        r.started_at, "location", r.location, "progress", "totalItems", (json_int_t)r.total_items,
+        strcmp(kind, "Restore") ? "itemsBackedUp" : "itemsRestored", (json_int_t)r.items_done);
+    if (r.message[0])
+        doc_set_new(rec, "status.failureReason", json_string(r.message));
+    if (strcmp(r.phase, "InProgress") != 0)
+        doc_set_new(rec, "status.completionTimestamp", json_string(r.updated_at));
+    store_run_dispose(&r);
+    return rec;
+}
+
+static void backup_cli_describe_run(const json_t *rec)
+{
+    printf("Name:               %s\n", doc_get_str(rec, "metadata.name"));
+    printf("Phase:              %s\n", doc_get_str(rec, "status.phase"));
+    if (doc_get_str(rec, "status.failureReason"))
+        printf("Failure reason:     %s\n", doc_get_str(rec, "status.failureReason"));
+    printf("Location:           %s\n", doc_get_str(rec, "status.location"));
+    printf("Started:            %s\n", doc_get_str(rec, "status.startTimestamp"));
+    if (doc_get_str(rec, "status.completionTimestamp"))
+        printf("Ended:              %s\n", doc_get_str(rec, "status.completionTimestamp"));
+    printf("Progress:           %lld of %lld items backed up (the total grows as kinds are "
+           "listed)\n",
+           (long long)json_integer_value(doc_get(rec, "status.progress.itemsBackedUp")),
+           (long long)json_integer_value(doc_get(rec, "status.progress.totalItems")));
+}
+
 static int backup_create_cmd(int argc, char **argv)
 {
     struct backup_cli o;
     struct backup_create_options co;
+    struct backup_track track;
     struct crypt_key key;
     kube_client *kc = NULL;
+    store *st = NULL;
     json_t *rec = NULL;
     char *cname = NULL, *cserver = NULL, size[32];
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
+    memset(&track, 0, sizeof(track));
     rc = backup_cli_parse(&o, "backup", argc, argv, CREATE_USAGE, &done);
     if (done)
         goto out;
@@ -528,7 +599,13 @@ static int backup_create_cmd(int argc, char **argv)
     co.cluster_name = cname;
     co.cluster_server = cserver;
     co.edgecd_version = EDGECD_VERSION;
-    if (backup_create(kc, &co, &rec) < 0) {
+    co.progress = backup_track_progress;
+    co.progress_ctx = &track;
+    backup_track_begin(&track, backup_cli_store(&o, &st), "Backup", co.name, o.location);
+    rc = backup_create(kc, &co, &rec);
+    backup_track_end(&track, rc < 0 ? "Failed" : doc_get_str(rec, "status.phase"),
+                     rc < 0 ? err_last() : "");
+    if (rc < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -551,6 +628,7 @@ static int backup_create_cmd(int argc, char **argv)
 out:
     json_decref(rec);
     kube_client_free(kc);
+    store_close(st);
     crypt_key_dispose(&key);
     free(cname);
     free(cserver);
@@ -720,7 +798,24 @@ static int backup_describe_cmd(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (location_get(o.location, argv[optind], &rec, NULL) < 0) {
+    if ((rc = location_get(o.location, argv[optind], &rec, NULL)) == ERR_NOTFOUND) {
+        /* Not in the location (yet): a run the store knows of. */
+        char *msg = xstrdup(err_last());
+        json_t *run = backup_cli_run_record(&o, "Backup", argv[optind]);
+        if (run) {
+            if (!strcmp(o.output, "json"))
+                backup_cli_print_json(run);
+            else
+                backup_cli_describe_run(run);
+            json_decref(run);
+            free(msg);
+            rc = 0;
+            goto out;
+        }
+        err_set(ERR_NOTFOUND, "%s", msg);
+        free(msg);
+    }
+    if (rc < 0) {
         rc = cli_fail();
         goto out;
     }

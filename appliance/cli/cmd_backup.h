@@ -10,6 +10,7 @@
 
 #include "backup/crypt.h"
 #include "kube/client.h"
+#include "storage/store.h"
 
 #define BACKUP_DEFAULT_DATA "/var/lib/edgecd"
 
@@ -87,6 +88,17 @@ int backup_cli_key(const struct backup_cli *o, int create, struct crypt_key *key
  * is sent). *out, *out_name and *out_server are the caller's. */
 int backup_cli_client(const struct backup_cli *o, kube_client **out, char **out_name,
                       char **out_server);
+
+/* The data directory's store, if it has one (*out, also returned; NULL
+ * when there is none or it cannot be opened: progress is then not
+ * recorded). The caller closes it. */
+store *backup_cli_store(const struct backup_cli *o, store **out);
+
+/* The store's row of a backup or restore (kind "Backup" or "Restore") as a
+ * record-like object with status.phase and status.progress (Velero's
+ * counters): a new reference, or NULL when the store has none. A row
+ * InProgress whose process is gone reads as Failed. */
+json_t *backup_cli_run_record(const struct backup_cli *o, const char *kind, const char *name);
 
 /* Print v as indented JSON on stdout. */
 void backup_cli_print_json(const json_t *v);

@@ -69,8 +69,15 @@ static char *serve_backups_resolve(void *ctx, const char *location)
     o.data = b->data_dir;
     o.config = b->config_path;
     o.location = location;
-    if (backup_cli_location(&o) == 0)
-        out = xstrdup(o.location);
+    /* A schedule stores folders absolute: a bare word names an S3 entry,
+     * which may have left the site config since. */
+    if (backup_cli_location(&o) == 0) {
+        if (o.location[0] == '/' || location_is_s3(o.location))
+            out = xstrdup(o.location);
+        else
+            err_set(ERR_INVALID, "backup location %s: no backupLocations entry of %s has that name",
+                    location, b->config_path);
+    }
     /* Not backup_cli_location_dispose: that would forget every S3
      * location, and the self-backup thread may use one later. */
     free(o.location_buf);

@@ -1,0 +1,121 @@
+#!/bin/bash
+# End to end: backup schedules run by `edgecd serve`, on the test clock
+# (EDGECD_SCHEDULE_MINUTE_SECONDS=2: a cron minute every 2 s).
+#   - a schedule made with the CLI before serve starts fires `* * * * *`:
+#     backups named every-min-YYYYMMDDHHMMSS appear in `backup list`,
+#     labelled with the schedule, and `schedule describe` shows the last
+#     backup and the next run;
+#   - keep 2: the oldest are pruned as new ones come, only two remain;
+#   - a manual backup with a short ttl expires and is deleted;
+#   - pause stops the firings; unpause brings one catch-up run;
+#   - a schedule whose location is not described fails validation
+#     without stopping the others;
+#   - a backup that runs is visible InProgress with its counters through
+#     `backup describe`, and one killed mid-way reads Failed, and after a
+#     restart of serve its row is marked Failed for good.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+e2e_start_kubesim
+kc() { $KUBECTL "$@"; }
+{
+    printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' shop lab
+    for i in 1 2 3; do printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: shop}\ndata: {v: "%d"}\n' "$i" "$i"; done
+    for i in $(seq 1 20); do printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: lab-%02d, namespace: lab}\ndata: {i: "%d"}\n' "$i" "$i"; done
+} >"$work/objects.yaml"
+kc apply -f "$work/objects.yaml" >/dev/null || fail "kubectl apply"
+
+e2e_site_settings >"$work/site.yaml"
+data=$work/data
+ed() { "$EDGECD_BIN" "$@" --data "$data"; }
+
+ed schedule create every-min --schedule '* * * * *' --include-namespaces shop --keep 2 \
+    --config "$work/site.yaml" >"$work/create.out" || fail "schedule create: $(cat "$work/create.out")"
+ed schedule create broken --schedule '@hourly' --location no-such-entry >/dev/null ||
+    fail "schedule create broken"
+ed schedule list | grep -q '^every-min .*Enabled .*\* \* \* \* \*' || fail "schedule list: $(ed schedule list)"
+
+EDGECD_SCHEDULE_MINUTE_SECONDS=2 e2e_start_serve
+grep -q 'test clock' "$work/serve.log" || fail "serve does not say its schedules run on the test clock"
+
+mine() { ed backup list -o json | python3 -c 'import json,sys; print(" ".join(b["metadata"]["name"] for b in json.load(sys.stdin) if b.get("metadata",{}).get("labels",{}).get("velero.io/schedule-name")=="every-min"))'; }
+n_mine() { mine | wc -w; }
+has_mine() { [ "$(n_mine)" -ge 1 ]; }
+wait_for 30 "a scheduled backup in backup list" has_mine
+first=$(mine | awk '{print $1}')
+[[ $first =~ ^every-min-[0-9]{14}$ ]] || fail "scheduled backup named \"$first\""
+ed backup describe "$first" >"$work/first.txt" || fail "describe $first"
+grep -q 'Phase: *Completed' "$work/first.txt" || fail "$first is not Completed: $(cat "$work/first.txt")"
+grep -q 'Included: *shop' "$work/first.txt" || fail "$first does not carry the schedule's filter"
+ed backup verify "$first" >/dev/null || fail "verify $first"
+
+described() { ed schedule describe every-min >"$work/sched.txt" && grep -q 'Last backup: *every-min-[0-9]* (Completed' "$work/sched.txt" && grep -q 'Next run: *20' "$work/sched.txt"; }
+wait_for 20 "schedule describe shows the last backup and the next run" described
+
+# keep 2: three or more runs, two backups left, the first one gone.
+gone_first() { ! ed backup list | grep -q "^$first "; }
+wait_for 30 "keep-last-2 deleted $first" gone_first
+[ "$(n_mine)" = 2 ] || fail "$(n_mine) backups of every-min, expected 2: $(mine)"
+grep -q "schedule every-min: deleted backup $first" "$work/serve.log" || fail "no log line for the pruned backup"
+
+# ttl: a manual backup of one minute is deleted at the next run after it expired.
+ed backup create short --include-namespaces shop --ttl 1m --kubeconfig "$work/sim/kubeconfig" >/dev/null ||
+    fail "backup create short"
+no_short() { ! ed backup list | grep -q '^short '; }
+wait_for 30 "the expired manual backup deleted" no_short
+grep -q 'backup short in .* expired at' "$work/serve.log" || fail "no log line for the expired backup"
+
+# The broken schedule says why and did not stop the other.
+ed schedule list | grep -q '^broken .*FailedValidation.*no-such-entry' ||
+    ed schedule describe broken | grep -q 'no-such-entry' || fail "broken schedule: $(ed schedule describe broken)"
+
+# pause: no more runs; unpause: one catch-up, then on schedule again.
+ed schedule pause every-min | grep -q 'paused' || fail "pause"
+sleep 1
+last=$(ed schedule describe every-min -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["lastBackup"]["name"])')
+sleep 6 # three test minutes
+now=$(ed schedule describe every-min -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["lastBackup"]["name"])')
+[ "$now" = "$last" ] || fail "a paused schedule ran: $last then $now"
+ed schedule describe every-min | grep -q 'Next run: *<paused>' || fail "paused schedule shows a next run"
+ed schedule unpause every-min | grep -q 'unpaused' || fail "unpause"
+newer() { [ "$(ed schedule describe every-min -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["lastBackup"]["name"])')" != "$last" ]; }
+wait_for 20 "a run after unpause" newer
+echo "ok: pause held the schedule, unpause resumed it"
+
+# Progress: lab's ConfigMaps come first and fast, then shop's list takes
+# 6 s: the run is InProgress with counters meanwhile.
+sim_url=$(sed -n 's/^ *server: *//p' "$work/sim/kubeconfig" | head -1)
+sim_token=$(sed -n 's/^ *token: *//p' "$work/sim/kubeconfig" | head -1)
+admin() { curl -sS --fail --cacert "$work/sim/ca.crt" -H "Authorization: Bearer $sim_token" "$@"; }
+ed schedule pause every-min >/dev/null
+admin -X POST "$sim_url/kubesim/admin/faults" \
+    -d '{"latencyMs": 6000, "pathPrefix": "/api/v1/namespaces/shop/configmaps"}' >/dev/null
+"$EDGECD_BIN" backup create slow --include-namespaces lab,shop --data "$data" \
+    --kubeconfig "$work/sim/kubeconfig" >"$work/slow.out" 2>&1 &
+slow=$!
+running() { ed backup describe slow -o json >"$work/slow.json" 2>/dev/null && grep -q '"InProgress"' "$work/slow.json"; }
+wait_for 10 "backup describe shows the running backup" running
+counted() { ed backup describe slow -o json | python3 -c 'import json,sys; p=json.load(sys.stdin)["status"]["progress"]; sys.exit(0 if p["itemsBackedUp"] >= 1 and p["totalItems"] >= p["itemsBackedUp"] else 1)'; }
+wait_for 10 "its progress counters" counted
+ed backup describe slow | grep -q 'Progress: .*items backed up' || fail "describe shows no progress line"
+wait "$slow" || fail "slow backup: $(cat "$work/slow.out")"
+ed backup describe slow -o json | python3 -c 'import json,sys; p=json.load(sys.stdin)["status"]["progress"]; sys.exit(0 if p["itemsBackedUp"] == p["totalItems"] >= 23 else 1)' ||
+    fail "the finished backup's counters: $(ed backup describe slow -o json | head -c 800)"
+
+# Killed mid-way: Failed for readers at once, Failed in the store after a restart.
+"$EDGECD_BIN" backup create killed --include-namespaces lab,shop --data "$data" \
+    --kubeconfig "$work/sim/kubeconfig" >/dev/null 2>&1 &
+victim=$!
+killed_running() { ed backup describe killed -o json 2>/dev/null | grep -q '"InProgress"'; }
+wait_for 10 "the second slow backup running" killed_running
+kill -9 "$victim"
+wait "$victim" 2>/dev/null || true
+admin -X DELETE "$sim_url/kubesim/admin/faults" >/dev/null
+ed backup describe killed | grep -q 'Phase: *Failed' || fail "a killed backup does not read Failed: $(ed backup describe killed)"
+ed backup list | grep -q '^killed ' && fail "a killed backup is listed"
+kill "${pids[-1]}" # serve, the last started
+wait "${pids[-1]}" 2>/dev/null || true
+EDGECD_SCHEDULE_MINUTE_SECONDS=2 e2e_start_serve
+marked() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute("select phase, message from backup_runs where name=?",("killed",)).fetchone(); sys.exit(0 if r and r[0]=="Failed" and "stopped while it ran" in r[1] else 1)' "$data/state.db"; }
+marked || fail "serve did not mark the killed run Failed at start"
+echo "ok: a killed run is marked Failed at start"
