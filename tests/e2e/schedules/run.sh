@@ -102,6 +102,20 @@ wait "$slow" || fail "slow backup: $(cat "$work/slow.out")"
 ed backup describe slow -o json | python3 -c 'import json,sys; p=json.load(sys.stdin)["status"]["progress"]; sys.exit(0 if p["itemsBackedUp"] == p["totalItems"] >= 23 else 1)' ||
     fail "the finished backup's counters: $(ed backup describe slow -o json | head -c 800)"
 
+# A restore reports progress the same way (its record, rewritten as it goes).
+admin -X POST "$sim_url/kubesim/admin/faults" \
+    -d '{"latencyMs": 1500, "pathPrefix": "/api/v1/namespaces/shop/configmaps"}' >/dev/null
+"$EDGECD_BIN" restore create r-slow --from-backup slow --data "$data" \
+    --kubeconfig "$work/sim/kubeconfig" >"$work/r-slow.out" 2>&1 &
+rslow=$!
+restoring() { ed restore describe r-slow -o json 2>/dev/null | python3 -c 'import json,sys; s=json.load(sys.stdin)["status"]; sys.exit(0 if s["phase"]=="InProgress" and s["progress"]["itemsRestored"] >= 1 and s["progress"]["totalItems"] >= 23 else 1)'; }
+wait_for 15 "restore describe shows the running restore's counters" restoring
+wait "$rslow" || fail "restore r-slow: $(cat "$work/r-slow.out")"
+restore_row() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute("select phase, items_done, total_items from backup_runs where kind=? and name=?",("Restore","r-slow")).fetchone(); sys.exit(0 if r and r[0]=="Completed" and r[1]==r[2]>=23 else 1)' "$data/state.db"; }
+restore_row || fail "the restore's row in the store"
+admin -X POST "$sim_url/kubesim/admin/faults" \
+    -d '{"latencyMs": 6000, "pathPrefix": "/api/v1/namespaces/shop/configmaps"}' >/dev/null
+
 # Killed mid-way: Failed for readers at once, Failed in the store after a restart.
 "$EDGECD_BIN" backup create killed --include-namespaces lab,shop --data "$data" \
     --kubeconfig "$work/sim/kubeconfig" >/dev/null 2>&1 &
