@@ -21,6 +21,7 @@
 #include "backup/archive.h"
 #include "backup/backup.h"
 #include "backup/crypt.h"
+#include "backup/download.h"
 #include "backup/filter.h"
 #include "backup/location.h"
 #include "backup/self.h"
@@ -59,6 +60,8 @@ enum {
     OPT_DETAILS,
     OPT_SCHEDULE,
     OPT_KEEP,
+    OPT_DECRYPT,
+    OPT_FORCE,
 };
 
 static const struct option backup_longopts[] = {
@@ -75,6 +78,8 @@ static const struct option backup_longopts[] = {
     {"details", no_argument, NULL, OPT_DETAILS},
     {"schedule", required_argument, NULL, OPT_SCHEDULE},
     {"keep", required_argument, NULL, OPT_KEEP},
+    {"decrypt", no_argument, NULL, OPT_DECRYPT},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -222,6 +227,16 @@ int backup_cli_parse(struct backup_cli *o, const char *cmd, int argc, char **arg
         case 'o':
             o->output = optarg;
             break;
+        case OPT_DECRYPT:
+        case OPT_FORCE:
+            if (!strcmp(argv[0], "download")) {
+                *(c == OPT_DECRYPT ? &o->decrypt : &o->force) = 1;
+                break;
+            }
+            fprintf(stderr, "edgecd: --%s is a flag of edgecd backup download\n",
+                    c == OPT_DECRYPT ? "decrypt" : "force");
+            *done = 1;
+            return 2;
         case OPT_SCHEDULE:
         case OPT_KEEP:
             if (!strcmp(cmd, "schedule")) {
@@ -857,6 +872,59 @@ out:
     return rc;
 }
 
+#define DOWNLOAD_USAGE                                                                             \
+    "NAME --output FILE [--location DIR|NAME|s3://BUCKET/PREFIX] [--data DIR] [--decrypt] "        \
+    "[--key-file F | --passphrase-file F] [--force]"
+
+static int backup_download_cmd(int argc, char **argv)
+{
+    struct backup_cli o;
+    struct backup_download_options d;
+    struct crypt_key key;
+    json_t *report = NULL;
+    int rc, done, have_key = 0;
+
+    memset(&key, 0, sizeof(key));
+    rc = backup_cli_parse(&o, "backup", argc, argv, DOWNLOAD_USAGE, &done);
+    if (done)
+        goto out;
+    if (optind != argc - 1 || !o.output[0]) {
+        fprintf(stderr, "usage: edgecd backup download %s\n", DOWNLOAD_USAGE);
+        rc = 2;
+        goto out;
+    }
+    /* The data directory's key when no flag names one: without --decrypt
+     * it only adds the full check, so its absence is not an error. */
+    if (backup_cli_key(&o, 0, &key, &have_key) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    memset(&d, 0, sizeof(d));
+    d.location = o.location;
+    d.name = argv[optind];
+    d.output = o.output;
+    d.key = have_key ? &key : NULL;
+    d.decrypt = o.decrypt;
+    d.force = o.force;
+    if (backup_download(&d, &report) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    printf("backup %s downloaded to %s (%lld bytes, %s; verified: %s)\n", d.name, d.output,
+           (long long)json_integer_value(json_object_get(report, "size")),
+           !strcmp(doc_get_str(report, "format"), "velero") ? "plain tar.gz, Velero's format"
+                                                            : "encrypted",
+           !strcmp(doc_get_str(report, "verified"), "archive")
+               ? "every chunk, entry and the manifest"
+               : "size and SHA-256 against the record (no key here for a full check)");
+    rc = 0;
+out:
+    json_decref(report);
+    crypt_key_dispose(&key);
+    backup_cli_dispose(&o);
+    return rc;
+}
+
 #define VERIFY_USAGE                                                                               \
     "NAME | --file ARCHIVE [--location DIR] [--data DIR] [--key-file F | --passphrase-file F] "    \
     "[--format velero] [--details]"
@@ -940,6 +1008,11 @@ static const struct cli_sub backup_subs[] = {
      "show a backup's spec, status, times, counts per resource and archive", backup_describe_cmd},
     {"delete", "NAME [--location DIR] [--data DIR]", "delete a backup from the location",
      backup_delete_cmd},
+    {"download", DOWNLOAD_USAGE,
+     "copy a backup's archive out of its location (folder or S3) into a local file, checked on "
+     "the way (a damaged one leaves no file); --decrypt writes the plain Velero-format tar.gz "
+     "(0600)",
+     backup_download_cmd},
     {"verify", VERIFY_USAGE,
      "read a whole archive and check every chunk, entry path, entry SHA-256 and the manifest, as a "
      "restore does before it writes anything (--details lists the entries as they pass)",
@@ -954,7 +1027,8 @@ static int cmd_backup_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_backup = {
     "backup",
-    "create NAME [options] | list | describe NAME | delete NAME | verify NAME",
+    "create NAME [options] | list | describe NAME | delete NAME | download NAME --output FILE | "
+    "verify NAME",
     "Back up cluster resources to a folder (the data directory's backups/, or any mounted path) or "
     "an S3 bucket of the site config's backupLocations (--location NAME or s3://BUCKET/PREFIX) in "
     "Velero's layout, encrypted by default; list, describe, delete and verify backups.",

@@ -19,6 +19,7 @@ struct backup_cli {
     const char *data, *location, *key_file, *passphrase_file, *format, *output, *file;
     const char *config, *cluster, *kubeconfig, *context;
     const char *schedule, *keep; /* `schedule create` only */
+    int decrypt, force;          /* `backup download` only */
     int details;
     json_t *spec;
     const char *location_arg; /* --location as given; NULL: the default */
