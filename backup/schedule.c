@@ -258,12 +258,17 @@ static int schedule_one(store *st, const struct schedule_env *env, const struct 
 
     *ran = 0;
     spec = json_loads(sc->spec_json, 0, NULL);
-    if ((!spec && err_set(ERR_INVALID, "schedule %s: its spec is not JSON", sc->name)) ||
-        schedule_spec_check(spec) < 0 ||
-        cron_parse_schedule(&c, doc_get_str(spec, "schedule")) < 0 ||
-        !(location = env->resolve(env->ctx, doc_get_str(spec, "template.storageLocation")
-                                                ? doc_get_str(spec, "template.storageLocation")
-                                                : env->default_location))) {
+    if (!spec)
+        err_set(ERR_INVALID, "schedule %s: its spec is not JSON", sc->name);
+    else if (schedule_spec_check(spec) == 0 &&
+             cron_parse_schedule(&c, doc_get_str(spec, "schedule")) == 0) {
+        const char *want = doc_get_str(spec, "template.storageLocation");
+        /* Resolving may register an S3 location: not while a run uses one. */
+        backup_serial_lock();
+        location = env->resolve(env->ctx, want ? want : env->default_location);
+        backup_serial_unlock();
+    }
+    if (!location) {
         json_object_set_new(status, "phase", json_string("FailedValidation"));
         json_object_set_new(status, "lastError", json_string(err_last()));
         json_object_del(status, "nextRun");

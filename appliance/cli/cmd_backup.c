@@ -366,6 +366,31 @@ int backup_cli_location(struct backup_cli *o)
     return 0;
 }
 
+char *backup_cli_resolve(const char *config, const char *data, const char *location)
+{
+    struct backup_cli o;
+    char *out = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.data = data;
+    o.config = config;
+    o.location = location;
+    if (backup_cli_location(&o) == 0) {
+        if (o.location[0] == '/' || location_is_s3(o.location))
+            out = xstrdup(o.location);
+        else
+            err_set(ERR_INVALID,
+                    "backup location %s: not a folder path, and no backupLocations entry of %s "
+                    "has that name",
+                    location, config ? config : "the site config");
+    }
+    /* Not backup_cli_location_dispose: that would forget every S3
+     * location registered so far, which other threads may use. */
+    free(o.location_buf);
+    free(o.records_buf);
+    return out;
+}
+
 void backup_cli_location_dispose(struct backup_cli *o)
 {
     free(o->location_buf);

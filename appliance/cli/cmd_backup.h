@@ -77,6 +77,14 @@ int backup_cli_shared_opt(struct backup_cli *o, int c, const char *arg);
  * does not describe. */
 int backup_cli_location(struct backup_cli *o);
 
+/* A location as a site config may name it (an absolute folder, a
+ * backupLocations NAME, s3://BUCKET[/PREFIX]) settled as
+ * backup_cli_location does, the S3 ones registered: a new string, or NULL
+ * with err_last (ERR_INVALID for a bare word that names no entry, or an
+ * S3 location the config does not describe). Not thread-safe (it
+ * registers): serve calls it with backup_serial_lock held. */
+char *backup_cli_resolve(const char *config, const char *data, const char *location);
+
 /* Free what backup_cli_location made. */
 void backup_cli_location_dispose(struct backup_cli *o);
 

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backup/location.h"
 #include "backup/self.h"
 #include "cli/cli.h"
+#include "cli/cmd_backup.h"
 #include "cli/serve_backups.h"
 #include "core/buf.h"
 #include "core/cron.h"
@@ -231,7 +233,7 @@ static int serve_self_backup(self_scheduler **out, store *st, const struct confi
     struct self_options o = {0};
     struct crypt_key key;
     struct cron c;
-    char *location = NULL;
+    char *location = NULL, *second = NULL;
     int rc;
 
     *out = NULL;
@@ -249,14 +251,25 @@ static int serve_self_backup(self_scheduler **out, store *st, const struct confi
         err_prefix(rc, "%s: self-backup", config_path);
         goto out;
     }
-    location = cfg->self_backup_location[0] ? xstrdup(cfg->self_backup_location)
-                                            : xasprintf("%s/backups/self", data_dir);
+    /* An S3 location is registered here, before any backup thread runs. */
+    if (cfg->self_backup_location[0] &&
+        !(location = backup_cli_resolve(config_path, data_dir, cfg->self_backup_location))) {
+        rc = err_prefix(ERR_INVALID, "%s: selfBackupLocation", config_path);
+        goto out;
+    }
+    if (!location)
+        location = xasprintf("%s/backups/self", data_dir);
+    if (cfg->self_backup_second_location[0] &&
+        !(second = backup_cli_resolve(config_path, data_dir, cfg->self_backup_second_location))) {
+        rc = err_prefix(ERR_INVALID, "%s: selfBackupSecondLocation", config_path);
+        goto out;
+    }
     o.data_dir = data_dir;
     o.config_path = config_path;
     o.settings_file = cfg->settings_file;
     o.secrets_file = cfg->secrets_file;
     o.location = location;
-    o.second_location = cfg->self_backup_second_location;
+    o.second_location = second ? second : "";
     o.key = &key;
     o.keep = (int)cfg->self_backup_keep;
     o.edgecd_version = EDGECD_VERSION;
@@ -266,6 +279,7 @@ static int serve_self_backup(self_scheduler **out, store *st, const struct confi
 out:
     crypt_key_dispose(&key);
     free(location);
+    free(second);
     return rc;
 }
 
@@ -401,6 +415,7 @@ fail:
 out:
     self_scheduler_stop(selfsched); /* a run in progress finishes */
     serve_backups_stop(backups);
+    location_reset(); /* the S3 locations' connections */
     server_stop(srv); /* its handlers call into the engine */
     engine_free(eng);
     store_close(st);

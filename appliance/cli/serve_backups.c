@@ -62,27 +62,9 @@ static void serve_backups_cli(struct serve_backups *b, const json_t *spec, struc
 static char *serve_backups_resolve(void *ctx, const char *location)
 {
     struct serve_backups *b = ctx;
-    struct backup_cli o;
-    char *out = NULL;
-
-    memset(&o, 0, sizeof(o));
-    o.data = b->data_dir;
-    o.config = b->config_path;
-    o.location = location;
     /* A schedule stores folders absolute: a bare word names an S3 entry,
      * which may have left the site config since. */
-    if (backup_cli_location(&o) == 0) {
-        if (o.location[0] == '/' || location_is_s3(o.location))
-            out = xstrdup(o.location);
-        else
-            err_set(ERR_INVALID, "backup location %s: no backupLocations entry of %s has that name",
-                    location, b->config_path);
-    }
-    /* Not backup_cli_location_dispose: that would forget every S3
-     * location, and the self-backup thread may use one later. */
-    free(o.location_buf);
-    free(o.records_buf);
-    return out;
+    return backup_cli_resolve(b->config_path, b->data_dir, location);
 }
 
 static int serve_backups_run(void *ctx, const char *schedule, const json_t *spec, const char *name,
