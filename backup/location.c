@@ -697,7 +697,8 @@ int location_list(const char *dir, json_t **out)
         free(p);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), location_name_cmp);
+    if (n) /* qsort may not be given NULL, even for nothing */
+        qsort(names, n, sizeof(*names), location_name_cmp);
     list = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(list, location_read(dir, names[i], NULL));
