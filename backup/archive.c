@@ -839,13 +839,120 @@ static int archive_str_is(const char *s, const char *want)
     return s && strcmp(s, want) == 0;
 }
 
+/* Skip whitespace; the index of the next byte (n at the end). */
+static size_t archive_ws(const char *t, size_t i, size_t n)
+{
+    while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* The index just past the JSON string starting at t[i] ('"'), or 0 when
+ * it does not end. */
+static size_t archive_str_end(const char *t, size_t i, size_t n)
+{
+    for (i++; i < n; i++) {
+        if (t[i] == '\\')
+            i++;
+        else if (t[i] == '"')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Where the manifest's top-level "entries" array lies in its text:
+ * *start at its '[', *end just past its ']'. Only the array's bounds are
+ * found here (strings and nesting respected); the whole text is still
+ * checked by the parses that follow. 0, or ERR_INVALID. */
+static int archive_find_entries(const char *t, size_t n, size_t *start, size_t *end)
+{
+    size_t i = archive_ws(t, 0, n), k;
+    int depth = 0;
+
+    if (i >= n || t[i] != '{')
+        return ERR_INVALID;
+    for (; i < n; i++) {
+        char c = t[i];
+        if (c == '"') {
+            if (!(k = archive_str_end(t, i, n)))
+                return ERR_INVALID;
+            if (depth == 1 && k - i == 9 && memcmp(t + i, "\"entries\"", 9) == 0) {
+                size_t j = archive_ws(t, k, n);
+                if (j < n && t[j] == ':') {
+                    j = archive_ws(t, j + 1, n);
+                    if (j >= n || t[j] != '[')
+                        return ERR_INVALID;
+                    *start = j;
+                    for (int d = 0; j < n; j++) {
+                        if (t[j] == '"') {
+                            if (!(k = archive_str_end(t, j, n)))
+                                return ERR_INVALID;
+                            j = k - 1;
+                        } else if (t[j] == '[' || t[j] == '{') {
+                            d++;
+                        } else if ((t[j] == ']' || t[j] == '}') && --d == 0) {
+                            *end = j + 1;
+                            return 0;
+                        }
+                    }
+                    return ERR_INVALID;
+                }
+            }
+            i = k - 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return ERR_INVALID;
+}
+
+/* One entry of the manifest's list against what the archive held (the
+ * first pass's records), then in its compact form "SHA256 PATH". */
+static int archive_manifest_entry(archive_reader *r, const json_t *e, size_t i, json_t *compact)
+{
+    const char *path = doc_get_str(e, "path"), *sha = doc_get_str(e, "sha256");
+    json_t *size = json_object_get(e, "size");
+    char *one;
+
+    if (!path || !sha || strlen(sha) != 64 || !json_is_integer(size))
+        return err_set(ERR_INVALID, "%s: %s: entry %zu: needs path, size and sha256", r->what,
+                       ARCHIVE_MANIFEST_PATH, i + 1);
+    if (!r->expect) {
+        const struct archive_rec *rec;
+        if (i >= r->recs.n)
+            return err_set(ERR_INVALID,
+                           "%s: the manifest lists more entries than the archive holds", r->what);
+        rec = &r->recs.v[i];
+        if (strcmp(path, rec->path) != 0)
+            return err_set(ERR_INVALID, "%s: entry %zu is \"%s\", the manifest says \"%s\"",
+                           r->what, i + 1, rec->path, path);
+        if ((uint64_t)json_integer_value(size) != rec->size)
+            return err_set(ERR_INVALID, "%s: entry \"%s\": %llu bytes, not the manifest's size",
+                           r->what, rec->path, (unsigned long long)rec->size);
+        if (strcmp(sha, rec->sha) != 0)
+            return err_set(ERR_INVALID, "%s: entry \"%s\": SHA-256 differs from the manifest",
+                           r->what, rec->path);
+    }
+    one = xasprintf("%s %s", sha, path);
+    json_array_append_new(compact, json_string(one));
+    free(one);
+    return 0;
+}
+
+/* The manifest is read without ever holding its entry list as a tree (an
+ * object per entry costs over a kilobyte; a backup may hold hundreds of
+ * thousands): the text outside the list is parsed as one document, the
+ * list one entry at a time, each checked and kept only as a compact
+ * "SHA256 PATH" string in the manifest's "entries". */
 static int archive_check_manifest(archive_reader *r)
 {
-    const json_t *entries;
-    const char *kind;
-    json_t *e;
-    size_t i;
     struct doc_limits lim = DOC_LIMITS_INIT;
+    const char *t = r->content.ptr, *kind;
+    size_t n = r->content.len, start = 0, end = 0, pos, i = 0;
+    struct buf head = BUF_INIT;
+    json_t *compact = NULL;
     int rc;
 
     util_sha256_hex(r->content.ptr, r->content.len, r->manifest_sha256);
@@ -858,10 +965,16 @@ static int archive_check_manifest(archive_reader *r)
         r->manifest = json_incref((json_t *)r->expect);
         return 0;
     }
+    if (archive_find_entries(t, n, &start, &end) < 0)
+        return err_set(ERR_INVALID, "%s: %s: not an edgecd backup manifest (no entries list)",
+                       r->what, ARCHIVE_MANIFEST_PATH);
+    buf_put(&head, t, start);
+    buf_puts(&head, "null");
+    buf_put(&head, t + end, n - end);
     lim.max_bytes = ARCHIVE_MAX_MANIFEST;
-    lim.max_nodes = 8u * ARCHIVE_MAX_ENTRIES;
-    if ((rc = doc_parse_json(&r->manifest, r->content.ptr, r->content.len, ARCHIVE_MANIFEST_PATH,
-                             &lim)) < 0)
+    rc = doc_parse_json(&r->manifest, head.ptr, head.len, ARCHIVE_MANIFEST_PATH, &lim);
+    buf_dispose(&head);
+    if (rc < 0)
         return err_prefix(rc, "%s", r->what);
     kind = doc_get_str(r->manifest, "kind");
     if (!json_is_object(r->manifest) || !kind || strcmp(kind, ARCHIVE_MANIFEST_KIND) != 0)
@@ -872,35 +985,51 @@ static int archive_check_manifest(archive_reader *r)
         return err_set(ERR_INVALID, "%s: %s", r->what,
                        r->appliance ? "not an appliance backup (a cluster backup?)"
                                     : "an appliance backup, not a cluster backup");
-    entries = json_object_get(r->manifest, "entries");
-    if (!json_is_array(entries))
-        return err_set(ERR_INVALID, "%s: %s: entries: missing", r->what, ARCHIVE_MANIFEST_PATH);
-    if (r->expect) {
-        /* The first pass compared this very list; it must not have
-         * changed between the passes. */
-        if (!json_equal((json_t *)entries, json_object_get(r->expect, "entries")))
-            return err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
-        return 0;
+    compact = json_array();
+    for (pos = archive_ws(t, start + 1, end - 1);; i++) {
+        json_error_t jerr;
+        json_t *e;
+        if (pos >= end - 1)
+            break; /* the closing ']' */
+        if (i > 0) {
+            if (t[pos] != ',') {
+                rc = err_set(ERR_INVALID, "%s: %s: entries: expected ',' at byte %zu", r->what,
+                             ARCHIVE_MANIFEST_PATH, pos);
+                goto out;
+            }
+            pos = archive_ws(t, pos + 1, end - 1);
+        }
+        e = json_loadb(t + pos, end - 1 - pos, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+                       &jerr);
+        if (!json_is_object(e)) {
+            rc = err_set(ERR_INVALID, "%s: %s: entry %zu: %s", r->what, ARCHIVE_MANIFEST_PATH,
+                         i + 1, e ? "not an object" : jerr.text);
+            json_decref(e);
+            goto out;
+        }
+        rc = archive_manifest_entry(r, e, i, compact);
+        json_decref(e);
+        if (rc < 0)
+            goto out;
+        pos = archive_ws(t, pos + (size_t)jerr.position, end - 1);
     }
-    if (json_array_size(entries) != r->recs.n)
-        return err_set(ERR_INVALID, "%s: the manifest lists %zu entries, the archive holds %zu",
-                       r->what, json_array_size(entries), r->recs.n);
-    json_array_foreach(entries, i, e)
-    {
-        const struct archive_rec *rec = &r->recs.v[i];
-        const char *path = doc_get_str(e, "path"), *sha = doc_get_str(e, "sha256");
-        json_t *size = json_object_get(e, "size");
-        if (!path || strcmp(path, rec->path) != 0)
-            return err_set(ERR_INVALID, "%s: entry %zu is \"%s\", the manifest says \"%s\"",
-                           r->what, i + 1, rec->path, path ? path : "(none)");
-        if (!json_is_integer(size) || (uint64_t)json_integer_value(size) != rec->size)
-            return err_set(ERR_INVALID, "%s: entry \"%s\": %llu bytes, not the manifest's size",
-                           r->what, rec->path, (unsigned long long)rec->size);
-        if (!sha || strcmp(sha, rec->sha) != 0)
-            return err_set(ERR_INVALID, "%s: entry \"%s\": SHA-256 differs from the manifest",
-                           r->what, rec->path);
+    if (!r->expect && i != r->recs.n) {
+        rc = err_set(ERR_INVALID, "%s: the manifest lists %zu entries, the archive holds %zu",
+                     r->what, i, r->recs.n);
+        goto out;
     }
-    return 0;
+    /* The first pass compared this very list; it must not have changed
+     * between the passes. */
+    if (r->expect && !json_equal(compact, json_object_get(r->expect, "entries"))) {
+        rc = err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
+        goto out;
+    }
+    json_object_set_new(r->manifest, "entries", compact);
+    compact = NULL;
+    rc = 0;
+out:
+    json_decref(compact);
+    return rc;
 }
 
 /* The object's JSON must be the object its path names. */
@@ -933,9 +1062,10 @@ static int archive_check_object(archive_reader *r)
 static int archive_entry_seen(archive_reader *r, const char *sha)
 {
     if (r->expect) {
-        const json_t *want = json_array_get(json_object_get(r->expect, "entries"), r->index);
-        const char *wp = doc_get_str(want, "path"), *ws = doc_get_str(want, "sha256");
-        if (!wp || strcmp(wp, r->te.path) != 0 || !ws || strcmp(ws, sha) != 0)
+        const char *want =
+            json_string_value(json_array_get(json_object_get(r->expect, "entries"), r->index));
+        if (!want || strlen(want) < 66 || memcmp(want, sha, 64) != 0 ||
+            strcmp(want + 65, r->te.path) != 0)
             return err_set(ERR_INVALID, "%s: entry \"%s\" differs from the verified manifest",
                            r->what, r->te.path);
     } else {
@@ -1058,6 +1188,12 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
         e->size = r->content.len;
         return 1;
     }
+}
+
+const char *archive_manifest_entry_path(const json_t *entry)
+{
+    const char *s = json_string_value(entry);
+    return s && strlen(s) > 65 ? s + 65 : "";
 }
 
 const char *archive_reader_manifest_sha256(const archive_reader *r)

@@ -182,7 +182,8 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e);
  * returned 0, else NULL (borrowed). */
 const char *archive_reader_manifest_sha256(const archive_reader *r);
 
-/* The manifest, after archive_reader_next returned 0 (borrowed). */
+/* The manifest, after archive_reader_next returned 0 (borrowed), its
+ * entries compact as archive_verify returns them. */
 const json_t *archive_reader_manifest(const archive_reader *r);
 
 /* 1 if the archive is encrypted. */
@@ -191,8 +192,14 @@ int archive_reader_encrypted(const archive_reader *r);
 void archive_reader_close(archive_reader *r);
 
 /* Walk the whole archive and check everything. *out_manifest (may be
- * NULL) is a new reference to the verified manifest. */
+ * NULL) is a new reference to the verified manifest, whose "entries" are
+ * kept compact: one string "SHA256 PATH" per entry, in archive order
+ * (metadata/version first), rather than the stored objects. */
 int archive_verify(const char *path, const struct archive_read_options *o, json_t **out_manifest);
+
+/* The path of one compact entry of a verified manifest ("" for anything
+ * else). */
+const char *archive_manifest_entry_path(const json_t *entry);
 
 /* The same checks over an archive in memory (for the fuzz target). */
 int archive_verify_mem(const void *data, size_t len, const struct archive_read_options *o,

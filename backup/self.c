@@ -594,8 +594,9 @@ int self_restore(const struct self_restore_options *o, json_t **out_report)
         goto out;
     json_array_foreach(json_object_get(manifest, "entries"), i, ent)
     {
-        has_db |= !strcmp(doc_get_str(ent, "path"), SELF_STATE_ENTRY);
-        has_site |= !strcmp(doc_get_str(ent, "path"), SELF_CONFIG_ENTRY);
+        const char *path = archive_manifest_entry_path(ent);
+        has_db |= !strcmp(path, SELF_STATE_ENTRY);
+        has_site |= !strcmp(path, SELF_CONFIG_ENTRY);
     }
     if (!has_db) {
         rc = err_set(ERR_INVALID, "%s: holds no %s", o->archive, SELF_STATE_ENTRY);

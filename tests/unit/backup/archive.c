@@ -138,7 +138,7 @@ TEST(plain_round_trip_and_second_pass)
     o.allow_plain = 1;
     CHECK_OK(archive_verify(path, &o, &m));
     CHECK(json_array_size(json_object_get(m, "entries")) == 7); /* version + 3 x 2 */
-    CHECK_STR(doc_get_str(json_array_get(json_object_get(m, "entries"), 0), "path"),
+    CHECK_STR(archive_manifest_entry_path(json_array_get(json_object_get(m, "entries"), 0)),
               "metadata/version");
 
     /* The second pass, against the verified manifest. */
@@ -248,6 +248,23 @@ static void craft_manifest(struct craft *c)
     json_decref(m);
 }
 
+/* A manifest written by hand: text with "%s" where the entries go,
+ * comma-separated (or none). */
+static void craft_manifest_text(struct craft *c, const char *text)
+{
+    struct buf list = BUF_INIT;
+    const char *at = strstr(text, "%s");
+    char *full;
+    doc_emit_json(&list, c->entries, 0);
+    /* the entries, without the list's brackets */
+    full = at ? xasprintf("%.*s%.*s%s", (int)(at - text), text, (int)list.len - 2, list.ptr + 1,
+                          at + 2)
+              : xstrdup(text);
+    craft_add(c, ARCHIVE_MANIFEST_PATH, full, 0);
+    free(full);
+    buf_dispose(&list);
+}
+
 /* gzip the tar (plus two end blocks and extra) and verify it. */
 static int craft_verify(struct craft *c, const char *extra, size_t extra_len)
 {
@@ -284,6 +301,39 @@ TEST(hostile_archives)
     craft_add(&c, "resources/configmaps/namespaces/shop/a.json", cm_a, 1);
     craft_manifest(&c);
     CHECK_OK(craft_verify(&c, "", 0));
+
+    /* The manifest's list is read entry by entry from its text: any key
+     * order, spacing and strings that look like the list are fine; a
+     * list that is not one JSON array of entries, or two lists, is not. */
+    static const struct {
+        const char *text;
+        const char *err; /* NULL: verifies */
+    } manifests[] = {
+        {"{ \"entries\" : [ %s ] , \"kind\":\"" ARCHIVE_MANIFEST_KIND "\"}", NULL},
+        {"{\"note\":\"\\\"entries\\\":[\",\"kind\":\"" ARCHIVE_MANIFEST_KIND
+         "\",\"x\":{\"entries\":[1]},\"entries\":[%s]}",
+         NULL},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\"}", "no entries list"},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\",\"entries\":{}}", "no entries list"},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\",\"entries\":[%s],\"entries\":[]}", "duplicate"},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\",\"entries\":[[%s]]}", "not an object"},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\",\"entries\":[{\"path\":1}]}",
+         "needs path, size and sha256"},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\",\"entries\":[%s {}]}", "expected ','"},
+        {"{\"kind\":\"" ARCHIVE_MANIFEST_KIND "\",\"entries\":[{\"a\":\"]\"", "no entries list"},
+    };
+    for (size_t i = 0; i < sizeof(manifests) / sizeof(manifests[0]); i++) {
+        craft_init(&c);
+        craft_add(&c, "metadata/version", "1.1.0", 1);
+        craft_add(&c, "resources/configmaps/namespaces/shop/a.json", cm_a, 1);
+        craft_manifest_text(&c, manifests[i].text);
+        if (!manifests[i].err) {
+            CHECK_OK(craft_verify(&c, "", 0));
+        } else {
+            CHECK_ERR(craft_verify(&c, "", 0), ERR_INVALID);
+            CHECK_CONTAINS(err_last(), manifests[i].err);
+        }
+    }
 
     craft_init(&c);
     craft_add(&c, "metadata/version", "1.1.0", 1);
