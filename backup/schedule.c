@@ -97,6 +97,23 @@ static int64_t schedule_parse_time(const char *s)
     return (int64_t)timegm(&tm);
 }
 
+json_t *schedule_object(const struct store_schedule *sc)
+{
+    json_t *spec = json_loads(sc->spec_json, 0, NULL),
+           *status = json_loads(sc->status_json, 0, NULL);
+    if (!json_is_object(spec)) {
+        json_decref(spec);
+        spec = json_object();
+    }
+    if (!json_is_object(status)) {
+        json_decref(status);
+        status = json_object();
+    }
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:o}", "apiVersion", "edgecd.io/v1alpha1",
+                     "kind", "Schedule", "metadata", "name", sc->name, "creationTimestamp",
+                     sc->created_at, "spec", spec, "status", status);
+}
+
 void schedule_backup_name(char *out, size_t n, const char *schedule, int64_t t)
 {
     time_t tt = (time_t)t;

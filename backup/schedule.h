@@ -57,6 +57,11 @@ int schedule_name_check(const char *name);
  * field. */
 int schedule_spec_check(json_t *spec);
 
+/* A stored schedule as one Velero-shaped object (a new reference):
+ * {apiVersion, kind: Schedule, metadata: {name, creationTimestamp}, spec,
+ * status}; an unreadable spec or status reads as {}. */
+json_t *schedule_object(const struct store_schedule *sc);
+
 /* "<schedule>-YYYYMMDDHHMMSS" of time t (UTC) into out (n >= 64). */
 void schedule_backup_name(char *out, size_t n, const char *schedule, int64_t t);
 

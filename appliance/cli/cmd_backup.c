@@ -562,6 +562,13 @@ json_t *backup_cli_run_record(const struct backup_cli *o, const char *kind, cons
     store_close(st);
     if (rc < 0)
         return NULL;
+    /* An ended run's record is in its location, the truth for it (a
+     * deleted backup is gone, whatever its row says). */
+    if (strcmp(r.phase, "InProgress") != 0 && strcmp(r.phase, "Failed") != 0) {
+        store_run_dispose(&r);
+        err_set(ERR_NOTFOUND, "%s %s: not found", kind, name);
+        return NULL;
+    }
     /* A row whose process is gone (killed, or the node went down) is not
      * running, whatever it says; `edgecd serve` fixes the row at start. */
     if (!strcmp(r.phase, "InProgress") && !backup_track_alive(r.pid)) {

@@ -109,6 +109,14 @@ store *backup_cli_store(const struct backup_cli *o, store **out);
  * InProgress whose process is gone reads as Failed. */
 json_t *backup_cli_run_record(const struct backup_cli *o, const char *kind, const char *name);
 
+/* A restore's hold on the apps whose objects it writes (restore_options'
+ * hold): automated sync paused in the store while it runs. */
+struct restore_hold_ctx {
+    store *st;
+    const char *name; /* the restore's */
+};
+int restore_cli_hold(void *ctx, const json_t *labels, int on);
+
 /* Print v as indented JSON on stdout. */
 void backup_cli_print_json(const json_t *v);
 

@@ -33,12 +33,7 @@
 /* The longest a restore may hold an app's automated sync back. */
 #define RESTORE_HOLD_SECONDS 3600
 
-struct restore_hold_ctx {
-    store *st;
-    const char *name;
-};
-
-static int restore_cli_hold(void *ctx, const json_t *labels, int on)
+int restore_cli_hold(void *ctx, const json_t *labels, int on)
 {
     struct restore_hold_ctx *h = ctx;
     char *reason = xasprintf("restore %s in progress", h->name);

@@ -192,10 +192,9 @@ static int schedule_list_cmd(int argc, char **argv)
         json_t *spec, *status;
         schedule_cli_docs(&v[i], &spec, &status);
         if (!strcmp(o.output, "json")) {
-            json_array_append_new(all,
-                                  json_pack("{s:s, s:s, s:{s:s}, s:o, s:o}", "apiVersion",
-                                            "edgecd.io/v1alpha1", "kind", "Schedule", "metadata",
-                                            "name", v[i].name, "spec", spec, "status", status));
+            json_array_append_new(all, schedule_object(&v[i]));
+            json_decref(spec);
+            json_decref(status);
             continue;
         }
         printf("%-24s %-10s %-16s %-6lld %-20s %-20s %s\n", v[i].name,
@@ -318,10 +317,7 @@ static int schedule_describe_cmd(int argc, char **argv)
         goto out;
     schedule_cli_docs(&sc, &spec, &status);
     if (!strcmp(o.output, "json")) {
-        json_t *doc =
-            json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:O}", "apiVersion", "edgecd.io/v1alpha1",
-                      "kind", "Schedule", "metadata", "name", sc.name, "creationTimestamp",
-                      sc.created_at, "spec", spec, "status", status);
+        json_t *doc = schedule_object(&sc);
         backup_cli_print_json(doc);
         json_decref(doc);
     } else {

@@ -379,9 +379,13 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.diff = serve_diff;
     sopts.actions.refresh = serve_refresh;
     sopts.webhook_secrets = &secrets;
-    if (server_start(&srv, &sopts, st) < 0 ||
-        serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0 ||
+    /* The backup threads first: the server's handlers call into them. */
+    if (serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0 ||
         serve_backups_start(&backups, st, config_path, data_dir) < 0)
+        goto fail;
+    sopts.actions.backups = serve_backups_api;
+    sopts.actions.backups_ctx = backups;
+    if (server_start(&srv, &sopts, st) < 0)
         goto fail;
 
     memset(&sa, 0, sizeof(sa));
@@ -413,10 +417,10 @@ static int cmd_serve_run(int argc, char **argv)
 fail:
     rc = cli_fail();
 out:
+    server_stop(srv);               /* its handlers call into the engine and the backups */
     self_scheduler_stop(selfsched); /* a run in progress finishes */
     serve_backups_stop(backups);
     location_reset(); /* the S3 locations' connections */
-    server_stop(srv); /* its handlers call into the engine */
     engine_free(eng);
     store_close(st);
     if (token) {

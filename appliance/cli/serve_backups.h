@@ -7,6 +7,8 @@
 #ifndef EDGECD_CLI_SERVE_BACKUPS_H
 #define EDGECD_CLI_SERVE_BACKUPS_H
 
+#include <jansson.h>
+
 #include "storage/store.h"
 
 struct serve_backups;
@@ -16,6 +18,13 @@ struct serve_backups;
  * pass for one minute of the schedules' clock. */
 int serve_backups_start(struct serve_backups **out, store *st, const char *config_path,
                         const char *data_dir);
+
+/* The server's backups action (server_actions.backups): backups,
+ * restores and schedules for the REST API; ctx is the struct
+ * serve_backups. Backups and restores it creates run one at a time on a
+ * thread of their own. Any thread. */
+int serve_backups_api(void *ctx, const char *kind, const char *verb, const char *name,
+                      const char *location, const json_t *body, json_t **out);
 
 /* Stop (a backup in progress finishes first) and free; NULL is fine. */
 void serve_backups_stop(struct serve_backups *b);

@@ -56,14 +56,16 @@ wait_for 20 "schedule describe shows the last backup and the next run" described
 gone_first() { ! ed backup list | grep -q "^$first "; }
 wait_for 30 "keep-last-2 deleted $first" gone_first
 [ "$(n_mine)" = 2 ] || fail "$(n_mine) backups of every-min, expected 2: $(mine)"
-grep -q "schedule every-min: deleted backup $first" "$work/serve.log" || fail "no log line for the pruned backup"
+logged_prune() { grep -q "schedule every-min: deleted backup $first" "$work/serve.log"; }
+wait_for 5 "the log line for the pruned backup" logged_prune
 
 # ttl: a manual backup of one minute is deleted at the next run after it expired.
 ed backup create short --include-namespaces shop --ttl 1m --kubeconfig "$work/sim/kubeconfig" >/dev/null ||
     fail "backup create short"
 no_short() { ! ed backup list | grep -q '^short '; }
 wait_for 30 "the expired manual backup deleted" no_short
-grep -q 'backup short in .* expired at' "$work/serve.log" || fail "no log line for the expired backup"
+logged_expiry() { grep -q 'backup short in .* expired at' "$work/serve.log"; }
+wait_for 5 "the log line for the expired backup" logged_expiry
 
 # The broken schedule says why and did not stop the other.
 ed schedule list | grep -q '^broken .*FailedValidation.*no-such-entry' ||
@@ -82,6 +84,43 @@ newer() { [ "$(ed schedule describe every-min -o json | python3 -c 'import json,
 wait_for 20 "a run after unpause" newer
 echo "ok: pause held the schedule, unpause resumed it"
 
+# The REST API (RBAC resource backups): schedules, backups, restores.
+api() { api_curl -sS -H "Authorization: Bearer $EDGECD_TOKEN" "$@"; }
+code() { api_curl -sS -o "$work/api.json" -w '%{http_code}' -H "Authorization: Bearer $EDGECD_TOKEN" "$@"; }
+base=$EDGECD_SERVER/api/v1
+[ "$(api_curl -sS -o /dev/null -w '%{http_code}' "$base/backups")" = 401 ] || fail "backups without a token"
+api "$base/schedules" | python3 -c 'import json,sys; assert "every-min" in [s["metadata"]["name"] for s in json.load(sys.stdin)]' ||
+    fail "GET /schedules"
+[ "$(code -X POST "$base/schedules" -d '{"metadata":{"name":"api-sched"},"spec":{"schedule":"@daily","keep":1,"template":{"includedNamespaces":["shop"]}}}')" = 201 ] ||
+    fail "POST /schedules: $(cat "$work/api.json")"
+check_json "$(cat "$work/api.json")" 'o["spec"]["template"]["ttl"]' 720h0m0s
+[ "$(code -X POST "$base/schedules" -d '{"metadata":{"name":"api-sched"},"spec":{"schedule":"@daily"}}')" = 409 ] || fail "POST an existing schedule"
+[ "$(code -X POST "$base/schedules" -d '{"metadata":{"name":"bad"},"spec":{"schedule":"61 * * * *"}}')" = 400 ] || fail "POST a bad cron"
+grep -q 'minute: 61 is above the maximum 59' "$work/api.json" || fail "bad cron message: $(cat "$work/api.json")"
+[ "$(code -X POST "$base/schedules/api-sched/pause")" = 200 ] || fail "pause via the API"
+check_json "$(cat "$work/api.json")" 'o["spec"]["paused"]' true
+ed schedule list | grep -q '^api-sched .*Paused' || fail "the CLI does not see the API's schedule paused"
+[ "$(code -X DELETE "$base/schedules/api-sched")" = 200 ] || fail "DELETE /schedules/api-sched"
+[ "$(code "$base/schedules/api-sched")" = 404 ] || fail "a deleted schedule is found"
+[ "$(code -X POST "$base/backups" -d '{"metadata":{"name":"api-1"},"spec":{"includedNamespaces":["shop"]}}')" = 202 ] ||
+    fail "POST /backups: $(cat "$work/api.json")"
+check_json "$(cat "$work/api.json")" 'o["status"]["phase"]' InProgress
+api_done() { [ "$(code "$base/$1/$2")" = 200 ] && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["status"]["phase"]=="Completed" else 1)' "$work/api.json"; }
+wait_for 30 "the API's backup Completed" api_done backups api-1
+ed backup list | grep -q '^api-1 .*Completed' || fail "the API's backup is not listed"
+[ "$(code -X POST "$base/backups" -d '{"metadata":{"name":"api-1"}}')" = 409 ] || fail "POST an existing backup"
+[ "$(code -X POST "$base/backups" -d '{"metadata":{"name":"Bad"}}')" = 400 ] || fail "POST a bad name"
+api "$base/backups" | python3 -c 'import json,sys; assert "api-1" in [b["metadata"]["name"] for b in json.load(sys.stdin)]' ||
+    fail "GET /backups"
+[ "$(code -X POST "$base/restores" -d '{"metadata":{"name":"api-r1"},"spec":{"backupName":"api-1"}}')" = 202 ] ||
+    fail "POST /restores: $(cat "$work/api.json")"
+wait_for 30 "the API's restore Completed" api_done restores api-r1
+[ "$(code -X POST "$base/restores" -d '{"metadata":{"name":"api-r2"},"spec":{"backupName":"nope"}}')" = 404 ] ||
+    fail "a restore of a missing backup"
+[ "$(code -X DELETE "$base/backups/api-1")" = 200 ] || fail "DELETE /backups/api-1"
+[ "$(code "$base/backups/api-1")" = 404 ] || fail "a deleted backup is found"
+echo "ok: schedules, backups and restores through the REST API"
+
 # Progress: lab's ConfigMaps come first and fast, then shop's list takes
 # 6 s: the run is InProgress with counters meanwhile.
 sim_url=$(sed -n 's/^ *server: *//p' "$work/sim/kubeconfig" | head -1)
@@ -99,6 +138,12 @@ counted() { ed backup describe slow -o json | python3 -c 'import json,sys; p=jso
 wait_for 10 "its progress counters" counted
 ed backup describe slow | grep -q 'Progress: .*items backed up' || fail "describe shows no progress line"
 wait "$slow" || fail "slow backup: $(cat "$work/slow.out")"
+# the same through the API: serve runs it, GET shows it InProgress with counters
+[ "$(code -X POST "$base/backups" -d '{"metadata":{"name":"api-slow"},"spec":{"includedNamespaces":["lab","shop"]}}')" = 202 ] ||
+    fail "POST /backups api-slow: $(cat "$work/api.json")"
+api_running() { api "$base/backups/api-slow" | python3 -c 'import json,sys; s=json.load(sys.stdin)["status"]; sys.exit(0 if s["phase"]=="InProgress" and s["progress"]["itemsBackedUp"] >= 1 else 1)'; }
+wait_for 10 "GET /backups/api-slow InProgress with counters" api_running
+wait_for 30 "api-slow Completed" api_done backups api-slow
 ed backup describe slow -o json | python3 -c 'import json,sys; p=json.load(sys.stdin)["status"]["progress"]; sys.exit(0 if p["itemsBackedUp"] == p["totalItems"] >= 23 else 1)' ||
     fail "the finished backup's counters: $(ed backup describe slow -o json | head -c 800)"
 
