@@ -162,7 +162,9 @@ static void serve_backups_restore(struct serve_backups *b, const json_t *job)
     ro.records = o.records;
     ro.spec = spec;
     ro.key = have_key ? &key : NULL;
-    ro.allow_plain = 1; /* a Velero-format backup in the location restores too */
+    /* A plain archive is not authenticated: only when the request said
+     * so, as the CLI's --format velero. */
+    ro.allow_plain = json_is_true(json_object_get(job, "plain"));
     hold.st = b->st;
     hold.name = ro.name;
     ro.hold = restore_cli_hold;
@@ -279,9 +281,10 @@ static int serve_backups_run_record(struct serve_backups *b, const char *kind, c
     return *out ? 0 : err_set(ERR_NOTFOUND, "%s %s: not found", kind, name);
 }
 
-/* Queue a backup or restore; *out is its InProgress row. */
+/* Queue a backup or restore (plain: a restore may read a plain archive);
+ * *out is its InProgress row. */
 static int serve_backups_enqueue(struct serve_backups *b, const char *kind, const char *name,
-                                 json_t *spec, const char *location, json_t **out)
+                                 json_t *spec, const char *location, int plain, json_t **out)
 {
     struct store_run r;
     int rc;
@@ -296,8 +299,9 @@ static int serve_backups_enqueue(struct serve_backups *b, const char *kind, cons
     if ((rc = store_run_put(b->st, &r)) < 0)
         return rc;
     pthread_mutex_lock(&b->lock);
-    json_array_append_new(b->queue, json_pack("{s:s, s:s, s:O, s:s}", "kind", kind, "name", name,
-                                              "spec", spec, "location", location));
+    json_array_append_new(b->queue,
+                          json_pack("{s:s, s:s, s:O, s:s, s:b}", "kind", kind, "name", name, "spec",
+                                    spec, "location", location, "plain", plain));
     pthread_cond_signal(&b->wake);
     pthread_mutex_unlock(&b->lock);
     return serve_backups_run_record(b, r.kind, name, out);
@@ -383,7 +387,7 @@ static int serve_backups_create(struct serve_backups *b, const char *name, const
     }
     err_clear();
     if ((rc = serve_backups_idle(b, "Backup", want)) == 0)
-        rc = serve_backups_enqueue(b, "backups", want, spec, where, out);
+        rc = serve_backups_enqueue(b, "backups", want, spec, where, 0, out);
 out:
     json_decref(rec);
     json_decref(spec);
@@ -464,7 +468,9 @@ static int serve_restores_create(struct serve_backups *b, const char *name, cons
     rc = location_get(where, doc_get_str(spec, "backupName"), &rec, NULL);
     serve_backups_lock(where, 0);
     if (rc == 0 && (rc = serve_backups_idle(b, "Restore", want)) == 0)
-        rc = serve_backups_enqueue(b, "restores", want, spec, where, out);
+        rc = serve_backups_enqueue(
+            b, "restores", want, spec, where,
+            doc_get_str(body, "format") && !strcmp(doc_get_str(body, "format"), "velero"), out);
 out:
     json_decref(rec);
     json_decref(spec);
