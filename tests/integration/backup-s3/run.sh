@@ -207,7 +207,7 @@ size=$(stat -c %s "$work/s3/edge-backups/site-a/big-1/big-1.tar.gz.enc._S3rver_o
 [ "$size" -gt $((5 * 1024 * 1024)) ] || fail "the archive ($size bytes) is not over one part"
 # Memory is only judged in an uninstrumented build: ASan's shadow memory
 # and quarantine multiply it.
-limit() { ldd "$EDGECD_BIN" 2>/dev/null | grep -q libasan || [ "$1" -lt "$2" ]; }
+limit() { ldd "$EDGECD_BIN" 2>/dev/null | grep -c libasan >/dev/null || [ "$1" -lt "$2" ]; }
 rss=$(cat "$work/rss")
 echo "peak RSS of a $size-byte backup to S3: $rss KiB"
 limit "$rss" 48000 || fail "backup create peaked at $rss KiB"
