@@ -16,7 +16,19 @@ struct store {
     sqlite3 *db;
     char *path;
     pthread_mutex_t lock;
+    /* change notification (changes.c), under changes_lock: in memory
+     * only, never written */
+    pthread_mutex_t changes_lock;
+    unsigned long long generation;
+    struct store_change *changes; /* one per app name written since open */
+    size_t n_changes, cap_changes;
 };
+
+/* Note that app name changed (bumps the generation). Called after the
+ * write committed, without the store's lock. */
+void store_changed(store *s, const char *name);
+/* Free the change records (store_close). */
+void store_changes_dispose(store *s);
 
 /* s, or "" for NULL: columns may not be NULL (schema.c). */
 const char *store_str(const char *s);

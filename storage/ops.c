@@ -228,6 +228,8 @@ fail:
 out:
     pthread_mutex_unlock(&s->lock);
     free(packed.data);
+    if (rc == 1)
+        store_changed(s, op->app);
     return rc;
 }
 

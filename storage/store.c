@@ -180,6 +180,7 @@ int store_open(store **out, const char *path)
     s = xcalloc(1, sizeof(*s));
     s->path = xstrdup(path);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->changes_lock, NULL);
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
@@ -236,6 +237,8 @@ void store_close(store *s)
     /* The last connection's close checkpoints and removes the WAL. */
     sqlite3_close_v2(s->db);
     pthread_mutex_destroy(&s->lock);
+    store_changes_dispose(s);
+    pthread_mutex_destroy(&s->changes_lock);
     free(s->path);
     free(s);
 }
@@ -409,7 +412,10 @@ static int store_doc_delete(store *s, const struct store_docs *d, const char *na
 
 int store_app_put(store *s, const char *name, const char *manifest_json)
 {
-    return store_doc_put(s, &store_apps, name, manifest_json);
+    int rc = store_doc_put(s, &store_apps, name, manifest_json);
+    if (rc >= 0)
+        store_changed(s, name);
+    return rc;
 }
 
 int store_app_get(store *s, const char *name, char **out_manifest_json)
@@ -424,7 +430,10 @@ int store_app_list(store *s, char ***out_names, size_t *out_n)
 
 int store_app_delete(store *s, const char *name)
 {
-    return store_doc_delete(s, &store_apps, name);
+    int rc = store_doc_delete(s, &store_apps, name);
+    if (rc >= 0)
+        store_changed(s, name);
+    return rc;
 }
 
 int store_project_put(store *s, const char *name, const char *manifest_json)
@@ -832,6 +841,8 @@ fail:
 out:
     store_app_status_dispose(&old);
     pthread_mutex_unlock(&s->lock);
+    if (rc == 1)
+        store_changed(s, st->name);
     return rc;
 }
 

@@ -311,4 +311,17 @@ void store_events_free(struct store_event *v, size_t n);
 /* Bytes of an event message that are kept. */
 #define STORE_EVENT_MESSAGE_MAX 1024
 
+/* ---- Change notification, for the API's event stream ----
+ * A generation counter in memory (nothing is written): every write that
+ * changes an application (its manifest, status, operation, or its
+ * deletion) through this handle bumps it and records the app's name with
+ * the new value, so a reader polling it learns what changed without
+ * reading the database. Starts at 0 at store_open. Any thread. */
+unsigned long long store_app_generation(store *s);
+/* The apps changed after generation since (sorted names, new array:
+ * store_names_free; deleted apps included) and the current generation in
+ * *out_now. */
+int store_app_changes(store *s, unsigned long long since, char ***out_names, size_t *out_n,
+                      unsigned long long *out_now);
+
 #endif

@@ -30,7 +30,9 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "engine/engine.h"
+#include "git/gitstats.h"
 #include "git/mirror.h"
+#include "kube/client.h"
 #include "model/app.h"
 #include "model/config.h"
 #include "server/server.h"
@@ -224,6 +226,81 @@ static int serve_rollback(void *ctx, const char *app, const json_t *body)
                                    json_is_true(json_object_get(body, "prune")), SERVE_API_USER);
 }
 
+/* The application views and writes of the API (engine/view.c,
+ * engine/register.c); the server's structs mirror the engine's. */
+static int serve_managed(void *ctx, const char *app, json_t **out)
+{
+    return engine_managed_resources(ctx, app, out);
+}
+
+static int serve_tree(void *ctx, const char *app, json_t **out)
+{
+    return engine_resource_tree(ctx, app, out);
+}
+
+static int serve_resource(void *ctx, const char *app, const struct server_resource_ref *r,
+                          json_t **out)
+{
+    struct engine_resource_ref ref = {r->group, r->version, r->kind, r->ns, r->name, r->uid};
+    return engine_resource_get(ctx, app, &ref, out);
+}
+
+static int serve_resource_events(void *ctx, const char *app, const struct server_resource_ref *r,
+                                 json_t **out)
+{
+    struct engine_resource_ref ref = {r->group, r->version, r->kind, r->ns, r->name, r->uid};
+    return engine_resource_events(ctx, app, &ref, out);
+}
+
+static int serve_pod_logs(void *ctx, const char *app, const struct server_log_request *rq,
+                          server_log_fn fn, void *fctx)
+{
+    struct engine_log_request lr = {rq->ns, rq->pod, rq->container, rq->tail_lines, rq->follow};
+    return engine_pod_logs(ctx, app, &lr, fn, fctx);
+}
+
+static void serve_refresh_app(void *ctx, const char *app, int hard)
+{
+    if (hard)
+        engine_refresh_app_hard(ctx, app);
+    else
+        engine_refresh_app(ctx, app);
+}
+
+static int serve_app_write(void *ctx, const json_t *body, enum server_app_write how,
+                           const char *name, char **out_name)
+{
+    return engine_app_write(ctx, body, how != SERVER_APP_UPDATE, how == SERVER_APP_UPSERT, name,
+                            out_name);
+}
+
+static int serve_secret_values(void *ctx, const char *app, json_t **out)
+{
+    return engine_secret_values(ctx, app, out);
+}
+
+static int serve_ready(void *ctx)
+{
+    return engine_ready(ctx);
+}
+
+static void serve_metrics(void *ctx, struct buf *out)
+{
+    engine_metrics_write(ctx, out);
+    gitstats_write(out);
+    kube_metrics_write(out);
+}
+
+static int serve_repo_validate(void *ctx, const char *url, char **message)
+{
+    return engine_repo_validate(ctx, url, message);
+}
+
+static int serve_cluster_validate(void *ctx, const char *name, char **message)
+{
+    return engine_cluster_validate(ctx, name, message);
+}
+
 /* The self-backup schedule of the config, started when it has a recovery
  * secret; without one, said once and left off (the keys are never
  * written unencrypted). */
@@ -378,6 +455,23 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.remove = serve_remove;
     sopts.actions.diff = serve_diff;
     sopts.actions.refresh = serve_refresh;
+    sopts.actions.managed_resources = serve_managed;
+    sopts.actions.resource_tree = serve_tree;
+    sopts.actions.resource = serve_resource;
+    sopts.actions.resource_events = serve_resource_events;
+    sopts.actions.pod_logs = serve_pod_logs;
+    sopts.actions.refresh_app = serve_refresh_app;
+    sopts.actions.app_write = serve_app_write;
+    sopts.actions.secret_values = serve_secret_values;
+    sopts.actions.ready = serve_ready;
+    sopts.actions.metrics = serve_metrics;
+    sopts.actions.repo_validate = serve_repo_validate;
+    sopts.actions.cluster_validate = serve_cluster_validate;
+    sopts.config = &cfg;
+    sopts.per_address = (int)cfg.max_connections_per_address;
+    sopts.data_dir = data_dir;
+    sopts.version = EDGECD_VERSION;
+    sopts.app_label_key = ENGINE_LABEL_APP;
     sopts.webhook_secrets = &secrets;
     /* The backup threads first: the server's handlers call into them. */
     if (serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0 ||

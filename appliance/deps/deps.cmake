@@ -67,6 +67,17 @@ set_target_properties(dep_git2 PROPERTIES
 # such connections and the server answers nobody): the copy reads through
 # mbedtls_net_recv_timeout with a 10 s limit, the same as
 # request_timeout_ms for a request.
+# CivetWeb has no limit on the connections one client address holds: a
+# single host of the LAN could take every worker thread. The copy asks two
+# optional (weak) hooks, edgecd_civetweb_accept when it accepts a socket
+# (0: close it at once, before it takes a place in the queue) and
+# edgecd_civetweb_closed when it closes one; server/server.c counts
+# connections per address with them. A program that does not define them
+# (kubesim) runs CivetWeb as it was.
+# Its body reads (pull_all) look at the clock only when a wait for data
+# times out, so a client sending a byte every few seconds keeps one
+# mg_read going for as long as it likes: the copy also stops the read once
+# request_timeout_ms has passed since it began, whatever arrived.
 # The build stops if a line a change hangs on is gone.
 set(CIVETWEB_SRC ${EDGECD_DEPS_DIR}/civetweb-src)
 set(CIVETWEB_PATCHED ${CMAKE_BINARY_DIR}/civetweb-patched)
@@ -117,6 +128,34 @@ edgecd_civetweb_write(mod_mbedtls.inl)
 file(READ ${CIVETWEB_SRC}/src/civetweb.c civetweb_text)
 edgecd_civetweb_replace("fprintf(stderr, \"SSL read failed, error %d\\n\", nread);"
                         "DEBUG_TRACE(\"SSL read failed, error %d\", nread);")
+edgecd_civetweb_replace("static void
+close_connection(struct mg_connection *conn)
+{" "extern int edgecd_civetweb_accept(const struct mg_context *ctx, const struct sockaddr *sa)
+    __attribute__((weak));
+extern void edgecd_civetweb_closed(const struct mg_context *ctx, const struct sockaddr *sa)
+    __attribute__((weak));
+
+static void
+close_connection(struct mg_connection *conn)
+{")
+edgecd_civetweb_replace("	/* call the connection_closed callback if assigned */"
+                        "	if (edgecd_civetweb_closed && conn->phys_ctx->context_type == CONTEXT_SERVER) {
+		edgecd_civetweb_closed(conn->phys_ctx, &conn->client.rsa.sa);
+	}
+	/* call the connection_closed callback if assigned */")
+edgecd_civetweb_replace("	} else if (check_acl(ctx, &so.rsa) != 1) {"
+                        "	} else if (edgecd_civetweb_accept && !edgecd_civetweb_accept(ctx, &so.rsa.sa)) {
+		closesocket(so.sock);
+	} else if (check_acl(ctx, &so.rsa) != 1) {")
+edgecd_civetweb_replace("			nread += n;
+			len -= n;
+		}"
+                        "			nread += n;
+			len -= n;
+			if ((timeout >= 0.0) && (mg_get_current_time_ns() - start_time > timeout_ns)) {
+				break;
+			}
+		}")
 edgecd_civetweb_write(civetweb.c)
 add_library(dep_civetweb STATIC ${CIVETWEB_PATCHED}/civetweb.c)
 target_include_directories(dep_civetweb SYSTEM PUBLIC ${CIVETWEB_SRC}/include)

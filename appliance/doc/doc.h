@@ -168,4 +168,30 @@ json_t *doc_ignore_paths(const doc_ignore *ig, const json_t *obj, const json_t *
 int doc_ignore_is_ignored(const doc_ignore *ig, const json_t *obj, const json_t *live,
                           const char *pointer);
 
+/* ---- Secret masking (mask.c) ----
+ * Argo CD's HideSecretData: the values of a v1 Secret's data (stringData
+ * first folded into data as base64, as the API server does) are replaced
+ * by runs of '+', per key: the first distinct value seen gets 8, the next
+ * 12, and so on, across target, live and live's
+ * kubectl.kubernetes.io/last-applied-configuration annotation (masked
+ * too). Equal values get equal runs and different values different ones,
+ * so a diff still shows that a value changed, never what it is. */
+
+/* 1 if obj is a v1 Secret. */
+int doc_is_secret(const json_t *obj);
+
+/* Mask target and live in place (either may be NULL; objects that are
+ * not Secrets are left alone). */
+void doc_mask_secrets(json_t *target, json_t *live);
+
+/* Every value (as stored in data, and decoded) of obj's data and
+ * stringData as a new array of strings, longest first, for scrubbing free
+ * text such as event messages; [] when obj is not a Secret. */
+json_t *doc_secret_values(const json_t *obj);
+
+/* text with every occurrence of the strings of values (doc_secret_values;
+ * empty ones and those under 4 bytes skipped) replaced by "++++++++"; a
+ * new string. */
+char *doc_mask_text(const char *text, const json_t *values);
+
 #endif

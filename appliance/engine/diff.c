@@ -54,83 +54,71 @@ void engine_diff_remember(engine *e, const char *app, const json_t *targets)
     pthread_mutex_unlock(&e->mu);
 }
 
+int engine_diff_object(const doc_ignore *ig, const json_t *obj, const json_t *live, struct buf *out)
+{
+    const char *kind = doc_get_str(obj, "kind"), *ns = doc_get_str(obj, "metadata.namespace");
+    const char *name = doc_get_str(obj, "metadata.name");
+    json_t *want, *have = NULL;
+    struct buf a = BUF_INIT, b = BUF_INIT;
+    struct diff_options opt = DIFF_OPTIONS_INIT;
+    char *la, *lb;
+    int differs;
+
+    want = doc_ignore_apply(ig, obj, live);
+    doc_emit_yaml(&a, want);
+    if (live) {
+        json_t *projected = diff_project(obj, live);
+        have = doc_ignore_apply(ig, projected, live);
+        json_decref(projected);
+        doc_emit_yaml(&b, have);
+    }
+    la = xasprintf("desired/%s/%s%s%s", kind, ns ? ns : "", ns ? "/" : "", name);
+    lb = xasprintf("live/%s/%s%s%s%s", kind, ns ? ns : "", ns ? "/" : "", name,
+                   live ? "" : " (missing)");
+    opt.label_old = la;
+    opt.label_new = lb;
+    differs = diff_unified(out, buf_cstr(&a), a.len, buf_cstr(&b), b.len, &opt) > 0;
+    free(la);
+    free(lb);
+    buf_dispose(&a);
+    buf_dispose(&b);
+    json_decref(want);
+    json_decref(have);
+    return differs;
+}
+
+/* Secrets are masked on both sides first (doc_mask_secrets), so the text
+ * shows that a value differs, never the value. */
 int engine_diff(engine *e, const char *app_name, struct buf *out, int *differs)
 {
-    json_t *targets = NULL, *obj, *manifest = NULL;
-    char *text = NULL;
-    struct app app = {0};
-    kube_client *kc = NULL;
-    kube_cache *cache = NULL;
-    doc_ignore *ig = NULL;
+    struct engine_view v;
+    json_t *obj;
     size_t i;
     int rc;
 
     *differs = 0;
-    pthread_mutex_lock(&e->mu);
-    text = xstrdup(json_string_value(json_object_get(e->desired, app_name)));
-    pthread_mutex_unlock(&e->mu);
-    if (text && doc_parse_json(&targets, text, strlen(text), "desired", NULL) < 0)
-        err_clear();
-    free(text);
-    text = NULL;
-    if (!targets)
-        return err_set(ERR_NOTFOUND,
-                       "application %s: not compared yet (no pass has rendered it since the "
-                       "server started)",
-                       app_name);
-    if ((rc = store_app_get(e->st, app_name, &text)) < 0 ||
-        (rc = doc_parse_json(&manifest, text, strlen(text), app_name, NULL)) < 0 ||
-        (rc = app_parse(&app, manifest, app_name)) < 0 ||
-        (rc = engine_cluster_client(e, &app, &kc, &cache)) < 0)
+    if ((rc = engine_view_open(e, app_name, &v)) < 0)
+        return rc;
+    if (!v.targets) {
+        rc = err_set(ERR_NOTFOUND,
+                     "application %s: not compared yet (no pass has rendered it since the "
+                     "server started)",
+                     app_name);
         goto out;
-    doc_ignore_new(&ig);
-    if (doc_ignore_add_app(ig, doc_get(manifest, "spec.ignoreDifferences"),
-                           "spec.ignoreDifferences") < 0)
-        err_clear(); /* the pass reports a bad rule; show the rest */
-    json_array_foreach(targets, i, obj)
+    }
+    json_array_foreach(v.targets, i, obj)
     {
-        const char *api = doc_get_str(obj, "apiVersion"), *kind = doc_get_str(obj, "kind");
-        const char *ns = doc_get_str(obj, "metadata.namespace");
-        const char *name = doc_get_str(obj, "metadata.name");
-        json_t *live = NULL, *want, *have = NULL;
-        struct buf a = BUF_INIT, b = BUF_INIT;
-        char *la, *lb;
-        struct diff_options opt = DIFF_OPTIONS_INIT;
-        if (kube_cache_get(cache, api, kind, ns, name, &live, NULL) < 0) {
-            err_clear();
-            if (kube_client_get(kc, api, kind, ns, name, &live) < 0) {
-                err_clear();
-                live = NULL;
-            }
-        }
-        want = doc_ignore_apply(ig, obj, live);
-        doc_emit_yaml(&a, want);
-        if (live) {
-            json_t *projected = diff_project(obj, live);
-            have = doc_ignore_apply(ig, projected, live);
-            json_decref(projected);
-            doc_emit_yaml(&b, have);
-        }
-        la = xasprintf("desired/%s/%s%s%s", kind, ns ? ns : "", ns ? "/" : "", name);
-        lb = xasprintf("live/%s/%s%s%s%s", kind, ns ? ns : "", ns ? "/" : "", name,
-                       live ? "" : " (missing)");
-        opt.label_old = la;
-        opt.label_new = lb;
-        if (diff_unified(out, buf_cstr(&a), a.len, buf_cstr(&b), b.len, &opt) > 0)
+        json_t *want = json_deep_copy(obj);
+        json_t *live = engine_view_live(
+            &v, doc_get_str(obj, "apiVersion"), doc_get_str(obj, "kind"),
+            doc_get_str(obj, "metadata.namespace"), doc_get_str(obj, "metadata.name"));
+        doc_mask_secrets(want, live);
+        if (engine_diff_object(v.ig, want, live, out))
             *differs = 1;
-        free(la);
-        free(lb);
-        buf_dispose(&a);
-        buf_dispose(&b);
         json_decref(want);
-        json_decref(have);
         json_decref(live);
     }
 out:
-    doc_ignore_free(ig);
-    app_dispose(&app);
-    json_decref(manifest);
-    json_decref(targets);
-    free(text);
+    engine_view_dispose(&v);
     return rc;
 }

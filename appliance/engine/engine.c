@@ -44,6 +44,9 @@
 #include "render/sources.h"
 #include "engine/internal.h"
 
+/* Argo CD's buckets for argocd_app_reconcile. */
+static const double engine_reconcile_bounds[] = {0.25, 0.5, 1, 2, 4, 8, 16};
+
 int engine_new(engine **out, store *st, const struct config *cfg, const char *data_dir)
 {
     engine *e = xcalloc(1, sizeof(*e));
@@ -51,6 +54,8 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->st = st;
     e->cfg = cfg;
     e->data_dir = xstrdup(data_dir);
+    e->reconcile.bounds = engine_reconcile_bounds;
+    e->reconcile.n_bounds = sizeof(engine_reconcile_bounds) / sizeof(engine_reconcile_bounds[0]);
     e->mirrors_dir = xasprintf("%s/mirrors", data_dir);
     e->n_clusters = cfg->n_clusters;
     e->clusters = xcalloc(cfg->n_clusters, sizeof(*e->clusters));
@@ -659,39 +664,58 @@ static void engine_refresh_fetched(engine *e, const char *repo_url)
     pthread_mutex_unlock(&e->mu);
 }
 
-/* Fetch url into m with the stored credentials whose URL is the longest
- * prefix of url (none: anonymous). The secret is opened only here and
- * wiped after the fetch. */
+/* The stored credentials whose URL is the longest prefix of url into
+ * *auth (none: anonymous, all NULL), borrowing from *row and *password,
+ * which the caller disposes and wipes (engine_auth_dispose). The secret
+ * is opened only here. */
+static int engine_repo_auth(engine *e, const char *url, struct store_repo *row,
+                            struct mirror_auth *auth, char **password)
+{
+    unsigned char key[SEAL_KEY_LEN];
+    int rc;
+
+    rc = store_repo_match(e->st, url, row);
+    if (rc == ERR_NOTFOUND) {
+        err_clear();
+    } else if (rc < 0) {
+        return rc;
+    } else {
+        if (row->password_sealed[0]) {
+            if ((rc = seal_key_load(key, e->data_dir)) < 0)
+                return rc;
+            rc = seal_open(password, key, row->password_sealed, row->url);
+            mbedtls_platform_zeroize(key, sizeof(key));
+            if (rc < 0)
+                return err_set(ERR_INVALID, "repository credentials for %s cannot be decrypted",
+                               row->url);
+        }
+        auth->username = row->username;
+        auth->password = *password;
+        auth->ca_file = row->ca_file[0] ? row->ca_file : NULL;
+        auth->insecure = row->insecure;
+    }
+    return 0;
+}
+
+static void engine_auth_dispose(struct store_repo *row, char *password)
+{
+    if (password) {
+        mbedtls_platform_zeroize(password, strlen(password));
+        free(password);
+    }
+    store_repo_dispose(row);
+}
+
+/* Fetch url into m with its stored credentials (engine_repo_auth). */
 static int engine_fetch_url(engine *e, mirror *m, const char *url, int *downloaded)
 {
     struct store_repo row = {0};
     struct mirror_auth auth = {0};
-    unsigned char key[SEAL_KEY_LEN];
     char *password = NULL;
     int rc;
 
-    rc = store_repo_match(e->st, url, &row);
-    if (rc == ERR_NOTFOUND) {
-        err_clear();
-    } else if (rc < 0) {
+    if ((rc = engine_repo_auth(e, url, &row, &auth, &password)) < 0)
         goto out;
-    } else {
-        if (row.password_sealed[0]) {
-            if ((rc = seal_key_load(key, e->data_dir)) < 0)
-                goto out;
-            rc = seal_open(&password, key, row.password_sealed, row.url);
-            mbedtls_platform_zeroize(key, sizeof(key));
-            if (rc < 0) {
-                rc = err_set(ERR_INVALID, "repository credentials for %s cannot be decrypted",
-                             row.url);
-                goto out;
-            }
-        }
-        auth.username = row.username;
-        auth.password = password;
-        auth.ca_file = row.ca_file[0] ? row.ca_file : NULL;
-        auth.insecure = row.insecure;
-    }
     if ((rc = mirror_fetch_from(m, url, &auth, downloaded)) == 0) {
         char safe[512];
         remote_redact(url, safe, sizeof(safe));
@@ -699,11 +723,56 @@ static int engine_fetch_url(engine *e, mirror *m, const char *url, int *download
                   *downloaded ? "downloaded" : "refs unchanged, nothing downloaded");
     }
 out:
-    if (password) {
-        mbedtls_platform_zeroize(password, strlen(password));
-        free(password);
-    }
-    store_repo_dispose(&row);
+    engine_auth_dispose(&row, password);
+    return rc;
+}
+
+int engine_repo_validate(engine *e, const char *url, char **message)
+{
+    struct store_repo row = {0};
+    struct mirror_auth auth = {0};
+    char *password = NULL;
+    size_t refs = 0;
+    int rc;
+
+    *message = NULL;
+    if ((rc = engine_repo_auth(e, url, &row, &auth, &password)) == 0 &&
+        (rc = mirror_ls_remote(url, &auth, &refs)) == 0)
+        *message =
+            xasprintf("%zu branch%s and tag%s", refs, refs == 1 ? "" : "es", refs == 1 ? "" : "s");
+    engine_auth_dispose(&row, password);
+    return rc;
+}
+
+int engine_cluster_validate(engine *e, const char *name, char **message)
+{
+    const struct config_cluster *cc = config_find_cluster(e->cfg, NULL, name);
+    struct kubeconfig kc;
+    kube_client *c = NULL;
+    const struct kube_resource **kinds = NULL;
+    json_t *failed = NULL;
+    size_t n = 0;
+    int rc;
+
+    *message = NULL;
+    if (!cc)
+        return err_set(ERR_NOTFOUND, "cluster \"%s\" not found", name);
+    /* a client of its own: the check must not wait behind, or disturb,
+     * the engine's connections */
+    rc = cc->kubeconfig ? kubeconfig_load(&kc, cc->kubeconfig, cc->context)
+                        : kubeconfig_in_cluster(&kc, NULL);
+    if (rc < 0)
+        return err_prefix(rc, "cluster %s", cc->name);
+    if ((rc = kube_client_new(&c, &kc)) == 0 &&
+        (rc = kube_client_preferred_resources(c, &kinds, &n, &failed)) == 0)
+        *message = xasprintf("discovery: %zu resource kinds%s", n,
+                             json_array_size(failed) ? " (some API groups did not answer)" : "");
+    if (rc < 0)
+        err_prefix(rc, "cluster %s", cc->name);
+    free(kinds);
+    json_decref(failed);
+    kube_client_free(c);
+    kubeconfig_dispose(&kc);
     return rc;
 }
 
@@ -853,6 +922,27 @@ static void engine_cache_put(engine *e, const char *key, const json_t *objects)
     str_copy(e->cache[victim].key, key, sizeof(e->cache[victim].key));
     e->cache[victim].text = json_dumps(objects, JSON_COMPACT);
     e->cache[victim].used = ++e->cache_tick;
+}
+
+int engine_ready(engine *e)
+{
+    return __atomic_load_n(&e->first_round_done, __ATOMIC_ACQUIRE);
+}
+
+void engine_metrics_write(engine *e, struct buf *out)
+{
+    static const char *const phases[] = {"Succeeded", "Failed", "Error"};
+    size_t i;
+
+    metrics_header(out, "argocd_app_sync_total", "counter", "Sync operations finished, by phase.");
+    for (i = 0; i < 3; i++) {
+        const char *const labels[] = {"phase", phases[i], NULL};
+        metrics_sample(out, "argocd_app_sync_total", labels,
+                       (double)metrics_get(&e->n_sync_phase[i]));
+    }
+    metrics_header(out, "argocd_app_reconcile", "histogram",
+                   "Application reconcile passes, in seconds.");
+    metrics_hist_write(out, "argocd_app_reconcile", NULL, &e->reconcile);
 }
 
 void engine_stats(engine *e, struct engine_stats *out)
@@ -1453,6 +1543,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     }
     if (poll && !req_kind && engine_settled(e, app_name)) {
         __atomic_add_fetch(&e->n_settled, 1, __ATOMIC_RELAXED);
+        metrics_hist_observe(&e->reconcile, (double)(time_mono_ms() - started) / 1000.0);
         log_debug("reconciled %s in %.3fs (settled: nothing changed)", app_name,
                   (double)(time_mono_ms() - started) / 1000.0);
         return 0;
@@ -1740,6 +1831,7 @@ out:
     free(note);
     free(why);
     free(sha);
+    metrics_hist_observe(&e->reconcile, (double)(time_mono_ms() - started) / 1000.0);
     log_debug("reconciled %s in %.3fs", app_name, (double)(time_mono_ms() - started) / 1000.0);
     return rc;
 }
@@ -1805,6 +1897,25 @@ void engine_refresh_app(engine *e, const char *app_name)
     pthread_mutex_lock(&e->mu);
     json_array_append_new(e->refresh, json_pack("{s:s}", "app", app_name));
     pthread_mutex_unlock(&e->mu);
+}
+
+void engine_refresh_app_hard(engine *e, const char *app_name)
+{
+    pthread_mutex_lock(&e->mu);
+    json_array_append_new(e->refresh, json_pack("{s:s, s:b}", "app", app_name, "hard", 1));
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Empty the render cache (a hard refresh): the cache is keyed by what
+ * goes into a render, not by app, so all of it goes; the other apps
+ * render again once on their next pass. Run loop only. */
+static void engine_render_cache_drop(engine *e)
+{
+    for (long i = 0; e->cache && i < e->cfg->render_cache_entries; i++) {
+        free(e->cache[i].text);
+        e->cache[i].text = NULL;
+        e->cache[i].used = 0;
+    }
 }
 
 static int engine_request_check(engine *e, const char *app, int want_running)
@@ -2030,6 +2141,11 @@ static void engine_take_refreshes(engine *e, char **names, size_t n)
                 }
             }
             err_clear();
+            if (hit && json_is_true(json_object_get(r, "hard"))) {
+                log_info("app %s: hard refresh requested", names[i]);
+                engine_render_cache_drop(e);
+                json_object_del(e->settled, names[i]);
+            }
             if (hit) {
                 log_info("app %s: refresh requested", names[i]);
                 json_object_set_new(e->due, names[i], json_integer(0));
@@ -2129,6 +2245,8 @@ void engine_run(engine *e, volatile sig_atomic_t *stop)
             engine_run_dirty(e, stop);
         }
         store_names_free(names, n);
+        if (!*stop)
+            __atomic_store_n(&e->first_round_done, 1, __ATOMIC_RELEASE);
         if (time_mono_ms() - trimmed >= ENGINE_TRIM_MS) {
             engine_trim_memory();
             trimmed = time_mono_ms();

@@ -135,9 +135,97 @@ struct engine_stats {
 };
 void engine_stats(engine *e, struct engine_stats *out);
 
+/* Connect to url with its stored credentials (as a fetch would) and list
+ * its refs: 0 with *message ("3 branches and tags"), or the fetch's
+ * errors. *message is new. Any thread; takes as long as the server. */
+int engine_repo_validate(engine *e, const char *url, char **message);
+
+/* Discovery against the configured cluster name with a client of its
+ * own: 0 with *message ("discovery: 57 resource kinds"), ERR_NOTFOUND
+ * for a name the config does not have, or the client's errors. *message
+ * is new. Any thread. */
+int engine_cluster_validate(engine *e, const char *name, char **message);
+
+/* 1 once engine_run has been through every registered application once
+ * (each polled, or found settled), else 0: for /readyz. Any thread. */
+int engine_ready(engine *e);
+
+/* The engine's Prometheus metrics, appended to out:
+ * argocd_app_sync_total{phase} (finished sync operations) and the
+ * argocd_app_reconcile histogram (seconds per pass, settled ones
+ * included). Any thread. */
+void engine_metrics_write(engine *e, struct buf *out);
+
 /* The label value for an app name: the name itself up to 63 characters,
  * else its first 52 characters, '-', and 10 hex digits of its SHA-256.
  * out must hold 64 bytes. */
 void engine_label_value(const char *app_name, char out[64]);
+
+/* ---- What the API shows of an app's resources (view.c) ----
+ * Each reads the app's recorded status, the desired objects of its last
+ * compare and live objects from the watch cache (a GET for kinds it does
+ * not hold). Secret values are masked (doc_mask_secrets). Outputs are new
+ * references; ERR_NOTFOUND for an unknown app. Any thread. */
+
+/* {"items": [{group, version, kind, namespace, name, status, health,
+ * liveState, targetState, diff, ignoredPaths}]}: liveState and
+ * targetState are JSON text ("null" when absent), diff a unified diff. */
+int engine_managed_resources(engine *e, const char *app, json_t **out);
+
+/* {"nodes": [...]}: the managed resources, then their live children
+ * (ReplicaSets, Jobs, Pods: listed now in the managed namespaces, at most
+ * ENGINE_TREE_MAX_CHILDREN per kind and namespace) linked by
+ * ownerReferences, each with its health. */
+#define ENGINE_TREE_MAX_CHILDREN 1000
+int engine_resource_tree(engine *e, const char *app, json_t **out);
+
+/* One object of the app's tree (a managed resource or a live child). */
+struct engine_resource_ref {
+    const char *group, *version, *kind, *ns, *name, *uid; /* version, uid may be NULL or "" */
+};
+/* The live object, masked. ERR_NOTFOUND when it is not in the app's tree
+ * or not in the cluster. */
+int engine_resource_get(engine *e, const char *app, const struct engine_resource_ref *ref,
+                        json_t **out);
+/* {"items": [Event...]}: the Kubernetes events whose involvedObject is
+ * ref (name and namespace; uid too when given), oldest first, messages
+ * of a Secret's events scrubbed of its values. */
+int engine_resource_events(engine *e, const char *app, const struct engine_resource_ref *ref,
+                           json_t **out);
+
+/* Every value (raw and base64) of the app's Secrets, desired and live,
+ * as a new array of strings, longest first: what doc_mask_text scrubs
+ * from free text such as the app's event messages. */
+int engine_secret_values(engine *e, const char *app, json_t **out);
+
+/* Pod logs of a pod in the app's tree. fn gets each line (time as the
+ * kubelet stamped it, content without the newline), and NULL time and
+ * content about once a second while a follow waits; a negative return
+ * from fn ends the stream. Ends when the log ends (no follow), the pod
+ * goes, or fn says so. container "" or NULL: the pod's only (first)
+ * container; tail_lines < 0: all. */
+struct engine_log_request {
+    const char *ns, *pod, *container;
+    long tail_lines;
+    int follow;
+};
+typedef int (*engine_log_fn)(void *ctx, const char *time, const char *content);
+int engine_pod_logs(engine *e, const char *app, const struct engine_log_request *rq,
+                    engine_log_fn fn, void *ctx);
+
+/* Store an Application written through the API (body borrowed) and queue
+ * its reconcile; see register.c for who owns which app. create: POST
+ * (replace: ?upsert=true), else PUT of name (the body's metadata.name must
+ * agree). *out_name (new) names the stored app. ERR_INVALID for a bad spec
+ * (nothing stored, the message from model/ or the project), ERR_CONFLICT
+ * when it exists (create without replace) or the site config, a parent
+ * app or an ApplicationSet owns it, ERR_NOTFOUND for PUT of an unknown
+ * app. Any thread. */
+int engine_app_write(engine *e, const json_t *body, int create, int replace, const char *name,
+                     char **out_name);
+
+/* A refresh of app (engine_refresh_app) that also empties the render
+ * cache, so its sources are rendered again (Argo CD's hard refresh). */
+void engine_refresh_app_hard(engine *e, const char *app_name);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "core/metrics.h"
 #include "doc/doc.h"
 #include "engine/health.h"
 #include "git/mirror.h"
@@ -55,6 +56,12 @@ struct engine {
     unsigned long n_full;   /* full passes and settled ones (atomic: engine_stats reads) */
     unsigned long n_settled;
     unsigned long n_fetches;
+    /* For /metrics (engine_metrics_write; atomic): finished sync
+     * operations by phase (Succeeded, Failed, Error) and how long each
+     * pass took. */
+    unsigned long n_sync_phase[3];
+    struct metrics_hist reconcile;
+    int first_round_done; /* engine_ready (atomic) */
     unsigned long applies;
     health_checks *health; /* Lua checks from the settings file; NULL: built-ins only */
     /* ignoreDifferences of the settings file (argocd-cm keys and values),
@@ -282,5 +289,32 @@ int engine_op_error(engine *e, const struct app *app, const struct engine_sync_r
  * from what the operation last (NULL: none yet) recorded (Argo CD's
  * HasChangedManagedNamespaceMetadata); else 0. */
 int engine_op_ns_metadata_changed(const struct app *app, const struct store_operation *last);
+
+/* ---- What the API shows of an app (view.c) ---- */
+
+/* An app as the views see it: its manifest, the desired objects of its
+ * last compare, its recorded status, its cluster and ignore rules. */
+struct engine_view {
+    struct app app;
+    json_t *manifest;
+    json_t *targets; /* desired objects of the last compare; NULL: none since start */
+    struct store_app_status st;
+    int have_status;
+    kube_client *kc;   /* borrowed */
+    kube_cache *cache; /* borrowed */
+    doc_ignore *ig;    /* the settings' rules and the app's */
+};
+/* ERR_NOTFOUND for an unknown app; v is disposed on error too. Any thread. */
+int engine_view_open(engine *e, const char *app_name, struct engine_view *v);
+void engine_view_dispose(struct engine_view *v);
+/* The live object from the watch cache, else a GET; NULL when it does
+ * not exist or cannot be read (a new reference). */
+json_t *engine_view_live(struct engine_view *v, const char *api_version, const char *kind,
+                         const char *ns, const char *name);
+
+/* The unified diff of desired obj against live (may be NULL), both as
+ * they should be shown (masked), appended to out; 1 if they differ. */
+int engine_diff_object(const doc_ignore *ig, const json_t *obj, const json_t *live,
+                       struct buf *out);
 
 #endif

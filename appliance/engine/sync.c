@@ -951,6 +951,9 @@ static void sync_finish(engine *e, const struct app *app, struct store_operation
                  strcmp(phase, "Succeeded") ? "OperationFailed" : "OperationCompleted",
                  "Sync operation %lld %s: %s", op->id, phase, message);
     log_info("app %s: operation %lld %s: %s", app->name, op->id, phase, message);
+    metrics_inc(&e->n_sync_phase[!strcmp(phase, "Succeeded") ? 0
+                                 : !strcmp(phase, "Failed")  ? 1
+                                                             : 2]);
 }
 
 /* Argo CD's syncPolicy.retry: on a failure with attempts left (limit < 0:

@@ -17,6 +17,7 @@
  * the next mirror_open.
  */
 #include "git/mirror.h"
+#include "git/gitstats.h"
 #include "git/localfetch.h"
 #include "git/mirror_priv.h"
 #include "git/remote.h"
@@ -243,6 +244,58 @@ void mirror_free(mirror *m)
     free(m);
 }
 
+int mirror_ls_remote(const char *url, const struct mirror_auth *auth, size_t *out_refs)
+{
+    git_remote *remote = NULL;
+    git_remote_callbacks callbacks;
+    struct remote_session session;
+    const git_remote_head **heads = NULL;
+    size_t nheads = 0, i;
+    enum remote_kind kind;
+    char *local = NULL;
+    struct stat st;
+    int64_t started = time_mono_ms();
+    int rc;
+
+    *out_refs = 0;
+    memset(&session, 0, sizeof(session));
+    session.auth = auth;
+    session.url = url;
+    git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
+    remote_session_bind(&session, &callbacks);
+    if ((rc = remote_kind(url, &kind)) < 0)
+        goto out;
+    if (kind == REMOTE_LOCAL) {
+        if ((rc = mirror_local_path(&local, url)) < 0)
+            goto out;
+        if (!local || stat(local, &st) != 0) {
+            rc = err_set(ERR_NOTFOUND, "%s: repository not found", url);
+            goto out;
+        }
+    }
+    if (git_remote_create_detached(&remote, url) < 0 ||
+        git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, NULL, NULL) < 0) {
+        rc = remote_session_fail(&session, "connecting");
+        goto out;
+    }
+    if (git_remote_ls(&heads, &nheads, remote) < 0) {
+        rc = remote_session_fail(&session, "listing refs");
+        goto out;
+    }
+    for (i = 0; i < nheads; i++)
+        if (str_has_prefix(heads[i]->name, "refs/heads/") ||
+            str_has_prefix(heads[i]->name, "refs/tags/"))
+            (*out_refs)++;
+    rc = 0;
+out:
+    gitstats_observe(url, GITSTATS_LS_REMOTE, (double)(time_mono_ms() - started) / 1000.0);
+    if (remote)
+        git_remote_disconnect(remote);
+    git_remote_free(remote);
+    free(local);
+    return rc;
+}
+
 /* Point the mirror's HEAD at branch (a full ref name), writing only when
  * it changes. */
 static int mirror_set_head(mirror *m, const char *branch)
@@ -317,6 +370,7 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
     char *local = NULL;
     struct stat st;
     int rc = 0, head_rc;
+    int64_t started = time_mono_ms();
 
     if (out_downloaded)
         *out_downloaded = 0;
@@ -366,7 +420,10 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
         rc = remote_session_fail(&session, "listing refs");
         goto out;
     }
+    gitstats_observe(url, GITSTATS_LS_REMOTE, (double)(time_mono_ms() - started) / 1000.0);
+    started = 0; /* counted */
     if (!mirror_refs_current(m, heads, nheads)) {
+        int64_t fetch_started = time_mono_ms();
         /* A local source's packs are copied as they are; libgit2's fetch
          * then only sets the refs (or packs what the copy left out). */
         if (kind == REMOTE_LOCAL && ((rc = localfetch_copy(m, local, url, &m->stats)) < 0 ||
@@ -385,12 +442,16 @@ int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth
         m->stats.received = git_remote_stats(remote)->received_objects;
         if (out_downloaded)
             *out_downloaded = 1;
+        gitstats_observe(url, GITSTATS_FETCH, (double)(time_mono_ms() - fetch_started) / 1000.0);
     }
     /* An empty source or a detached HEAD has no default branch: the
      * mirror keeps the HEAD it had. */
     if (head_rc == 0 && str_has_prefix(head.ptr, "refs/heads/"))
         rc = mirror_set_head(m, head.ptr);
 out:
+    /* a connection that failed before listing counts as a (failed) ls-remote */
+    if (started && rc < 0)
+        gitstats_observe(url, GITSTATS_LS_REMOTE, (double)(time_mono_ms() - started) / 1000.0);
     git_buf_dispose(&head);
     if (remote)
         git_remote_disconnect(remote);

@@ -59,6 +59,11 @@ int mirror_fetch(mirror *m);
 int mirror_fetch_from(mirror *m, const char *url, const struct mirror_auth *auth,
                       int *out_downloaded);
 
+/* Connect to url and list its refs without a mirror (a repository's
+ * "test connection"); *out_refs: how many branches and tags it has.
+ * Errors as for mirror_fetch_from. Any thread. */
+int mirror_ls_remote(const char *url, const struct mirror_auth *auth, size_t *out_refs);
+
 /* What one fetch or bundle import may bring into a mirror: the packs are
  * untrusted input. Over a limit the fetch or import stops with
  * ERR_TOOLARGE naming it, and the mirror's refs stay as they were. */

@@ -50,6 +50,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "kube/http.h"
 
@@ -504,6 +505,63 @@ static void kube_log_retry(const struct kube_req *kr, const char *why, int attem
               attempt + 1, max, delay);
 }
 
+/* Process-wide request metrics (all clients, all clusters): counted per
+ * attempt by HTTP method and status, so retries and throttling show. */
+static const char *const kube_metric_verbs[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "other"};
+#define KUBE_METRIC_VERBS (sizeof(kube_metric_verbs) / sizeof(kube_metric_verbs[0]))
+#define KUBE_METRIC_CODES 600 /* index 0: no answer; else the status */
+static const double kube_metric_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                            0.5,   1,    2.5,   5,    10};
+static unsigned long kube_metric_count[KUBE_METRIC_VERBS][KUBE_METRIC_CODES];
+static struct metrics_hist kube_metric_hist[KUBE_METRIC_VERBS] = {
+    METRICS_HIST_INIT(kube_metric_bounds), METRICS_HIST_INIT(kube_metric_bounds),
+    METRICS_HIST_INIT(kube_metric_bounds), METRICS_HIST_INIT(kube_metric_bounds),
+    METRICS_HIST_INIT(kube_metric_bounds), METRICS_HIST_INIT(kube_metric_bounds),
+};
+
+static void kube_metric_observe(const char *method, int status, int64_t ms)
+{
+    size_t v;
+    for (v = 0; v + 1 < KUBE_METRIC_VERBS; v++)
+        if (!strcmp(method, kube_metric_verbs[v]))
+            break;
+    if (status < 0 || status >= KUBE_METRIC_CODES)
+        status = 0;
+    metrics_inc(&kube_metric_count[v][status]);
+    metrics_hist_observe(&kube_metric_hist[v], (double)ms / 1000.0);
+}
+
+void kube_metrics_write(struct buf *out)
+{
+    char code[16];
+    size_t v, s;
+
+    metrics_header(out, "edgecd_kube_request_total", "counter",
+                   "Kubernetes API requests by HTTP method and status (error: no answer).");
+    for (v = 0; v < KUBE_METRIC_VERBS; v++) {
+        for (s = 0; s < KUBE_METRIC_CODES; s++) {
+            unsigned long n = metrics_get(&kube_metric_count[v][s]);
+            if (!n)
+                continue;
+            if (s)
+                snprintf(code, sizeof(code), "%zu", s);
+            else
+                str_copy(code, "error", sizeof(code));
+            {
+                const char *const labels[] = {"verb", kube_metric_verbs[v], "code", code, NULL};
+                metrics_sample(out, "edgecd_kube_request_total", labels, (double)n);
+            }
+        }
+    }
+    metrics_header(out, "edgecd_kube_request_duration_seconds", "histogram",
+                   "Kubernetes API request latency by HTTP method.");
+    for (v = 0; v < KUBE_METRIC_VERBS; v++) {
+        const char *const labels[] = {"verb", kube_metric_verbs[v], NULL};
+        metrics_hist_write(out, "edgecd_kube_request_duration_seconds", labels,
+                           &kube_metric_hist[v]);
+    }
+}
+
 /* One API call with retries; resp is filled for any HTTP status (a
  * retryable one too, when the attempts or the deadline ran out). */
 static int kube_call(kube_client *c, struct kube_req *kr, struct http_response *resp)
@@ -542,7 +600,9 @@ static int kube_call(kube_client *c, struct kube_req *kr, struct http_response *
         rq.deadline_ms = deadline;
         rq.idempotent = kr->idempotent;
         if ((rc = kube_pool_take(c, deadline, &conn)) == 0) {
+            int64_t sent = time_mono_ms();
             rc = http_request_ex(conn, &rq, resp, &fate);
+            kube_metric_observe(kr->method, rc == 0 ? resp->status : 0, time_mono_ms() - sent);
             kube_pool_put(c, conn);
             pthread_mutex_lock(&c->pool_mu);
             c->n_requests++;
@@ -1771,4 +1831,67 @@ void kube_client_close_idle(kube_client *c)
     for (int i = 0; i < c->n_idle; i++)
         http_conn_close_idle(c->idle[i]);
     pthread_mutex_unlock(&c->pool_mu);
+}
+
+/* ---- streamed GETs ---- */
+
+struct kube_stream {
+    http_conn *conn;
+    http_stream *st;
+};
+
+int kube_client_stream_open(kube_client *c, const char *path, const char *what, kube_stream **out)
+{
+    struct http_response resp;
+    const char *headers[3];
+    char *auth = NULL;
+    kube_stream *s = xcalloc(1, sizeof(*s));
+    int rc;
+
+    *out = NULL;
+    http_response_init(&resp);
+    if ((rc = kube_conn_new(c, &s->conn)) < 0 || (rc = kube_auth_header(c, &auth)) < 0)
+        goto fail;
+    headers[0] = "Accept: */*";
+    headers[1] = auth;
+    headers[2] = NULL;
+    rc = http_stream_open(&s->st, s->conn, path, headers, &resp);
+    if (auth) {
+        mbedtls_platform_zeroize(auth, strlen(auth));
+        free(auth);
+    }
+    if (rc < 0) {
+        err_prefix(rc, "%s", what);
+        goto fail;
+    }
+    if (!s->st) {
+        rc = kube_api_error(&resp, what, 1);
+        goto fail;
+    }
+    http_response_dispose(&resp);
+    *out = s;
+    return 0;
+fail:
+    http_response_dispose(&resp);
+    kube_stream_close(s);
+    return rc;
+}
+
+int kube_stream_wait(kube_stream *s, int wait_ms)
+{
+    return http_stream_wait(s->st, wait_ms);
+}
+
+long kube_stream_read(kube_stream *s, void *dst, size_t cap)
+{
+    return http_stream_read(s->st, dst, cap);
+}
+
+void kube_stream_close(kube_stream *s)
+{
+    if (!s)
+        return;
+    http_stream_close(s->st);
+    http_conn_free(s->conn);
+    free(s);
 }

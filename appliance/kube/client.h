@@ -76,6 +76,12 @@ struct kube_client_stats {
 };
 void kube_client_stats(kube_client *c, struct kube_client_stats *out);
 
+/* The Prometheus metrics of every client of the process, appended to out:
+ * edgecd_kube_request_total{verb,code} (code "error" when no answer
+ * came) and edgecd_kube_request_duration_seconds{verb}, one sample per
+ * attempt (retries included). Any thread. */
+void kube_metrics_write(struct buf *out);
+
 /* Run discovery now (GET /api/v1, /apis, each group's preferred version)
  * and add what it finds to the cache; kube_client_resource does this by
  * itself on a miss. ERR_IO/ERR_AUTH/... as for any request. */
@@ -210,5 +216,23 @@ void kube_client_collection_path(const struct kube_resource *r, const char *ns, 
 /* Close the client's connection until its next request (see
  * http_conn_close_idle): for a client used seldom, like a watcher's. */
 void kube_client_close_idle(kube_client *c);
+
+/* ---- streamed GETs (pod logs) ----
+ * A GET whose body is read as it arrives, on a connection of its own
+ * (the pool's are not held for minutes). */
+typedef struct kube_stream kube_stream;
+
+/* GET path (with its query) and read the answer's head: 0 with *out open
+ * for a 2xx answer; else the API server's error (ERR_NOTFOUND, ERR_AUTH,
+ * ERR_INVALID for 400, ...) with its message. what names the call in
+ * messages ("logs of pod ns/x"). Any thread. */
+int kube_client_stream_open(kube_client *c, const char *path, const char *what, kube_stream **out);
+/* 1 when body bytes (or its end) can be read without blocking, 0 after
+ * wait_ms without, <0 on error. */
+int kube_stream_wait(kube_stream *s, int wait_ms);
+/* Bytes read (> 0), 0 at the end of the body, <0 on error. */
+long kube_stream_read(kube_stream *s, void *dst, size_t cap);
+/* Accepts NULL. */
+void kube_stream_close(kube_stream *s);
 
 #endif

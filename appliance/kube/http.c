@@ -1373,7 +1373,9 @@ int http_stream_wait(http_stream *s, int wait_ms)
     struct pollfd pfd;
     int n;
 
-    if (s->done || c->rpos < c->rlen)
+    /* a body of known length read to its end is at its end now: the read
+     * says so without waiting for bytes that will not come */
+    if (s->done || c->rpos < c->rlen || (s->mode == HTTP_STREAM_LENGTH && s->left == 0))
         return 1;
     if (c->fd < 0)
         return 1; /* the read reports the closed connection */

@@ -47,6 +47,10 @@ static const struct config_key config_keys[] = {
     {"httpRedirectListen", CONFIG_STR, "", 0, 0, offsetof(struct config, http_redirect_listen),
      "address:port of a plain HTTP port that answers every request with a redirect (308) to "
      "HTTPS; empty: none"},
+    {"maxConnectionsPerAddress", CONFIG_INT, "8", 1, 1024,
+     offsetof(struct config, max_connections_per_address),
+     "connections one client address may hold open to the API at once (more are closed as they "
+     "arrive); behind a proxy every client has the proxy's address: raise it"},
     {"pollSeconds", CONFIG_INT, "180", 1, 86400, offsetof(struct config, poll_seconds),
      "seconds between reconciles of each application"},
     {"pollJitterSeconds", CONFIG_INT, "60", 0, 86400, offsetof(struct config, poll_jitter_seconds),

@@ -47,13 +47,14 @@ struct config_mirror {
 };
 
 struct config {
-    char *listen;               /* API listen address */
-    char *tls_cert_file;        /* "" = generated; else resolved against the config file */
-    char *tls_key_file;         /* set exactly when tls_cert_file is */
-    int insecure_http;          /* plain HTTP (behind a TLS-terminating proxy) */
-    char *http_redirect_listen; /* "" or the plain port that redirects to HTTPS */
-    long poll_seconds;          /* reconcile interval */
-    long poll_jitter_seconds;   /* random extra per poll, 0..this */
+    char *listen;                     /* API listen address */
+    char *tls_cert_file;              /* "" = generated; else resolved against the config file */
+    char *tls_key_file;               /* set exactly when tls_cert_file is */
+    int insecure_http;                /* plain HTTP (behind a TLS-terminating proxy) */
+    char *http_redirect_listen;       /* "" or the plain port that redirects to HTTPS */
+    long max_connections_per_address; /* API connections one client address may hold */
+    long poll_seconds;                /* reconcile interval */
+    long poll_jitter_seconds;         /* random extra per poll, 0..this */
     char *log_level;
     char *helm_binary;                 /* "" = helm on PATH */
     long helm_timeout_seconds;         /* per helm template */

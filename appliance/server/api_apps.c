@@ -14,10 +14,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "doc/doc.h"
 #include "server/internal.h"
 #include "server/webhook.h"
-
-static int server_app_known(server *srv, struct mg_connection *conn, const char *app);
 
 /* Credentials in a repository URL ("https://user:token@host/...") are
  * replaced before the spec is shown; everything else is kept. */
@@ -139,7 +138,7 @@ static json_t *server_status_new(const struct store_app_status *st,
 
 /* The Application name as Argo CD would show it, in *out (a new
  * reference). ERR_NOTFOUND if it is not stored. */
-static int server_app_new(server *srv, const char *name, json_t **out)
+int server_app_new(server *srv, const char *name, json_t **out)
 {
     struct store_app_status st = {0};
     char *manifest = NULL;
@@ -171,6 +170,14 @@ static int server_app_new(server *srv, const char *name, json_t **out)
     ns = json_object_get(json_object_get(m, "metadata"), "namespace");
     if (json_is_string(ns))
         json_object_set_new(meta, "namespace", json_incref(ns));
+    /* labels for selectors; annotations say who owns the app
+     * (edgecd.io/parent, edgecd.io/applicationset, edgecd.io/origin) */
+    for (i = 0; i < 2; i++) {
+        const char *key = i ? "annotations" : "labels";
+        json_t *v = json_object_get(json_object_get(m, "metadata"), key);
+        if (json_is_object(v))
+            json_object_set_new(meta, key, json_deep_copy(v));
+    }
     json_object_set_new(app, "metadata", meta);
     json_object_set_new(app, "spec", spec);
     {
@@ -322,38 +329,41 @@ int server_get_healthz(server *srv, struct mg_connection *conn, const char *arg)
     return server_send(conn, 200, json_pack("{s:s}", "status", "ok"), NULL);
 }
 
+static int server_app_keep(void *ctx, const json_t *app)
+{
+    return server_app_filter_match(ctx, app);
+}
+
 int server_get_apps(server *srv, struct mg_connection *conn, const char *arg)
 {
-    char **names = NULL;
-    size_t n = 0, i;
-    json_t *items = json_array(), *app;
+    struct server_app_filter *f = NULL;
+    struct buf out = BUF_INIT;
     int rc;
 
-    if (store_app_list(srv->st, &names, &n) < 0) {
-        json_decref(items);
-        return server_internal_error(conn, "list applications");
-    }
-    for (i = 0; i < n; i++) {
-        rc = server_app_new(srv, names[i], &app);
-        if (rc == ERR_NOTFOUND)
-            continue; /* deleted since the list was read */
-        if (rc < 0) {
-            store_names_free(names, n);
-            json_decref(items);
-            return server_internal_error(conn, "read application");
-        }
-        json_array_append_new(items, app);
-    }
-    store_names_free(names, n);
-    return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
+    (void)arg;
+    if ((rc = server_app_filter_read(conn, &f)) != 0)
+        return rc;
+    if (server_app_cache_list(srv, server_app_keep, f, &out) < 0)
+        rc = server_internal_error(conn, "list applications");
+    else
+        rc = server_send_text(conn, 200, "application/json", out.ptr, out.len, NULL);
+    buf_dispose(&out);
+    server_app_filter_free(f);
+    return rc;
 }
 
 int server_get_app(server *srv, struct mg_connection *conn, const char *arg)
 {
     json_t *app = NULL;
     char *msg;
-    int rc = server_app_new(srv, arg, &app);
+    int rc;
 
+    /* the refresh is queued before the answer, which shows the app as it
+     * is now (as Argo CD's does) */
+    if ((rc = server_app_known(srv, conn, arg)) != 0 ||
+        (rc = server_app_refresh(srv, conn, arg)) != 0)
+        return rc;
+    rc = server_app_new(srv, arg, &app);
     if (rc == ERR_NOTFOUND) {
         msg = xasprintf("application \"%s\" not found", arg);
         rc = server_error(conn, 404, msg, NULL);
@@ -371,18 +381,13 @@ int server_get_app(server *srv, struct mg_connection *conn, const char *arg)
 static int server_action_result(server *srv, struct mg_connection *conn, const char *app, int rc)
 {
     json_t *body = NULL;
-    int status = rc == ERR_NOTFOUND   ? 404
-                 : rc == ERR_CONFLICT ? 409
-                 : rc == ERR_INVALID  ? 400
-                 : rc < 0             ? 500
-                                      : 202;
     if (rc < 0)
-        return server_error(conn, status, err_last(), NULL);
+        return server_fail(conn, rc);
     if (server_app_new(srv, app, &body) < 0) {
         err_clear();
         body = json_pack("{s:s}", "status", "accepted");
     }
-    return server_send(conn, status, body, NULL);
+    return server_send(conn, 202, body, NULL);
 }
 
 static const char *server_header(void *ctx, const char *name)
@@ -511,8 +516,7 @@ int server_get_diff(server *srv, struct mg_connection *conn, const char *arg)
     return rc;
 }
 
-/* 0 if app is stored, else the 404 sent. */
-static int server_app_known(server *srv, struct mg_connection *conn, const char *app)
+int server_app_known(server *srv, struct mg_connection *conn, const char *app)
 {
     char *m = NULL, *msg;
     int rc;
@@ -556,19 +560,30 @@ int server_get_events(server *srv, struct mg_connection *conn, const char *arg)
 {
     struct store_event *v = NULL;
     size_t n = 0, i;
-    json_t *items;
+    json_t *items, *secrets = NULL;
     int rc;
-    if ((rc = server_app_known(srv, conn, arg)) != 0)
+    if ((rc = server_app_known(srv, conn, arg)) != 0 ||
+        (rc = server_resource_events(srv, conn, arg)) != 0)
         return rc;
     if (store_event_list(srv->st, arg, 500, &v, &n) < 0)
         return server_internal_error(conn, "read events");
     items = json_array();
-    for (i = 0; i < n; i++)
+    /* a message may quote what the API server said about a Secret */
+    if (!srv->actions.secret_values ||
+        srv->actions.secret_values(srv->actions.ctx, arg, &secrets) < 0) {
+        err_clear();
+        secrets = NULL;
+    }
+    for (i = 0; i < n; i++) {
+        char *msg = doc_mask_text(v[i].message, secrets);
         json_array_append_new(
             items, json_pack("{s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)v[i].id, "time",
                              server_json_str_new(v[i].time), "type", server_json_str_new(v[i].type),
                              "reason", server_json_str_new(v[i].reason), "message",
-                             server_json_str_new(v[i].message)));
+                             server_json_str_new(msg)));
+        free(msg);
+    }
+    json_decref(secrets);
     store_events_free(v, n);
     return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
 }

@@ -28,12 +28,18 @@
 #include "server/server.h"
 
 #include <civetweb.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <mbedtls/platform_util.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -44,8 +50,23 @@
 
 /* CivetWeb's limit on the request line plus headers. */
 #define SERVER_MAX_HEADER "16384"
-#define SERVER_REQUEST_TIMEOUT_MS "10000"
-#define SERVER_DEFAULT_THREADS 4
+/* The request line and headers must arrive within this (CivetWeb counts
+ * from the request's first byte, not per read, so a client trickling a
+ * byte at a time is cut off too); the body has as long again, counted by
+ * server_read_body over all its reads. */
+#define SERVER_DEFAULT_REQUEST_TIMEOUT_MS 10000
+/* Enough that the streams (SSE, followed logs; at most half of the
+ * threads, see server_stream_acquire) leave the rest to requests; an idle
+ * worker costs a parked thread, not memory in use. */
+#define SERVER_DEFAULT_THREADS 32
+/* Connections one client address may hold at once, queued ones
+ * included (a browser opens six); more are closed as they are accepted.
+ * With the default threads no single host can take them all. */
+#define SERVER_DEFAULT_PER_ADDRESS 8
+/* Accepted connections waiting for a worker, and the kernel's backlog of
+ * ones not accepted yet. */
+#define SERVER_CONNECTION_QUEUE "64"
+#define SERVER_LISTEN_BACKLOG "128"
 /* How much of a request path goes into a log line. */
 #define SERVER_LOG_PATH_MAX 200
 
@@ -89,31 +110,87 @@ json_t *server_json_str_new(const char *s)
 
 /* Send status with the JSON body (consumed) and extra headers (NULL or a
  * NULL-terminated list of name, value pairs). Returns status. */
-int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra)
+/* The status line and headers every answer carries: the security
+ * headers, HSTS over TLS, the content type and extra. */
+static void server_head(struct mg_connection *conn, int status, const char *content_type,
+                        const char *const *extra)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    char len[32];
-    size_t i, n;
-
-    json_decref(body);
-    if (!text)
-        text = xstrdup("{}");
-    n = strlen(text);
-    snprintf(len, sizeof(len), "%zu", n);
+    size_t i;
     mg_response_header_start(conn, status);
     for (i = 0; i < sizeof(server_security_headers) / sizeof(server_security_headers[0]); i++)
         mg_response_header_add(conn, server_security_headers[i][0], server_security_headers[i][1],
                                -1);
     if (mg_get_request_info(conn)->is_ssl)
         mg_response_header_add(conn, "Strict-Transport-Security", SERVER_HSTS, -1);
-    mg_response_header_add(conn, "Content-Type", "application/json", -1);
-    mg_response_header_add(conn, "Content-Length", len, -1);
+    mg_response_header_add(conn, "Content-Type", content_type, -1);
     for (i = 0; extra && extra[i]; i += 2)
         mg_response_header_add(conn, extra[i], extra[i + 1], -1);
+}
+
+int server_send_text(struct mg_connection *conn, int status, const char *content_type,
+                     const char *text, size_t n, const char *const *extra)
+{
+    char len[32];
+
+    snprintf(len, sizeof(len), "%zu", n);
+    server_head(conn, status, content_type, extra);
+    mg_response_header_add(conn, "Content-Length", len, -1);
     mg_response_header_send(conn);
     mg_write(conn, text, n);
+    return status;
+}
+
+int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    json_decref(body);
+    if (!text)
+        text = xstrdup("{}");
+    server_send_text(conn, status, "application/json", text, strlen(text), extra);
     free(text);
     return status;
+}
+
+int server_stream_acquire(server *srv, struct mg_connection *conn)
+{
+    static const char *const retry[] = {"Retry-After", "5", NULL};
+    if (atomic_fetch_add(&srv->streams, 1) >= srv->max_streams) {
+        atomic_fetch_sub(&srv->streams, 1);
+        return server_error(conn, 503, "too many open streams; try again later", retry);
+    }
+    return 0;
+}
+
+void server_stream_release(server *srv)
+{
+    atomic_fetch_sub(&srv->streams, 1);
+}
+
+int server_stopping(server *srv)
+{
+    return atomic_load(&srv->stopping);
+}
+
+void server_stream_start(struct mg_connection *conn, const char *content_type)
+{
+    /* a proxy must pass each piece on as it comes */
+    static const char *const extra[] = {"Transfer-Encoding", "chunked", "X-Accel-Buffering", "no",
+                                        NULL};
+    server_head(conn, 200, content_type, extra);
+    mg_response_header_send(conn);
+}
+
+int server_stream_write(struct mg_connection *conn, const char *data, size_t len)
+{
+    if (len == 0)
+        return 0; /* an empty chunk would end the answer */
+    return mg_send_chunk(conn, data, (unsigned)len) < 0 ? -1 : 0;
+}
+
+void server_stream_end(struct mg_connection *conn)
+{
+    mg_send_chunk(conn, "", 0);
 }
 
 /* {"error": message, "code": status}. */
@@ -142,6 +219,8 @@ int server_read_body(struct mg_connection *conn, char **out, size_t *len)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const char *te = mg_get_header(conn, "Transfer-Encoding");
+    const server *srv = mg_get_request_info(conn)->user_data;
+    int64_t deadline = time_mono_ms() + srv->request_timeout_ms;
     long long got = 0;
 
     *out = NULL;
@@ -151,7 +230,10 @@ int server_read_body(struct mg_connection *conn, char **out, size_t *len)
     if (ri->content_length <= 0)
         return 0;
     *out = xmalloc((size_t)ri->content_length + 1);
-    while (got < ri->content_length) {
+    /* Each mg_read waits up to the request timeout for what it asked, and
+     * a client sending a byte now and then would keep a loop of them
+     * going: the deadline covers them all. */
+    while (got < ri->content_length && time_mono_ms() < deadline) {
         int n = mg_read(conn, *out + got, (size_t)(ri->content_length - got));
         if (n <= 0)
             break;
@@ -160,9 +242,14 @@ int server_read_body(struct mg_connection *conn, char **out, size_t *len)
     (*out)[got] = '\0';
     *len = (size_t)got;
     if (got < ri->content_length) {
+        static const char *const close_hdr[] = {"Connection", "close", NULL};
         free(*out);
         *out = NULL;
-        return server_error(conn, 400, "request body cut short", NULL);
+        mg_disable_keep_alive(conn);
+        /* mg_read says 0 both when the client stopped sending and when
+         * it closed; a closed client never reads the answer anyway */
+        return server_error(conn, 408, "request body not received in time (or cut short)",
+                            close_hdr);
     }
     return 0;
 }
@@ -182,6 +269,9 @@ int server_read_json(struct mg_connection *conn, json_t **out)
         return 0;
     }
     *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* a body may carry a password (POST /api/v1/repositories): not left
+     * behind in freed memory */
+    mbedtls_platform_zeroize(data, len);
     free(data);
     if (!json_is_object(*out)) {
         char *msg = xasprintf("request body: %s", *out ? "must be an object" : jerr.text);
@@ -194,26 +284,32 @@ int server_read_json(struct mg_connection *conn, json_t **out)
     return 0;
 }
 
-/* 1 if the request body, when there is one, is within SERVER_MAX_BODY. A
- * declared length is judged without reading; a chunked body has to be
- * read (and is discarded: no route takes one) to learn its size. */
-static int server_body_ok(struct mg_connection *conn, const struct mg_request_info *ri)
+/* 0 if the request body, when there is one, is within SERVER_MAX_BODY,
+ * else the status to refuse it with: 413, or 408 for a chunked body that
+ * did not end in time. A declared length is judged without reading; a
+ * chunked body has to be read (and is discarded: no route takes one) to
+ * learn its size. */
+static int server_body_check(const server *srv, struct mg_connection *conn,
+                             const struct mg_request_info *ri)
 {
     const char *te = mg_get_header(conn, "Transfer-Encoding");
+    int64_t deadline = time_mono_ms() + srv->request_timeout_ms;
     char chunk[8192];
     long long total = 0;
     int n;
 
     if (ri->content_length > SERVER_MAX_BODY)
-        return 0;
+        return 413;
     if (!te || strcasecmp(te, "chunked") != 0)
-        return 1;
+        return 0;
     while ((n = mg_read(conn, chunk, sizeof(chunk))) > 0) {
         total += n;
         if (total > SERVER_MAX_BODY)
-            return 0;
+            return 413;
+        if (time_mono_ms() >= deadline)
+            return 408;
     }
-    return 1;
+    return 0;
 }
 
 static int server_is_api(const char *path)
@@ -293,8 +389,10 @@ static int server_host(const char *h, char *out, size_t len)
 
 /* A plain HTTP request on the redirect port: 308 (the method and body
  * are kept) to the same path on the HTTPS port of the host the client
- * asked for. The path CivetWeb hands over is decoded, so it is encoded
- * again; a query with anything unprintable is dropped. */
+ * asked for. The path is as the client sent it (CivetWeb does not decode
+ * it: decode_url is off), so its escapes stay and any other byte outside
+ * the unreserved set is encoded; a query with anything unprintable is
+ * dropped. */
 static int server_redirect(server *srv, struct mg_connection *conn,
                            const struct mg_request_info *ri)
 {
@@ -313,7 +411,7 @@ static int server_redirect(server *srv, struct mg_connection *conn,
     for (; *path; path++) {
         unsigned char c = (unsigned char)*path;
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            strchr("/-._~", c))
+            strchr("/-._~%", c))
             buf_putc(&loc, (char)c);
         else
             buf_printf(&loc, "%%%02X", c);
@@ -333,6 +431,35 @@ static int server_redirect(server *srv, struct mg_connection *conn,
     return status;
 }
 
+/* Decode the segment a "*" matched, in place. CivetWeb is told not to
+ * decode paths (decode_url: no) so that a segment may hold an encoded
+ * "/" (a repository URL, "project%2Fapp"): the route is matched on the
+ * path as sent and only the segment is decoded. ERR_INVALID for a bad
+ * escape or an encoded NUL. */
+static int server_decode_arg(char *arg)
+{
+    size_t r, w = 0;
+
+    for (r = 0; arg[r]; r++) {
+        if (arg[r] != '%') {
+            arg[w++] = arg[r];
+            continue;
+        }
+        if (!isxdigit((unsigned char)arg[r + 1]) || !isxdigit((unsigned char)arg[r + 2]))
+            return ERR_INVALID;
+        {
+            char hex[3] = {arg[r + 1], arg[r + 2], '\0'};
+            long v = strtol(hex, NULL, 16);
+            if (v == 0)
+                return ERR_INVALID;
+            arg[w++] = (char)v;
+        }
+        r += 2;
+    }
+    arg[w] = '\0';
+    return 0;
+}
+
 static int server_dispatch(server *srv, struct mg_connection *conn,
                            const struct mg_request_info *ri)
 {
@@ -343,14 +470,18 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
     char arg[256];
     char allow[128] = "";
     size_t i;
+    int status;
 
     if (srv->https && !ri->is_ssl)
         return server_redirect(srv, conn, ri);
-    if (!server_body_ok(conn, ri)) {
+    if ((status = server_body_check(srv, conn, ri)) != 0) {
         /* The rest of the body is never read: close instead of draining
          * up to a client-chosen number of bytes. */
         mg_disable_keep_alive(conn);
-        return server_error(conn, 413, "request body too large (limit 1 MiB)", close_hdr);
+        return server_error(conn, status,
+                            status == 408 ? "request body not received in time"
+                                          : "request body too large (limit 1 MiB)",
+                            close_hdr);
     }
     if (server_is_api(path) && strcmp(path, SERVER_WEBHOOK_PATH) != 0 &&
         !server_authorized(srv, conn))
@@ -362,6 +493,8 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
         if (strcmp(r->method, method) == 0) {
             if (r->auth == SERVER_AUTH_USER && !server_authorized(srv, conn))
                 return server_error(conn, 401, "unauthorized", auth_hdr);
+            if (arg[0] && server_decode_arg(arg) < 0)
+                return server_error(conn, 400, "malformed percent-encoding in the path", NULL);
             return r->handler(srv, conn, arg[0] ? arg : NULL);
         }
         if (!strstr(allow, r->method)) {
@@ -442,6 +575,130 @@ static int server_on_log(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/*
+ * Connections per client address. CivetWeb (as edgecd builds it, see
+ * appliance/deps/deps.cmake) calls edgecd_civetweb_accept for each socket
+ * it accepts and edgecd_civetweb_closed when it closes one it kept. The
+ * hooks are process-wide, so the servers of the process register their
+ * context here; a context that is not registered (yet) is let through.
+ * Accepted sockets are bounded by the worker threads plus CivetWeb's
+ * queue, so a small table holds every address that has one.
+ */
+#define SERVER_ADDR_SLOTS 512
+#define SERVER_MAX_SERVERS 8
+
+struct server_addr_count {
+    unsigned char addr[16]; /* IPv4 addresses as IPv4-mapped IPv6 */
+    int count;
+};
+
+static pthread_mutex_t server_conn_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    const struct mg_context *ctx;
+    int per_address;
+    struct server_addr_count *slots; /* SERVER_ADDR_SLOTS */
+} server_registry[SERVER_MAX_SERVERS];
+
+static void server_addr_key(const struct sockaddr *sa, unsigned char out[16])
+{
+    memset(out, 0, 16);
+    if (sa->sa_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+}
+
+/* The slot of sa in ctx's table (made when make), or NULL; with the
+ * lock held. */
+static struct server_addr_count *server_addr_slot(const struct mg_context *ctx,
+                                                  const struct sockaddr *sa, int make, int *limit)
+{
+    unsigned char key[16];
+    struct server_addr_count *free_slot = NULL;
+    size_t r, i;
+
+    for (r = 0; r < SERVER_MAX_SERVERS; r++)
+        if (server_registry[r].ctx == ctx)
+            break;
+    if (r == SERVER_MAX_SERVERS)
+        return NULL;
+    *limit = server_registry[r].per_address;
+    server_addr_key(sa, key);
+    for (i = 0; i < SERVER_ADDR_SLOTS; i++) {
+        struct server_addr_count *c = &server_registry[r].slots[i];
+        if (c->count > 0 && !memcmp(c->addr, key, 16))
+            return c;
+        if (c->count == 0 && !free_slot)
+            free_slot = c;
+    }
+    if (make && free_slot)
+        memcpy(free_slot->addr, key, 16);
+    return make ? free_slot : NULL;
+}
+
+int edgecd_civetweb_accept(const struct mg_context *ctx, const struct sockaddr *sa);
+void edgecd_civetweb_closed(const struct mg_context *ctx, const struct sockaddr *sa);
+
+/* 1: keep the socket; 0: close it (its address holds its share). */
+int edgecd_civetweb_accept(const struct mg_context *ctx, const struct sockaddr *sa)
+{
+    struct server_addr_count *c;
+    int limit = 0, ok = 1;
+
+    pthread_mutex_lock(&server_conn_mu);
+    c = server_addr_slot(ctx, sa, 1, &limit);
+    if (c && c->count >= limit)
+        ok = 0;
+    else if (c)
+        c->count++;
+    pthread_mutex_unlock(&server_conn_mu);
+    if (!ok)
+        log_debug("http: refused a connection: its address already holds %d", limit);
+    return ok;
+}
+
+void edgecd_civetweb_closed(const struct mg_context *ctx, const struct sockaddr *sa)
+{
+    struct server_addr_count *c;
+    int limit = 0;
+
+    pthread_mutex_lock(&server_conn_mu);
+    /* a socket accepted before its server registered was not counted */
+    if ((c = server_addr_slot(ctx, sa, 0, &limit)) != NULL)
+        c->count--;
+    pthread_mutex_unlock(&server_conn_mu);
+}
+
+static void server_conn_register(const struct mg_context *ctx, int per_address)
+{
+    size_t r;
+    pthread_mutex_lock(&server_conn_mu);
+    for (r = 0; r < SERVER_MAX_SERVERS; r++) {
+        if (!server_registry[r].ctx) {
+            server_registry[r].ctx = ctx;
+            server_registry[r].per_address = per_address;
+            server_registry[r].slots = xcalloc(SERVER_ADDR_SLOTS, sizeof(struct server_addr_count));
+            break;
+        }
+    }
+    pthread_mutex_unlock(&server_conn_mu);
+}
+
+static void server_conn_unregister(const struct mg_context *ctx)
+{
+    size_t r;
+    pthread_mutex_lock(&server_conn_mu);
+    for (r = 0; r < SERVER_MAX_SERVERS; r++) {
+        if (server_registry[r].ctx == ctx) {
+            free(server_registry[r].slots);
+            memset(&server_registry[r], 0, sizeof(server_registry[r]));
+        }
+    }
+    pthread_mutex_unlock(&server_conn_mu);
+}
+
 /* CivetWeb's listening_ports for opts: each address of listen with "s"
  * (TLS) when https, then the redirect address as plain HTTP. */
 static char *server_ports_spec(const struct server_options *opts)
@@ -487,7 +744,7 @@ int server_start(server **out, const struct server_options *opts, store *st)
     struct mg_init_data init;
     struct mg_error_data error;
     struct mg_server_port ports[8];
-    char threads[16], errtext[256] = "", tls_path[64] = "";
+    char threads[16], timeout[16], errtext[256] = "", tls_path[64] = "";
     unsigned errcode = 0;
     server *srv;
     char *spec = NULL;
@@ -500,10 +757,19 @@ int server_start(server **out, const struct server_options *opts, store *st)
         return err_set(ERR_INVALID, "server: no API token");
     if (opts->threads < 0 || opts->threads > 256)
         return err_set(ERR_INVALID, "server: threads %d out of range 0..256", opts->threads);
+    if (opts->request_timeout_ms < 0 || opts->request_timeout_ms > 600000)
+        return err_set(ERR_INVALID, "server: request_timeout_ms %d out of range 0..600000",
+                       opts->request_timeout_ms);
+    if (opts->per_address < 0 || opts->per_address > 1024)
+        return err_set(ERR_INVALID, "server: per_address %d out of range 0..1024",
+                       opts->per_address);
     if (!opts->tls && opts->redirect_listen && opts->redirect_listen[0])
         return err_set(ERR_INVALID, "server: a redirect port needs HTTPS");
     snprintf(threads, sizeof(threads), "%d",
              opts->threads ? opts->threads : SERVER_DEFAULT_THREADS);
+    snprintf(timeout, sizeof(timeout), "%d",
+             opts->request_timeout_ms ? opts->request_timeout_ms
+                                      : SERVER_DEFAULT_REQUEST_TIMEOUT_MS);
     spec = server_ports_spec(opts);
     if (opts->tls && server_tls_file(opts->tls, &tls_fd, tls_path, sizeof(tls_path)) < 0) {
         rc = ERR_IO;
@@ -518,7 +784,19 @@ int server_start(server **out, const struct server_options *opts, store *st)
         "num_threads",
         threads,
         "request_timeout_ms",
-        SERVER_REQUEST_TIMEOUT_MS,
+        timeout,
+        /* an idle kept-alive connection waits this long for the next
+         * request (CivetWeb's default, written down) */
+        "keep_alive_timeout_ms",
+        "500",
+        "connection_queue",
+        SERVER_CONNECTION_QUEUE,
+        "listen_backlog",
+        SERVER_LISTEN_BACKLOG,
+        /* matched on the path as sent; server_decode_arg decodes the
+         * segment a route's "*" takes */
+        "decode_url",
+        "no",
         "max_request_size",
         SERVER_MAX_HEADER,
         "enable_keep_alive",
@@ -534,10 +812,21 @@ int server_start(server **out, const struct server_options *opts, store *st)
     };
 
     srv = xcalloc(1, sizeof(*srv));
+    srv->apps = server_app_cache_new();
     srv->st = st;
     srv->actions = opts->actions;
+    srv->max_streams = (opts->threads ? opts->threads : SERVER_DEFAULT_THREADS) / 2;
+    if (srv->max_streams < 1)
+        srv->max_streams = 1;
     srv->https = opts->tls != NULL;
     srv->webhook_secrets = opts->webhook_secrets;
+    srv->config = opts->config;
+    srv->data_dir = opts->data_dir ? xstrdup(opts->data_dir) : NULL;
+    srv->version = xstrdup(opts->version ? opts->version : "unknown");
+    srv->app_label_key = xstrdup(opts->app_label_key ? opts->app_label_key : "");
+    srv->started = time(NULL);
+    srv->request_timeout_ms =
+        opts->request_timeout_ms ? opts->request_timeout_ms : SERVER_DEFAULT_REQUEST_TIMEOUT_MS;
     util_sha256(opts->api_token, strlen(opts->api_token), srv->token_sha);
     memset(&cb, 0, sizeof(cb));
     cb.begin_request = server_on_request;
@@ -561,6 +850,8 @@ int server_start(server **out, const struct server_options *opts, store *st)
                      errtext[0] ? errtext : "unknown error");
         goto fail;
     }
+    server_conn_register(srv->ctx,
+                         opts->per_address ? opts->per_address : SERVER_DEFAULT_PER_ADDRESS);
     nports = mg_get_server_ports(srv->ctx, 8, ports);
     for (i = 0; i < nports; i++) {
         if (ports[i].is_ssl == srv->https && !srv->port)
@@ -595,12 +886,21 @@ void server_stop(server *srv)
 {
     if (!srv)
         return;
-    if (srv->ctx)
+    /* streams notice within a second and end, so mg_stop can join their
+     * threads */
+    atomic_store(&srv->stopping, 1);
+    if (srv->ctx) {
         mg_stop(srv->ctx);
+        server_conn_unregister(srv->ctx);
+    }
     /* Balances the mg_init_library in server_start, which ran whenever
      * a server object exists. */
     mg_exit_library();
     memset(srv->token_sha, 0, sizeof(srv->token_sha));
+    server_app_cache_free(srv->apps);
+    free(srv->data_dir);
+    free(srv->version);
+    free(srv->app_label_key);
     free(srv);
 }
 

@@ -1,12 +1,12 @@
 /*
  * The HTTP server (CivetWeb), HTTPS unless configured otherwise: GET
- * /healthz without auth, POST /api/webhook authenticated by the Git
- * provider's signature (server/webhook.h); everything else under /api
- * needs "Authorization: Bearer <token>" where the token is the one in
- * the data directory (compared in constant time). Routes live in one table
- * (method, pattern, handler) in server.c. Answers are JSON; errors are
- * {"error": "...", "code": N}. Handlers read the store; they never block on
- * the engine.
+ * /healthz and /readyz without auth, POST /api/webhook authenticated by
+ * the Git provider's signature (server/webhook.h); everything else
+ * (/metrics and all of /api) needs "Authorization: Bearer <token>" where
+ * the token is the one in the data directory (compared in constant time).
+ * Routes live in one table (server/routes.c). Answers are JSON (metrics:
+ * Prometheus text); errors are {"error": "...", "code": N}. Handlers read
+ * the store; they never block on the engine's passes.
  */
 #ifndef EDGECD_SERVER_SERVER_H
 #define EDGECD_SERVER_SERVER_H
@@ -14,8 +14,33 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "model/config.h"
 #include "model/secrets.h"
 #include "storage/store.h"
+
+/* One object of an app's resource tree, as the API names it (group ""
+ * for the core group; version and uid may be NULL). */
+struct server_resource_ref {
+    const char *group, *version, *kind, *ns, *name, *uid;
+};
+
+/* A pod log request (tail_lines < 0: all). */
+struct server_log_request {
+    const char *ns, *pod, *container;
+    long tail_lines;
+    int follow;
+};
+
+/* Called per log line (time and content; both NULL about once a second
+ * while a follow waits); a negative return ends the stream. */
+typedef int (*server_log_fn)(void *fctx, const char *time, const char *content);
+
+/* How an Application arrives through the API. */
+enum server_app_write {
+    SERVER_APP_CREATE, /* POST: refused when it exists */
+    SERVER_APP_UPSERT, /* POST ?upsert=true: created or replaced */
+    SERVER_APP_UPDATE, /* PUT: refused when it does not exist */
+};
 
 /* What the API asks of the engine (server/ does not depend on it): each
  * returns 0 once the request is queued, or an error (ERR_NOTFOUND,
@@ -31,6 +56,47 @@ struct server_actions {
     int (*diff)(void *ctx, const char *app, struct buf *out, int *differs);
     /* a push to repo_url (revision: the ref, "" for any): refresh its apps */
     void (*refresh)(void *ctx, const char *repo_url, const char *revision);
+
+    /* ---- applications' resources and writes (api_resources.c). Each
+     * document goes to *out (new, the caller's), Secret values already
+     * masked; errors as above (ERR_NOTFOUND: no such app or resource). */
+    /* {"items": [...]} as the contract's managed-resources */
+    int (*managed_resources)(void *ctx, const char *app, json_t **out);
+    /* {"nodes": [...]} as the contract's resource-tree */
+    int (*resource_tree)(void *ctx, const char *app, json_t **out);
+    /* the live object of a resource in the app's tree */
+    int (*resource)(void *ctx, const char *app, const struct server_resource_ref *ref,
+                    json_t **out);
+    /* {"items": [Event...]} of a resource in the app's tree */
+    int (*resource_events)(void *ctx, const char *app, const struct server_resource_ref *ref,
+                           json_t **out);
+    /* a pod's log lines to fn until it ends (see server_log_fn) */
+    int (*pod_logs)(void *ctx, const char *app, const struct server_log_request *rq,
+                    server_log_fn fn, void *fctx);
+    /* queue a refresh of app (hard: render again, not from the cache) */
+    void (*refresh_app)(void *ctx, const char *app, int hard);
+    /* validate and store an Application (body borrowed); *name (new) is
+     * the stored app's name. ERR_INVALID: a bad spec (nothing stored);
+     * ERR_CONFLICT: it exists (create), or the site config or a parent
+     * owns it; ERR_NOTFOUND: update of an unknown app. */
+    int (*app_write)(void *ctx, const json_t *body, enum server_app_write how, const char *name,
+                     char **out_name);
+    /* the values of the app's Secrets (desired and live), longest first,
+     * scrubbed from the app's event messages */
+    int (*secret_values)(void *ctx, const char *app, json_t **out);
+    /* ---- the site routes (api_site.c, api_metrics.c) ---- */
+    /* 1 once the engine has been through every app once (/readyz) */
+    int (*ready)(void *ctx);
+    /* the engine's, Git's and the Kubernetes clients' metrics, Prometheus
+     * text appended to out; any thread */
+    void (*metrics)(void *ctx, struct buf *out);
+    /* connect to url with its stored credentials (the longest matching
+     * entry) and list its refs: 0 with *message ("3 refs"), or an error
+     * whose message says why; *message is new. May take seconds. */
+    int (*repo_validate)(void *ctx, const char *url, char **message);
+    /* run discovery against the configured cluster name: 0 with *message
+     * (the server's version), or an error; *message is new */
+    int (*cluster_validate)(void *ctx, const char *name, char **message);
     /* Backups, restores and schedules (api_backups.c, RBAC resource
      * "backups"). kind: "backups", "restores" or "schedules"; verb:
      * "list", "get", "create", "delete", "pause" or "unpause"; name NULL
@@ -77,11 +143,23 @@ struct server_options {
      * with 308 to the HTTPS port. */
     const char *redirect_listen;
     const char *api_token; /* required bearer token (not logged) */
-    int threads;           /* worker threads; 0 = default (4) */
+    int threads;           /* worker threads; 0 = default (16) */
+    int per_address;       /* connections one client address may hold; 0 = default (8) */
+    /* the request line and headers must arrive within this, and the body
+     * within as long again; 0 = default (10000) */
+    int request_timeout_ms;
     struct server_actions actions;
     /* the webhook secrets (borrowed, must outlive the server); NULL: every
      * webhook is refused */
     const struct secrets *webhook_secrets;
+    /* the site config (borrowed; outlives the server): clusters, the
+     * projects it owns, settings; NULL: none of those */
+    const struct config *config;
+    /* the data directory, whose keys/secret.key seals repository
+     * passwords given to the API; NULL: the API takes no passwords */
+    const char *data_dir;
+    const char *version;       /* edgecd's version for /api/v1/version; NULL: "unknown" */
+    const char *app_label_key; /* the tracking label, for /api/v1/settings */
 };
 
 typedef struct server server;

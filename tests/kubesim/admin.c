@@ -13,6 +13,7 @@
 #include "faults.h"
 #include "handlers.h"
 #include "objects.h"
+#include "podlog.h"
 #include "resources.h"
 #include "status.h"
 #include "watch.h"
@@ -131,7 +132,9 @@ void admin_handle(const struct httpd_request *req, struct httpd_response *res)
         admin_faults(req, res);
     else if (strcmp(sub, "state") == 0)
         admin_state(req, res);
+    else if (strcmp(sub, "podlog") == 0)
+        podlog_admin(req, res);
     else
-        status_reply(res, 404, "NotFound", NULL, "%s: no such admin endpoint (faults, state)",
-                     req->path);
+        status_reply(res, 404, "NotFound", NULL,
+                     "%s: no such admin endpoint (faults, state, podlog)", req->path);
 }

@@ -13,6 +13,8 @@
  *                                  watches, injected faults by type,
  *                                  openWatches);
  *                                  ?kind=Deployment|deployments&namespace=ns
+ *   POST   /kubesim/admin/podlog   append the body's lines to a pod's log
+ *                                  ?namespace=&pod=&container= (podlog.h)
  *
  * Faults never apply to these paths (see faults.h).
  */

@@ -3,6 +3,7 @@
  * followed by the resource URL grammar:
  *   /api/v1/<plural>[/<name>[/status]]
  *   /api/v1/namespaces/<ns>/<plural>[/<name>[/status]]
+ *   /api/v1/namespaces/<ns>/pods/<name>/log (podlog.h)
  *   /apis/<group>/<version>/... (the same below)
  */
 #include "handlers.h"
@@ -17,6 +18,7 @@
 #include "faults.h"
 #include "objects.h"
 #include "openapi2.h"
+#include "podlog.h"
 #include "resources.h"
 #include "status.h"
 #include "verbs.h"
@@ -40,6 +42,7 @@ void handlers_dispose(void)
 {
     objects_dispose();
     resources_dispose();
+    podlog_dispose();
     free(handlers_token);
     handlers_token = NULL;
 }
@@ -146,6 +149,12 @@ static void handlers_resource(const struct httpd_request *req, struct httpd_resp
         c.r = resources_find(group, version, rest[0]);
         rest += 1;
         n -= 1;
+    }
+    if (c.r && n == 2 && c.ns && !strcmp(rest[1], "log") && !strcmp(c.r->plural, "pods") &&
+        !c.r->group[0]) {
+        c.name = rest[0];
+        podlog_serve(&c);
+        return;
     }
     if (!c.r || n > 2 || (n == 2 && strcmp(rest[1], "status") != 0)) {
         handlers_not_found(res);

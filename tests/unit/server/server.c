@@ -1,9 +1,10 @@
 /*
- * Tests for appliance/server/server.c: a real server on 127.0.0.1:0 over a
- * store in the test folder, spoken to over plain TCP by a deliberately dumb
- * client (one request per connection, read to EOF), so what is checked is
- * the bytes a real client would see. Every response is also kept, so the
- * last test can prove the token never came back in any of them.
+ * Tests for appliance/server/server.c (and the application routes of
+ * api_resources.c, against a second server with fake engine actions): a
+ * real server on 127.0.0.1:0 over a store in the test folder, spoken to over plain TCP by a
+ * deliberately dumb client (one request per connection, read to EOF), so what is checked is the
+ * bytes a real client would see. Every response is also kept, so the last test can prove the token
+ * never came back in any of them.
  */
 #include "server/server.h"
 
@@ -384,6 +385,52 @@ TEST(list_applications)
     resp_dispose(&r);
 }
 
+/* The list keeps its answers between requests (appcache.c): every write
+ * to an app must show in the next list, whichever kind of write it is. */
+TEST(list_follows_every_write)
+{
+    struct store_app_status s = {.name = "fresh",
+                                 .sync_status = "OutOfSync",
+                                 .revision = "fedcba9876543210fedcba9876543210fedcba98",
+                                 .last_error = "",
+                                 .synced_at = "",
+                                 .message = ""};
+    struct resp r;
+    json_t *j;
+    size_t i;
+    const char *names[8];
+    size_t n = 0;
+
+    http_get("/api/v1/applications", "Bearer " TOKEN, &r); /* fills the cache */
+    CHECK(r.status == 200);
+    resp_dispose(&r);
+    CHECK_OK(store_app_status_put(st, &s));
+    CHECK_OK(store_app_put(st, "zeta", "{\"metadata\":{\"name\":\"zeta\"},\"spec\":{}}"));
+    http_get("/api/v1/applications", "Bearer " TOKEN, &r);
+    j = resp_json(&r);
+    for (i = 0; i < json_array_size(json_object_get(j, "items")) && n < 8; i++)
+        names[n++] = jstr(json_array_get(json_object_get(j, "items"), i), "metadata.name");
+    CHECK(n == 4);
+    CHECK_STR(names[0], "fresh"); /* sorted by name */
+    CHECK_STR(names[3], "zeta");
+    CHECK_STR(jstr(json_array_get(json_object_get(j, "items"), 0), "status.sync.status"),
+              "OutOfSync");
+    json_decref(j);
+    resp_dispose(&r);
+
+    CHECK_OK(store_app_delete(st, "zeta"));
+    s.sync_status = "Unknown";
+    s.revision = "";
+    CHECK_OK(store_app_status_put(st, &s));
+    http_get("/api/v1/applications", "Bearer " TOKEN, &r);
+    j = resp_json(&r);
+    CHECK(json_array_size(json_object_get(j, "items")) == 3);
+    CHECK_STR(jstr(json_array_get(json_object_get(j, "items"), 0), "status.sync.status"),
+              "Unknown");
+    json_decref(j);
+    resp_dispose(&r);
+}
+
 TEST(get_application_and_not_found)
 {
     struct resp r;
@@ -422,7 +469,7 @@ TEST(unknown_route_and_wrong_method)
     json_t *j;
     const char *post = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
                        "Connection: close\r\n\r\n{}";
-    const char *put = "PUT /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
+    const char *put = "PATCH /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
     const char *del = "DELETE /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
@@ -447,7 +494,7 @@ TEST(unknown_route_and_wrong_method)
 
     http_raw(put, strlen(put), &r);
     CHECK(r.status == 405);
-    CHECK(resp_header_is(&r, "Allow", "GET, DELETE"));
+    CHECK(resp_header_is(&r, "Allow", "GET, DELETE, PUT"));
     resp_dispose(&r);
 
     /* a route whose action this server was not given */
@@ -564,6 +611,427 @@ TEST(request_log_has_no_token)
     free(logpath);
 }
 
+/* ---- a second server with fake engine actions (api_resources.c) ---- */
+
+static server *srv2;
+static int port2;
+static struct {
+    char refreshed[64];
+    int hard;
+    int log_calls;
+} fake;
+
+static int fake_managed(void *ctx, const char *app, json_t **out)
+{
+    (void)ctx;
+    *out = json_pack("{s:[{s:s, s:s, s:s}]}", "items", "kind", "Secret", "name", app, "liveState",
+                     "{\"data\":{\"pw\":\"++++++++\"}}");
+    return 0;
+}
+
+static int fake_tree(void *ctx, const char *app, json_t **out)
+{
+    (void)ctx;
+    (void)app;
+    *out = json_pack("{s:[{s:s, s:s}]}", "nodes", "kind", "Pod", "name", "web-1");
+    return 0;
+}
+
+static int fake_resource(void *ctx, const char *app, const struct server_resource_ref *ref,
+                         json_t **out)
+{
+    (void)ctx;
+    (void)app;
+    if (strcmp(ref->name, "web"))
+        return err_set(ERR_NOTFOUND, "application guestbook has no resource %s %s", ref->kind,
+                       ref->name);
+    *out = json_pack("{s:s, s:{s:s, s:s}}", "kind", ref->kind, "metadata", "name", ref->name,
+                     "namespace", ref->ns);
+    return 0;
+}
+
+static int fake_events(void *ctx, const char *app, const struct server_resource_ref *ref,
+                       json_t **out)
+{
+    (void)ctx;
+    (void)app;
+    *out = json_pack("{s:[{s:s, s:s}]}", "items", "reason", "Scheduled", "message", ref->name);
+    return 0;
+}
+
+static int fake_logs(void *ctx, const char *app, const struct server_log_request *rq,
+                     server_log_fn fn, void *fctx)
+{
+    (void)ctx;
+    (void)app;
+    fake.log_calls++;
+    if (strcmp(rq->pod, "web-1"))
+        return err_set(ERR_NOTFOUND, "application guestbook has no resource Pod %s", rq->pod);
+    if (fn(fctx, "2026-01-02T03:04:05.000000001Z", "first \"line\"") < 0 ||
+        fn(fctx, NULL, NULL) < 0 || fn(fctx, "2026-01-02T03:04:06Z", "second") < 0)
+        return ERR_IO;
+    return 0;
+}
+
+static int fake_secret_values(void *ctx, const char *app, json_t **out)
+{
+    (void)ctx;
+    (void)app;
+    *out = json_pack("[s, s]", "aHVudGVyMjI=", "hunter22");
+    return 0;
+}
+
+static void fake_refresh_app(void *ctx, const char *app, int hard)
+{
+    (void)ctx;
+    str_copy(fake.refreshed, app, sizeof(fake.refreshed));
+    fake.hard = hard;
+}
+
+/* Stores the body as it is, or refuses as the engine would. */
+static int fake_app_write(void *ctx, const json_t *body, enum server_app_write how,
+                          const char *name, char **out_name)
+{
+    const char *n = json_string_value(json_object_get(json_object_get(body, "metadata"), "name"));
+    char *text, *old = NULL;
+    int exists, rc;
+    (void)ctx;
+    if (!n || (name && strcmp(n, name)))
+        return err_set(ERR_INVALID, "metadata.name: missing or not the path's");
+    if (!json_object_get(body, "spec"))
+        return err_set(ERR_INVALID, "spec: missing");
+    if (!strcmp(n, "owned"))
+        return err_set(ERR_CONFLICT, "application owned is defined in the site config");
+    exists = store_app_get(st, n, &old) == 0;
+    free(old);
+    err_clear();
+    if (how == SERVER_APP_CREATE && exists)
+        return err_set(ERR_CONFLICT, "application %s already exists", n);
+    if (how == SERVER_APP_UPDATE && !exists)
+        return err_set(ERR_NOTFOUND, "application \"%s\" not found", n);
+    text = json_dumps(body, JSON_COMPACT);
+    rc = store_app_put(st, n, text);
+    free(text);
+    if (rc == 0)
+        *out_name = xstrdup(n);
+    return rc;
+}
+
+static void http_send2(const char *method, const char *path, const char *body, struct resp *r)
+{
+    char *req = xasprintf("%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
+                          "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                          method, path, strlen(body ? body : ""), body ? body : "");
+    int saved = port;
+    port = port2;
+    http_raw(req, strlen(req), r);
+    port = saved;
+    free(req);
+}
+
+/* A connection left open on the second server for a stream; -1 if it
+ * could not connect. */
+static int stream_open(const char *path)
+{
+    struct sockaddr_in sa;
+    struct timeval tv = {1, 0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char *req =
+        xasprintf("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN "\r\n\r\n", path);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port2);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+        close(fd);
+        fd = -1;
+    }
+    free(req);
+    return fd;
+}
+
+/* Read from fd into b until it holds needle or seconds pass: 1 if found. */
+static int stream_wait_for(int fd, struct buf *b, const char *needle, int seconds)
+{
+    int64_t end = time_mono_ms() + seconds * 1000;
+    char chunk[4096];
+    while (!strstr(buf_cstr(b), needle) && time_mono_ms() < end) {
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n == 0)
+            break;
+        if (n > 0)
+            buf_put(b, chunk, (size_t)n);
+    }
+    buf_puts(&all_responses, buf_cstr(b));
+    if (!strstr(buf_cstr(b), needle))
+        fprintf(stderr, "stream: no %s in:\n%s\n", needle, buf_cstr(b));
+    return strstr(buf_cstr(b), needle) != NULL;
+}
+
+TEST(create_and_update_applications)
+{
+    const char *app = "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Application\","
+                      "\"metadata\":{\"name\":\"made\",\"labels\":{\"team\":\"a\"}},"
+                      "\"spec\":{\"project\":\"x\"}}";
+    struct resp r;
+    json_t *j;
+
+    http_send2("POST", "/api/v1/applications", app, &r);
+    CHECK(r.status == 200);
+    j = resp_json(&r);
+    CHECK_STR(jstr(j, "metadata.name"), "made");
+    CHECK_STR(jstr(j, "metadata.labels.team"), "a");
+    json_decref(j);
+    resp_dispose(&r);
+
+    http_send2("POST", "/api/v1/applications", app, &r);
+    CHECK(r.status == 409);
+    j = resp_json(&r);
+    CHECK_STR(jstr(j, "error"), "application made already exists");
+    json_decref(j);
+    resp_dispose(&r);
+
+    http_send2("POST", "/api/v1/applications?upsert=true", app, &r);
+    CHECK(r.status == 200);
+    resp_dispose(&r);
+    http_send2("POST", "/api/v1/applications?upsert=maybe", app, &r);
+    CHECK(r.status == 400);
+    resp_dispose(&r);
+
+    http_send2("PUT", "/api/v1/applications/made", "{\"metadata\":{\"name\":\"made\"}}", &r);
+    CHECK(r.status == 400);
+    CHECK(strstr(r.body, "spec: missing") != NULL);
+    resp_dispose(&r);
+    http_send2("PUT", "/api/v1/applications/owned",
+               "{\"metadata\":{\"name\":\"owned\"},\"spec\":{}}", &r);
+    CHECK(r.status == 409);
+    CHECK(strstr(r.body, "site config") != NULL);
+    resp_dispose(&r);
+    http_send2("PUT", "/api/v1/applications/ghost",
+               "{\"metadata\":{\"name\":\"ghost\"},\"spec\":{}}", &r);
+    CHECK(r.status == 404);
+    resp_dispose(&r);
+    http_send2("PUT", "/api/v1/applications/made", "[1]", &r);
+    CHECK(r.status == 400);
+    resp_dispose(&r);
+}
+
+TEST(list_filters)
+{
+    static const struct {
+        const char *query, *names;
+    } cases[] = {
+        {"", "fresh guestbook made shop"},
+        {"?projects=x", "made shop"},
+        {"?projects=default&projects=nothing", "fresh guestbook"},
+        {"?projects=default,x", "fresh guestbook made shop"},
+        {"?search=GUEST", "guestbook"},
+        {"?sync=Unknown", "fresh made shop"},
+        {"?sync=Synced&health=Unknown", "guestbook"},
+        {"?selector=team%3Da", "made"},
+        {"?selector=team%3D%3Da,!other", "made"},
+        {"?selector=team%21%3Da", "fresh guestbook shop"},
+        {"?selector=team", "made"},
+        {"?selector=!team", "fresh guestbook shop"},
+        {"?selector=team%20in%20(b,a)", "made"},
+        {"?selector=team%20notin%20(a)", "fresh guestbook shop"},
+    };
+    struct resp r;
+    size_t i, k;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = xasprintf("/api/v1/applications%s", cases[i].query);
+        struct buf names = BUF_INIT;
+        json_t *j, *a;
+        http_send2("GET", path, NULL, &r);
+        j = resp_json(&r);
+        json_array_foreach(json_object_get(j, "items"), k, a)
+            buf_printf(&names, "%s%s", k ? " " : "", jstr(a, "metadata.name"));
+        if (strcmp(buf_cstr(&names), cases[i].names))
+            fprintf(stderr, "%s: got \"%s\"\n", cases[i].query, buf_cstr(&names));
+        CHECK(r.status == 200 && !strcmp(buf_cstr(&names), cases[i].names));
+        json_decref(j);
+        buf_dispose(&names);
+        resp_dispose(&r);
+        free(path);
+    }
+    http_send2("GET", "/api/v1/applications?selector=team%20in", NULL, &r);
+    CHECK(r.status == 400);
+    CHECK(strstr(r.body, "selector") != NULL);
+    resp_dispose(&r);
+}
+
+TEST(refresh_normal_and_hard)
+{
+    struct resp r;
+    http_send2("GET", "/api/v1/applications/guestbook?refresh=hard", NULL, &r);
+    CHECK(r.status == 200);
+    CHECK_STR(fake.refreshed, "guestbook");
+    CHECK(fake.hard == 1);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/shop?refresh=normal", NULL, &r);
+    CHECK(r.status == 200);
+    CHECK_STR(fake.refreshed, "shop");
+    CHECK(fake.hard == 0);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/fresh?refresh=now", NULL, &r);
+    CHECK(r.status == 400);
+    CHECK_STR(fake.refreshed, "shop");
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/nope?refresh=hard", NULL, &r);
+    CHECK(r.status == 404);
+    CHECK_STR(fake.refreshed, "shop");
+    resp_dispose(&r);
+}
+
+TEST(resources_tree_and_events)
+{
+    struct resp r;
+    json_t *j;
+
+    http_send2("GET", "/api/v1/applications/guestbook/managed-resources", NULL, &r);
+    CHECK(r.status == 200);
+    j = resp_json(&r);
+    CHECK_STR(jstr(j, "items.0.name"), "guestbook");
+    json_decref(j);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/nope/managed-resources", NULL, &r);
+    CHECK(r.status == 404);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/guestbook/resource-tree", NULL, &r);
+    CHECK(r.status == 200);
+    CHECK(strstr(r.body, "\"web-1\"") != NULL);
+    resp_dispose(&r);
+
+    http_send2("GET",
+               "/api/v1/applications/guestbook/resource?namespace=guestbook&resourceName=web"
+               "&kind=Deployment&group=apps&version=v1",
+               NULL, &r);
+    CHECK(r.status == 200);
+    j = resp_json(&r);
+    CHECK_STR(
+        jstr(j, "manifest"),
+        "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"namespace\":\"guestbook\"}}");
+    json_decref(j);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/guestbook/resource?resourceName=db&kind=Secret", NULL,
+               &r);
+    CHECK(r.status == 404);
+    CHECK(strstr(r.body, "has no resource Secret db") != NULL);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/guestbook/resource?kind=Secret", NULL, &r);
+    CHECK(r.status == 400);
+    resp_dispose(&r);
+
+    http_send2("GET", "/api/v1/applications/guestbook/events?resourceName=web&resourceUID=u1", NULL,
+               &r);
+    CHECK(r.status == 200);
+    j = resp_json(&r);
+    CHECK_STR(jstr(j, "items.0.reason"), "Scheduled");
+    json_decref(j);
+    resp_dispose(&r);
+    /* without a resource: the app's own events from the store, with the
+     * app's Secret values scrubbed from their messages */
+    CHECK_OK(store_event_add(st, "guestbook", "Warning", "SyncFailed",
+                             "Secret db: invalid value hunter22 (aHVudGVyMjI=)", 0));
+    http_send2("GET", "/api/v1/applications/guestbook/events", NULL, &r);
+    CHECK(r.status == 200);
+    CHECK(strstr(r.body, "Scheduled") == NULL);
+    CHECK(strstr(r.body, "Secret db: invalid value ++++++++ (++++++++)") != NULL);
+    CHECK(strstr(r.body, "hunter22") == NULL && strstr(r.body, "aHVudGVyMjI=") == NULL);
+    resp_dispose(&r);
+}
+
+TEST(pod_logs_as_lines)
+{
+    struct resp r;
+    const char *nl;
+    json_t *j;
+
+    http_send2("GET", "/api/v1/applications/guestbook/logs?namespace=guestbook&podName=web-1", NULL,
+               &r);
+    CHECK(r.status == 200);
+    CHECK(resp_secure(&r));
+    CHECK(resp_header_is(&r, "Transfer-Encoding", "chunked"));
+    /* the first chunk: its size line, then one JSON line */
+    nl = strstr(r.body, "\r\n");
+    CHECK(nl != NULL);
+    j = json_loadb(nl + 2, strcspn(nl + 2, "\n"), 0, NULL);
+    CHECK_STR(jstr(j, "result.content"), "first \"line\"");
+    CHECK_STR(jstr(j, "result.timeStamp"), "2026-01-02T03:04:05.000000001Z");
+    CHECK_STR(jstr(j, "result.podName"), "web-1");
+    json_decref(j);
+    CHECK(strstr(r.body, "\"content\":\"second\"") != NULL);
+    CHECK(strstr(r.body, "\r\n0\r\n\r\n") != NULL);
+    resp_dispose(&r);
+
+    http_send2("GET", "/api/v1/applications/guestbook/logs?namespace=guestbook&podName=db-0", NULL,
+               &r);
+    CHECK(r.status == 404);
+    CHECK(strstr(r.body, "has no resource Pod db-0") != NULL);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/guestbook/logs?podName=web-1", NULL, &r);
+    CHECK(r.status == 400);
+    resp_dispose(&r);
+    http_send2("GET", "/api/v1/applications/guestbook/logs?namespace=g&podName=web-1&tailLines=-5",
+               NULL, &r);
+    CHECK(r.status == 400);
+    resp_dispose(&r);
+}
+
+TEST(event_stream_sends_changes_and_is_bounded)
+{
+    struct buf b = BUF_INIT;
+    struct resp r;
+    int fd = stream_open("/api/v1/stream/applications");
+    int64_t t0;
+
+    CHECK(fd >= 0);
+    CHECK(stream_wait_for(fd, &b, "\"name\":\"shop\"", 5));
+    CHECK(strstr(buf_cstr(&b), "Content-Type: text/event-stream") != NULL);
+    CHECK(strstr(buf_cstr(&b), "data: {\"result\":{\"type\":\"ADDED\",\"application\":") != NULL);
+    /* a change in the store arrives within about a second */
+    buf_clear(&b);
+    CHECK_OK(store_app_put(st, "fresh",
+                           "{\"metadata\":{\"name\":\"fresh\"},\"spec\":{\"project\":\"x\"}}"));
+    CHECK(stream_wait_for(fd, &b,
+                          "\"type\":\"MODIFIED\",\"application\":{\"metadata\":{\"name\":"
+                          "\"fresh\"}",
+                          5));
+    buf_clear(&b);
+    CHECK_OK(store_app_delete(st, "made"));
+    CHECK(stream_wait_for(fd, &b,
+                          "\"type\":\"DELETED\",\"application\":{\"metadata\":{\"name\":"
+                          "\"made\"}",
+                          5));
+    /* an unchanged write sends nothing */
+    buf_clear(&b);
+    CHECK_OK(store_app_put(st, "fresh",
+                           "{\"metadata\":{\"name\":\"fresh\"},\"spec\":{\"project\":\"x\"}}"));
+    CHECK(!stream_wait_for(fd, &b, "data:", 2));
+
+    /* two threads: one stream at most; the next is refused */
+    http_send2("GET", "/api/v1/stream/applications", NULL, &r);
+    CHECK(r.status == 503);
+    CHECK(resp_header_is(&r, "Retry-After", "5"));
+    resp_dispose(&r);
+    /* logs need no slot unless followed */
+    http_send2("GET", "/api/v1/applications/guestbook/logs?namespace=g&podName=web-1&follow=true",
+               NULL, &r);
+    CHECK(r.status == 503);
+    resp_dispose(&r);
+
+    /* stopping the server ends the open stream within about a second */
+    t0 = time_mono_ms();
+    server_stop(srv2);
+    srv2 = NULL;
+    CHECK(time_mono_ms() - t0 < 3000);
+    close(fd);
+    buf_dispose(&b);
+}
+
 TEST(token_never_in_any_response)
 {
     CHECK(all_responses.len > 10000);
@@ -598,11 +1066,35 @@ int main(void)
     RUN(healthz_without_token);
     RUN(api_needs_the_token);
     RUN(list_applications);
+    RUN(list_follows_every_write);
     RUN(get_application_and_not_found);
     RUN(unknown_route_and_wrong_method);
     RUN(body_over_limit_refused);
     RUN(oversized_header_refused);
     RUN(request_log_has_no_token);
+    {
+        struct server_options o2 = o;
+        o2.actions.managed_resources = fake_managed;
+        o2.actions.resource_tree = fake_tree;
+        o2.actions.resource = fake_resource;
+        o2.actions.resource_events = fake_events;
+        o2.actions.pod_logs = fake_logs;
+        o2.actions.refresh_app = fake_refresh_app;
+        o2.actions.app_write = fake_app_write;
+        o2.actions.secret_values = fake_secret_values;
+        if (server_start(&srv2, &o2, st) < 0) {
+            fprintf(stderr, "server_start: %s\n", err_last());
+            return 2;
+        }
+        port2 = server_port(srv2);
+        RUN(create_and_update_applications);
+        RUN(list_filters);
+        RUN(refresh_normal_and_hard);
+        RUN(resources_tree_and_events);
+        RUN(pod_logs_as_lines);
+        RUN(event_stream_sends_changes_and_is_bounded);
+        server_stop(srv2);
+    }
     RUN(token_never_in_any_response);
     server_stop(srv);
     store_close(st);

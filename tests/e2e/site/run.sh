@@ -1,0 +1,207 @@
+#!/bin/bash
+# End to end: the site routes of `edgecd serve` over HTTPS with real curl,
+# against kubesim, a file:// repository and a password-protected Git
+# server (git http-backend behind lighttpd with basic auth).
+#   1. /readyz answers without a token and turns 200 once the engine has
+#      been through the apps; /metrics needs the token and then shows the
+#      app (argocd_app_info with its sync and health), the Git requests,
+#      the Kubernetes requests, the sync and reconcile counts and the
+#      process figures
+#   2. openapi.json lists every route; version and settings answer
+#   3. AppProjects: created, listed, used by nothing and deleted; the site
+#      config's project cannot be changed (409)
+#   4. repositories: added with a password (never in an answer, the log or
+#      state.db in clear), validated against the HTTP server (a wrong
+#      password: Failed; the right one: Successful; the app deploys from
+#      it), removed by its URL-encoded name
+#   5. clusters: listed from the config without credentials; validate runs
+#      discovery against kubesim; adding one is refused (501)
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+command -v lighttpd >/dev/null || fail "lighttpd is not installed (tests/tools/install-packages.sh)"
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+PASSWORD='Sesame-0pen-4711'
+
+# --- a file:// repository and the same over plain HTTP with basic auth
+repo=$work/repo
+mkdir -p "$repo/app" "$work/srv"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: site}\ndata: {v: "1"}\n' >"$repo/app/cm.yaml"
+git -C "$repo" init -q -b main
+e2e_commit "$repo" v1
+git clone -q --bare "$repo" "$work/srv/site.git"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'bob:%s\n' "$PASSWORD" >"$work/users"
+cat >"$work/lighttpd.conf" <<CONF
+server.document-root = "$work/srv"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$work/lighttpd-error.log"
+server.modules = ("mod_alias", "mod_setenv", "mod_auth", "mod_authn_file", "mod_cgi")
+alias.url = ("/git" => "/usr/lib/git-core/git-http-backend")
+cgi.assign = ("" => "")
+setenv.add-environment = ("GIT_PROJECT_ROOT" => "$work/srv", "GIT_HTTP_EXPORT_ALL" => "1")
+auth.backend = "plain"
+auth.backend.plain.userfile = "$work/users"
+auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
+CONF
+lighttpd -D -f "$work/lighttpd.conf" >"$work/lighttpd.log" 2>&1 &
+pids+=($!)
+GITURL=http://127.0.0.1:$port/git/site.git
+wait_for 10 "lighttpd serves git" curl -sf -u "bob:$PASSWORD" "$GITURL/info/refs?service=git-upload-pack"
+
+e2e_start_kubesim
+{
+    e2e_site_settings
+    cat <<YAML
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: fixed}
+spec: {sourceRepos: ['*'], destinations: [{server: '*', namespace: '*'}]}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook}
+spec:
+  project: fixed
+  source: {repoURL: 'file://$repo', targetRevision: main, path: app}
+  destination: {server: 'https://kubernetes.default.svc', namespace: default}
+  syncPolicy: {automated: {}}
+YAML
+} >"$work/site.yaml"
+e2e_start_serve
+
+api() { # METHOD PATH [BODY]: prints the body, then the status on a line of its own
+    local args=(-s -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $EDGECD_TOKEN")
+    [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+    api_curl "${args[@]}" "$EDGECD_SERVER$2"
+}
+status_of() { tail -n 1 <<<"$1"; }
+body_of() { sed '$d' <<<"$1"; }
+expect() { # OUTPUT STATUS WHAT
+    [ "$(status_of "$1")" = "$2" ] || fail "$3: status $(status_of "$1"), expected $2: $(body_of "$1")"
+}
+
+# --- 1. readiness and metrics
+ready() { local c; c=$(api_curl -s -o /dev/null -w "%{http_code}" "$EDGECD_SERVER/readyz"); [ "$c" = 200 ]; }
+ready_first=$(api_curl -s -o /dev/null -w "%{http_code}" "$EDGECD_SERVER/readyz")
+case $ready_first in 200 | 503) ;; *) fail "/readyz answered $ready_first" ;; esac
+wait_for 30 "/readyz turns 200 without a token" ready
+synced() { api_curl -s -H "Authorization: Bearer $EDGECD_TOKEN" "$EDGECD_SERVER/metrics" |
+    grep -q 'argocd_app_info{name="guestbook",namespace="argocd",project="fixed",sync_status="Synced",health_status="Healthy"'; }
+wait_for 30 "argocd_app_info shows guestbook Synced and Healthy" synced
+out=$(api_curl -s -w '\n%{http_code}' "$EDGECD_SERVER/metrics")
+expect "$out" 401 "/metrics without a token"
+api_curl -s -D "$work/metrics.head" -o "$work/metrics.txt" -H "Authorization: Bearer $EDGECD_TOKEN" \
+    "$EDGECD_SERVER/metrics"
+grep -qi '^content-type: text/plain; version=0.0.4' "$work/metrics.head" || fail "metrics content type"
+python3 - "$work/metrics.txt" "file://$repo" <<'PY' || fail "metrics: see above"
+import re, sys
+text = open(sys.argv[1]).read()
+samples = {}
+for line in text.splitlines():
+    if line.startswith("#") or not line:
+        continue
+    m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)', line)
+    assert m, "not a sample line: %r" % line
+    samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+def total(prefix):
+    return sum(v for k, v in samples.items() if k.startswith(prefix))
+checks = {
+    "git ls-remote of the repository": samples.get(
+        'argocd_git_request_total{repo="%s",request_type="ls-remote"}' % sys.argv[2], 0) >= 1,
+    "a git fetch": samples.get(
+        'argocd_git_request_total{repo="%s",request_type="fetch"}' % sys.argv[2], 0) >= 1,
+    "Kubernetes PATCHes (applies) answered 2xx": total(
+        'edgecd_kube_request_total{verb="PATCH",code="20') >= 1,
+    "Kubernetes GETs timed": total('edgecd_kube_request_duration_seconds_count{verb="GET"}') >= 1,
+    "reconcile passes": samples.get("argocd_app_reconcile_count", 0) >= 1,
+    "reconcile +Inf bucket is the count": samples.get('argocd_app_reconcile_bucket{le="+Inf"}')
+        == samples.get("argocd_app_reconcile_count"),
+    "a sync counted": samples.get('argocd_app_sync_total{phase="Succeeded"}', 0) >= 1,
+    "resident memory": samples.get("process_resident_memory_bytes", 0) > 1e6,
+    "cpu seconds": "process_cpu_seconds_total" in samples,
+    "start time": samples.get("process_start_time_seconds", 0) > 1e9,
+}
+bad = [k for k, ok in checks.items() if not ok]
+if bad:
+    print("metrics: failed:", bad, file=sys.stderr)
+    sys.exit(1)
+PY
+echo "ok: metrics"
+
+# --- 2. the API's description, version, settings
+out=$(api GET /api/v1/openapi.json)
+expect "$out" 200 openapi
+check_json "$(body_of "$out")" 'o["openapi"]' 3.0.3
+check_json "$(body_of "$out")" 'o["paths"]["/api/v1/repositories/{name}/validate"]["post"]["x-rbac"]["resource"]' repositories
+check_json "$(body_of "$out")" 'o["paths"]["/readyz"]["get"]["security"]' '[]'
+out=$(api GET /api/v1/version)
+expect "$out" 200 version
+check_json "$(body_of "$out")" 'o["Version"] == "'"$("$EDGECD_BIN" version | head -1 | cut -d' ' -f2)"'"' true
+out=$(api GET /api/v1/settings)
+expect "$out" 200 settings
+check_json "$(body_of "$out")" 'o["appLabelKey"]' edgecd.io/app
+
+# --- 3. projects
+out=$(api POST /api/v1/projects '{"metadata":{"name":"lab"},"spec":{"sourceRepos":["*"]}}')
+expect "$out" 200 "create project lab"
+out=$(api GET /api/v1/projects)
+check_json "$(body_of "$out")" 'sorted(p["metadata"]["name"] for p in o["items"])' '["default", "fixed", "lab"]'
+expect "$(api PUT /api/v1/projects/fixed '{"metadata":{"name":"fixed"},"spec":{}}')" 409 "change the config's project"
+expect "$(api DELETE /api/v1/projects/fixed)" 409 "delete the config's project"
+expect "$(api DELETE /api/v1/projects/lab)" 200 "delete project lab"
+expect "$(api GET /api/v1/projects/lab)" 404 "project lab after delete"
+
+# --- 4. repositories
+enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$GITURL")
+out=$(api POST /api/v1/repositories '{"repo":"'"$GITURL"'","username":"bob","password":"wrong-one"}')
+expect "$out" 200 "add repository"
+out=$(api POST "/api/v1/repositories/$enc/validate")
+expect "$out" 200 "validate with a wrong password"
+check_json "$(body_of "$out")" 'o["status"]' Failed
+out=$(api POST /api/v1/repositories '{"repo":"'"$GITURL"'","username":"bob","password":"'"$PASSWORD"'"}')
+expect "$out" 200 "replace the repository's password"
+out=$(api POST "/api/v1/repositories/$enc/validate")
+check_json "$(body_of "$out")" 'o["status"]' Successful
+check_json "$(body_of "$out")" 'o["message"]' "1 branch and tag"
+out=$(api GET /api/v1/repositories)
+check_json "$(body_of "$out")" '[(r["repo"], r["username"], r["connectionState"]["status"]) for r in o["items"]]' \
+    "[[\"$GITURL\", \"bob\", \"Successful\"]]"
+# an app from the protected server deploys with the stored password
+cat >>"$work/site.yaml" <<YAML
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: private}
+spec:
+  source: {repoURL: '$GITURL', targetRevision: main, path: app}
+  destination: {server: 'https://kubernetes.default.svc', namespace: private}
+  syncPolicy: {automated: {}, syncOptions: [CreateNamespace=true]}
+YAML
+kill "${pids[-1]}" && wait "${pids[-1]}" 2>/dev/null || true
+e2e_start_serve
+private_synced() { [ "$($KUBECTL get configmap site -n private -o jsonpath='{.data.v}')" = 1 ]; }
+wait_for 30 "the app from the password-protected server deploys" private_synced
+expect "$(api DELETE "/api/v1/repositories/$enc")" 200 "remove the repository"
+out=$(api GET /api/v1/repositories)
+check_json "$(body_of "$out")" 'len(o["items"])' 0
+expect "$(api DELETE "/api/v1/repositories/$enc")" 404 "remove it again"
+
+# --- 5. clusters
+out=$(api GET /api/v1/clusters)
+expect "$out" 200 clusters
+check_json "$(body_of "$out")" '[c["name"] for c in o["items"]]' '["in-cluster"]'
+body_of "$out" | grep -q kubeconfig && fail "the cluster list names the kubeconfig"
+out=$(api POST /api/v1/clusters/in-cluster/validate)
+check_json "$(body_of "$out")" 'o["status"]' Successful
+check_json "$(body_of "$out")" 'o["message"].startswith("discovery: ")' true
+expect "$(api POST /api/v1/clusters/elsewhere/validate)" 404 "validate an unknown cluster"
+expect "$(api POST /api/v1/clusters '{"name":"x","kubeconfig":"apiVersion: v1"}')" 501 "add a cluster"
+
+# --- no password in clear anywhere
+for f in "$work"/serve.log "$work"/serve.out "$work"/data/state.db*; do
+    [ -f "$f" ] || continue
+    grep -q "$PASSWORD" "$f" && fail "the repository password is in $f"
+done
+echo "PASS"
