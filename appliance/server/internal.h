@@ -301,4 +301,19 @@ int server_put_password(server *srv, struct mg_connection *conn, const char *arg
 int server_post_token(server *srv, struct mg_connection *conn, const char *arg);
 int server_delete_token(server *srv, struct mg_connection *conn, const char *arg);
 
+/* Handlers (api_backups.c). */
+int server_get_backups(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_restores(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_restore(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_restore(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_schedules(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_schedule(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_schedule(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_schedule(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_schedule_pause(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_schedule_unpause(server *srv, struct mg_connection *conn, const char *arg);
+
 #endif
