@@ -177,6 +177,10 @@ long long server_now(const server *srv);
 int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra);
 /* The same headers with a body that is not JSON (text borrowed, n
  * bytes). Returns status. */
+/* The file at path as the body (read in pieces; its size is the
+ * Content-Length); a file that cannot be opened is a 500. */
+int server_send_file(struct mg_connection *conn, int status, const char *content_type,
+                     const char *path, const char *const *extra);
 int server_send_text(struct mg_connection *conn, int status, const char *content_type,
                      const char *text, size_t n, const char *const *extra);
 /* {"error": message, "code": status} */
@@ -306,6 +310,7 @@ int server_get_backups(server *srv, struct mg_connection *conn, const char *arg)
 int server_post_backup(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_backup(server *srv, struct mg_connection *conn, const char *arg);
 int server_delete_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_backup_download(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_restores(server *srv, struct mg_connection *conn, const char *arg);
 int server_post_restore(server *srv, struct mg_connection *conn, const char *arg);
 int server_get_restore(server *srv, struct mg_connection *conn, const char *arg);

@@ -117,6 +117,28 @@ api "$base/backups" | python3 -c 'import json,sys; assert "api-1" in [b["metadat
 wait_for 30 "the API's restore Completed" api_done restores api-r1
 [ "$(code -X POST "$base/restores" -d '{"metadata":{"name":"api-r2"},"spec":{"backupName":"nope"}}')" = 404 ] ||
     fail "a restore of a missing backup"
+# Download: the archive as stored, checked whole first (its SHA-256 is
+# the record's); the verified copy made for it does not stay behind; a
+# damaged archive is refused before a byte goes out.
+[ "$(api_curl -sS -o "$work/api-1.tar.gz" -w '%{http_code}' -H "Authorization: Bearer $EDGECD_TOKEN" \
+    "$base/backups/api-1/download")" = 200 ] || fail "GET /backups/api-1/download: $(head -c 300 "$work/api-1.tar.gz")"
+want=$(api "$base/backups/api-1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["archive"]["sha256"])')
+[ "$(sha256sum "$work/api-1.tar.gz" | cut -d' ' -f1)" = "$want" ] || fail "the download is not the backup's archive"
+[ -z "$(ls -A "$data/tmp" 2>/dev/null)" ] || fail "a download copy stayed in $data/tmp: $(ls "$data/tmp")"
+[ "$(code "$base/backups/nope/download")" = 404 ] || fail "download of a missing backup"
+arch=$(find "$data/backups/api-1" -type f -name '*.tar.gz*' | head -1)
+[ -n "$arch" ] || fail "no archive file under $data/backups/api-1"
+cp "$arch" "$work/arch.keep"
+python3 - "$arch" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0xFF
+open(p, "wb").write(bytes(b))
+PY
+[ "$(code "$base/backups/api-1/download")" = 400 ] || fail "a damaged backup was sent: $(head -c 200 "$work/api.json")"
+[ -z "$(ls -A "$data/tmp" 2>/dev/null)" ] || fail "a refused download left a copy in $data/tmp"
+cp "$work/arch.keep" "$arch"
 [ "$(code -X DELETE "$base/backups/api-1")" = 200 ] || fail "DELETE /backups/api-1"
 [ "$(code "$base/backups/api-1")" = 404 ] || fail "a deleted backup is found"
 echo "ok: schedules, backups and restores through the REST API"
