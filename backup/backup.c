@@ -7,6 +7,7 @@
  */
 #include "backup/backup.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,18 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "doc/doc.h"
+
+static pthread_mutex_t backup_serial = PTHREAD_MUTEX_INITIALIZER;
+
+void backup_serial_lock(void)
+{
+    pthread_mutex_lock(&backup_serial);
+}
+
+void backup_serial_unlock(void)
+{
+    pthread_mutex_unlock(&backup_serial);
+}
 
 static void backup_time(char out[21], time_t t)
 {
@@ -67,7 +80,7 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
     if ((rc = tx.fd >= 0
                   ? archive_writer_new(&w, tx.fd, shown, o->key)
                   : archive_writer_new_sink(&w, location_tx_write, &tx, shown, o->key)) < 0 ||
-        (rc = collect_run(kc, o->spec, w, &res)) < 0)
+        (rc = collect_run(kc, o->spec, w, &res, o->progress, o->progress_ctx)) < 0)
         goto out;
     backup_time(start, t0);
     backup_time(end, time(NULL));
@@ -102,6 +115,8 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
                                   (json_int_t)archive_writer_count(w) + 1)); /* and the manifest */
     record = json_pack("{s:s, s:s, s:{s:s}, s:O, s:o}", "apiVersion", "edgecd.io/v1alpha1", "kind",
                        "Backup", "metadata", "name", o->name, "spec", o->spec, "status", status);
+    if (o->schedule)
+        doc_set_new(record, "metadata.labels." BACKUP_SCHEDULE_LABEL, json_string(o->schedule));
     rc = location_commit(&tx, record);
     if (rc == 0 && out_record) {
         *out_record = record;

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "backup/collect.h"
 #include "backup/crypt.h"
 #include "kube/client.h"
 
@@ -27,6 +28,9 @@
  * Velero's plain format. */
 #define BACKUP_EXT_ENCRYPTED ".tar.gz.enc"
 #define BACKUP_EXT_PLAIN ".tar.gz"
+
+/* The label of a backup a schedule made: the schedule's name (Velero's). */
+#define BACKUP_SCHEDULE_LABEL "velero.io/schedule-name"
 
 struct backup_create_options {
     const char *name;            /* DNS-1123 subdomain */
@@ -36,6 +40,9 @@ struct backup_create_options {
     const char *cluster_name;    /* what the manifest says the cluster was */
     const char *cluster_server;
     const char *edgecd_version;
+    const char *schedule; /* the schedule that made it (label velero.io/schedule-name); NULL */
+    collect_progress_fn progress; /* NULL: none; see collect.h */
+    void *progress_ctx;
 };
 
 /* Make the backup. *out_record (may be NULL) is a new reference to the
@@ -46,5 +53,12 @@ struct backup_create_options {
  * written and returns 0: the record's status.phase and status.errors say
  * what is missing. */
 int backup_create(kube_client *kc, const struct backup_create_options *o, json_t **out_record);
+
+/* One process-wide lock that serialises the backups a process runs on
+ * its own (self-backups, scheduled ones, their pruning): an edge node
+ * has the memory and the disk bandwidth for one at a time, and an S3
+ * location's connection is not shared between threads. */
+void backup_serial_lock(void);
+void backup_serial_unlock(void);
 
 #endif

@@ -31,6 +31,9 @@ struct collect_ctx {
     int write_failed;  /* the archive failed: stop everything */
     struct collect_result *res;
     struct buf text;
+    size_t found, written; /* over all kinds, for progress */
+    collect_progress_fn progress;
+    void *progress_ctx;
 };
 
 static int collect_kind_cmp(const void *a, const void *b)
@@ -59,6 +62,7 @@ static int collect_item(void *arg, json_t *obj)
             return 0;
         json_object_set_new(c->seen_uids, uid, json_true());
     }
+    c->found++;
     buf_clear(&c->text);
     doc_emit_json(&c->text, obj, 0);
     /* As Velero writes it: the classic folder, then the preferred
@@ -75,7 +79,10 @@ static int collect_item(void *arg, json_t *obj)
             c->write_failed = 1;
     } else {
         c->count++;
+        c->written++;
     }
+    if (c->progress)
+        c->progress(c->progress_ctx, c->found, c->written);
     free(classic);
     free(preferred);
     return c->write_failed ? rc : 0;
@@ -146,7 +153,8 @@ static int collect_kind(kube_client *kc, struct collect_ctx *c, struct collect_r
     return rc;
 }
 
-int collect_run(kube_client *kc, const json_t *spec, archive_writer *w, struct collect_result *res)
+int collect_run(kube_client *kc, const json_t *spec, archive_writer *w, struct collect_result *res,
+                collect_progress_fn progress, void *progress_ctx)
 {
     const struct kube_resource **all = NULL;
     struct collect_kind *kinds = NULL;
@@ -163,6 +171,8 @@ int collect_run(kube_client *kc, const json_t *spec, archive_writer *w, struct c
     c.res = res;
     c.spec = spec;
     c.w = w;
+    c.progress = progress;
+    c.progress_ctx = progress_ctx;
     buf_init(&c.text);
     if ((rc = kube_client_preferred_resources(kc, &all, &n, &failed)) < 0)
         goto out;

@@ -26,11 +26,18 @@ struct collect_result {
     json_t *warnings;  /* strings: objects skipped (a name the layout cannot hold) */
 };
 
+/* Progress, Velero's counters: total is the objects found so far (it
+ * grows as kinds are listed: nothing is listed ahead of writing, to keep
+ * memory flat), done those written. Called after every object from the
+ * collecting thread; the callee decides how often to pass it on. */
+typedef void (*collect_progress_fn)(void *ctx, size_t total, size_t done);
+
 /* Fill res (caller-owned; collect_result_dispose, also after a failure)
  * from the cluster behind kc as the checked spec says (filter.h), writing
  * each object into w. Returns 0 even when some kinds failed (see errors);
  * negative when discovery fails or the archive cannot be written. */
-int collect_run(kube_client *kc, const json_t *spec, archive_writer *w, struct collect_result *res);
+int collect_run(kube_client *kc, const json_t *spec, archive_writer *w, struct collect_result *res,
+                collect_progress_fn progress, void *progress_ctx);
 
 void collect_result_dispose(struct collect_result *res);
 

@@ -607,6 +607,66 @@ int location_open_archive(archive_reader **out, const char *location, const char
     return rc;
 }
 
+struct location_raw {
+    int fd;         /* a folder's archive, or -1 */
+    s3_download *d; /* an S3 object's download */
+    char *path;
+};
+
+int location_raw_open(void **out, const char *location, const char *archive)
+{
+    struct location_raw *raw = xcalloc(1, sizeof(*raw));
+    struct location_s3 *l;
+    int rc = 0;
+
+    *out = NULL;
+    raw->fd = -1;
+    raw->path = xstrdup(archive);
+    if (!location_is_s3(location)) {
+        raw->fd = open(archive, O_RDONLY | O_CLOEXEC);
+        if (raw->fd < 0)
+            rc = err_set(errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", archive,
+                         strerror(errno));
+    } else if ((rc = location_s3(location, &l)) == 0) {
+        rc = s3_download_open(&raw->d, l->client, archive);
+    }
+    if (rc < 0) {
+        location_raw_close(raw);
+        return rc;
+    }
+    *out = raw;
+    return 0;
+}
+
+int location_raw_read(void *ctx, void *p, size_t n, size_t *got)
+{
+    struct location_raw *raw = ctx;
+    ssize_t r;
+
+    *got = 0;
+    if (raw->d)
+        return s3_download_read(raw->d, p, n, got);
+    do
+        r = read(raw->fd, p, n);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return err_set(ERR_IO, "%s: reading: %s", raw->path, strerror(errno));
+    *got = (size_t)r;
+    return 0;
+}
+
+void location_raw_close(void *ctx)
+{
+    struct location_raw *raw = ctx;
+    if (!raw)
+        return;
+    if (raw->fd >= 0)
+        close(raw->fd);
+    s3_download_close(raw->d);
+    free(raw->path);
+    free(raw);
+}
+
 int location_list(const char *dir, json_t **out)
 {
     DIR *d = opendir(dir);
@@ -637,7 +697,8 @@ int location_list(const char *dir, json_t **out)
         free(p);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), location_name_cmp);
+    if (n) /* qsort may not be given NULL, even for nothing */
+        qsort(names, n, sizeof(*names), location_name_cmp);
     list = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(list, location_read(dir, names[i], NULL));

@@ -77,6 +77,14 @@ int location_tx_write(void *tx, const void *p, size_t n);
 int location_open_archive(archive_reader **out, const char *location, const char *archive,
                           const char *what, const struct archive_read_options *o);
 
+/* The raw bytes of the archive location_get named (a file path, or an S3
+ * key downloaded as they are read): location_raw_read is an
+ * archive_source_fn over *out, location_raw_close frees it (NULL is
+ * fine). ERR_NOTFOUND, ERR_IO, the S3 location's errors. */
+int location_raw_open(void **out, const char *location, const char *archive);
+int location_raw_read(void *ctx, void *p, size_t n, size_t *got);
+void location_raw_close(void *ctx);
+
 /* Make dir if needed (0700), take its lock, remove stale temporary
  * folders, and open a new archive file named archive_name. ERR_CONFLICT if
  * the backup exists or another create holds the lock; ERR_INVALID for a

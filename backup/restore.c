@@ -269,6 +269,7 @@ struct restore_run {
     json_t *namespaces; /* target namespaces known to exist */
     json_t *items, *counts, *warnings, *errors;
     size_t done;
+    int64_t progress_ms; /* when the record was last written InProgress */
 };
 
 /* Velero groups messages: the restore itself, cluster-scoped objects,
@@ -499,6 +500,23 @@ static int restore_waits_for_owner(const struct restore_run *r, const json_t *ob
     return 0;
 }
 
+static void restore_status(struct restore_run *r, const char *phase);
+
+/* Pass the counters on, and rewrite the InProgress record every few
+ * seconds so `restore describe` shows how far it got (not per object:
+ * flash wears with every write). */
+static void restore_progress(struct restore_run *r)
+{
+    if (r->o->progress)
+        r->o->progress(r->o->progress_ctx, r->total, r->done);
+    if (time_mono_ms() - r->progress_ms < RESTORE_PROGRESS_MS)
+        return;
+    r->progress_ms = time_mono_ms();
+    restore_status(r, "InProgress");
+    if (restore_record_write(r->o->records ? r->o->records : r->o->location, r->rec) < 0)
+        err_clear(); /* the final write reports a broken location */
+}
+
 /* Restore one selected object. Failures are results, not errors: the
  * run goes on. */
 static void restore_item(struct restore_run *r, const struct archive_entry *e)
@@ -617,6 +635,7 @@ out:
     json_decref(obj);
     json_decref(dropped);
     json_decref(live);
+    restore_progress(r);
 }
 
 /* Custom resources can only be created once discovery serves their kind. */
@@ -820,6 +839,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     restore_status(&r, "InProgress");
     if ((rc = restore_record_write(records, r.rec)) < 0)
         goto out;
+    r.progress_ms = time_mono_ms();
 
     /* InProgress -> Completed | PartiallyFailed | Failed */
     rc = restore_hold(&r, 1);

@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "backup/collect.h"
 #include "backup/crypt.h"
 #include "kube/client.h"
 
@@ -61,6 +62,8 @@
 /* Check and default a spec in place; ERR_INVALID naming the field. */
 int restore_spec_check(json_t *spec);
 
+#define RESTORE_PROGRESS_MS 2000
+
 struct restore_options {
     const char *name;            /* DNS-1123 subdomain */
     const char *location;        /* the backups' folder, or an S3 location (location.h) */
@@ -79,6 +82,11 @@ struct restore_options {
      * restore before it writes (Failed, with the reason). */
     int (*hold)(void *ctx, const json_t *labels, int on);
     void *hold_ctx;
+    /* Velero's counters (totalItems, itemsRestored) after each object;
+     * NULL: none. The record in records is rewritten with them at most
+     * every RESTORE_PROGRESS_MS as well. */
+    collect_progress_fn progress;
+    void *progress_ctx;
 };
 
 /* Run a restore. *out_record (may be NULL) is a new reference to the

@@ -166,34 +166,37 @@ out:
     return rc;
 }
 
-/* Copy the committed archive of name from one location to another. */
+/* Copy the committed archive of name from one location to another
+ * (folders or S3, either way round), byte for byte. */
 static int self_copy(const char *from_dir, const char *to_dir, const char *name,
                      const json_t *record)
 {
     struct location_tx tx;
-    char *archive_name = xasprintf("%s%s", name, BACKUP_EXT_ENCRYPTED);
-    char *src = xasprintf("%s/%s/%s", from_dir, name, archive_name);
-    unsigned char piece[65536];
-    int in = -1, rc;
+    char *archive_name = xasprintf("%s%s", name, BACKUP_EXT_ENCRYPTED), *src = NULL;
+    unsigned char *piece = xmalloc(65536);
+    void *raw = NULL;
+    json_t *committed = NULL;
+    int rc;
 
-    if ((rc = location_begin(&tx, to_dir, name, archive_name)) < 0)
+    memset(&tx, 0, sizeof(tx));
+    tx.fd = tx.lock_fd = -1;
+    if ((rc = location_get(from_dir, name, &committed, &src)) < 0 ||
+        (rc = location_raw_open(&raw, from_dir, src)) < 0 ||
+        (rc = location_begin(&tx, to_dir, name, archive_name)) < 0)
         goto out;
-    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-        rc = err_set(ERR_IO, "%s: %s", src, strerror(errno));
-        goto out;
-    }
     for (;;) {
-        ssize_t k = read(in, piece, sizeof(piece)), off = 0;
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            rc = err_set(ERR_IO, "%s: %s", src, strerror(errno));
+        size_t k = 0, off = 0;
+        if ((rc = location_raw_read(raw, piece, 65536, &k)) < 0)
             goto out;
-        }
         if (k == 0)
             break;
+        if (tx.fd < 0) {
+            if ((rc = location_tx_write(&tx, piece, k)) < 0)
+                goto out;
+            continue;
+        }
         while (off < k) {
-            ssize_t m = write(tx.fd, piece + off, (size_t)(k - off));
+            ssize_t m = write(tx.fd, piece + off, k - off);
             if (m < 0 && errno == EINTR)
                 continue;
             if (m <= 0) {
@@ -201,14 +204,15 @@ static int self_copy(const char *from_dir, const char *to_dir, const char *name,
                              m < 0 ? strerror(errno) : "no progress");
                 goto out;
             }
-            off += m;
+            off += (size_t)m;
         }
     }
     rc = location_commit(&tx, record);
 out:
-    if (in >= 0)
-        close(in);
+    location_raw_close(raw);
     location_abort(&tx); /* a no-op after commit */
+    json_decref(committed);
+    free(piece);
     free(archive_name);
     free(src);
     return rc;
@@ -242,7 +246,9 @@ int self_backup(store *st, const struct self_options *o, json_t **out_record)
     if ((rc = location_begin(&tx, o->location, name, archive_name)) < 0)
         goto out;
     shown = xasprintf("%s/%s/%s", o->location, name, archive_name);
-    if ((rc = archive_writer_new(&w, tx.fd, shown, o->key)) < 0 ||
+    if ((rc = tx.fd >= 0
+                  ? archive_writer_new(&w, tx.fd, shown, o->key)
+                  : archive_writer_new_sink(&w, location_tx_write, &tx, shown, o->key)) < 0 ||
         (rc = self_write_entries(w, st, o, files)) < 0)
         goto out;
     self_time(end, (int64_t)time(NULL));
@@ -691,8 +697,12 @@ struct self_scheduler {
 static void self_run_once(self_scheduler *s)
 {
     json_t *rec = NULL;
+    int rc;
     s->o.now = 0;
-    if (self_backup(s->st, &s->o, &rec) < 0) {
+    backup_serial_lock();
+    rc = self_backup(s->st, &s->o, &rec);
+    backup_serial_unlock();
+    if (rc < 0) {
         log_error("%s (retried at the next scheduled time)", err_last());
         err_clear();
         return;
@@ -710,8 +720,10 @@ static void *self_thread(void *arg)
     self_scheduler *s = arg;
     int64_t last = -1, next = 0;
 
+    backup_serial_lock(); /* an S3 location's client is shared */
     if (!self_last(s->o.location, &last))
         last = -1;
+    backup_serial_unlock();
     if (self_due(&s->cron, last, (int64_t)time(NULL), &next)) {
         log_info("self-backup: %s, running one now",
                  last < 0 ? "none taken yet" : "a scheduled run was missed");

@@ -153,6 +153,32 @@ const char *const schema_migrations[] = {
     "  expires_unix INTEGER NOT NULL,"
     "  PRIMARY KEY (account, id)"
     ");",
+    /* 8: backup schedules (Velero's Schedule: the operator's spec and the
+     * scheduler's status, each JSON text in its own column so the CLI
+     * editing one and `edgecd serve` writing the other never undo each
+     * other), and the backups and restores running or recently ended,
+     * with their progress, so another process (the CLI, the API) can see
+     * one that has no record in its location yet. */
+    "CREATE TABLE schedules ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");"
+    "CREATE TABLE backup_runs ("
+    "  kind TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  location TEXT NOT NULL,"
+    "  phase TEXT NOT NULL,"
+    "  total_items INTEGER NOT NULL,"
+    "  items_done INTEGER NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  started_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL,"
+    "  PRIMARY KEY (kind, name)"
+    ");",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

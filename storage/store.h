@@ -163,6 +163,63 @@ int store_pause_clear(store *s, const char *label);
  * ERR_NOTFOUND when there is none or it ran out. */
 int store_pause_get(store *s, const char *label, long long now_unix, char **out_reason);
 
+/* ---- Backup schedules (backup/schedule.h reads the JSON): the spec the
+ * operator writes (CLI) and the status the scheduler writes (serve), kept
+ * apart so neither overwrites the other. Any thread, any process sharing
+ * state.db. ---- */
+struct store_schedule {
+    char *name;
+    char *spec_json;   /* JSON text */
+    char *status_json; /* JSON text; "{}" until the scheduler writes one */
+    char *created_at;  /* RFC 3339, set by the store */
+    char *updated_at;
+};
+/* Add a schedule. ERR_CONFLICT if name exists, ERR_INVALID for no name. */
+int store_schedule_create(store *s, const char *name, const char *spec_json);
+/* Replace the spec (status kept). ERR_NOTFOUND. */
+int store_schedule_spec_put(store *s, const char *name, const char *spec_json);
+/* Replace the status; writes only when it changed (returns 1, else 0).
+ * ERR_NOTFOUND (deleted meanwhile). */
+int store_schedule_status_put(store *s, const char *name, const char *status_json);
+/* out is caller-owned: store_schedule_dispose. ERR_NOTFOUND. */
+int store_schedule_get(store *s, const char *name, struct store_schedule *out);
+/* All schedules by name; *out is caller-owned: store_schedules_free. */
+int store_schedule_list(store *s, struct store_schedule **out, size_t *out_n);
+/* ERR_NOTFOUND. */
+int store_schedule_delete(store *s, const char *name);
+void store_schedule_dispose(struct store_schedule *sc);
+void store_schedules_free(struct store_schedule *v, size_t n);
+
+/* ---- Backup and restore runs: one row per (kind, name) while it runs
+ * and after, with Velero's progress counters, so `backup describe` or the
+ * API can show one that has no record in its location yet. Finished rows
+ * beyond the newest STORE_RUNS_KEPT per kind are dropped. ---- */
+#define STORE_RUNS_KEPT 50
+struct store_run {
+    char *kind;     /* "Backup" or "Restore" */
+    char *name;     /* the backup's or restore's name */
+    char *location; /* where it is written or read */
+    char *phase;    /* InProgress, Completed, PartiallyFailed, Failed */
+    long long total_items;
+    long long items_done; /* itemsBackedUp or itemsRestored */
+    long long pid;        /* the process running it */
+    char *message;        /* "" or why it failed */
+    char *started_at;     /* RFC 3339, set by the store when the row is new */
+    char *updated_at;
+};
+/* Create or update the row of (r->kind, r->name); a new InProgress row
+ * replaces an ended one of the same name. ERR_INVALID for no kind or
+ * name. r stays the caller's. */
+int store_run_put(store *s, const struct store_run *r);
+/* out is caller-owned: store_run_dispose. ERR_NOTFOUND. */
+int store_run_get(store *s, const char *kind, const char *name, struct store_run *out);
+/* Mark every InProgress row whose process is gone as Failed with
+ * message: gone(ctx, pid) says 1 for a pid that no longer runs this run.
+ * *out_n (may be NULL): how many. */
+int store_run_fail_orphans(store *s, int (*gone)(void *ctx, long long pid), void *ctx,
+                           const char *message, int *out_n);
+void store_run_dispose(struct store_run *r);
+
 /* ---- Operations: one per app, the running or the last one ----
  * The engine keeps the whole state of a sync operation as JSON text
  * (phases, waves, per-task results: the store does not look inside) and the

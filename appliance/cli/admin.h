@@ -12,10 +12,11 @@ int admin_export(int argc, char **argv);
 int admin_import(int argc, char **argv);
 
 #define ADMIN_BACKUP_SELF_USAGE                                                                    \
-    "--data DIR --config FILE [--location DIR] [--second-location DIR] [--passphrase-file F | "    \
-    "--key-file F] [--keep N]"
+    "--data DIR --config FILE [--location DIR|NAME|s3://BUCKET/PREFIX] [--second-location "        \
+    "DIR|NAME|s3://...] [--passphrase-file F | --key-file F] [--keep N]"
 #define ADMIN_RESTORE_SELF_USAGE                                                                   \
-    "ARCHIVE --data DIR (--passphrase-file F | --key-file F) [--config-out FILE] [--force]"
+    "(ARCHIVE | BACKUP --location DIR|NAME|s3://BUCKET/PREFIX [--config SITE]) --data DIR "        \
+    "(--passphrase-file F | --key-file F) [--config-out FILE] [--force]"
 #define ADMIN_EXPORT_USAGE "[--data DIR] [--config FILE]"
 #define ADMIN_IMPORT_USAGE "FILE [--data DIR] [--dry-run]"
 

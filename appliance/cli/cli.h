@@ -43,6 +43,7 @@ extern const struct cli_cmd cli_cmd_backup;
 extern const struct cli_cmd cli_cmd_restore;
 extern const struct cli_cmd cli_cmd_account;
 extern const struct cli_cmd cli_cmd_login;
+extern const struct cli_cmd cli_cmd_schedule;
 
 int cli_main(int argc, char **argv);
 

@@ -10,12 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "backup/download.h"
+#include "backup/location.h"
 #include "backup/self.h"
 #include "cli/admin.h"
 #include "cli/cli.h"
+#include "cli/cmd_backup.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/path.h"
 #include "core/util.h"
 #include "doc/doc.h"
 #include "model/config.h"
@@ -43,7 +48,7 @@ int admin_backup_self(int argc, char **argv)
     struct self_options o = {0};
     store *st = NULL;
     json_t *rec = NULL;
-    char *db = NULL, *loc_buf = NULL;
+    char *db = NULL, *loc_buf = NULL, *second_buf = NULL;
     long keep = 0;
     int c, rc = 1, usage = 0;
 
@@ -96,8 +101,18 @@ int admin_backup_self(int argc, char **argv)
         goto fail;
     }
     if (!location)
-        location = cfg.self_backup_location[0] ? cfg.self_backup_location
-                                               : (loc_buf = xasprintf("%s/backups/self", data));
+        location = cfg.self_backup_location[0] ? cfg.self_backup_location : NULL;
+    if (!second)
+        second = cfg.self_backup_second_location[0] ? cfg.self_backup_second_location : NULL;
+    /* Folders as they are; S3 names and URLs through the site config. */
+    if (location && (location_is_s3(location) || !strchr(location, '/')) &&
+        !(location = loc_buf = backup_cli_resolve(config_path, data, location)))
+        goto fail;
+    if (!location)
+        location = loc_buf = xasprintf("%s/backups/self", data);
+    if (second && (location_is_s3(second) || !strchr(second, '/')) &&
+        !(second = second_buf = backup_cli_resolve(config_path, data, second)))
+        goto fail;
     db = xasprintf("%s/state.db", data);
     if (store_open(&st, db) < 0)
         goto fail;
@@ -106,7 +121,7 @@ int admin_backup_self(int argc, char **argv)
     o.settings_file = cfg.settings_file;
     o.secrets_file = cfg.secrets_file;
     o.location = location;
-    o.second_location = second ? second : cfg.self_backup_second_location;
+    o.second_location = second;
     o.key = &key;
     o.keep = keep_arg ? (int)keep : (int)cfg.self_backup_keep;
     o.edgecd_version = EDGECD_VERSION;
@@ -130,6 +145,8 @@ out:
     config_dispose(&cfg);
     free(db);
     free(loc_buf);
+    free(second_buf);
+    location_reset();
     return rc;
 }
 
@@ -140,12 +157,15 @@ int admin_restore_self(int argc, char **argv)
                                              {"key-file", required_argument, NULL, 'k'},
                                              {"config-out", required_argument, NULL, 'o'},
                                              {"force", no_argument, NULL, 'f'},
+                                             {"location", required_argument, NULL, 'l'},
+                                             {"config", required_argument, NULL, 'c'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     struct self_restore_options o = {0};
-    const char *pass = NULL, *keyfile = NULL;
+    const char *pass = NULL, *keyfile = NULL, *from = NULL, *config_path = NULL;
     struct crypt_key key;
     json_t *report = NULL;
+    char *resolved = NULL, *fetched = NULL;
     int c, rc = 1, usage = 0;
 
     memset(&key, 0, sizeof(key));
@@ -167,6 +187,12 @@ int admin_restore_self(int argc, char **argv)
         case 'f':
             o.force = 1;
             break;
+        case 'l':
+            from = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
         default:
             usage = c == 'h' ? 1 : 2;
         }
@@ -178,7 +204,32 @@ int admin_restore_self(int argc, char **argv)
     }
     o.archive = argv[optind];
     o.key = &key;
-    if (self_key_load(&key, pass, keyfile, NULL) < 0 || self_restore(&o, &report) < 0) {
+    if (self_key_load(&key, pass, keyfile, NULL) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    if (from) {
+        /* ARCHIVE names a backup in a location (a folder, or S3 through
+         * the site config): fetched and checked beside the data directory
+         * first, since the data directory must be empty. */
+        struct backup_download_options d;
+        char *parent = path_dirname(o.data_dir);
+        fetched = xasprintf("%s/.edgecd-restore-self-%s.tmp", parent, argv[optind]);
+        free(parent);
+        memset(&d, 0, sizeof(d));
+        d.name = argv[optind];
+        d.output = fetched;
+        d.key = &key;
+        d.force = 1;
+        if (!(resolved = from[0] == '/' ? xstrdup(from)
+                                        : backup_cli_resolve(config_path, o.data_dir, from)) ||
+            (d.location = resolved, backup_download(&d, NULL)) < 0) {
+            rc = cli_fail();
+            goto out;
+        }
+        o.archive = fetched;
+    }
+    if (self_restore(&o, &report) < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -198,7 +249,12 @@ int admin_restore_self(int argc, char **argv)
            o.data_dir, doc_get_str(report, "config") ? doc_get_str(report, "config") : "FILE");
     rc = 0;
 out:
+    if (fetched)
+        unlink(fetched);
+    free(fetched);
+    free(resolved);
     json_decref(report);
     crypt_key_dispose(&key);
+    location_reset();
     return rc;
 }

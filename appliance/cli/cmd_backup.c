@@ -21,9 +21,11 @@
 #include "backup/archive.h"
 #include "backup/backup.h"
 #include "backup/crypt.h"
+#include "backup/download.h"
 #include "backup/filter.h"
 #include "backup/location.h"
 #include "backup/self.h"
+#include "backup/track.h"
 #include "cli/cli.h"
 #include "cli/cmd_backup.h"
 #include "core/buf.h"
@@ -36,6 +38,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "model/config.h"
+#include "storage/store.h"
 
 #ifndef EDGECD_VERSION
 #define EDGECD_VERSION "0.0.0"
@@ -55,6 +58,10 @@ enum {
     OPT_TTL,
     OPT_FILE,
     OPT_DETAILS,
+    OPT_SCHEDULE,
+    OPT_KEEP,
+    OPT_DECRYPT,
+    OPT_FORCE,
 };
 
 static const struct option backup_longopts[] = {
@@ -69,6 +76,10 @@ static const struct option backup_longopts[] = {
     BACKUP_CLI_SHARED_OPTIONS,
     {"file", required_argument, NULL, OPT_FILE},
     {"details", no_argument, NULL, OPT_DETAILS},
+    {"schedule", required_argument, NULL, OPT_SCHEDULE},
+    {"keep", required_argument, NULL, OPT_KEEP},
+    {"decrypt", no_argument, NULL, OPT_DECRYPT},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -154,10 +165,8 @@ static int backup_cli_or(json_t *spec, const char *value)
     return 0;
 }
 
-/* Parse flags into o; the positional arguments are argv[optind..]. 0, or
- * the exit code (2 usage, 0 help, 1 bad value) with *done set. */
-static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const char *usage,
-                            int *done)
+int backup_cli_parse(struct backup_cli *o, const char *cmd, int argc, char **argv,
+                     const char *usage, int *done)
 {
     int c;
     *done = 0;
@@ -218,11 +227,31 @@ static int backup_cli_parse(struct backup_cli *o, int argc, char **argv, const c
         case 'o':
             o->output = optarg;
             break;
+        case OPT_DECRYPT:
+        case OPT_FORCE:
+            if (!strcmp(argv[0], "download")) {
+                *(c == OPT_DECRYPT ? &o->decrypt : &o->force) = 1;
+                break;
+            }
+            fprintf(stderr, "edgecd: --%s is a flag of edgecd backup download\n",
+                    c == OPT_DECRYPT ? "decrypt" : "force");
+            *done = 1;
+            return 2;
+        case OPT_SCHEDULE:
+        case OPT_KEEP:
+            if (!strcmp(cmd, "schedule")) {
+                *(c == OPT_SCHEDULE ? &o->schedule : &o->keep) = optarg;
+                break;
+            }
+            fprintf(stderr, "edgecd: --%s is a flag of edgecd schedule create\n",
+                    c == OPT_SCHEDULE ? "schedule" : "keep");
+            *done = 1;
+            return 2;
         default:
             if (backup_cli_shared_opt(o, c, optarg))
                 break;
             *done = 1;
-            fprintf(c == 'h' ? stdout : stderr, "usage: edgecd backup %s %s\n", argv[0], usage);
+            fprintf(c == 'h' ? stdout : stderr, "usage: edgecd %s %s %s\n", cmd, argv[0], usage);
             return c == 'h' ? 0 : 2;
         }
     }
@@ -317,6 +346,7 @@ int backup_cli_location(struct backup_cli *o)
     int rc;
 
     memset(&s3, 0, sizeof(s3));
+    o->location_arg = o->location;
     o->records = o->location;
     if (!o->location) {
         o->location = o->records = o->location_buf = xasprintf("%s/backups", o->data);
@@ -336,6 +366,31 @@ int backup_cli_location(struct backup_cli *o)
     return 0;
 }
 
+char *backup_cli_resolve(const char *config, const char *data, const char *location)
+{
+    struct backup_cli o;
+    char *out = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.data = data;
+    o.config = config;
+    o.location = location;
+    if (backup_cli_location(&o) == 0) {
+        if (o.location[0] == '/' || location_is_s3(o.location))
+            out = xstrdup(o.location);
+        else
+            err_set(ERR_INVALID,
+                    "backup location %s: not a folder path, and no backupLocations entry of %s "
+                    "has that name",
+                    location, config ? config : "the site config");
+    }
+    /* Not backup_cli_location_dispose: that would forget every S3
+     * location registered so far, which other threads may use. */
+    free(o.location_buf);
+    free(o.records_buf);
+    return out;
+}
+
 void backup_cli_location_dispose(struct backup_cli *o)
 {
     free(o->location_buf);
@@ -344,7 +399,7 @@ void backup_cli_location_dispose(struct backup_cli *o)
     location_reset();
 }
 
-static void backup_cli_dispose(struct backup_cli *o)
+void backup_cli_dispose(struct backup_cli *o)
 {
     json_decref(o->spec);
     backup_cli_location_dispose(o);
@@ -478,18 +533,94 @@ static const char *backup_cli_status(const json_t *rec)
     "[--key-file F | --passphrase-file F] [--config FILE [--cluster NAME] | --kubeconfig F "       \
     "[--context C]]"
 
+store *backup_cli_store(const struct backup_cli *o, store **out)
+{
+    char *db = xasprintf("%s/state.db", o->data);
+    *out = NULL;
+    /* Only a node's own store: a data directory without one gets none. */
+    if (fs_exists(db) && store_open(out, db) < 0) {
+        err_clear();
+        *out = NULL;
+    }
+    free(db);
+    return *out;
+}
+
+/* The run row of a backup that has no record yet (running, or failed
+ * before it wrote one) as a record-like object: a new reference, or NULL
+ * (err_last set) when the store has none either. */
+json_t *backup_cli_run_record(const struct backup_cli *o, const char *kind, const char *name)
+{
+    struct store_run r;
+    store *st = NULL;
+    json_t *rec = NULL;
+    int rc;
+
+    if (!backup_cli_store(o, &st))
+        return NULL;
+    rc = store_run_get(st, kind, name, &r);
+    store_close(st);
+    if (rc < 0)
+        return NULL;
+    /* An ended run's record is in its location, the truth for it (a
+     * deleted backup is gone, whatever its row says). */
+    if (strcmp(r.phase, "InProgress") != 0 && strcmp(r.phase, "Failed") != 0) {
+        store_run_dispose(&r);
+        err_set(ERR_NOTFOUND, "%s %s: not found", kind, name);
+        return NULL;
+    }
+    /* A row whose process is gone (killed, or the node went down) is not
+     * running, whatever it says; `edgecd serve` fixes the row at start. */
+    if (!strcmp(r.phase, "InProgress") && !backup_track_alive(r.pid)) {
+        free(r.phase);
+        free(r.message);
+        r.phase = xstrdup("Failed");
+        r.message = xstrdup("its process is gone (crash, power loss or kill)");
+    }
+    rec = json_pack(
+        "{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s, s:{s:I, s:I}}}", "apiVersion", "edgecd.io/v1alpha1",
+        "kind", kind, "metadata", "name", name, "status", "phase", r.phase, "startTimestamp",
+        r.started_at, "location", r.location, "progress", "totalItems", (json_int_t)r.total_items,
+        strcmp(kind, "Restore") ? "itemsBackedUp" : "itemsRestored", (json_int_t)r.items_done);
+    if (r.message[0])
+        doc_set_new(rec, "status.failureReason", json_string(r.message));
+    if (strcmp(r.phase, "InProgress") != 0)
+        doc_set_new(rec, "status.completionTimestamp", json_string(r.updated_at));
+    store_run_dispose(&r);
+    return rec;
+}
+
+static void backup_cli_describe_run(const json_t *rec)
+{
+    printf("Name:               %s\n", doc_get_str(rec, "metadata.name"));
+    printf("Phase:              %s\n", doc_get_str(rec, "status.phase"));
+    if (doc_get_str(rec, "status.failureReason"))
+        printf("Failure reason:     %s\n", doc_get_str(rec, "status.failureReason"));
+    printf("Location:           %s\n", doc_get_str(rec, "status.location"));
+    printf("Started:            %s\n", doc_get_str(rec, "status.startTimestamp"));
+    if (doc_get_str(rec, "status.completionTimestamp"))
+        printf("Ended:              %s\n", doc_get_str(rec, "status.completionTimestamp"));
+    printf("Progress:           %lld of %lld items backed up (the total grows as kinds are "
+           "listed)\n",
+           (long long)json_integer_value(doc_get(rec, "status.progress.itemsBackedUp")),
+           (long long)json_integer_value(doc_get(rec, "status.progress.totalItems")));
+}
+
 static int backup_create_cmd(int argc, char **argv)
 {
     struct backup_cli o;
     struct backup_create_options co;
+    struct backup_track track;
     struct crypt_key key;
     kube_client *kc = NULL;
+    store *st = NULL;
     json_t *rec = NULL;
     char *cname = NULL, *cserver = NULL, size[32];
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
-    rc = backup_cli_parse(&o, argc, argv, CREATE_USAGE, &done);
+    memset(&track, 0, sizeof(track));
+    rc = backup_cli_parse(&o, "backup", argc, argv, CREATE_USAGE, &done);
     if (done)
         goto out;
     if (optind != argc - 1) {
@@ -515,7 +646,13 @@ static int backup_create_cmd(int argc, char **argv)
     co.cluster_name = cname;
     co.cluster_server = cserver;
     co.edgecd_version = EDGECD_VERSION;
-    if (backup_create(kc, &co, &rec) < 0) {
+    co.progress = backup_track_progress;
+    co.progress_ctx = &track;
+    backup_track_begin(&track, backup_cli_store(&o, &st), "Backup", co.name, o.location);
+    rc = backup_create(kc, &co, &rec);
+    backup_track_end(&track, rc < 0 ? "Failed" : doc_get_str(rec, "status.phase"),
+                     rc < 0 ? err_last() : "");
+    if (rc < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -538,6 +675,7 @@ static int backup_create_cmd(int argc, char **argv)
 out:
     json_decref(rec);
     kube_client_free(kc);
+    store_close(st);
     crypt_key_dispose(&key);
     free(cname);
     free(cserver);
@@ -552,7 +690,8 @@ static int backup_list_cmd(int argc, char **argv)
     size_t i;
     int rc, done;
 
-    rc = backup_cli_parse(&o, argc, argv, "[--location DIR] [--data DIR] [-o json]", &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, "[--location DIR] [--data DIR] [-o json]",
+                          &done);
     if (done)
         goto out;
     if (optind != argc) {
@@ -696,7 +835,8 @@ static int backup_describe_cmd(int argc, char **argv)
     json_t *rec = NULL;
     int rc, done;
 
-    rc = backup_cli_parse(&o, argc, argv, "NAME [--location DIR] [--data DIR] [-o json]", &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, "NAME [--location DIR] [--data DIR] [-o json]",
+                          &done);
     if (done)
         goto out;
     if (optind != argc - 1) {
@@ -705,7 +845,24 @@ static int backup_describe_cmd(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (location_get(o.location, argv[optind], &rec, NULL) < 0) {
+    if ((rc = location_get(o.location, argv[optind], &rec, NULL)) == ERR_NOTFOUND) {
+        /* Not in the location (yet): a run the store knows of. */
+        char *msg = xstrdup(err_last());
+        json_t *run = backup_cli_run_record(&o, "Backup", argv[optind]);
+        if (run) {
+            if (!strcmp(o.output, "json"))
+                backup_cli_print_json(run);
+            else
+                backup_cli_describe_run(run);
+            json_decref(run);
+            free(msg);
+            rc = 0;
+            goto out;
+        }
+        err_set(ERR_NOTFOUND, "%s", msg);
+        free(msg);
+    }
+    if (rc < 0) {
         rc = cli_fail();
         goto out;
     }
@@ -728,7 +885,7 @@ static int backup_delete_cmd(int argc, char **argv)
     struct backup_cli o;
     int rc, done;
 
-    rc = backup_cli_parse(&o, argc, argv, "NAME [--location DIR] [--data DIR]", &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, "NAME [--location DIR] [--data DIR]", &done);
     if (done)
         goto out;
     if (optind != argc - 1) {
@@ -743,6 +900,59 @@ static int backup_delete_cmd(int argc, char **argv)
     printf("backup %s deleted from %s\n", argv[optind], o.location);
     rc = 0;
 out:
+    backup_cli_dispose(&o);
+    return rc;
+}
+
+#define DOWNLOAD_USAGE                                                                             \
+    "NAME --output FILE [--location DIR|NAME|s3://BUCKET/PREFIX] [--data DIR] [--decrypt] "        \
+    "[--key-file F | --passphrase-file F] [--force]"
+
+static int backup_download_cmd(int argc, char **argv)
+{
+    struct backup_cli o;
+    struct backup_download_options d;
+    struct crypt_key key;
+    json_t *report = NULL;
+    int rc, done, have_key = 0;
+
+    memset(&key, 0, sizeof(key));
+    rc = backup_cli_parse(&o, "backup", argc, argv, DOWNLOAD_USAGE, &done);
+    if (done)
+        goto out;
+    if (optind != argc - 1 || !o.output[0]) {
+        fprintf(stderr, "usage: edgecd backup download %s\n", DOWNLOAD_USAGE);
+        rc = 2;
+        goto out;
+    }
+    /* The data directory's key when no flag names one: without --decrypt
+     * it only adds the full check, so its absence is not an error. */
+    if (backup_cli_key(&o, 0, &key, &have_key) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    memset(&d, 0, sizeof(d));
+    d.location = o.location;
+    d.name = argv[optind];
+    d.output = o.output;
+    d.key = have_key ? &key : NULL;
+    d.decrypt = o.decrypt;
+    d.force = o.force;
+    if (backup_download(&d, &report) < 0) {
+        rc = cli_fail();
+        goto out;
+    }
+    printf("backup %s downloaded to %s (%lld bytes, %s; verified: %s)\n", d.name, d.output,
+           (long long)json_integer_value(json_object_get(report, "size")),
+           !strcmp(doc_get_str(report, "format"), "velero") ? "plain tar.gz, Velero's format"
+                                                            : "encrypted",
+           !strcmp(doc_get_str(report, "verified"), "archive")
+               ? "every chunk, entry and the manifest"
+               : "size and SHA-256 against the record (no key here for a full check)");
+    rc = 0;
+out:
+    json_decref(report);
+    crypt_key_dispose(&key);
     backup_cli_dispose(&o);
     return rc;
 }
@@ -765,7 +975,7 @@ static int backup_verify_cmd(int argc, char **argv)
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
-    rc = backup_cli_parse(&o, argc, argv, VERIFY_USAGE, &done);
+    rc = backup_cli_parse(&o, "backup", argc, argv, VERIFY_USAGE, &done);
     if (done)
         goto out;
     if ((o.file ? optind != argc : optind != argc - 1)) {
@@ -830,6 +1040,11 @@ static const struct cli_sub backup_subs[] = {
      "show a backup's spec, status, times, counts per resource and archive", backup_describe_cmd},
     {"delete", "NAME [--location DIR] [--data DIR]", "delete a backup from the location",
      backup_delete_cmd},
+    {"download", DOWNLOAD_USAGE,
+     "copy a backup's archive out of its location (folder or S3) into a local file, checked on "
+     "the way (a damaged one leaves no file); --decrypt writes the plain Velero-format tar.gz "
+     "(0600)",
+     backup_download_cmd},
     {"verify", VERIFY_USAGE,
      "read a whole archive and check every chunk, entry path, entry SHA-256 and the manifest, as a "
      "restore does before it writes anything (--details lists the entries as they pass)",
@@ -844,7 +1059,8 @@ static int cmd_backup_run(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_backup = {
     "backup",
-    "create NAME [options] | list | describe NAME | delete NAME | verify NAME",
+    "create NAME [options] | list | describe NAME | delete NAME | download NAME --output FILE | "
+    "verify NAME",
     "Back up cluster resources to a folder (the data directory's backups/, or any mounted path) or "
     "an S3 bucket of the site config's backupLocations (--location NAME or s3://BUCKET/PREFIX) in "
     "Velero's layout, encrypted by default; list, describe, delete and verify backups.",

@@ -10,6 +10,7 @@
 
 #include "backup/crypt.h"
 #include "kube/client.h"
+#include "storage/store.h"
 
 #define BACKUP_DEFAULT_DATA "/var/lib/edgecd"
 
@@ -17,8 +18,11 @@
 struct backup_cli {
     const char *data, *location, *key_file, *passphrase_file, *format, *output, *file;
     const char *config, *cluster, *kubeconfig, *context;
+    const char *schedule, *keep; /* `schedule create` only */
+    int decrypt, force;          /* `backup download` only */
     int details;
     json_t *spec;
+    const char *location_arg; /* --location as given; NULL: the default */
     char *location_buf;
     const char *records; /* where restore records go: the location, or for
                             an S3 location DATA/backups */
@@ -52,6 +56,17 @@ enum {
         "context", required_argument, NULL, BACKUP_OPT_CONTEXT                                     \
     }
 
+/* Parse the flags of `edgecd CMD SUB` (cmd "backup" or "schedule"; only
+ * "schedule" takes --schedule and --keep) into o, settling the location;
+ * the positional arguments are argv[optind..]. 0, or the exit code (2
+ * usage, 0 help, 1 bad value) with *done set. o is the caller's
+ * (backup_cli_dispose, in every case). */
+int backup_cli_parse(struct backup_cli *o, const char *cmd, int argc, char **argv,
+                     const char *usage, int *done);
+
+/* Free what backup_cli_parse made. */
+void backup_cli_dispose(struct backup_cli *o);
+
 /* 1 if getopt's c is one of the shared flags (arg stored into o), else 0. */
 int backup_cli_shared_opt(struct backup_cli *o, int c, const char *arg);
 
@@ -61,6 +76,14 @@ int backup_cli_shared_opt(struct backup_cli *o, int c, const char *arg);
  * folder. Sets o->records. ERR_INVALID for an S3 location the site config
  * does not describe. */
 int backup_cli_location(struct backup_cli *o);
+
+/* A location as a site config may name it (an absolute folder, a
+ * backupLocations NAME, s3://BUCKET[/PREFIX]) settled as
+ * backup_cli_location does, the S3 ones registered: a new string, or NULL
+ * with err_last (ERR_INVALID for a bare word that names no entry, or an
+ * S3 location the config does not describe). Not thread-safe (it
+ * registers): serve calls it with backup_serial_lock held. */
+char *backup_cli_resolve(const char *config, const char *data, const char *location);
 
 /* Free what backup_cli_location made. */
 void backup_cli_location_dispose(struct backup_cli *o);
@@ -74,6 +97,25 @@ int backup_cli_key(const struct backup_cli *o, int create, struct crypt_key *key
  * is sent). *out, *out_name and *out_server are the caller's. */
 int backup_cli_client(const struct backup_cli *o, kube_client **out, char **out_name,
                       char **out_server);
+
+/* The data directory's store, if it has one (*out, also returned; NULL
+ * when there is none or it cannot be opened: progress is then not
+ * recorded). The caller closes it. */
+store *backup_cli_store(const struct backup_cli *o, store **out);
+
+/* The store's row of a backup or restore (kind "Backup" or "Restore") as a
+ * record-like object with status.phase and status.progress (Velero's
+ * counters): a new reference, or NULL when the store has none. A row
+ * InProgress whose process is gone reads as Failed. */
+json_t *backup_cli_run_record(const struct backup_cli *o, const char *kind, const char *name);
+
+/* A restore's hold on the apps whose objects it writes (restore_options'
+ * hold): automated sync paused in the store while it runs. */
+struct restore_hold_ctx {
+    store *st;
+    const char *name; /* the restore's */
+};
+int restore_cli_hold(void *ctx, const json_t *labels, int on);
 
 /* Print v as indented JSON on stdout. */
 void backup_cli_print_json(const json_t *v);

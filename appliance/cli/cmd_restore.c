@@ -21,6 +21,7 @@
 #include "backup/crypt.h"
 #include "backup/filter.h"
 #include "backup/restore.h"
+#include "backup/track.h"
 #include "cli/cli.h"
 #include "cli/cmd_backup.h"
 #include "core/err.h"
@@ -32,12 +33,7 @@
 /* The longest a restore may hold an app's automated sync back. */
 #define RESTORE_HOLD_SECONDS 3600
 
-struct restore_hold_ctx {
-    store *st;
-    const char *name;
-};
-
-static int restore_cli_hold(void *ctx, const json_t *labels, int on)
+int restore_cli_hold(void *ctx, const json_t *labels, int on)
 {
     struct restore_hold_ctx *h = ctx;
     char *reason = xasprintf("restore %s in progress", h->name);
@@ -294,6 +290,7 @@ static int restore_create_cmd(int argc, char **argv)
     struct backup_cli o;
     struct restore_options ro;
     struct restore_hold_ctx hold = {NULL, NULL};
+    struct backup_track track;
     struct crypt_key key;
     kube_client *kc = NULL;
     char *db = NULL;
@@ -303,6 +300,7 @@ static int restore_create_cmd(int argc, char **argv)
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
+    memset(&track, 0, sizeof(track));
     rc = restore_cli_parse(&o, argc, argv, CREATE_USAGE, &done);
     if (done)
         goto out;
@@ -336,7 +334,13 @@ static int restore_create_cmd(int argc, char **argv)
         ro.hold = restore_cli_hold;
         ro.hold_ctx = &hold;
     }
+    ro.progress = backup_track_progress;
+    ro.progress_ctx = &track;
+    backup_track_begin(&track, hold.st, "Restore", ro.name, o.location);
     rc = restore_create(kc, &ro, &rec);
+    backup_track_end(&track,
+                     doc_get_str(rec, "status.phase") ? doc_get_str(rec, "status.phase") : "Failed",
+                     rc < 0 ? err_last() : "");
     if (rc < 0) {
         rc = cli_fail();
         goto out;

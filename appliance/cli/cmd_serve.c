@@ -17,8 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backup/location.h"
 #include "backup/self.h"
 #include "cli/cli.h"
+#include "cli/cmd_backup.h"
+#include "cli/serve_backups.h"
 #include "core/buf.h"
 #include "core/cron.h"
 #include "core/err.h"
@@ -354,7 +357,7 @@ static int serve_self_backup(self_scheduler **out, store *st, const struct confi
     struct self_options o = {0};
     struct crypt_key key;
     struct cron c;
-    char *location = NULL;
+    char *location = NULL, *second = NULL;
     int rc;
 
     *out = NULL;
@@ -372,14 +375,25 @@ static int serve_self_backup(self_scheduler **out, store *st, const struct confi
         err_prefix(rc, "%s: self-backup", config_path);
         goto out;
     }
-    location = cfg->self_backup_location[0] ? xstrdup(cfg->self_backup_location)
-                                            : xasprintf("%s/backups/self", data_dir);
+    /* An S3 location is registered here, before any backup thread runs. */
+    if (cfg->self_backup_location[0] &&
+        !(location = backup_cli_resolve(config_path, data_dir, cfg->self_backup_location))) {
+        rc = err_prefix(ERR_INVALID, "%s: selfBackupLocation", config_path);
+        goto out;
+    }
+    if (!location)
+        location = xasprintf("%s/backups/self", data_dir);
+    if (cfg->self_backup_second_location[0] &&
+        !(second = backup_cli_resolve(config_path, data_dir, cfg->self_backup_second_location))) {
+        rc = err_prefix(ERR_INVALID, "%s: selfBackupSecondLocation", config_path);
+        goto out;
+    }
     o.data_dir = data_dir;
     o.config_path = config_path;
     o.settings_file = cfg->settings_file;
     o.secrets_file = cfg->secrets_file;
     o.location = location;
-    o.second_location = cfg->self_backup_second_location;
+    o.second_location = second ? second : "";
     o.key = &key;
     o.keep = (int)cfg->self_backup_keep;
     o.edgecd_version = EDGECD_VERSION;
@@ -389,6 +403,7 @@ static int serve_self_backup(self_scheduler **out, store *st, const struct confi
 out:
     crypt_key_dispose(&key);
     free(location);
+    free(second);
     return rc;
 }
 
@@ -418,6 +433,7 @@ static int cmd_serve_run(int argc, char **argv)
     engine *eng = NULL;
     struct server_tls tls = {0};
     self_scheduler *selfsched = NULL;
+    struct serve_backups *backups = NULL;
     char *token = NULL, *db = NULL, *url = NULL;
     struct sigaction sa;
     int c, rc = 1;
@@ -507,8 +523,13 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.rbac = cfg.rbac;
     sopts.session_idle_seconds = cfg.session_idle_seconds;
     sopts.session_max_seconds = cfg.session_max_seconds;
-    if (server_start(&srv, &sopts, st) < 0 ||
-        serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0)
+    /* The backup threads first: the server's handlers call into them. */
+    if (serve_self_backup(&selfsched, st, &cfg, config_path, data_dir) < 0 ||
+        serve_backups_start(&backups, st, config_path, data_dir) < 0)
+        goto fail;
+    sopts.actions.backups = serve_backups_api;
+    sopts.actions.backups_ctx = backups;
+    if (server_start(&srv, &sopts, st) < 0)
         goto fail;
 
     memset(&sa, 0, sizeof(sa));
@@ -540,8 +561,10 @@ static int cmd_serve_run(int argc, char **argv)
 fail:
     rc = cli_fail();
 out:
+    server_stop(srv);               /* its handlers call into the engine and the backups */
     self_scheduler_stop(selfsched); /* a run in progress finishes */
-    server_stop(srv);               /* its handlers call into the engine */
+    serve_backups_stop(backups);
+    location_reset(); /* the S3 locations' connections */
     engine_free(eng);
     store_close(st);
     if (token) {

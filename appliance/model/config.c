@@ -105,11 +105,12 @@ static const struct config_key config_keys[] = {
     {"selfBackupKeep", CONFIG_INT, "7", 1, 1000, offsetof(struct config, self_backup_keep),
      "self-backups kept in each location (the oldest go first)"},
     {"selfBackupLocation", CONFIG_STR, "", 0, 0, offsetof(struct config, self_backup_location),
-     "folder self-backups go to; relative to this file; empty: DATA/backups/self"},
+     "where self-backups go: a folder (relative to this file), or an S3 location (the name of a "
+     "backupLocations entry, or s3://BUCKET/PREFIX); empty: DATA/backups/self"},
     {"selfBackupSecondLocation", CONFIG_STR, "", 0, 0,
      offsetof(struct config, self_backup_second_location),
-     "a second folder that gets a copy of each self-backup (a USB stick's mount path); empty: "
-     "none"},
+     "a second location that gets a copy of each self-backup: a folder (a USB stick's mount "
+     "path) or an S3 location as selfBackupLocation; empty: none"},
     {"selfBackupPassphraseFile", CONFIG_STR, "", 0, 0,
      offsetof(struct config, self_backup_passphrase_file),
      "file whose first line is the recovery passphrase self-backups are encrypted with (mode "
@@ -366,6 +367,26 @@ static int config_check_tls(struct config *cfg, const char *path)
     return 0;
 }
 
+/* 1 if a self-backup location names an S3 location rather than a
+ * folder: "s3://BUCKET[/PREFIX]", or the name of a backupLocations
+ * entry (backup/s3.h reads the entry; a folder path has a '/'). */
+static int config_names_s3(const struct config *cfg, const char *loc)
+{
+    size_t i;
+    json_t *e;
+    if (!strncmp(loc, "s3://", 5))
+        return 1;
+    if (strchr(loc, '/'))
+        return 0;
+    json_array_foreach(cfg->backup_locations, i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (name && !strcmp(name, loc))
+            return 1;
+    }
+    return 0;
+}
+
 int config_load(struct config *out, const char *path)
 {
     struct buf data = BUF_INIT;
@@ -441,7 +462,7 @@ int config_load(struct config *out, const char *path)
                         &out->self_backup_second_location, &out->self_backup_passphrase_file,
                         &out->self_backup_key_file};
         for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-            if ((*rel[i])[0]) {
+            if ((*rel[i])[0] && !config_names_s3(out, *rel[i])) {
                 char *resolved = config_resolve_path(path, *rel[i]);
                 free(*rel[i]);
                 *rel[i] = resolved;

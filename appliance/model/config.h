@@ -77,8 +77,10 @@ struct config {
                                         * "" = none (read by serve, see model/secrets.h) */
     char *self_backup_schedule;        /* cron or @daily; "" = no self-backups */
     long self_backup_keep;             /* per location */
-    char *self_backup_location;        /* resolved; "" = <data>/backups/self */
-    char *self_backup_second_location; /* resolved; "" = none */
+    char *self_backup_location;        /* a folder (resolved), or an S3 location's
+                                        * name or s3:// URL as written; "" =
+                                        * <data>/backups/self */
+    char *self_backup_second_location; /* the same; "" = none */
     char *self_backup_passphrase_file; /* resolved; "" = none */
     char *self_backup_key_file;        /* resolved; "" = none */
     struct config_cluster *clusters;

@@ -186,6 +186,10 @@ int server_send_bytes(struct mg_connection *conn, int status, const char *type, 
                       const void *data, size_t len, const char *const *extra);
 /* The same headers with a body that is not JSON (text borrowed, n
  * bytes). Returns status. */
+/* The file at path as the body (read in pieces; its size is the
+ * Content-Length); a file that cannot be opened is a 500. */
+int server_send_file(struct mg_connection *conn, int status, const char *content_type,
+                     const char *path, const char *const *extra);
 int server_send_text(struct mg_connection *conn, int status, const char *content_type,
                      const char *text, size_t n, const char *const *extra);
 /* {"error": message, "code": status} */
@@ -309,6 +313,22 @@ int server_delete_account(server *srv, struct mg_connection *conn, const char *a
 int server_put_password(server *srv, struct mg_connection *conn, const char *arg);
 int server_post_token(server *srv, struct mg_connection *conn, const char *arg);
 int server_delete_token(server *srv, struct mg_connection *conn, const char *arg);
+
+/* Handlers (api_backups.c). */
+int server_get_backups(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_backup(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_backup_download(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_restores(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_restore(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_restore(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_schedules(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_schedule(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_schedule(server *srv, struct mg_connection *conn, const char *arg);
+int server_delete_schedule(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_schedule_pause(server *srv, struct mg_connection *conn, const char *arg);
+int server_post_schedule_unpause(server *srv, struct mg_connection *conn, const char *arg);
 
 /* The web UI (assets.c): the page, one of its files (arg: the name), and
  * whether a GET of path that no route takes answers the page (anything

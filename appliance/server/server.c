@@ -34,6 +34,8 @@
 #include <civetweb.h>
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <mbedtls/platform_util.h>
 #include <stdio.h>
@@ -156,6 +158,32 @@ int server_send_text(struct mg_connection *conn, int status, const char *content
                      const char *text, size_t n, const char *const *extra)
 {
     return server_send_bytes(conn, status, content_type, "no-store", text, n, extra);
+}
+
+int server_send_file(struct mg_connection *conn, int status, const char *content_type,
+                     const char *path, const char *const *extra)
+{
+    char len[32], chunk[65536];
+    struct stat sb;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        err_set(ERR_IO, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return server_internal_error(conn, "send a file");
+    }
+    snprintf(len, sizeof(len), "%lld", (long long)sb.st_size);
+    server_head(conn, status, content_type, "no-store", extra);
+    mg_response_header_add(conn, "Content-Length", len, -1);
+    mg_response_header_send(conn);
+    /* in pieces: a backup may be larger than the memory edgecd runs in */
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        if (mg_write(conn, chunk, (size_t)n) <= 0)
+            break;
+    close(fd);
+    return status;
 }
 
 /* Send status with the JSON body (consumed) and extra headers (NULL or a

@@ -100,6 +100,19 @@ struct server_actions {
     /* run discovery against the configured cluster name: 0 with *message
      * (the server's version), or an error; *message is new */
     int (*cluster_validate)(void *ctx, const char *name, char **message);
+    /* Backups, restores and schedules (api_backups.c, RBAC resource
+     * "backups"). kind: "backups", "restores" or "schedules"; verb:
+     * "list", "get", "create", "delete", "pause" or "unpause"; name NULL
+     * for list and create; location: the ?location= query (a folder, a
+     * backupLocations name, s3://...) or NULL for the default; body: the
+     * request's JSON for create (borrowed). *out: a new JSON value to
+     * answer with (a record, a list, a schedule). ERR_NOTFOUND,
+     * ERR_INVALID, ERR_CONFLICT with a message; a verb the kind does not
+     * take is ERR_INVALID. Runs on a worker thread: a create only queues
+     * the work and answers with its InProgress record. */
+    int (*backups)(void *ctx, const char *kind, const char *verb, const char *name,
+                   const char *location, const json_t *body, json_t **out);
+    void *backups_ctx; /* backups' ctx (the others take ctx) */
 };
 
 /* The server's certificate and key (PEM) and the certificate's SHA-256

@@ -370,6 +370,53 @@ hasnt "$work/list.out" big
 ecd backup verify after-crash --location "$full_loc" --data "$data" >/dev/null
 [ "$(bk list | sort)" = "$before" ] || fail "the data directory's backups changed"
 
+echo "== download: verified copies, --decrypt to Velero's plain format, damaged ones leave no file"
+dl=$work/dl
+mkdir -p "$dl"
+bk download full --output "$dl/full.enc" --key-file "$work/backup.key" >"$work/dl.out" || fail "download full"
+grep -q 'verified: every chunk, entry and the manifest' "$work/dl.out" || fail "download: $(cat "$work/dl.out")"
+cmp -s "$dl/full.enc" "$data/backups/full/full.tar.gz.enc" || fail "the download differs from the archive"
+[ "$(stat -c %a "$dl/full.enc")" = 600 ] || fail "download mode $(stat -c %a "$dl/full.enc")"
+ecd backup verify --file "$dl/full.enc" --key-file "$work/backup.key" >/dev/null || fail "verify the download"
+# without any key at hand (another data directory): size and SHA-256 only
+ecd backup download full --location "$data/backups" --data "$work/nokey" --output "$dl/full2.enc" >"$work/dl.out" ||
+    fail "download without a key"
+grep -q 'size and SHA-256 against the record' "$work/dl.out" || fail "download without key: $(cat "$work/dl.out")"
+expect_fail 'exists (--force replaces it)' bk download full --output "$dl/full.enc" --key-file "$work/backup.key"
+bk download full --output "$dl/full.enc" --key-file "$work/backup.key" --force >/dev/null || fail "download --force"
+bk download full --decrypt --output "$dl/full.tar.gz" --key-file "$work/backup.key" >"$work/dl.out" ||
+    fail "download --decrypt: $(cat "$work/dl.out")"
+[ "$(stat -c %a "$dl/full.tar.gz")" = 600 ] || fail "decrypted download mode"
+tar -tzf "$dl/full.tar.gz" | sort >"$work/dl.list"
+has "$work/dl.list" metadata/version
+has "$work/dl.list" resources/secrets/namespaces/shop/db.json
+has "$work/dl.list" resources/widgets.edge.example.com/v1-preferredversion/namespaces/shop/w1.json
+[ "$(grep -c '^resources/configmaps/namespaces/lab/' "$work/dl.list")" = 600 ] || fail "decrypted download lacks objects"
+tar -xzOf "$dl/full.tar.gz" resources/secrets/namespaces/shop/db.json |
+    python3 -c 'import json,sys; o=json.load(sys.stdin); assert o["kind"]=="Secret" and o["metadata"]["name"]=="db", o' ||
+    fail "the decrypted Secret entry"
+ecd backup verify --file "$dl/full.tar.gz" --format velero >/dev/null || fail "the decrypted download does not verify as Velero's format"
+expect_fail 'needs the key' ecd backup download full --location "$data/backups" --data "$work/nokey" --decrypt --output "$dl/nokey.tar.gz"
+chmod 600 "$work/other.key"
+expect_fail 'wrong key' bk download full --decrypt --output "$dl/wrong.tar.gz" --key-file "$work/other.key"
+# damaged: a flipped byte keeps the size; the SHA-256 catches it, with or without a key
+cp -a "$data/backups/full" "$work/full.saved"
+python3 - "$data/backups/full/full.tar.gz.enc" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[len(b) // 2] ^= 0x40
+open(p, 'wb').write(bytes(b))
+PY
+expect_fail 'damaged' bk download full --output "$dl/bad.enc" --key-file "$work/backup.key"
+expect_fail 'damaged' ecd backup download full --location "$data/backups" --data "$work/nokey" --output "$dl/bad2.enc"
+expect_fail 'full' bk download full --decrypt --output "$dl/bad.tar.gz" --key-file "$work/backup.key"
+[ -z "$(ls -A "$dl" | grep -v -e '^full.enc$' -e '^full2.enc$' -e '^full.tar.gz$')" ] ||
+    fail "a refused download left files: $(ls -A "$dl")"
+rm -rf "$data/backups/full" && cp -a "$work/full.saved" "$data/backups/full"
+expect_fail 'backup nope: not found' bk download nope --output "$dl/nope"
+expect_fail '--decrypt is a flag of edgecd backup download' bk list --decrypt
+
 echo "== delete"
 bk delete f-sel | grep -q 'backup f-sel deleted' || fail "delete"
 bk list | grep -q '^f-sel ' && fail "deleted backup still listed"

@@ -569,7 +569,7 @@ TEST(migrates_from_version_2)
     struct store_operation op = {0};
     struct fixture_status f;
 
-    CHECK(store_schema_version() == 7);
+    CHECK(store_schema_version() == 8);
     make_version_2(path);
     raw = raw_open(path);
     CHECK(raw_int(raw, "PRAGMA user_version") == 2);
@@ -577,7 +577,7 @@ TEST(migrates_from_version_2)
 
     CHECK_OK(store_open(&s, path));
     raw = raw_open(path);
-    CHECK(raw_int(raw, "PRAGMA user_version") == 7);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 8);
     sqlite3_close(raw);
     CHECK_OK(store_integrity_check(s));
     /* The old rows read with the new fields empty... */
