@@ -212,6 +212,7 @@ static json_t *site_openapi_security(enum server_auth auth)
 {
     switch (auth) {
     case SERVER_AUTH_NONE:
+    case SERVER_AUTH_ASSET:
         return json_array();
     case SERVER_AUTH_SIGNED:
         return json_pack("[{s:[]}]", "webhookSignature");

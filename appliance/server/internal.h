@@ -71,6 +71,10 @@ enum server_auth {
     SERVER_AUTH_NONE,   /* open: health probes and the login itself */
     SERVER_AUTH_SIGNED, /* the body's signature (webhooks) */
     SERVER_AUTH_USER,   /* a session or an API token */
+    /* open: the web UI's static files (assets.c). They are the same for
+     * everyone and hold no data, and the login page must load before
+     * anyone has signed in. */
+    SERVER_AUTH_ASSET,
 };
 
 /* arg is the path segment matched by the first "*" in the pattern
@@ -175,6 +179,11 @@ long long server_now(const server *srv);
 /* Answers. server_send consumes body; extra is NULL or a NULL-terminated
  * list of header name, value pairs. Each returns the status sent. */
 int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra);
+/* status with data (len bytes, borrowed) as type, the security headers,
+ * Cache-Control cache and extra headers; a 304 sends headers only, a HEAD
+ * request gets no body. Returns status. */
+int server_send_bytes(struct mg_connection *conn, int status, const char *type, const char *cache,
+                      const void *data, size_t len, const char *const *extra);
 /* The same headers with a body that is not JSON (text borrowed, n
  * bytes). Returns status. */
 /* The file at path as the body (read in pieces; its size is the
@@ -320,5 +329,12 @@ int server_get_schedule(server *srv, struct mg_connection *conn, const char *arg
 int server_delete_schedule(server *srv, struct mg_connection *conn, const char *arg);
 int server_post_schedule_pause(server *srv, struct mg_connection *conn, const char *arg);
 int server_post_schedule_unpause(server *srv, struct mg_connection *conn, const char *arg);
+
+/* The web UI (assets.c): the page, one of its files (arg: the name), and
+ * whether a GET of path that no route takes answers the page (anything
+ * but /api and /assets). */
+int server_get_index(server *srv, struct mg_connection *conn, const char *arg);
+int server_get_asset(server *srv, struct mg_connection *conn, const char *arg);
+int server_is_page_path(const char *path);
 
 #endif

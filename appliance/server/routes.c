@@ -101,6 +101,10 @@ const struct server_route server_routes[] = {
      server_post_schedule_pause, "pause a backup schedule"},
     {"POST", "/api/v1/schedules/*/unpause", SERVER_AUTH_USER, "backups", "update",
      server_post_schedule_unpause, "resume a backup schedule"},
+    {"GET", "/", SERVER_AUTH_ASSET, NULL, NULL, server_get_index, "the web UI"},
+    {"GET", "/index.html", SERVER_AUTH_ASSET, NULL, NULL, server_get_index, "the web UI"},
+    {"GET", "/assets/*", SERVER_AUTH_ASSET, NULL, NULL, server_get_asset,
+     "a file of the web UI (no-cache, ETag)"},
     {"POST", SERVER_WEBHOOK_PATH, SERVER_AUTH_SIGNED, NULL, NULL, server_post_webhook,
      "a Git provider's push event (GitHub, GitLab, Gitea, Bitbucket)"},
 

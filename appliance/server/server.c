@@ -77,16 +77,16 @@
 #define SERVER_LOG_PATH_MAX 200
 
 /* Sent with every answer, errors included. API answers are data, never
- * a page a browser should render, frame, cache or leak a referrer from;
- * the policy is the one the embedded UI will live under too (its own
- * scripts only, no inline script, no plugins, no framing). */
+ * a page a browser should render, frame or leak a referrer from (nor
+ * cache: server_send adds "Cache-Control: no-store"); the policy is the
+ * one the embedded UI lives under too (its own scripts, styles, fetch and
+ * EventSource only; no inline script, no plugins, no framing). */
 static const char *const server_security_headers[][2] = {
     {"Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; "
                                 "frame-ancestors 'none'; base-uri 'none'"},
     {"X-Content-Type-Options", "nosniff"},
     {"Referrer-Policy", "no-referrer"},
     {"X-Frame-Options", "DENY"},
-    {"Cache-Control", "no-store"},
 };
 /* Only over HTTPS: a browser ignores it over plain HTTP, and a proxy in
  * front of an insecureHTTP server sets its own. */
@@ -114,36 +114,50 @@ json_t *server_json_str_new(const char *s)
     return j;
 }
 
-/* Send status with the JSON body (consumed) and extra headers (NULL or a
- * NULL-terminated list of name, value pairs). Returns status. */
 /* The status line and headers every answer carries: the security
- * headers, HSTS over TLS, the content type and extra. */
+ * headers, HSTS over TLS, Cache-Control cache, the content type (NULL:
+ * none, for a 304) and extra. */
 static void server_head(struct mg_connection *conn, int status, const char *content_type,
-                        const char *const *extra)
+                        const char *cache, const char *const *extra)
 {
     size_t i;
+
     mg_response_header_start(conn, status);
     for (i = 0; i < sizeof(server_security_headers) / sizeof(server_security_headers[0]); i++)
         mg_response_header_add(conn, server_security_headers[i][0], server_security_headers[i][1],
                                -1);
     if (mg_get_request_info(conn)->is_ssl)
         mg_response_header_add(conn, "Strict-Transport-Security", SERVER_HSTS, -1);
-    mg_response_header_add(conn, "Content-Type", content_type, -1);
+    mg_response_header_add(conn, "Cache-Control", cache, -1);
+    if (content_type)
+        mg_response_header_add(conn, "Content-Type", content_type, -1);
     for (i = 0; extra && extra[i]; i += 2)
         mg_response_header_add(conn, extra[i], extra[i + 1], -1);
+}
+
+int server_send_bytes(struct mg_connection *conn, int status, const char *type, const char *cache,
+                      const void *data, size_t len, const char *const *extra)
+{
+    const char *method;
+    char lenstr[32];
+
+    server_head(conn, status, status == 304 ? NULL : type, cache, extra);
+    if (status != 304) {
+        snprintf(lenstr, sizeof(lenstr), "%zu", len);
+        mg_response_header_add(conn, "Content-Length", lenstr, -1);
+    }
+    mg_response_header_send(conn);
+    /* request_method is NULL for a request CivetWeb could not parse */
+    method = mg_get_request_info(conn)->request_method;
+    if (status != 304 && len && !(method && strcmp(method, "HEAD") == 0))
+        mg_write(conn, data, len);
+    return status;
 }
 
 int server_send_text(struct mg_connection *conn, int status, const char *content_type,
                      const char *text, size_t n, const char *const *extra)
 {
-    char len[32];
-
-    snprintf(len, sizeof(len), "%zu", n);
-    server_head(conn, status, content_type, extra);
-    mg_response_header_add(conn, "Content-Length", len, -1);
-    mg_response_header_send(conn);
-    mg_write(conn, text, n);
-    return status;
+    return server_send_bytes(conn, status, content_type, "no-store", text, n, extra);
 }
 
 int server_send_file(struct mg_connection *conn, int status, const char *content_type,
@@ -161,7 +175,7 @@ int server_send_file(struct mg_connection *conn, int status, const char *content
         return server_internal_error(conn, "send a file");
     }
     snprintf(len, sizeof(len), "%lld", (long long)sb.st_size);
-    server_head(conn, status, content_type, extra);
+    server_head(conn, status, content_type, "no-store", extra);
     mg_response_header_add(conn, "Content-Length", len, -1);
     mg_response_header_send(conn);
     /* in pieces: a backup may be larger than the memory edgecd runs in */
@@ -172,6 +186,8 @@ int server_send_file(struct mg_connection *conn, int status, const char *content
     return status;
 }
 
+/* Send status with the JSON body (consumed) and extra headers (NULL or a
+ * NULL-terminated list of name, value pairs). Returns status. */
 int server_send(struct mg_connection *conn, int status, json_t *body, const char *const *extra)
 {
     char *text = json_dumps(body, JSON_COMPACT);
@@ -179,7 +195,7 @@ int server_send(struct mg_connection *conn, int status, json_t *body, const char
     json_decref(body);
     if (!text)
         text = xstrdup("{}");
-    server_send_text(conn, status, "application/json", text, strlen(text), extra);
+    server_send_bytes(conn, status, "application/json", "no-store", text, strlen(text), extra);
     free(text);
     return status;
 }
@@ -209,7 +225,7 @@ void server_stream_start(struct mg_connection *conn, const char *content_type)
     /* a proxy must pass each piece on as it comes */
     static const char *const extra[] = {"Transfer-Encoding", "chunked", "X-Accel-Buffering", "no",
                                         NULL};
-    server_head(conn, 200, content_type, extra);
+    server_head(conn, 200, content_type, "no-store", extra);
     mg_response_header_send(conn);
 }
 
@@ -545,7 +561,8 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
         const struct server_route *r = &server_routes[i];
         if (!server_match(r->pattern, path, rq))
             continue;
-        if (strcmp(r->method, method) == 0) {
+        if (strcmp(r->method, method) == 0 ||
+            (r->auth == SERVER_AUTH_ASSET && strcmp(method, "HEAD") == 0)) {
             route = r;
         } else if (!strstr(allow, r->method)) {
             if (allow[0])
@@ -571,6 +588,10 @@ static int server_dispatch(server *srv, struct mg_connection *conn,
         const char *const hdr[] = {"Allow", allow, NULL};
         return server_error(conn, 405, "method not allowed", hdr);
     }
+    /* A client-side address of the UI (/applications/NAME): the page,
+     * which then routes itself. */
+    if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && server_is_page_path(path))
+        return server_get_index(srv, conn, NULL);
     return server_error(conn, 404, "not found", NULL);
 }
 

@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential cmake pkg-config dpkg-dev git file unzip openssl curl bc python3
 ca-certificates libmbedtls-dev libyaml-dev libjansson-dev libsqlite3-dev
 liblua5.4-dev libhttp-parser-dev zlib1g-dev clang clang-format
-libclang-rt-14-dev nodejs npm lighttpd wrk"
+libclang-rt-14-dev nodejs npm lighttpd wrk chromium"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

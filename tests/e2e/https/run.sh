@@ -46,7 +46,7 @@ headers_ok() {
     head -n 1 "$f" | grep -q " $2 " || fail "expected $2, got: $(head -n 1 "$f")"
     for h in "Content-Security-Policy: default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'" \
         "X-Content-Type-Options: nosniff" "Referrer-Policy: no-referrer" \
-        "X-Frame-Options: DENY" "Cache-Control: no-store"; do
+        "X-Frame-Options: DENY" "Cache-Control: ${4:-no-store}"; do
         tr -d '\r' <"$f" | grep -qixF "$h" || fail "$2 answer lacks \"$h\": $(cat "$f")"
     done
     if [ "$3" = yes ]; then
@@ -104,9 +104,13 @@ api_curl -s -i "$EDGECD_SERVER/api/v1/applications" >"$work/h401"
 headers_ok "$work/h401" 401 yes
 api_curl -s -i -H "Authorization: Bearer $EDGECD_TOKEN" "$EDGECD_SERVER/api/v1/nosuch" >"$work/h404"
 headers_ok "$work/h404" 404 yes
-api_curl -s -i "$EDGECD_SERVER/nosuch" >"$work/h404b"
+api_curl -s -i "$EDGECD_SERVER/assets/nosuch.js" >"$work/h404b"
 headers_ok "$work/h404b" 404 yes
-echo "ok: headers on 200, 401 and 404"
+# the web UI's page (any other path outside /api), revalidated by ETag
+api_curl -s -i "$EDGECD_SERVER/applications/nosuch" >"$work/hpage"
+headers_ok "$work/hpage" 200 yes no-cache
+grep -qi '^ETag: "' "$work/hpage" || fail "the page has no ETag: $(cat "$work/hpage")"
+echo "ok: headers on 200, 401 and 404, and on the web UI's page"
 plain=${EDGECD_SERVER/https:/http:}
 if curl -s -m 10 -o "$work/plain.out" -w '%{http_code}' "$plain/healthz" >"$work/plain.code"; then
     fail "plain HTTP on the HTTPS port answered $(cat "$work/plain.code"): $(cat "$work/plain.out")"

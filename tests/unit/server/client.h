@@ -24,6 +24,7 @@ static struct buf all_responses = BUF_INIT;
 struct resp {
     int status;
     char *raw;        /* whole answer */
+    size_t len;       /* of raw (a gzip body holds NUL bytes) */
     const char *body; /* into raw */
 };
 
@@ -79,6 +80,7 @@ static void http_raw_from(const char *src, const char *req, size_t len, struct r
     while ((n = recv(fd, chunk, sizeof(chunk), 0)) > 0)
         buf_put(&b, chunk, (size_t)n);
     close(fd);
+    out->len = b.len;
     out->raw = buf_detach(&b);
     sscanf(out->raw, "HTTP/1.%*c %d", &out->status);
     sep = strstr(out->raw, "\r\n\r\n");

@@ -24,6 +24,7 @@
 #include "storage/store.h"
 #include "test.h"
 #include "client.h"
+#include "web/assets.h"
 
 #define TOKEN "4f1c0ddc7a5e2b9d8e6f3a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d"
 
@@ -60,18 +61,24 @@ static int resp_header_absent(const struct resp *r, const char *name)
     return v == NULL;
 }
 
-static int resp_secure(const struct resp *r)
+/* The security headers every answer carries, whatever its type. */
+static int resp_secure_headers(const struct resp *r)
 {
     return resp_header_is(r, "X-Content-Type-Options", "nosniff") &&
-           resp_header_is(r, "Cache-Control", "no-store") &&
            resp_header_is(r, "Content-Security-Policy",
                           "default-src 'self'; script-src 'self'; object-src 'none'; "
                           "frame-ancestors 'none'; base-uri 'none'") &&
            resp_header_is(r, "Referrer-Policy", "no-referrer") &&
            resp_header_is(r, "X-Frame-Options", "DENY") &&
-           resp_header_is(r, "Content-Type", "application/json") &&
            /* plain HTTP here: HSTS belongs to HTTPS answers only */
            resp_header_absent(r, "Strict-Transport-Security");
+}
+
+/* An API answer: the security headers, JSON, never cached. */
+static int resp_secure(const struct resp *r)
+{
+    return resp_secure_headers(r) && resp_header_is(r, "Cache-Control", "no-store") &&
+           resp_header_is(r, "Content-Type", "application/json");
 }
 
 static json_t *resp_json(const struct resp *r)
@@ -396,8 +403,9 @@ TEST(unknown_route_and_wrong_method)
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
     const char *del = "DELETE /api/v1/applications/guestbook HTTP/1.1\r\nHost: x\r\n"
                       "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
+    const char *delete_nowhere = "DELETE /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
-    http_get("/nowhere", NULL, &r);
+    http_raw(delete_nowhere, strlen(delete_nowhere), &r);
     CHECK(r.status == 404);
     CHECK(resp_secure(&r));
     j = resp_json(&r);
@@ -963,6 +971,139 @@ TEST(token_never_in_any_response)
     CHECK(strstr(all_responses.ptr, "s3cr3t") == NULL);
 }
 
+/* A GET with extra header lines (each ending in CRLF). */
+static void http_get_with(const char *path, const char *headers, struct resp *out)
+{
+    char *req = xasprintf("GET %s HTTP/1.1\r\nHost: localhost\r\n%sConnection: close\r\n\r\n", path,
+                          headers);
+    http_raw(req, strlen(req), out);
+    free(req);
+}
+
+static const struct web_asset *asset_named(const char *name)
+{
+    for (size_t i = 0; i < web_assets_count; i++)
+        if (strcmp(web_assets[i].name, name) == 0)
+            return &web_assets[i];
+    return NULL;
+}
+
+TEST(web_ui_page_without_credentials)
+{
+    static const char *const pages[] = {"/", "/index.html", "/applications/guestbook",
+                                        "/settings/repositories", "/nowhere"};
+    const struct web_asset *index = asset_named("index.html");
+    struct resp r;
+    size_t i;
+
+    CHECK(index != NULL);
+    for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        http_get(pages[i], NULL, &r);
+        if (r.status != 200)
+            fprintf(stderr, "%s: %d\n", pages[i], r.status);
+        CHECK(r.status == 200);
+        CHECK(resp_secure_headers(&r));
+        CHECK(resp_header_is(&r, "Content-Type", "text/html; charset=utf-8"));
+        CHECK(resp_header_is(&r, "Cache-Control", "no-cache"));
+        CHECK(resp_header_is(&r, "ETag", index->etag));
+        CHECK(resp_header_absent(&r, "Content-Encoding"));
+        CHECK(strlen(r.body) == index->len && memcmp(r.body, index->data, index->len) == 0);
+        /* the page loads its script from the appliance, as a module */
+        CHECK_CONTAINS(r.body, "<script type=\"module\" src=\"/assets/main.js\"></script>");
+        resp_dispose(&r);
+    }
+}
+
+TEST(web_ui_assets_gzip_and_etag)
+{
+    const struct web_asset *js = asset_named("main.js");
+    struct resp r;
+    char *etag = NULL, *hdr;
+
+    CHECK(js != NULL && js->gz_len > 18 && js->gz_len < js->len);
+    /* gzip when accepted: the stored member, byte for byte */
+    http_get_with("/assets/main.js", "Accept-Encoding: gzip, deflate, br\r\n", &r);
+    CHECK(r.status == 200);
+    CHECK(resp_secure_headers(&r));
+    CHECK(resp_header_is(&r, "Content-Type", "text/javascript; charset=utf-8"));
+    CHECK(resp_header_is(&r, "Content-Encoding", "gzip"));
+    CHECK(resp_header_is(&r, "Vary", "Accept-Encoding"));
+    CHECK(resp_header_is(&r, "Cache-Control", "no-cache"));
+    CHECK((size_t)(r.raw + r.len - r.body) == js->gz_len);
+    CHECK(memcmp(r.body, js->gz, js->gz_len) == 0);
+    etag = resp_header(&r, "ETag");
+    CHECK(etag && strstr(etag, "-gz\""));
+    resp_dispose(&r);
+
+    /* revalidation: 304 without a body, for either encoding's tag */
+    hdr = xasprintf("Accept-Encoding: gzip\r\nIf-None-Match: %s\r\n", etag ? etag : "x");
+    http_get_with("/assets/main.js", hdr, &r);
+    free(hdr);
+    CHECK(r.status == 304);
+    CHECK(resp_secure_headers(&r));
+    CHECK(resp_header_is(&r, "ETag", etag));
+    CHECK(r.body[0] == '\0');
+    resp_dispose(&r);
+    hdr = xasprintf("If-None-Match: \"other\", %s\r\n", js->etag);
+    http_get_with("/assets/main.js", hdr, &r);
+    free(hdr);
+    CHECK(r.status == 304);
+    CHECK(resp_header_is(&r, "ETag", js->etag));
+    resp_dispose(&r);
+
+    /* a stale tag, or gzip refused with q=0: the plain file */
+    http_get_with("/assets/main.js",
+                  "If-None-Match: \"0123456789abcdef0123\"\r\n"
+                  "Accept-Encoding: gzip;q=0, identity\r\n",
+                  &r);
+    CHECK(r.status == 200);
+    CHECK(resp_header_absent(&r, "Content-Encoding"));
+    CHECK(resp_header_is(&r, "ETag", js->etag));
+    CHECK(strlen(r.body) == js->len && memcmp(r.body, js->data, js->len) == 0);
+    resp_dispose(&r);
+    free(etag);
+
+    http_get("/assets/app.css", NULL, &r);
+    CHECK(r.status == 200);
+    CHECK(resp_header_is(&r, "Content-Type", "text/css; charset=utf-8"));
+    resp_dispose(&r);
+}
+
+TEST(web_ui_head_has_headers_only)
+{
+    const char *head = "HEAD /assets/app.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const struct web_asset *css = asset_named("app.css");
+    struct resp r;
+    char *len;
+
+    CHECK(css != NULL);
+    http_raw(head, strlen(head), &r);
+    CHECK(r.status == 200);
+    CHECK(resp_secure_headers(&r));
+    CHECK(resp_header_is(&r, "ETag", css->etag));
+    len = resp_header(&r, "Content-Length");
+    CHECK(len && strtoull(len, NULL, 10) == css->len);
+    free(len);
+    CHECK(r.body[0] == '\0');
+    resp_dispose(&r);
+}
+
+TEST(web_ui_missing_asset_and_api_stay_closed)
+{
+    struct resp r;
+    /* a missing file is a 404, never the page in its place */
+    http_get("/assets/nothing.js", NULL, &r);
+    CHECK(r.status == 404);
+    CHECK(resp_secure(&r));
+    resp_dispose(&r);
+    /* the page fallback never opens /api */
+    http_get("/api/v1/nowhere", NULL, &r);
+    CHECK(r.status == 401);
+    resp_dispose(&r);
+    /* size budget (item 8): every file compressed, under 200 KB in all */
+    CHECK(web_assets_gzip_total > 1000 && web_assets_gzip_total < 200 * 1024);
+}
+
 int main(void)
 {
     struct server_options o = {.listen = "127.0.0.1:0", .api_token = TOKEN, .threads = 2};
@@ -995,6 +1136,10 @@ int main(void)
     RUN(body_over_limit_refused);
     RUN(oversized_header_refused);
     RUN(request_log_has_no_token);
+    RUN(web_ui_page_without_credentials);
+    RUN(web_ui_assets_gzip_and_etag);
+    RUN(web_ui_head_has_headers_only);
+    RUN(web_ui_missing_asset_and_api_stay_closed);
     {
         struct server_options o2 = o;
         o2.actions.managed_resources = fake_managed;
