@@ -40,7 +40,9 @@ sed -e "s|@KUBECONFIG@|$demo/kubesim/kubeconfig|" -e "s|@REPO@|file://$demo/repo
 cat <<EOT
 
 edgecd demo
-  API:        https://127.0.0.1:8080/api/v1 (self-signed; its fingerprint is printed below)
+  UI:         https://127.0.0.1:8080/ (self-signed; its fingerprint is printed below)
+              user admin, password in $demo/data/admin-password (made on the first start)
+  API:        https://127.0.0.1:8080/api/v1
   CLI:        export EDGECD_DATA=$demo/data   (the token and the certificate to trust)
   try:        build/release/appliance/edgecd app list
               build/release/appliance/edgecd app get guestbook

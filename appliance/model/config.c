@@ -47,7 +47,7 @@ static const struct config_key config_keys[] = {
     {"httpRedirectListen", CONFIG_STR, "", 0, 0, offsetof(struct config, http_redirect_listen),
      "address:port of a plain HTTP port that answers every request with a redirect (308) to "
      "HTTPS; empty: none"},
-    {"maxConnectionsPerAddress", CONFIG_INT, "8", 1, 1024,
+    {"maxConnectionsPerAddress", CONFIG_INT, "24", 1, 1024,
      offsetof(struct config, max_connections_per_address),
      "connections one client address may hold open to the API at once (more are closed as they "
      "arrive); behind a proxy every client has the proxy's address: raise it"},

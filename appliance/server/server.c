@@ -64,11 +64,11 @@
 /* Enough that the streams (SSE, followed logs; at most half of the
  * threads, see server_stream_acquire) leave the rest to requests; an idle
  * worker costs a parked thread, not memory in use. */
-#define SERVER_DEFAULT_THREADS 32
+#define SERVER_DEFAULT_THREADS 48
 /* Connections one client address may hold at once, queued ones
  * included (a browser opens six); more are closed as they are accepted.
  * With the default threads no single host can take them all. */
-#define SERVER_DEFAULT_PER_ADDRESS 8
+#define SERVER_DEFAULT_PER_ADDRESS 24
 /* Accepted connections waiting for a worker, and the kernel's backlog of
  * ones not accepted yet. */
 #define SERVER_CONNECTION_QUEUE "64"
