@@ -26,13 +26,29 @@ static const char *server_backups_location(struct mg_connection *conn, char *buf
     return NULL;
 }
 
+/* The answer to a failed backups action: 404, 409, 400, 403 with its
+ * message, anything else a 500 whose detail goes to the log only. */
+static int server_backups_fail(struct mg_connection *conn, int rc)
+{
+    int status = rc == ERR_NOTFOUND   ? 404
+                 : rc == ERR_CONFLICT ? 409
+                 : rc == ERR_INVALID  ? 400
+                 : rc == ERR_AUTH     ? 403
+                                      : 500;
+    if (status == 500)
+        return server_internal_error(conn, "backups");
+    status = server_error(conn, status, err_last(), NULL);
+    err_clear();
+    return status;
+}
+
 static int server_backups_call(server *srv, struct mg_connection *conn, const char *kind,
                                const char *verb, const char *name, int ok_status)
 {
     char where[1024];
     const char *location = server_backups_location(conn, where, sizeof(where));
     json_t *body = NULL, *out = NULL;
-    int rc, status;
+    int rc;
 
     if (!srv->actions.backups)
         return server_error(conn, 501, "backups are not available on this server", NULL);
@@ -41,17 +57,8 @@ static int server_backups_call(server *srv, struct mg_connection *conn, const ch
     rc = srv->actions.backups(srv->actions.backups_ctx, kind, verb, name, location, body, &out);
     json_decref(body);
     if (rc < 0) {
-        status = rc == ERR_NOTFOUND   ? 404
-                 : rc == ERR_CONFLICT ? 409
-                 : rc == ERR_INVALID  ? 400
-                 : rc == ERR_AUTH     ? 403
-                                      : 500;
         json_decref(out);
-        if (status == 500)
-            return server_internal_error(conn, err_last());
-        status = server_error(conn, status, err_last(), NULL);
-        err_clear();
-        return status;
+        return server_backups_fail(conn, rc);
     }
     return server_send(conn, ok_status, out ? out : json_object(), NULL);
 }
@@ -96,16 +103,7 @@ int server_get_backup_download(server *srv, struct mg_connection *conn, const ch
                               &out);
     if (rc < 0 || !(file = json_string_value(json_object_get(out, "file")))) {
         json_decref(out);
-        status = rc == ERR_NOTFOUND   ? 404
-                 : rc == ERR_INVALID  ? 400
-                 : rc == ERR_AUTH     ? 403
-                 : rc == ERR_CONFLICT ? 409
-                                      : 500;
-        if (status == 500)
-            return server_internal_error(conn, "download a backup");
-        status = server_error(conn, status, err_last(), NULL);
-        err_clear();
-        return status;
+        return server_backups_fail(conn, rc < 0 ? rc : err_set(ERR_IO, "no file to send"));
     }
     disposition = xasprintf("attachment; filename=\"%s.tar.gz\"", arg);
     {
