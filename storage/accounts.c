@@ -20,26 +20,6 @@ static int accounts_bind_int(store *s, sqlite3_stmt *stmt, int idx, long long v)
     return 0;
 }
 
-/* Step a statement that writes: ERR_CONFLICT (with what_conflict) on a
- * key that exists, ERR_NOTFOUND (with what_missing) on a foreign key to
- * nothing, else as store_fail. Finalizes stmt. */
-static int accounts_step_write(store *s, sqlite3_stmt *stmt, const char *what, const char *conflict,
-                               const char *missing)
-{
-    int step = sqlite3_step(stmt), ext = sqlite3_extended_errcode(s->db), rc = 0;
-
-    if (step != SQLITE_DONE) {
-        if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
-            rc = err_set(ERR_CONFLICT, "%s", conflict);
-        else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
-            rc = err_set(ERR_NOTFOUND, "%s", missing);
-        else
-            rc = store_fail(s, what);
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 int store_account_add(store *s, const struct store_account *a)
 {
     char now[21];
@@ -63,7 +43,7 @@ int store_account_add(store *s, const struct store_account *a)
                        " VALUES (?1, ?2, CAST(?3 AS INTEGER), ?4, ?5)",
                        args, 5);
     if (rc == 0)
-        rc = accounts_step_write(s, stmt, "add account", conflict, "");
+        rc = store_step_write(s, stmt, "add account", conflict, "");
     pthread_mutex_unlock(&s->lock);
     free(conflict);
     return rc;
@@ -232,7 +212,7 @@ int store_session_add(store *s, const struct store_session *ss)
                     (rc = accounts_bind_int(s, stmt, 5, ss->seen_unix)) < 0))
         sqlite3_finalize(stmt);
     else if (rc == 0)
-        rc = accounts_step_write(s, stmt, "add session", "session exists", "account not found");
+        rc = store_step_write(s, stmt, "add session", "session exists", "account not found");
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -279,7 +259,7 @@ int store_session_touch(store *s, const char *id_sha, long long seen_unix)
     if (rc == 0 && (rc = accounts_bind_int(s, stmt, 2, seen_unix)) < 0)
         sqlite3_finalize(stmt);
     else if (rc == 0)
-        rc = accounts_step_write(s, stmt, "touch session", "", "");
+        rc = store_step_write(s, stmt, "touch session", "", "");
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -303,8 +283,7 @@ int store_session_expire(store *s, long long created_before, long long seen_befo
     if (rc == 0 && ((rc = accounts_bind_int(s, stmt, 1, created_before)) < 0 ||
                     (rc = accounts_bind_int(s, stmt, 2, seen_before)) < 0))
         sqlite3_finalize(stmt);
-    else if (rc == 0 && (rc = accounts_step_write(s, stmt, "expire sessions", "", "")) == 0 &&
-             out_n)
+    else if (rc == 0 && (rc = store_step_write(s, stmt, "expire sessions", "", "")) == 0 && out_n)
         *out_n = (size_t)sqlite3_changes(s->db);
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -339,7 +318,7 @@ int store_token_add(store *s, const struct store_token *t)
                     (rc = accounts_bind_int(s, stmt, 6, t->expires_unix)) < 0))
         sqlite3_finalize(stmt);
     else if (rc == 0)
-        rc = accounts_step_write(s, stmt, "add token", conflict, "account not found");
+        rc = store_step_write(s, stmt, "add token", conflict, "account not found");
     pthread_mutex_unlock(&s->lock);
     free(conflict);
     return rc;

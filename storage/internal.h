@@ -43,6 +43,11 @@ int store_exec(store *s, const char *sql, const char *what);
 int store_prepare(store *s, sqlite3_stmt **out, const char *sql, const char *const *args, int n);
 /* Run a statement that returns no rows. */
 int store_run(store *s, const char *sql, const char *const *args, int n, const char *what);
+/* Step a statement that writes: ERR_CONFLICT (with conflict as the
+ * message) on a key that exists, ERR_NOTFOUND (with missing) on a
+ * foreign key to nothing, else as store_fail. Finalizes stmt. */
+int store_step_write(store *s, sqlite3_stmt *stmt, const char *what, const char *conflict,
+                     const char *missing);
 /* A text column as a new string ("" for NULL). */
 char *store_column(sqlite3_stmt *stmt, int col);
 void store_rollback(store *s);

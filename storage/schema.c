@@ -179,6 +179,17 @@ const char *const schema_migrations[] = {
     "  updated_at TEXT NOT NULL,"
     "  PRIMARY KEY (kind, name)"
     ");",
+    /* 9: clusters added through the API (those of the site config are
+     * not here): the kubeconfig as uploaded, sealed with core/seal.c and
+     * bound to the cluster's name; its server, unique like the name,
+     * because an Application may pick its cluster by either. */
+    "CREATE TABLE clusters ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  server TEXT NOT NULL UNIQUE,"
+    "  context TEXT NOT NULL,"
+    "  kubeconfig_sealed TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ");",
 };
 
 const size_t schema_count = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

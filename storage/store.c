@@ -98,6 +98,24 @@ int store_run(store *s, const char *sql, const char *const *args, int n, const c
     return rc;
 }
 
+/* See internal.h. */
+int store_step_write(store *s, sqlite3_stmt *stmt, const char *what, const char *conflict,
+                     const char *missing)
+{
+    int step = sqlite3_step(stmt), ext = sqlite3_extended_errcode(s->db), rc = 0;
+
+    if (step != SQLITE_DONE) {
+        if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+            rc = err_set(ERR_CONFLICT, "%s", conflict);
+        else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+            rc = err_set(ERR_NOTFOUND, "%s", missing);
+        else
+            rc = store_fail(s, what);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 char *store_column(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *v = sqlite3_column_text(stmt, col);

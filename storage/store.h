@@ -129,6 +129,24 @@ int store_repo_match(store *s, const char *url, struct store_repo *out);
 void store_repo_dispose(struct store_repo *r);
 void store_repos_free(struct store_repo *v, size_t n);
 
+/* A cluster added through the API (the site config's are not stored). */
+struct store_cluster {
+    char *name;
+    char *server;            /* the API server URL its kubeconfig names */
+    char *context;           /* the kubeconfig context to use; "" = current */
+    char *kubeconfig_sealed; /* core/seal.c text bound to "cluster:" + name */
+    char *created_at;        /* RFC 3339, set by the store */
+};
+
+/* Add c. ERR_CONFLICT if a stored cluster has its name or its server,
+ * ERR_INVALID for an empty name, server or kubeconfig. */
+int store_cluster_add(store *s, const struct store_cluster *c);
+/* ERR_NOTFOUND if no stored cluster has that name. */
+int store_cluster_delete(store *s, const char *name);
+/* All stored clusters by name. *out is caller-owned: store_clusters_free. */
+int store_cluster_list(store *s, struct store_cluster **out, size_t *out_n);
+void store_clusters_free(struct store_cluster *v, size_t n);
+
 /* Replace the status and resources of st->name in one transaction;
  * changed_at is set here, and nothing is written when everything else is
  * equal to what is stored. Returns 1 if written, 0 if unchanged.

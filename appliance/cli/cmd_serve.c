@@ -348,6 +348,22 @@ static int serve_cluster_validate(void *ctx, const char *name, char **message)
     return engine_cluster_validate(ctx, name, message);
 }
 
+static json_t *serve_clusters(void *ctx)
+{
+    return engine_clusters_json(ctx);
+}
+
+static int serve_cluster_add(void *ctx, const char *name, const char *kubeconfig,
+                             const char *context, char **out_server)
+{
+    return engine_cluster_add(ctx, name, kubeconfig, context, out_server);
+}
+
+static int serve_cluster_remove(void *ctx, const char *name)
+{
+    return engine_cluster_remove(ctx, name);
+}
+
 /* The self-backup schedule of the config, started when it has a recovery
  * secret; without one, said once and left off (the keys are never
  * written unencrypted). */
@@ -514,6 +530,9 @@ static int cmd_serve_run(int argc, char **argv)
     sopts.actions.metrics = serve_metrics;
     sopts.actions.repo_validate = serve_repo_validate;
     sopts.actions.cluster_validate = serve_cluster_validate;
+    sopts.actions.clusters = serve_clusters;
+    sopts.actions.cluster_add = serve_cluster_add;
+    sopts.actions.cluster_remove = serve_cluster_remove;
     sopts.config = &cfg;
     sopts.per_address = (int)cfg.max_connections_per_address;
     sopts.data_dir = data_dir;

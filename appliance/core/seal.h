@@ -13,8 +13,8 @@
 #include <stddef.h>
 
 #define SEAL_KEY_LEN 32
-/* The longest secret accepted (passwords and tokens). */
-#define SEAL_MAX_PLAIN 4096
+/* The longest secret accepted (passwords, tokens, kubeconfigs). */
+#define SEAL_MAX_PLAIN 65536
 
 /* Load <data_dir>/keys/secret.key, creating it on first use (random,
  * mode 0600, written temp + fsync + rename, in a 0700 keys/ folder).

@@ -369,7 +369,8 @@ int engine_appset_eval(engine *e, const char *name, char **message)
 {
     struct appset as = {0};
     struct appsets_git git = {e, name, NULL, NULL, 0};
-    struct appgen_env env = {appsets_open, &git, e->cfg->clusters, e->cfg->n_clusters};
+    struct appgen_env env = {appsets_open, &git, NULL, 0};
+    struct config_cluster *clusters = NULL; /* the clusters generator's, as of now */
     json_t *manifest = appsets_load_json(store_appset_get, e->st, name);
     json_t *generated = NULL, *revisions = NULL, *apps = json_array();
     const char *parent =
@@ -383,6 +384,8 @@ int engine_appset_eval(engine *e, const char *name, char **message)
         goto out;
     }
     period = e->cfg->poll_seconds;
+    engine_clusters_snapshot(e, &clusters, &env.n_clusters);
+    env.clusters = clusters;
     if ((rc = appset_parse(&as, manifest, NULL)) == 0) {
         if (as.requeue_seconds > 0 && as.requeue_seconds < period)
             period = as.requeue_seconds;
@@ -416,6 +419,7 @@ int engine_appset_eval(engine *e, const char *name, char **message)
                 : xasprintf("generates %zu application(s)", json_array_size(generated));
     }
 out:
+    engine_clusters_snapshot_free(clusters, env.n_clusters);
     appsets_git_dispose(&git);
     appset_dispose(&as);
     json_decref(manifest);

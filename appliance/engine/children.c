@@ -85,8 +85,8 @@ int engine_delete_tracked(engine *e, const char *name, const json_t *manifest, s
 {
     struct app c = {0};
     struct store_app_status st = {0};
+    struct engine_cluster *cluster = NULL;
     kube_client *kc = NULL;
-    kube_cache *cache = NULL;
     json_t *objs = NULL, *empty = json_array(), *o;
     size_t i;
     int rc, have_st;
@@ -95,8 +95,10 @@ int engine_delete_tracked(engine *e, const char *name, const json_t *manifest, s
     have_st = store_app_status_get(e->st, name, &st) == 0;
     err_clear();
     if ((rc = app_parse(&c, manifest, name)) < 0 ||
-        (rc = engine_cluster_client(e, &c, &kc, &cache)) < 0 ||
-        (rc = engine_extraneous(e, kc, cache, &c, empty, have_st ? &st : NULL, &objs)) < 0)
+        (rc = engine_cluster_client(e, &c, &cluster)) < 0)
+        goto out;
+    kc = cluster->kc;
+    if ((rc = engine_extraneous(e, kc, cluster->cache, &c, empty, have_st ? &st : NULL, &objs)) < 0)
         goto out;
     json_array_foreach(objs, i, o)
     {
@@ -122,6 +124,7 @@ out:
     if (have_st)
         store_app_status_dispose(&st);
     app_dispose(&c);
+    engine_cluster_release(cluster);
     return rc;
 }
 

@@ -57,11 +57,8 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
     e->reconcile.bounds = engine_reconcile_bounds;
     e->reconcile.n_bounds = sizeof(engine_reconcile_bounds) / sizeof(engine_reconcile_bounds[0]);
     e->mirrors_dir = xasprintf("%s/mirrors", data_dir);
-    e->n_clusters = cfg->n_clusters;
-    e->clusters = xcalloc(cfg->n_clusters, sizeof(*e->clusters));
-    for (size_t i = 0; i < cfg->n_clusters; i++)
-        e->clusters[i].cfg = &cfg->clusters[i];
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->clusters_mu, NULL);
     e->seen = json_object();
     e->dirty = json_object();
     e->refresh = json_array();
@@ -93,6 +90,11 @@ int engine_new(engine **out, store *st, const struct config *cfg, const char *da
         engine_free(e);
         return rc;
     }
+    if (engine_clusters_load(e) < 0) {
+        int rc = err_last_code();
+        engine_free(e);
+        return rc;
+    }
     *out = e;
     return 0;
 }
@@ -101,12 +103,9 @@ void engine_free(engine *e)
 {
     if (!e)
         return;
-    /* Caches first: their threads call back into e. */
-    for (size_t i = 0; i < e->n_clusters; i++)
-        kube_cache_free(e->clusters[i].cache);
-    for (size_t i = 0; i < e->n_clusters; i++)
-        kube_client_free(e->clusters[i].kc);
-    free(e->clusters);
+    /* Clusters first: their caches' threads call back into e. */
+    engine_clusters_free(e);
+    pthread_mutex_destroy(&e->clusters_mu);
     json_decref(e->seen);
     json_decref(e->dirty);
     json_decref(e->refresh);
@@ -154,7 +153,7 @@ static char *engine_seen_key(const char *api_version, const char *kind, const ch
 }
 
 /* On a watcher thread: a managed object changed or vanished. */
-static void engine_on_change(void *ctx, const struct kube_cache_change *ch)
+void engine_on_change(void *ctx, const struct kube_cache_change *ch)
 {
     engine *e = ctx;
     char *key = engine_seen_key(ch->api_version, ch->kind, ch->ns, ch->name);
@@ -198,48 +197,6 @@ void engine_forget(engine *e, const char *api_version, const char *kind, const c
     json_object_del(e->seen, key);
     pthread_mutex_unlock(&e->mu);
     free(key);
-}
-
-int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
-                          kube_cache **out_cache)
-{
-    const struct config_cluster *cc =
-        config_find_cluster(e->cfg, app->dest_server, app->dest_server ? NULL : app->dest_name);
-    struct kubeconfig kc;
-    struct kube_cache_options copts = KUBE_CACHE_OPTIONS_INIT;
-    int rc;
-    *out = NULL;
-    *out_cache = NULL;
-    if (!cc)
-        return err_set(ERR_NOTFOUND, "spec.destination: no configured cluster has %s \"%s\"",
-                       app->dest_server ? "server" : "name",
-                       app->dest_server ? app->dest_server : app->dest_name);
-    for (size_t i = 0; i < e->n_clusters; i++) {
-        struct engine_cluster *ec = &e->clusters[i];
-        if (ec->cfg != cc)
-            continue;
-        if (!ec->kc) {
-            rc = cc->kubeconfig ? kubeconfig_load(&kc, cc->kubeconfig, cc->context)
-                                : kubeconfig_in_cluster(&kc, NULL);
-            if (rc < 0)
-                return err_prefix(rc, "cluster %s", cc->name);
-            copts.label_key = ENGINE_LABEL_APP;
-            copts.on_change = engine_on_change;
-            copts.ctx = e;
-            rc = kube_client_new(&ec->kc, &kc);
-            if (rc == 0 && (rc = kube_cache_new(&ec->cache, &kc, &copts)) < 0) {
-                kube_client_free(ec->kc);
-                ec->kc = NULL;
-            }
-            kubeconfig_dispose(&kc);
-            if (rc < 0)
-                return err_prefix(rc, "cluster %s", cc->name);
-        }
-        *out = ec->kc;
-        *out_cache = ec->cache;
-        return 0;
-    }
-    return err_set(ERR_NOTFOUND, "cluster %s: not set up", cc->name);
 }
 
 static int engine_scope(void *ctx, const char *api_version, const char *kind, int *namespaced)
@@ -744,38 +701,6 @@ int engine_repo_validate(engine *e, const char *url, char **message)
     return rc;
 }
 
-int engine_cluster_validate(engine *e, const char *name, char **message)
-{
-    const struct config_cluster *cc = config_find_cluster(e->cfg, NULL, name);
-    struct kubeconfig kc;
-    kube_client *c = NULL;
-    const struct kube_resource **kinds = NULL;
-    json_t *failed = NULL;
-    size_t n = 0;
-    int rc;
-
-    *message = NULL;
-    if (!cc)
-        return err_set(ERR_NOTFOUND, "cluster \"%s\" not found", name);
-    /* a client of its own: the check must not wait behind, or disturb,
-     * the engine's connections */
-    rc = cc->kubeconfig ? kubeconfig_load(&kc, cc->kubeconfig, cc->context)
-                        : kubeconfig_in_cluster(&kc, NULL);
-    if (rc < 0)
-        return err_prefix(rc, "cluster %s", cc->name);
-    if ((rc = kube_client_new(&c, &kc)) == 0 &&
-        (rc = kube_client_preferred_resources(c, &kinds, &n, &failed)) == 0)
-        *message = xasprintf("discovery: %zu resource kinds%s", n,
-                             json_array_size(failed) ? " (some API groups did not answer)" : "");
-    if (rc < 0)
-        err_prefix(rc, "cluster %s", cc->name);
-    free(kinds);
-    json_decref(failed);
-    kube_client_free(c);
-    kubeconfig_dispose(&kc);
-    return rc;
-}
-
 /* Bring the app's mirror up to date: from the URL a mirror rule rewrites
  * repoURL to (else repoURL itself); with the rule's fallback, from
  * repoURL when that fails. A source that cannot be reached (or not by
@@ -954,13 +879,7 @@ void engine_stats(engine *e, struct engine_stats *out)
     out->passes = __atomic_load_n(&e->n_full, __ATOMIC_RELAXED);
     out->settled = __atomic_load_n(&e->n_settled, __ATOMIC_RELAXED);
     out->fetches = __atomic_load_n(&e->n_fetches, __ATOMIC_RELAXED);
-    for (size_t i = 0; i < e->n_clusters; i++) {
-        struct kube_client_stats ks;
-        if (!e->clusters[i].kc)
-            continue;
-        kube_client_stats(e->clusters[i].kc, &ks);
-        out->requests += ks.requests;
-    }
+    out->requests = engine_clusters_requests(e);
 }
 
 size_t engine_render_count(const engine *e)
@@ -1521,6 +1440,7 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
     struct store_operation op = {0};
     struct project proj = {0};
     struct project_target dest = {NULL, NULL, NULL};
+    struct engine_cluster *cluster = NULL; /* held until out */
     kube_client *kc = NULL;
     kube_cache *cache = NULL;
     char *sha = NULL; /* the commits of the sources */
@@ -1560,15 +1480,13 @@ static int engine_pass(engine *e, const char *app_name, const json_t *req, int p
         goto fail;
     if ((rc = app_parse(&app, manifest, app_name)) < 0)
         goto fail;
-    if ((rc = engine_cluster_client(e, &app, &kc, &cache)) < 0)
+    if ((rc = engine_cluster_client(e, &app, &cluster)) < 0)
         goto fail;
-    {
-        const struct config_cluster *cc =
-            config_find_cluster(e->cfg, app.dest_server, app.dest_server ? NULL : app.dest_name);
-        dest.server = cc->server;
-        dest.name = cc->name;
-        dest.namespace = app.dest_namespace ? app.dest_namespace : "";
-    }
+    kc = cluster->kc;
+    cache = cluster->cache;
+    dest.server = cluster->server;
+    dest.name = cluster->name;
+    dest.namespace = app.dest_namespace ? app.dest_namespace : "";
     if ((rc = engine_project_load(e, app.project, &proj, &project_json)) < 0 ||
         (rc = engine_project_admit(e, &proj, &app, &dest)) < 0 ||
         (rc = engine_ignore_rules(e, &app)) < 0)
@@ -1831,6 +1749,7 @@ out:
     free(note);
     free(why);
     free(sha);
+    engine_cluster_release(cluster);
     metrics_hist_observe(&e->reconcile, (double)(time_mono_ms() - started) / 1000.0);
     log_debug("reconciled %s in %.3fs", app_name, (double)(time_mono_ms() - started) / 1000.0);
     return rc;

@@ -140,11 +140,26 @@ void engine_stats(engine *e, struct engine_stats *out);
  * errors. *message is new. Any thread; takes as long as the server. */
 int engine_repo_validate(engine *e, const char *url, char **message);
 
-/* Discovery against the configured cluster name with a client of its
- * own: 0 with *message ("discovery: 57 resource kinds"), ERR_NOTFOUND
- * for a name the config does not have, or the client's errors. *message
- * is new. Any thread. */
+/* Discovery against the cluster name with a client of its own: 0 with
+ * *message ("discovery: 57 resource kinds"), ERR_NOTFOUND for a name no
+ * cluster has, or the client's errors. *message is new. Any thread. */
 int engine_cluster_validate(engine *e, const char *name, char **message);
+
+/* Add a cluster from kubeconfig text (context NULL or "": its current
+ * one): the text is parsed (no file references: ERR_UNSUPPORTED),
+ * sealed and stored, and the cluster is usable at once by name and by
+ * its server, which *out_server (new) says. ERR_INVALID for a bad name
+ * or kubeconfig, ERR_CONFLICT when a cluster has the name or server.
+ * Any thread. */
+int engine_cluster_add(engine *e, const char *name, const char *kubeconfig, const char *context,
+                       char **out_server);
+/* Remove a cluster added through the API: ERR_NOTFOUND, or ERR_CONFLICT
+ * for one of the site config. Apps that name it fail their next pass.
+ * Any thread. */
+int engine_cluster_remove(engine *e, const char *name);
+/* The clusters as a new array of {name, server, origin ("config" or
+ * "api"), createdAt (API-added)}; never credentials. Any thread. */
+json_t *engine_clusters_json(engine *e);
 
 /* 1 once engine_run has been through every registered application once
  * (each polled, or found settled), else 0: for /readyz. Any thread. */

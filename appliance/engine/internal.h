@@ -20,10 +20,19 @@
 #include "kube/client.h"
 #include "storage/store.h"
 
+/* A cluster of the engine's list (clusters.c): refcounted, because the
+ * API can remove one while a pass or a view uses it. */
 struct engine_cluster {
-    const struct config_cluster *cfg;
-    kube_client *kc;   /* connected lazily; NULL until then */
-    kube_cache *cache; /* made with kc */
+    char *name;
+    char *server;
+    const struct config_cluster *cfg; /* the site config's; NULL: added through the API */
+    char *context;                    /* API-added: the kubeconfig context ("" = current) */
+    char *sealed;                     /* API-added: the kubeconfig, sealed (core/seal.h) */
+    char *created_at;                 /* API-added: when; NULL for the config's */
+    unsigned refs;                    /* the list's one, and one per holder (atomic) */
+    pthread_mutex_t connect_mu;       /* held while connecting; guards kc and cache */
+    kube_client *kc;                  /* connected on first use; NULL until then */
+    kube_cache *cache;                /* made with kc */
 };
 
 struct engine {
@@ -31,7 +40,10 @@ struct engine {
     const struct config *cfg;
     char *data_dir; /* holds keys/secret.key */
     char *mirrors_dir;
-    struct engine_cluster *clusters;
+    /* The clusters (clusters.c), under clusters_mu: the list changes
+     * while edgecd runs. */
+    pthread_mutex_t clusters_mu;
+    struct engine_cluster **clusters;
     size_t n_clusters;
 
     /* Shared with the caches' watcher threads, under mu. */
@@ -139,10 +151,27 @@ void engine_verdict_applied(engine *e, const json_t *obj, const char *rv);
 struct store_resource *engine_results_add(struct engine_results *r, const json_t *obj,
                                           const char *status, const char *message);
 
-/* The client and watch cache of app's destination cluster (connected on
- * first use; borrowed). */
-int engine_cluster_client(engine *e, const struct app *app, kube_client **out,
-                          kube_cache **out_cache);
+/* The site config's clusters and the stored ones, into the list (at
+ * engine_new); engine_clusters_free releases them. */
+int engine_clusters_load(engine *e);
+void engine_clusters_free(engine *e);
+/* Hold the cluster with server (or, server NULL, name): *out stays valid,
+ * and its client usable, until engine_cluster_release, even if the
+ * cluster is removed meanwhile. ERR_NOTFOUND naming spec.destination. */
+int engine_cluster_hold(engine *e, const char *server, const char *name,
+                        struct engine_cluster **out);
+/* Hold app's destination cluster, connected (its kc and cache set; on
+ * first use a client and a watch cache are made). Release it after. */
+int engine_cluster_client(engine *e, const struct app *app, struct engine_cluster **out);
+void engine_cluster_release(struct engine_cluster *ec);
+/* A copy of the list's names and servers (for the clusters generator);
+ * free with engine_clusters_snapshot_free. */
+void engine_clusters_snapshot(engine *e, struct config_cluster **out, size_t *out_n);
+void engine_clusters_snapshot_free(struct config_cluster *v, size_t n);
+/* The Kubernetes requests of every connected cluster's client. */
+unsigned long engine_clusters_requests(engine *e);
+/* The watch caches' change callback (engine.c). */
+void engine_on_change(void *ctx, const struct kube_cache_change *ch);
 
 /* Every live object that carries app's label and its own tracking id but
  * is not in desired (hooks aside), as a new array of prune entries
@@ -300,9 +329,10 @@ struct engine_view {
     json_t *targets; /* desired objects of the last compare; NULL: none since start */
     struct store_app_status st;
     int have_status;
-    kube_client *kc;   /* borrowed */
-    kube_cache *cache; /* borrowed */
-    doc_ignore *ig;    /* the settings' rules and the app's */
+    struct engine_cluster *cluster; /* held */
+    kube_client *kc;                /* the cluster's */
+    kube_cache *cache;              /* the cluster's */
+    doc_ignore *ig;                 /* the settings' rules and the app's */
 };
 /* ERR_NOTFOUND for an unknown app; v is disposed on error too. Any thread. */
 int engine_view_open(engine *e, const char *app_name, struct engine_view *v);

@@ -118,25 +118,25 @@ static json_t *register_manifest(const json_t *body, const char *name)
 /* Everything a pass would refuse first: project, its rules, cluster. */
 static int register_admit(engine *e, const struct app *app)
 {
-    const struct config_cluster *cc =
-        config_find_cluster(e->cfg, app->dest_server, app->dest_server ? NULL : app->dest_name);
+    struct engine_cluster *cc = NULL;
     struct project proj;
     struct project_target dest;
     char *proj_text = NULL;
     int rc;
 
-    if (!cc)
-        return err_set(ERR_INVALID, "spec.destination: no configured cluster has %s \"%s\"",
-                       app->dest_server ? "server" : "name",
-                       app->dest_server ? app->dest_server : app->dest_name);
-    if ((rc = engine_project_load(e, app->project, &proj, &proj_text)) < 0)
+    if (engine_cluster_hold(e, app->dest_server, app->dest_server ? NULL : app->dest_name, &cc) < 0)
+        return ERR_INVALID; /* the message names the destination */
+    if ((rc = engine_project_load(e, app->project, &proj, &proj_text)) < 0) {
+        engine_cluster_release(cc);
         return ERR_INVALID; /* the message names the project */
+    }
     dest.server = cc->server;
     dest.name = cc->name;
     dest.namespace = app->dest_namespace ? app->dest_namespace : "";
     rc = engine_project_admit(e, &proj, app, &dest);
     project_dispose(&proj);
     free(proj_text);
+    engine_cluster_release(cc);
     return rc < 0 ? ERR_INVALID : 0; /* a spec the project refuses is a bad spec */
 }
 

@@ -60,8 +60,10 @@ int engine_view_open(engine *e, const char *app_name, struct engine_view *v)
     if ((rc = store_app_get(e->st, app_name, &text)) < 0 ||
         (rc = doc_parse_json(&v->manifest, text, strlen(text), app_name, NULL)) < 0 ||
         (rc = app_parse(&v->app, v->manifest, app_name)) < 0 ||
-        (rc = engine_cluster_client(e, &v->app, &v->kc, &v->cache)) < 0)
+        (rc = engine_cluster_client(e, &v->app, &v->cluster)) < 0)
         goto fail;
+    v->kc = v->cluster->kc;
+    v->cache = v->cluster->cache;
     rc = store_app_status_get(e->st, app_name, &v->st);
     if (rc < 0 && rc != ERR_NOTFOUND)
         goto fail;
@@ -93,6 +95,7 @@ void engine_view_dispose(struct engine_view *v)
     json_decref(v->manifest);
     json_decref(v->targets);
     store_app_status_dispose(&v->st);
+    engine_cluster_release(v->cluster);
     memset(v, 0, sizeof(*v));
 }
 

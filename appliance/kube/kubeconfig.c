@@ -30,8 +30,21 @@
 
 struct kubeconfig_ctx {
     const char *path;
-    char *dir; /* the kubeconfig's directory, for relative references */
+    char *dir; /* the kubeconfig's directory, for relative references;
+                * NULL: the text came from elsewhere (an upload) and
+                * may name no file at all */
 };
+
+/* A file reference in a kubeconfig that came as text: refused, because
+ * it would make edgecd read a file of its own node on a user's word. */
+static int kubeconfig_no_files(const struct kubeconfig_ctx *k, const char *label, const char *name,
+                               const char *field)
+{
+    return err_set(ERR_UNSUPPORTED,
+                   "%s: %s \"%s\": %s: a file reference cannot be used here; put the data in "
+                   "the kubeconfig (`kubectl config view --minify --flatten` writes such a file)",
+                   k->path, label, name, field);
+}
 
 static void kubeconfig_zero_free(char *s, size_t len)
 {
@@ -147,6 +160,9 @@ static int kubeconfig_blob(char **out, size_t *out_len, const struct kubeconfig_
         bytes[n] = '\0';
         *out = (char *)bytes;
         *out_len = n;
+    } else if (file && !k->dir) {
+        rc = kubeconfig_no_files(k, label, name, field);
+        goto out;
     } else if (file) {
         struct buf b = BUF_INIT;
         char *full = kubeconfig_resolve_path(k, file);
@@ -278,6 +294,8 @@ static int kubeconfig_user(struct kubeconfig *kc, const struct kubeconfig_ctx *k
     if (kc->client_key_pem && !kc->client_cert_pem)
         return err_set(ERR_INVALID, "%s: user \"%s\": client-certificate: missing", k->path, name);
     /* As in client-go, an inline token wins over tokenFile. */
+    if (!token && token_file && !k->dir)
+        return kubeconfig_no_files(k, "user", name, "tokenFile");
     if (token)
         kc->token = xstrdup(token);
     else if (token_file)
@@ -289,53 +307,47 @@ static int kubeconfig_user(struct kubeconfig *kc, const struct kubeconfig_ctx *k
     return 0;
 }
 
-int kubeconfig_load(struct kubeconfig *out, const char *path, const char *context)
+/* Parse text (len bytes) as k->path and resolve context (NULL or "":
+ * current-context) into *out. */
+static int kubeconfig_parse(struct kubeconfig *out, const struct kubeconfig_ctx *k,
+                            const char *text, size_t len, const char *context)
 {
     struct kubeconfig kc;
-    struct kubeconfig_ctx k;
-    struct buf data = BUF_INIT;
     json_t *docs = NULL, *root, *ctx;
     const char *ctx_name = context, *cluster = NULL, *user = NULL, *ns = NULL;
-    const char *slash;
     int rc;
 
     memset(out, 0, sizeof(*out));
     memset(&kc, 0, sizeof(kc));
-    k.path = path;
-    slash = strrchr(path, '/');
-    k.dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
-
-    if ((rc = fs_read_file(path, KUBECONFIG_MAX_FILE, &data)) < 0)
-        goto out;
-    if ((rc = doc_parse_yaml(&docs, buf_cstr(&data), data.len, path, NULL)) < 0)
+    if ((rc = doc_parse_yaml(&docs, text, len, k->path, NULL)) < 0)
         goto out;
     root = json_array_get(docs, 0);
     if (!json_is_object(root)) {
-        rc = err_set(ERR_INVALID, "%s: not a kubeconfig (expected a mapping)", path);
+        rc = err_set(ERR_INVALID, "%s: not a kubeconfig (expected a mapping)", k->path);
         goto out;
     }
     if (!ctx_name || !ctx_name[0]) {
         ctx_name = json_string_value(json_object_get(root, "current-context"));
         if (!ctx_name || !ctx_name[0]) {
             rc = err_set(ERR_INVALID, "%s: current-context: missing (and no context was named)",
-                         path);
+                         k->path);
             goto out;
         }
     }
-    if ((rc = kubeconfig_find(&ctx, &k, root, "contexts", "context", "context", ctx_name)) < 0)
+    if ((rc = kubeconfig_find(&ctx, k, root, "contexts", "context", "context", ctx_name)) < 0)
         goto out;
-    if ((rc = kubeconfig_str(&cluster, &k, ctx, "context", ctx_name, "cluster")) < 0 ||
-        (rc = kubeconfig_str(&user, &k, ctx, "context", ctx_name, "user")) < 0 ||
-        (rc = kubeconfig_str(&ns, &k, ctx, "context", ctx_name, "namespace")) < 0)
+    if ((rc = kubeconfig_str(&cluster, k, ctx, "context", ctx_name, "cluster")) < 0 ||
+        (rc = kubeconfig_str(&user, k, ctx, "context", ctx_name, "user")) < 0 ||
+        (rc = kubeconfig_str(&ns, k, ctx, "context", ctx_name, "namespace")) < 0)
         goto out;
     if (!cluster) {
-        rc = err_set(ERR_INVALID, "%s: context \"%s\": cluster: missing", path, ctx_name);
+        rc = err_set(ERR_INVALID, "%s: context \"%s\": cluster: missing", k->path, ctx_name);
         goto out;
     }
-    if ((rc = kubeconfig_cluster(&kc, &k, root, cluster)) < 0)
+    if ((rc = kubeconfig_cluster(&kc, k, root, cluster)) < 0)
         goto out;
     /* A context without a user connects anonymously, as kubectl does. */
-    if (user && (rc = kubeconfig_user(&kc, &k, root, user)) < 0)
+    if (user && (rc = kubeconfig_user(&kc, k, root, user)) < 0)
         goto out;
     kc.context = xstrdup(ctx_name);
     kc.namespace_ = xstrdup(ns ? ns : "default");
@@ -345,11 +357,38 @@ int kubeconfig_load(struct kubeconfig *out, const char *path, const char *contex
 out:
     kubeconfig_dispose(&kc);
     json_decref(docs);
+    return rc;
+}
+
+int kubeconfig_load(struct kubeconfig *out, const char *path, const char *context)
+{
+    struct kubeconfig_ctx k;
+    struct buf data = BUF_INIT;
+    const char *slash;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    k.path = path;
+    slash = strrchr(path, '/');
+    k.dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+    if ((rc = fs_read_file(path, KUBECONFIG_MAX_FILE, &data)) == 0)
+        rc = kubeconfig_parse(out, &k, buf_cstr(&data), data.len, context);
     if (data.ptr)
         mbedtls_platform_zeroize(data.ptr, data.len);
     buf_dispose(&data);
     free(k.dir);
     return rc;
+}
+
+int kubeconfig_from_text(struct kubeconfig *out, const char *text, size_t len, const char *label,
+                         const char *context)
+{
+    struct kubeconfig_ctx k = {label, NULL};
+    if (len > KUBECONFIG_MAX_TEXT) {
+        memset(out, 0, sizeof(*out));
+        return err_set(ERR_TOOLARGE, "%s: longer than %u bytes", label, KUBECONFIG_MAX_TEXT);
+    }
+    return kubeconfig_parse(out, &k, text, len, context);
 }
 
 int kubeconfig_in_cluster(struct kubeconfig *out, const char *sa_dir)

@@ -36,6 +36,17 @@ struct kubeconfig {
 int kubeconfig_load(struct kubeconfig *out, const char *path, const char *context);
 void kubeconfig_dispose(struct kubeconfig *kc);
 
+/* The longest kubeconfig accepted as text. */
+#define KUBECONFIG_MAX_TEXT 65536u
+
+/* Parse a kubeconfig given as text (an upload; label names it in errors)
+ * as kubeconfig_load does, except that it may refer to no file: a
+ * certificate, key or tokenFile given as a path is ERR_UNSUPPORTED, so
+ * whoever uploads it cannot make edgecd read its own node's files.
+ * ERR_TOOLARGE over KUBECONFIG_MAX_TEXT. */
+int kubeconfig_from_text(struct kubeconfig *out, const char *text, size_t len, const char *label,
+                         const char *context);
+
 /* The default folder of the in-cluster service account. */
 #define KUBECONFIG_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 

@@ -35,10 +35,11 @@
 
 int server_fail(struct mg_connection *conn, int rc)
 {
-    int status = rc == ERR_NOTFOUND   ? 404
-                 : rc == ERR_CONFLICT ? 409
-                 : rc == ERR_INVALID  ? 400
-                                      : 500;
+    int status = rc == ERR_NOTFOUND                           ? 404
+                 : rc == ERR_CONFLICT                         ? 409
+                 : rc == ERR_INVALID || rc == ERR_UNSUPPORTED ? 400
+                 : rc == ERR_TOOLARGE                         ? 413
+                                                              : 500;
     status = server_error(conn, status, err_last(), NULL);
     err_clear();
     return status;

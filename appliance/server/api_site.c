@@ -678,51 +678,103 @@ int server_post_repo_validate(server *srv, struct mg_connection *conn, const cha
 
 /* ---- Clusters ---- */
 
+/* The clusters as the engine has them now; NULL (and an answer sent)
+ * when this server has no engine. */
+static json_t *site_clusters(server *srv, struct mg_connection *conn)
+{
+    if (!srv->actions.clusters) {
+        server_error(conn, 501, "not supported by this server", NULL);
+        return NULL;
+    }
+    return srv->actions.clusters(srv->actions.ctx);
+}
+
 int server_get_clusters(server *srv, struct mg_connection *conn, const char *arg)
 {
-    json_t *items = json_array();
+    json_t *items = site_clusters(srv, conn), *c;
     size_t i;
 
     (void)arg;
-    for (i = 0; srv->config && i < srv->config->n_clusters; i++) {
-        const struct config_cluster *c = &srv->config->clusters[i];
-        /* where the credentials are is not said either: only that the
-         * site config holds them */
-        json_array_append_new(
-            items, json_pack("{s:o, s:o, s:s, s:o}", "name", server_json_str_new(c->name), "server",
-                             server_json_str_new(c->server), "origin", "config", "connectionState",
-                             site_state_get("clusters", c->name)));
+    if (!items)
+        return 501;
+    json_array_foreach(items, i, c)
+    {
+        json_object_set_new(
+            c, "connectionState",
+            site_state_get("clusters", json_string_value(json_object_get(c, "name"))));
     }
     return server_send(conn, 200, json_pack("{s:o}", "items", items), NULL);
 }
 
-static int site_clusters_fixed(struct mg_connection *conn)
-{
-    return server_error(conn, 501,
-                        "clusters come from the site config (clusters:); adding or removing one "
-                        "through the API is not supported: edit the config and restart",
-                        NULL);
-}
-
 int server_post_cluster(server *srv, struct mg_connection *conn, const char *arg)
 {
-    (void)srv;
+    json_t *body = NULL;
+    const char *name, *kubeconfig, *context;
+    char *server_url = NULL;
+    int rc;
+
     (void)arg;
-    return site_clusters_fixed(conn);
+    if (!srv->actions.cluster_add)
+        return server_error(conn, 501, "not supported by this server", NULL);
+    if ((rc = server_read_json(conn, &body)) != 0)
+        return rc;
+    name = json_string_value(json_object_get(body, "name"));
+    kubeconfig = json_string_value(json_object_get(body, "kubeconfig"));
+    context = json_string_value(json_object_get(body, "context"));
+    if (json_object_get(body, "config"))
+        rc = server_error(conn, 400,
+                          "config: not supported; send the cluster's kubeconfig as text in "
+                          "\"kubeconfig\" (and \"context\" to pick one)",
+                          NULL);
+    else if (!name || !kubeconfig || !kubeconfig[0])
+        rc = server_error(conn, 400, "name and kubeconfig are required", NULL);
+    else if ((rc = srv->actions.cluster_add(srv->actions.ctx, name, kubeconfig,
+                                            context && context[0] ? context : NULL, &server_url)) <
+             0)
+        rc = server_fail(conn, rc);
+    else {
+        site_state_del("clusters", name);
+        rc = server_send(conn, 200,
+                         json_pack("{s:s, s:s, s:s, s:n}", "name", name, "server", server_url,
+                                   "origin", "api", "connectionState"),
+                         NULL);
+    }
+    /* the kubeconfig's keys and tokens are in the parsed body: wipe them */
+    if (kubeconfig)
+        mbedtls_platform_zeroize((char *)kubeconfig, strlen(kubeconfig));
+    free(server_url);
+    json_decref(body);
+    return rc;
 }
 
 int server_delete_cluster(server *srv, struct mg_connection *conn, const char *arg)
 {
-    (void)srv;
-    (void)arg;
-    return site_clusters_fixed(conn);
+    int rc;
+
+    if (!srv->actions.cluster_remove)
+        return server_error(conn, 501, "not supported by this server", NULL);
+    if ((rc = srv->actions.cluster_remove(srv->actions.ctx, arg)) < 0)
+        return server_fail(conn, rc);
+    site_state_del("clusters", arg);
+    return server_send(conn, 200, json_object(), NULL);
 }
 
 int server_post_cluster_validate(server *srv, struct mg_connection *conn, const char *arg)
 {
     /* judged here: a cluster whose kubeconfig is missing is a failed
      * check, not an unknown cluster */
-    if (!srv->config || !config_find_cluster(srv->config, NULL, arg)) {
+    json_t *items = site_clusters(srv, conn), *c;
+    int known = 0;
+    size_t i;
+
+    if (!items)
+        return 501;
+    json_array_foreach(items, i, c)
+    {
+        known |= !strcmp(json_string_value(json_object_get(c, "name")), arg);
+    }
+    json_decref(items);
+    if (!known) {
         char *msg = xasprintf("cluster \"%s\" not found", arg);
         int rc = server_error(conn, 404, msg, NULL);
         free(msg);

@@ -97,9 +97,20 @@ struct server_actions {
      * entry) and list its refs: 0 with *message ("3 refs"), or an error
      * whose message says why; *message is new. May take seconds. */
     int (*repo_validate)(void *ctx, const char *url, char **message);
-    /* run discovery against the configured cluster name: 0 with *message
-     * (the server's version), or an error; *message is new */
+    /* run discovery against the cluster name: 0 with *message (the
+     * server's version), or an error; *message is new */
     int (*cluster_validate)(void *ctx, const char *name, char **message);
+    /* the clusters as a new array of {name, server, origin, ...}, never
+     * credentials */
+    json_t *(*clusters)(void *ctx);
+    /* add a cluster from kubeconfig text (context NULL: its current one);
+     * *server (new) is its API server. ERR_INVALID/ERR_UNSUPPORTED: a bad
+     * name or kubeconfig; ERR_CONFLICT: the name or server is taken */
+    int (*cluster_add)(void *ctx, const char *name, const char *kubeconfig, const char *context,
+                       char **server);
+    /* remove a cluster added through the API: ERR_NOTFOUND, ERR_CONFLICT
+     * (the site config's) */
+    int (*cluster_remove)(void *ctx, const char *name);
     /* Backups, restores and schedules (api_backups.c, RBAC resource
      * "backups"). kind: "backups", "restores" or "schedules"; verb:
      * "list", "get", "create", "delete", "pause" or "unpause"; name NULL

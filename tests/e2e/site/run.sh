@@ -15,7 +15,12 @@
 #      password: Failed; the right one: Successful; the app deploys from
 #      it), removed by its URL-encoded name
 #   5. clusters: listed from the config without credentials; validate runs
-#      discovery against kubesim; adding one is refused (501)
+#      discovery against kubesim; a second kubesim is added from its
+#      kubeconfig (never in an answer, the log or state.db in clear), an
+#      app created through the API deploys to it and not to the first, a
+#      bad or file-reading kubeconfig is refused, the config's cluster
+#      cannot be removed, the added one can, and the app then says its
+#      cluster is gone
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 command -v lighttpd >/dev/null || fail "lighttpd is not installed (tests/tools/install-packages.sh)"
@@ -197,7 +202,50 @@ out=$(api POST /api/v1/clusters/in-cluster/validate)
 check_json "$(body_of "$out")" 'o["status"]' Successful
 check_json "$(body_of "$out")" 'o["message"].startswith("discovery: ")' true
 expect "$(api POST /api/v1/clusters/elsewhere/validate)" 404 "validate an unknown cluster"
-expect "$(api POST /api/v1/clusters '{"name":"x","kubeconfig":"apiVersion: v1"}')" 501 "add a cluster"
+# a second cluster, added from its kubeconfig through the API
+"$EDGECD_KUBESIM" --listen 127.0.0.1:0 --dir "$work/lab" --token lab-Secret-Token-99 >"$work/lab.log" 2>&1 &
+pids+=($!)
+wait_for 10 "the second kubesim starts" test -f "$work/lab/kubeconfig"
+LAB_KUBECTL="$EDGECD_KUBECTL --kubeconfig $work/lab/kubeconfig"
+lab_server=$(python3 -c 'import sys,re; print(re.search(r"server: (\S+)", open(sys.argv[1]).read()).group(1))' "$work/lab/kubeconfig")
+cluster_body() { # NAME KUBECONFIG-FILE
+    python3 -c 'import json,sys; print(json.dumps({"name": sys.argv[1], "kubeconfig": open(sys.argv[2]).read()}))' "$1" "$2"
+}
+out=$(api POST /api/v1/clusters "$(cluster_body lab "$work/lab/kubeconfig")")
+expect "$out" 200 "add a cluster from its kubeconfig"
+check_json "$(body_of "$out")" '[o["name"], o["server"], o["origin"]]' "[\"lab\", \"$lab_server\", \"api\"]"
+expect "$(api POST /api/v1/clusters "$(cluster_body lab "$work/lab/kubeconfig")")" 409 "add it twice"
+expect "$(api POST /api/v1/clusters "$(cluster_body other "$work/lab/kubeconfig")")" 409 "add its server under another name"
+printf 'current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: "https://127.0.0.1:1", certificate-authority: %s}}]\nusers: [{name: u, user: {token: t}}]\n' \
+    "$work/data/keys/secret.key" >"$work/reads-a-file"
+out=$(api POST /api/v1/clusters "$(cluster_body other "$work/reads-a-file")")
+expect "$out" 400 "a kubeconfig that names a file of the node"
+body_of "$out" | grep -q "file reference" || fail "the refusal does not say why: $out"
+printf 'apiVersion: v1\nkind: Config\n' >"$work/empty-kubeconfig"
+expect "$(api POST /api/v1/clusters "$(cluster_body other "$work/empty-kubeconfig")")" 400 "a kubeconfig without a context"
+out=$(api GET /api/v1/clusters)
+check_json "$(body_of "$out")" '[c["name"] + ":" + c["origin"] for c in o["items"]]' '["in-cluster:config", "lab:api"]'
+out=$(api POST /api/v1/clusters/lab/validate)
+check_json "$(body_of "$out")" 'o["status"]' Successful
+out=$(api POST /api/v1/applications '{"apiVersion":"argoproj.io/v1alpha1","kind":"Application",
+ "metadata":{"name":"on-lab"},
+ "spec":{"project":"default","source":{"repoURL":"file://'"$repo"'","targetRevision":"main","path":"app"},
+         "destination":{"name":"lab","namespace":"labns"},
+         "syncPolicy":{"automated":{},"syncOptions":["CreateNamespace=true"]}}}')
+expect "$out" 200 "create an app on the added cluster"
+lab_synced() { [ "$($LAB_KUBECTL get configmap site -n labns -o jsonpath='{.data.v}' 2>/dev/null)" = 1 ]; }
+wait_for 30 "the app deploys to the added cluster" lab_synced
+$KUBECTL get namespace labns >/dev/null 2>&1 && fail "the app on the added cluster deployed to the first one"
+expect "$(api DELETE /api/v1/clusters/in-cluster)" 409 "remove the config's cluster"
+expect "$(api DELETE /api/v1/clusters/lab)" 200 "remove the added cluster"
+expect "$(api DELETE /api/v1/clusters/lab)" 404 "remove it again"
+out=$(api GET /api/v1/clusters)
+check_json "$(body_of "$out")" '[c["name"] for c in o["items"]]' '["in-cluster"]'
+wait_for 15 "the app says its cluster is gone" app_field on-lab 'o["status"]["conditions"][0]["message"].find("no configured cluster has name \"lab\"") >= 0' True
+for f in "$work"/serve.log "$work"/serve.out "$work"/data/state.db*; do
+    [ -f "$f" ] || continue
+    grep -q "lab-Secret-Token-99" "$f" && fail "the added cluster's token is in $f"
+done
 
 # --- no password in clear anywhere
 for f in "$work"/serve.log "$work"/serve.out "$work"/data/state.db*; do

@@ -399,6 +399,58 @@ TEST(in_cluster_service_account)
     free(sa);
 }
 
+/* An uploaded kubeconfig: data inline works; a path to one of the node's
+ * files is refused, whatever field names it, and nothing is read. */
+TEST(text_refuses_file_references)
+{
+    struct kubeconfig kc;
+    static const char *const refs[] = {
+        "clusters: [{name: k, cluster: {server: 'https://h:1', certificate-authority: "
+        "/etc/passwd}}]\n"
+        "users: [{name: u, user: {token: t}}]\n",
+        "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
+        "users: [{name: u, user: {client-certificate: /etc/passwd, client-key-data: eA==}}]\n",
+        "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
+        "users: [{name: u, user: {client-certificate-data: eA==, client-key: /etc/shadow}}]\n",
+        "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
+        "users: [{name: u, user: {tokenFile: /var/run/secrets/token}}]\n",
+    };
+    char *ca = b64("CA PEM");
+    char *ok = xasprintf("current-context: c\n"
+                         "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                         "clusters: [{name: k, cluster: {server: 'https://h:6443', "
+                         "certificate-authority-data: %s}}]\n"
+                         "users: [{name: u, user: {token: abc}}]\n",
+                         ca);
+    char *big;
+
+    CHECK_OK(kubeconfig_from_text(&kc, ok, strlen(ok), "upload", NULL));
+    CHECK_STR(kc.server, "https://h:6443");
+    CHECK_STR(kc.ca_pem, "CA PEM");
+    CHECK_STR(kc.token, "abc");
+    kubeconfig_dispose(&kc);
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        char *text = xasprintf("current-context: c\n"
+                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n%s",
+                               refs[i]);
+        CHECK_ERR(kubeconfig_from_text(&kc, text, strlen(text), "upload", NULL), ERR_UNSUPPORTED);
+        CHECK_CONTAINS(err_last(), "upload: ");
+        CHECK_CONTAINS(err_last(), "a file reference cannot be used here");
+        CHECK(kc.server == NULL && kc.ca_pem == NULL && kc.client_cert_pem == NULL);
+        free(text);
+    }
+    CHECK_ERR(kubeconfig_from_text(&kc, "- a\n- b\n", 8, "upload", NULL), ERR_INVALID);
+    CHECK_ERR(kubeconfig_from_text(&kc, ok, strlen(ok), "upload", "nope"), ERR_NOTFOUND);
+    big = xmalloc(KUBECONFIG_MAX_TEXT + 2);
+    memset(big, '#', KUBECONFIG_MAX_TEXT + 1);
+    big[KUBECONFIG_MAX_TEXT + 1] = '\0';
+    CHECK_ERR(kubeconfig_from_text(&kc, big, KUBECONFIG_MAX_TEXT + 1, "upload", NULL),
+              ERR_TOOLARGE);
+    free(big);
+    free(ok);
+    free(ca);
+}
+
 int main(void)
 {
     dir = test_tmpdir("kube-kubeconfig");
@@ -411,6 +463,7 @@ int main(void)
     RUN(anonymous_context);
     RUN(basic_auth_and_refusals);
     RUN(in_cluster_service_account);
+    RUN(text_refuses_file_references);
     free(dir);
     return TEST_END();
 }

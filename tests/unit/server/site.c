@@ -180,6 +180,57 @@ static int fake_cluster_validate(void *ctx, const char *name, char **message)
     return 0;
 }
 
+/* The engine's cluster list as the fakes keep it: the config's two, and
+ * what the API adds; what each add was given is checked by the test. */
+static json_t *fake_cluster_list;
+static char fake_added_kubeconfig[256];
+
+static json_t *fake_clusters(void *ctx)
+{
+    (void)ctx;
+    return json_deep_copy(fake_cluster_list);
+}
+
+static int fake_cluster_add(void *ctx, const char *name, const char *kubeconfig,
+                            const char *context, char **out_server)
+{
+    json_t *c;
+    size_t i;
+    (void)ctx;
+    *out_server = NULL;
+    str_copy(fake_added_kubeconfig, kubeconfig, sizeof(fake_added_kubeconfig));
+    if (!strstr(kubeconfig, "server:"))
+        return err_set(ERR_INVALID, "kubeconfig: cluster \"k\": server: missing");
+    if (strstr(kubeconfig, "client-key:"))
+        return err_set(ERR_UNSUPPORTED, "kubeconfig: a file reference cannot be used here");
+    json_array_foreach(fake_cluster_list, i, c)
+    {
+        if (!strcmp(member(c, "name"), name))
+            return err_set(ERR_CONFLICT, "cluster \"%s\" exists", name);
+    }
+    *out_server = xasprintf("https://%s:6443", context ? context : "current");
+    json_array_append_new(fake_cluster_list, json_pack("{s:s, s:s, s:s}", "name", name, "server",
+                                                       *out_server, "origin", "api"));
+    return 0;
+}
+
+static int fake_cluster_remove(void *ctx, const char *name)
+{
+    json_t *c;
+    size_t i;
+    (void)ctx;
+    json_array_foreach(fake_cluster_list, i, c)
+    {
+        if (strcmp(member(c, "name"), name) != 0)
+            continue;
+        if (!strcmp(member(c, "origin"), "config"))
+            return err_set(ERR_CONFLICT, "cluster \"%s\" comes from the site config", name);
+        json_array_remove(fake_cluster_list, i);
+        return 0;
+    }
+    return err_set(ERR_NOTFOUND, "cluster \"%s\" not found", name);
+}
+
 /* ---- tests ---- */
 
 TEST(openapi_lists_every_route)
@@ -556,10 +607,66 @@ TEST(clusters_from_the_config)
     request("POST", "/api/v1/clusters/nope/validate", "Bearer " TOKEN, NULL, &a);
     CHECK(a.status == 404);
     answer_dispose(&a);
+    answer_dispose(&a);
+}
+
+/* Adding and removing clusters: the answer names the server, never the
+ * kubeconfig; each refusal has its status and reason. */
+TEST(clusters_added_and_removed)
+{
+    struct answer a;
+
     request("POST", "/api/v1/clusters", "Bearer " TOKEN,
-            "{\"name\":\"x\",\"kubeconfig\":\"apiVersion: v1\"}", &a);
-    CHECK(a.status == 501);
+            "{\"name\":\"lab\",\"context\":\"lab-ctx\",\"kubeconfig\":\"clusters: [{name: k, "
+            "cluster: {server: 'https://lab:6443'}}]\\ntoken: s3cr3t\"}",
+            &a);
+    CHECK(a.status == 200);
+    CHECK_CONTAINS(a.body, "\"server\":\"https://lab-ctx:6443\"");
+    CHECK_CONTAINS(a.body, "\"origin\":\"api\"");
+    CHECK(strstr(a.body, "s3cr3t") == NULL);
+    CHECK_CONTAINS(fake_added_kubeconfig, "token: s3cr3t");
+    answer_dispose(&a);
+    get("/api/v1/clusters", &a);
+    CHECK_CONTAINS(a.body, "\"name\":\"lab\"");
+    CHECK(strstr(a.body, "s3cr3t") == NULL);
+    answer_dispose(&a);
+
+    request("POST", "/api/v1/clusters", "Bearer " TOKEN,
+            "{\"name\":\"lab\",\"kubeconfig\":\"server: https://x\"}", &a);
+    CHECK(a.status == 409);
+    answer_dispose(&a);
+    request("POST", "/api/v1/clusters", "Bearer " TOKEN,
+            "{\"name\":\"y\",\"kubeconfig\":\"apiVersion: v1\"}", &a);
+    CHECK(a.status == 400);
+    CHECK_CONTAINS(a.body, "server: missing");
+    answer_dispose(&a);
+    request("POST", "/api/v1/clusters", "Bearer " TOKEN,
+            "{\"name\":\"y\",\"kubeconfig\":\"server: https://x\\nclient-key: /etc/shadow\"}", &a);
+    CHECK(a.status == 400);
+    CHECK_CONTAINS(a.body, "file reference");
+    answer_dispose(&a);
+    request("POST", "/api/v1/clusters", "Bearer " TOKEN, "{\"name\":\"y\"}", &a);
+    CHECK(a.status == 400);
+    answer_dispose(&a);
+    request("POST", "/api/v1/clusters", "Bearer " TOKEN,
+            "{\"name\":\"y\",\"server\":\"https://y\",\"config\":{\"bearerToken\":\"t\"}}", &a);
+    CHECK(a.status == 400);
+    CHECK_CONTAINS(a.body, "kubeconfig");
+    answer_dispose(&a);
+
+    request("DELETE", "/api/v1/clusters/edge", "Bearer " TOKEN, NULL, &a);
+    CHECK(a.status == 409);
     CHECK_CONTAINS(a.body, "site config");
+    answer_dispose(&a);
+    request("DELETE", "/api/v1/clusters/lab", "Bearer " TOKEN, NULL, &a);
+    CHECK(a.status == 200);
+    answer_dispose(&a);
+    request("DELETE", "/api/v1/clusters/lab", "Bearer " TOKEN, NULL, &a);
+    CHECK(a.status == 404);
+    answer_dispose(&a);
+    get("/api/v1/clusters", &a);
+    CHECK(strstr(a.body, "\"lab\"") == NULL);
+    CHECK_CONTAINS(a.body, "\"edge\"");
     answer_dispose(&a);
 }
 
@@ -771,6 +878,12 @@ int main(void)
     o.actions.metrics = fake_metrics;
     o.actions.repo_validate = fake_repo_validate;
     o.actions.cluster_validate = fake_cluster_validate;
+    o.actions.clusters = fake_clusters;
+    o.actions.cluster_add = fake_cluster_add;
+    o.actions.cluster_remove = fake_cluster_remove;
+    fake_cluster_list = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "name", "edge", "server",
+                                  "https://10.0.0.1:6443", "origin", "config", "name", "far",
+                                  "server", "https://10.0.0.2:6443", "origin", "config");
     if (server_start(&srv, &o, st) < 0) {
         fprintf(stderr, "server_start: %s\n", err_last());
         return 2;
@@ -783,11 +896,13 @@ int main(void)
     RUN(projects_create_update_delete);
     RUN(repositories_keep_the_password_sealed);
     RUN(clusters_from_the_config);
+    RUN(clusters_added_and_removed);
     RUN(slow_headers_cut_off);
     RUN(slow_body_cut_off);
     RUN(one_address_cannot_take_every_connection);
     RUN(no_secret_in_any_answer);
     server_stop(srv);
+    json_decref(fake_cluster_list);
     store_close(st);
     config_dispose(&cfg);
     buf_dispose(&answers);

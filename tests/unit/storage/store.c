@@ -569,7 +569,7 @@ TEST(migrates_from_version_2)
     struct store_operation op = {0};
     struct fixture_status f;
 
-    CHECK(store_schema_version() == 8);
+    CHECK(store_schema_version() == 9);
     make_version_2(path);
     raw = raw_open(path);
     CHECK(raw_int(raw, "PRAGMA user_version") == 2);
@@ -577,7 +577,7 @@ TEST(migrates_from_version_2)
 
     CHECK_OK(store_open(&s, path));
     raw = raw_open(path);
-    CHECK(raw_int(raw, "PRAGMA user_version") == 8);
+    CHECK(raw_int(raw, "PRAGMA user_version") == 9);
     sqlite3_close(raw);
     CHECK_OK(store_integrity_check(s));
     /* The old rows read with the new fields empty... */
@@ -730,6 +730,50 @@ TEST(crash_mid_write_keeps_last_commit)
     free(path);
 }
 
+/* Clusters added through the API: name and server each unique, listed by
+ * name, a refused add changes nothing, delete of an unknown one says so. */
+TEST(clusters_unique_by_name_and_server)
+{
+    char *path = db_path("clusters.db");
+    store *s = NULL;
+    struct store_cluster a = {"edge-b", "https://10.0.0.2:6443", "", "v1:aa", NULL};
+    struct store_cluster b = {"edge-a", "https://10.0.0.1:6443", "ctx", "v1:bb", NULL};
+    struct store_cluster same_name = {"edge-b", "https://10.0.0.9:6443", "", "v1:cc", NULL};
+    struct store_cluster same_server = {"edge-c", "https://10.0.0.1:6443", "", "v1:dd", NULL};
+    struct store_cluster empty = {"edge-d", "https://10.0.0.4:6443", "", "", NULL};
+    struct store_cluster *v = NULL;
+    size_t n = 0;
+
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_cluster_add(s, &a));
+    CHECK_OK(store_cluster_add(s, &b));
+    CHECK_ERR(store_cluster_add(s, &same_name), ERR_CONFLICT);
+    CHECK_ERR(store_cluster_add(s, &same_server), ERR_CONFLICT);
+    CHECK_ERR(store_cluster_add(s, &empty), ERR_INVALID);
+    CHECK_OK(store_cluster_list(s, &v, &n));
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK_STR(v[0].name, "edge-a");
+        CHECK_STR(v[0].context, "ctx");
+        CHECK_STR(v[0].kubeconfig_sealed, "v1:bb");
+        CHECK_STR(v[1].name, "edge-b");
+        CHECK_STR(v[1].server, "https://10.0.0.2:6443");
+        CHECK(strlen(v[1].created_at) == 20);
+    }
+    store_clusters_free(v, n);
+    CHECK_ERR(store_cluster_delete(s, "nope"), ERR_NOTFOUND);
+    CHECK_OK(store_cluster_delete(s, "edge-a"));
+    /* its server is free again */
+    CHECK_OK(store_cluster_add(s, &same_server));
+    store_close(s);
+    CHECK_OK(store_open(&s, path));
+    CHECK_OK(store_cluster_list(s, &v, &n));
+    CHECK(n == 2 && !strcmp(v[0].name, "edge-b") && !strcmp(v[1].name, "edge-c"));
+    store_clusters_free(v, n);
+    store_close(s);
+    free(path);
+}
+
 int main(void)
 {
     dir = test_tmpdir("storage");
@@ -748,6 +792,7 @@ int main(void)
     RUN(garbage_file_and_bad_path);
     RUN(concurrent_reader_sees_whole_statuses);
     RUN(crash_mid_write_keeps_last_commit);
+    RUN(clusters_unique_by_name_and_server);
     free(dir);
     return TEST_END();
 }
