@@ -85,8 +85,12 @@ export function sidePanel(title, content, onClose) {
   return { close, panel };
 }
 
+// Toasts stack in one fixed column, newest at the bottom, so two at
+// once never cover each other.
 export function toast(text, kind = 'info') {
+  let stack = document.querySelector('.toasts');
+  if (!stack) document.body.appendChild(stack = h('div.toasts'));
   const t = h('div.toast', { class: kind, role: kind === 'error' ? 'alert' : 'status' }, text);
-  document.body.appendChild(t);
+  stack.appendChild(t);
   setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }

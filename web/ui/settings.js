@@ -107,6 +107,7 @@ function clusters(body) {
     columns: [
       ['Name', (c) => c.name || ''],
       ['Server', (c) => h('span.mono', null, c.server || '')],
+      ['Origin', (c) => (c.origin === 'config' ? h('span', { title: 'from the site config: edit it there' }, 'site config') : 'added')],
       ['Connection', (c) => {
         const s = c.connectionState || (c.info && c.info.connectionState);
         return s ? h('span', { title: s.message || '' }, badge(s.status)) : '';
@@ -120,15 +121,15 @@ function clusters(body) {
         } catch (x) { toast(x.message, 'error'); }
         reload();
       } }, 'Test'),
-      canDelete ? delBtn(c.name, `/clusters/${enc(c.name)}`, reload) : null,
+      canDelete && c.origin !== 'config' ? delBtn(c.name, `/clusters/${enc(c.name)}`, reload) : null,
     ],
     create: (reload) => {
-      const name = input({ required: true, name: 'name' });
+      const name = input({ required: true, name: 'name', pattern: '[a-z0-9.\\-]+', title: 'lower-case letters, digits, - and .' });
       const kc = h('textarea', { required: true, rows: '10', name: 'kubeconfig', spellcheck: 'false' });
       const ctx = input({ name: 'context' });
       dialog({
         title: 'Add cluster',
-        body: h('div', null, field('Name', name), field('Kubeconfig', kc, 'pasted text; stored encrypted, never shown again'), field('Context', ctx, 'empty: the current context')),
+        body: h('div', null, field('Name', name), field('Kubeconfig', kc, 'pasted text with the data inline (kubectl config view --minify --flatten); stored encrypted, never shown again'), field('Context', ctx, 'empty: the current context')),
         submitLabel: 'Add',
         onSubmit: async () => {
           const b = { name: name.value, kubeconfig: kc.value };

@@ -103,6 +103,7 @@ done
 mkdir -p "$work/screenshots"
 export EDGECD_UI_REPO=$repo EDGECD_UI_OUT=$work/screenshots EDGECD_UI_CHROMIUM=$chromium
 export EDGECD_UI_ADMIN_PASSWORD=$admin_password EDGECD_UI_KUBECTL="$KUBECTL"
+export EDGECD_UI_KUBECONFIG=$work/sim/kubeconfig
 node "$(dirname "$0")/ui.js" || fail "browser test failed (screenshots in $work/screenshots)"
 echo "screenshots: $work/screenshots"
 echo "e2e ui: all checks passed"

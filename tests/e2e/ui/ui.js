@@ -346,7 +346,28 @@ async function shot(page, name) {
     await clusterRow.waitFor();
     await clusterRow.locator('button:has-text("Test")').click();
     await waitFor('testing the cluster says Successful', async () => /Successful/.test(await page.locator('.toast').last().textContent()));
+    check(await clusterRow.locator('button:has-text("Remove")').count() === 0, "the site config's cluster has no Remove control");
+    // add a cluster by pasting a kubeconfig: kubesim's own, whose server
+    // is not the config cluster's name for it
+    const kubeconfig = require('fs').readFileSync(process.env.EDGECD_UI_KUBECONFIG, 'utf8');
+    const kubeToken = /token: (\S+)/.exec(kubeconfig)[1];
+    await page.click('.page-head button:has-text("Add")');
+    await page.fill('form.dialog input[name=name]', 'edge-lab');
+    await page.fill('form.dialog textarea[name=kubeconfig]', kubeconfig);
+    await page.click('form.dialog button[type=submit]');
+    const labRow = page.locator('tbody tr').filter({ hasText: 'edge-lab' });
+    await labRow.waitFor();
+    check((await labRow.textContent()).includes('added'), 'the pasted cluster is listed as added');
+    await labRow.locator('button:has-text("Test")').click();
+    await waitFor('testing the added cluster says Successful', async () => /edge-lab: Successful/.test(await page.locator('.toast').last().textContent()));
     await shot(page, 'settings-clusters');
+    await page.reload();
+    await labRow.waitFor();
+    check(!(await page.content()).includes(kubeToken), "the added cluster's token is nowhere in the page");
+    await labRow.locator('button:has-text("Remove")').click();
+    await page.click('form.dialog button[type=submit]');
+    await labRow.waitFor({ state: 'detached' });
+    console.log('ok: the added cluster is removed');
   } else {
     console.log('NOT CHECKED: this server has no settings routes (/api/v1/repositories)');
     await shot(page, 'settings');
