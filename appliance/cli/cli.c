@@ -6,9 +6,9 @@
 #include "core/err.h"
 
 static const struct cli_cmd *const cli_cmds[] = {
-    &cli_cmd_serve, &cli_cmd_app,     &cli_cmd_appset,  &cli_cmd_render,
-    &cli_cmd_repo,  &cli_cmd_backup,  &cli_cmd_restore, &cli_cmd_schedule,
-    &cli_cmd_admin, &cli_cmd_account, &cli_cmd_login,   &cli_cmd_version,
+    &cli_cmd_serve,   &cli_cmd_app,    &cli_cmd_appset,  &cli_cmd_cluster,  &cli_cmd_render,
+    &cli_cmd_repo,    &cli_cmd_backup, &cli_cmd_restore, &cli_cmd_schedule, &cli_cmd_admin,
+    &cli_cmd_account, &cli_cmd_login,  &cli_cmd_version,
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 

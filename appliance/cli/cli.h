@@ -36,6 +36,7 @@ extern const struct cli_cmd cli_cmd_version;
 extern const struct cli_cmd cli_cmd_serve;
 extern const struct cli_cmd cli_cmd_app;
 extern const struct cli_cmd cli_cmd_appset;
+extern const struct cli_cmd cli_cmd_cluster;
 extern const struct cli_cmd cli_cmd_render;
 extern const struct cli_cmd cli_cmd_repo;
 extern const struct cli_cmd cli_cmd_admin;

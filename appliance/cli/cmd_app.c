@@ -1,6 +1,7 @@
 /*
  * `edgecd app list|get|sync|wait|terminate-op|history|rollback` and
- * `edgecd appset list|get` (Argo CD's `argocd appset`): the same
+ * `edgecd appset list|get` (Argo CD's `argocd appset`) and `edgecd
+ * cluster list|add|validate|rm` (`argocd cluster`): the same
  * REST API the UI uses, so the CLI shows
  * exactly what the server knows. Where the server is and which token to
  * use come from flags, then the environment, then the defaults of a node
@@ -10,6 +11,7 @@
  * with none of them the CLI refuses unless told --insecure.
  */
 #include <getopt.h>
+#include <mbedtls/platform_util.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "core/util.h"
 #include "doc/doc.h"
 #include "kube/http.h"
+#include "kube/kubeconfig.h"
 #include "model/account.h"
 
 #define APP_DEFAULT_SERVER "https://127.0.0.1:8080"
@@ -43,6 +46,39 @@ struct app_cli {
     json_t *resources;    /* --resource GROUP:KIND:NAME, in order */
     const char *revision; /* sync --revision */
 };
+
+/* The options every command that talks to the server takes: 1 if c was
+ * one of them (and is now in o), else 0. */
+static int app_cli_option(struct app_cli *o, int c)
+{
+    switch (c) {
+    case 's':
+        o->server = optarg;
+        return 1;
+    case 't':
+        o->token_file = optarg;
+        return 1;
+    case 'd':
+        o->data_dir = optarg;
+        return 1;
+    case 'K':
+        o->ca_file = optarg;
+        return 1;
+    case 'k':
+        o->insecure = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define APP_CLI_OPTIONS                                                                            \
+    {"server", required_argument, NULL, 's'}, {"token-file", required_argument, NULL, 't'},        \
+        {"data", required_argument, NULL, 'd'}, {"ca-file", required_argument, NULL, 'K'},         \
+        {"insecure", no_argument, NULL, 'k'},                                                      \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 static const char *app_cli_data_dir(const struct app_cli *o)
 {
@@ -624,11 +660,7 @@ static int app_run_delete(const struct app_cli *o, const char *name)
 static int cmd_app_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'},
-        {"token-file", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},
-        {"ca-file", required_argument, NULL, 'K'},
-        {"insecure", no_argument, NULL, 'k'},
+        APP_CLI_OPTIONS,
         {"output", required_argument, NULL, 'o'},
         {"prune", no_argument, NULL, 'P'},
         {"dry-run", no_argument, NULL, 'D'},
@@ -640,7 +672,6 @@ static int cmd_app_run(int argc, char **argv)
         {"health", no_argument, NULL, 'H'},
         {"operation", no_argument, NULL, 'O'},
         {"cascade", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct app_cli o = {0};
@@ -651,22 +682,9 @@ static int cmd_app_run(int argc, char **argv)
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
+        if (app_cli_option(&o, c))
+            continue;
         switch (c) {
-        case 's':
-            o.server = optarg;
-            break;
-        case 't':
-            o.token_file = optarg;
-            break;
-        case 'd':
-            o.data_dir = optarg;
-            break;
-        case 'K':
-            o.ca_file = optarg;
-            break;
-        case 'k':
-            o.insecure = 1;
-            break;
         case 'o':
             if (strcmp(optarg, "json") && strcmp(optarg, "yaml") && strcmp(optarg, "wide")) {
                 fprintf(stderr, "edgecd: -o takes json, yaml or wide\n");
@@ -848,10 +866,9 @@ static void appset_print_detail(const json_t *set)
 static int cmd_appset_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'},  {"token-file", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},    {"output", required_argument, NULL, 'o'},
-        {"ca-file", required_argument, NULL, 'K'}, {"insecure", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        APP_CLI_OPTIONS,
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
     };
     struct app_cli o = {0};
     const char *verb;
@@ -864,22 +881,9 @@ static int cmd_appset_run(int argc, char **argv)
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
+        if (app_cli_option(&o, c))
+            continue;
         switch (c) {
-        case 's':
-            o.server = optarg;
-            break;
-        case 't':
-            o.token_file = optarg;
-            break;
-        case 'd':
-            o.data_dir = optarg;
-            break;
-        case 'K':
-            o.ca_file = optarg;
-            break;
-        case 'k':
-            o.insecure = 1;
-            break;
         case 'o':
             if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
                 fprintf(stderr, "edgecd: -o takes json or yaml\n");
@@ -928,6 +932,160 @@ const struct cli_cmd cli_cmd_appset = {
     "list ApplicationSets (parent app, generated apps, error) or show one: its conditions and the "
     "applications it generates with their sync status and health",
     cmd_appset_run,
+};
+
+/* ---- edgecd cluster: clusters through the API, as argocd cluster ---- */
+
+/* The kubeconfig file named by --kubeconfig, $KUBECONFIG (its first
+ * path) or ~/.kube/config. New string. */
+static char *cluster_kubeconfig_path(const char *flag)
+{
+    const char *env = getenv("KUBECONFIG"), *home = getenv("HOME");
+    if (flag)
+        return xstrdup(flag);
+    if (env && env[0])
+        return xstrndup(env, strcspn(env, ":"));
+    return xasprintf("%s/.kube/config", home && home[0] ? home : ".");
+}
+
+/* POST the context's connection, flattened here (files this machine
+ * reads, a tokenFile's token read now), as a new cluster. */
+static int cluster_run_add(const struct app_cli *o, const char *context, const char *file,
+                           const char *name)
+{
+    struct kubeconfig kc;
+    struct buf flat = BUF_INIT;
+    json_t *body = NULL, *answer = NULL;
+    char *path = cluster_kubeconfig_path(file), *text = NULL;
+    int rc;
+
+    if ((rc = kubeconfig_load(&kc, path, context)) < 0)
+        goto out;
+    if ((rc = kubeconfig_flatten(&kc, context, &flat)) < 0)
+        goto out;
+    body =
+        json_pack("{s:s, s:s%}", "name", name ? name : context, "kubeconfig", flat.ptr, flat.len);
+    text = json_dumps(body, JSON_COMPACT);
+    if ((rc = app_cli_call(o, "POST", "/api/v1/clusters", text, &answer)) == 0)
+        printf("cluster %s added: %s\n", doc_get_str(answer, "name"),
+               doc_get_str(answer, "server"));
+out:
+    /* the credentials are in the flattened text, the body and the request */
+    if (text)
+        mbedtls_platform_zeroize(text, strlen(text));
+    if (flat.ptr)
+        mbedtls_platform_zeroize(flat.ptr, flat.len);
+    if (body)
+        mbedtls_platform_zeroize((char *)doc_get_str(body, "kubeconfig"), flat.len);
+    free(text);
+    buf_dispose(&flat);
+    json_decref(body);
+    json_decref(answer);
+    kubeconfig_dispose(&kc);
+    free(path);
+    return rc;
+}
+
+static int cluster_run_list(const struct app_cli *o)
+{
+    json_t *doc = NULL, *c;
+    size_t i;
+
+    if (app_cli_get(o, "/api/v1/clusters", &doc) < 0)
+        return -1;
+    if (o->output[0]) {
+        app_print_doc(o, doc);
+    } else {
+        printf("%-20s %-40s %-7s %s\n", "NAME", "SERVER", "ORIGIN", "CONNECTION");
+        json_array_foreach(doc_get(doc, "items"), i, c)
+        {
+            const char *state = doc_get_str(c, "connectionState.status");
+            printf("%-20s %-40s %-7s %s\n", doc_get_str(c, "name"), doc_get_str(c, "server"),
+                   doc_get_str(c, "origin"), state ? state : "Unknown");
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
+static int cmd_cluster_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        APP_CLI_OPTIONS,
+        {"output", required_argument, NULL, 'o'},
+        {"kubeconfig", required_argument, NULL, 'f'},
+        {"name", required_argument, NULL, 'n'},
+        {NULL, 0, NULL, 0},
+    };
+    struct app_cli o = {0};
+    const char *verb, *file = NULL, *name = NULL;
+    json_t *doc = NULL;
+    struct buf path = BUF_INIT;
+    int c, rc;
+
+    o.server = app_default_server();
+    o.output = "";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
+        if (app_cli_option(&o, c))
+            continue;
+        switch (c) {
+        case 'o':
+            if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
+                fprintf(stderr, "edgecd: -o takes json or yaml\n");
+                return 2;
+            }
+            o.output = optarg;
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'h':
+            printf("usage: edgecd cluster %s\n%s\n", cli_cmd_cluster.usage, cli_cmd_cluster.help);
+            return 0;
+        default:
+            return cli_usage(&cli_cmd_cluster);
+        }
+    }
+    verb = optind < argc ? argv[optind] : "";
+    if (!strcmp(verb, "list") && optind + 1 == argc) {
+        rc = cluster_run_list(&o);
+    } else if (!strcmp(verb, "add") && optind + 2 == argc) {
+        rc = cluster_run_add(&o, argv[optind + 1], file, name);
+    } else if ((!strcmp(verb, "rm") || !strcmp(verb, "validate")) && optind + 2 == argc) {
+        buf_puts(&path, "/api/v1/clusters/");
+        http_query_escape(&path, argv[optind + 1]);
+        if (!strcmp(verb, "rm")) {
+            if ((rc = app_cli_call(&o, "DELETE", buf_cstr(&path), NULL, &doc)) == 0)
+                printf("cluster %s removed\n", argv[optind + 1]);
+        } else {
+            buf_puts(&path, "/validate");
+            if ((rc = app_cli_call(&o, "POST", buf_cstr(&path), NULL, &doc)) == 0) {
+                printf("%s: %s\n", doc_get_str(doc, "status"), doc_get_str(doc, "message"));
+                rc = strcmp(doc_get_str(doc, "status"), "Successful") ? 1 : 0;
+            }
+        }
+        json_decref(doc);
+        buf_dispose(&path);
+        if (rc > 0)
+            return 1;
+    } else {
+        return cli_usage(&cli_cmd_cluster);
+    }
+    return rc < 0 ? cli_fail() : 0;
+}
+
+const struct cli_cmd cli_cmd_cluster = {
+    "cluster",
+    "[--server URL] [--token-file FILE | --data DIR] [--ca-file FILE | --insecure] "
+    "list [-o json|yaml] | add CONTEXT [--kubeconfig FILE] [--name NAME] | validate NAME | rm NAME",
+    "list the clusters (the site config's and the added ones), add one from a context of a "
+    "kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config; files it names are read here "
+    "and sent inline, sealed by the server), test one by discovery, or remove an added one",
+    cmd_cluster_run,
 };
 
 /* ---- edgecd login: a token for this CLI, stored in the login config ---- */

@@ -391,6 +391,81 @@ int kubeconfig_from_text(struct kubeconfig *out, const char *text, size_t len, c
     return kubeconfig_parse(out, &k, text, len, context);
 }
 
+/* Set key of obj to the Base64 of len bytes of data (nothing when NULL). */
+static void kubeconfig_set_b64(json_t *obj, const char *key, const char *data, size_t len)
+{
+    size_t n = 0;
+    unsigned char *b64;
+    if (!data)
+        return;
+    mbedtls_base64_encode(NULL, 0, &n, (const unsigned char *)data, len);
+    b64 = xmalloc(n + 1);
+    mbedtls_base64_encode(b64, n + 1, &n, (const unsigned char *)data, len);
+    b64[n] = '\0';
+    json_object_set_new(obj, key, json_string((char *)b64));
+    mbedtls_platform_zeroize(b64, n);
+    free(b64);
+}
+
+/* Wipe every string of a document made of kc's secrets before release. */
+static void kubeconfig_wipe_doc(json_t *v)
+{
+    const char *key;
+    json_t *child;
+    size_t i;
+    if (json_is_string(v))
+        mbedtls_platform_zeroize((char *)json_string_value(v), json_string_length(v));
+    json_object_foreach(v, key, child) kubeconfig_wipe_doc(child);
+    json_array_foreach(v, i, child) kubeconfig_wipe_doc(child);
+}
+
+int kubeconfig_flatten(const struct kubeconfig *kc, const char *name, struct buf *out)
+{
+    json_t *cluster = json_pack("{s:s}", "server", kc->server), *user = json_object(), *doc;
+    struct buf token = BUF_INIT;
+    char *text;
+    int rc;
+
+    if (kc->token_file) {
+        if ((rc = fs_read_file(kc->token_file, KUBECONFIG_MAX_REF, &token)) < 0) {
+            json_decref(cluster);
+            json_decref(user);
+            return err_prefix(rc, "tokenFile");
+        }
+        while (token.len && (token.ptr[token.len - 1] == '\n' || token.ptr[token.len - 1] == '\r'))
+            token.ptr[--token.len] = '\0';
+    }
+    kubeconfig_set_b64(cluster, "certificate-authority-data", kc->ca_pem, kc->ca_pem_len);
+    if (kc->insecure)
+        json_object_set_new(cluster, "insecure-skip-tls-verify", json_true());
+    if (kc->tls_server_name && kc->tls_server_name[0])
+        json_object_set_new(cluster, "tls-server-name", json_string(kc->tls_server_name));
+    kubeconfig_set_b64(user, "client-certificate-data", kc->client_cert_pem,
+                       kc->client_cert_pem_len);
+    kubeconfig_set_b64(user, "client-key-data", kc->client_key_pem, kc->client_key_pem_len);
+    if (kc->token || token.len)
+        json_object_set_new(user, "token", json_string(kc->token ? kc->token : buf_cstr(&token)));
+    if (kc->username) {
+        json_object_set_new(user, "username", json_string(kc->username));
+        json_object_set_new(user, "password", json_string(kc->password ? kc->password : ""));
+    }
+    doc = json_pack("{s:s, s:s, s:s, s:[{s:s, s:o}], s:[{s:s, s:o}], s:[{s:s, s:{s:s, s:s, s:s}}]}",
+                    "apiVersion", "v1", "kind", "Config", "current-context", name, "clusters",
+                    "name", name, "cluster", cluster, "users", "name", name, "user", user,
+                    "contexts", "name", name, "context", "cluster", name, "user", name, "namespace",
+                    kc->namespace_ ? kc->namespace_ : "default");
+    text = json_dumps(doc, JSON_COMPACT);
+    buf_puts(out, text);
+    mbedtls_platform_zeroize(text, strlen(text));
+    free(text);
+    kubeconfig_wipe_doc(doc);
+    json_decref(doc);
+    if (token.ptr)
+        mbedtls_platform_zeroize(token.ptr, token.len);
+    buf_dispose(&token);
+    return 0;
+}
+
 int kubeconfig_in_cluster(struct kubeconfig *out, const char *sa_dir)
 {
     struct kubeconfig kc;

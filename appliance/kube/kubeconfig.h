@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+struct buf;
+
 struct kubeconfig {
     char *context;    /* the context used */
     char *server;     /* https://host:port */
@@ -46,6 +48,13 @@ void kubeconfig_dispose(struct kubeconfig *kc);
  * ERR_TOOLARGE over KUBECONFIG_MAX_TEXT. */
 int kubeconfig_from_text(struct kubeconfig *out, const char *text, size_t len, const char *label,
                          const char *context);
+
+/* kc as a kubeconfig of one context, every credential inline (Base64
+ * -data fields, the token of a tokenFile read now): what
+ * kubeconfig_from_text accepts. The text (JSON, which is YAML too) is
+ * appended to out; it holds kc's secrets, so the caller wipes it.
+ * ERR_NOTFOUND/ERR_IO when the tokenFile cannot be read. */
+int kubeconfig_flatten(const struct kubeconfig *kc, const char *name, struct buf *out);
 
 /* The default folder of the in-cluster service account. */
 #define KUBECONFIG_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"

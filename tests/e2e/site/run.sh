@@ -242,6 +242,33 @@ expect "$(api DELETE /api/v1/clusters/lab)" 404 "remove it again"
 out=$(api GET /api/v1/clusters)
 check_json "$(body_of "$out")" '[c["name"] for c in o["items"]]' '["in-cluster"]'
 wait_for 15 "the app says its cluster is gone" app_field on-lab 'o["status"]["conditions"][0]["message"].find("no configured cluster has name \"lab\"") >= 0' True
+# the CLI, as `argocd cluster add CONTEXT`: a kubeconfig whose CA and
+# token are files on the operator's machine is read there and sent inline
+mkdir -p "$work/ops"
+python3 - "$work/lab/kubeconfig" "$work/ops" <<'PY'
+import base64, re, sys
+text = open(sys.argv[1]).read()
+ca = re.search(r"certificate-authority-data: (\S+)", text).group(1)
+open(sys.argv[2] + "/ca.crt", "wb").write(base64.b64decode(ca))
+open(sys.argv[2] + "/token", "w").write(re.search(r"token: (\S+)", text).group(1) + "\n")
+text = text.replace("certificate-authority-data: " + ca, "certificate-authority: ca.crt")
+text = re.sub(r"token: \S+", "tokenFile: token", text)
+open(sys.argv[2] + "/config", "w").write(text)
+PY
+grep -q "certificate-authority: ca.crt" "$work/ops/config" || fail "the operator's kubeconfig does not name its CA file"
+expect "$(api POST /api/v1/clusters "$(cluster_body lab "$work/ops/config")")" 400 "the API takes no file reference"
+out=$(KUBECONFIG=$work/ops/config "$EDGECD_BIN" cluster add kubesim --name lab) || fail "cluster add: $out"
+[ "$out" = "cluster lab added: $lab_server" ] || fail "cluster add printed: $out"
+out=$("$EDGECD_BIN" cluster list)
+grep -q "^lab  *$lab_server  *api " <<<"$out" || fail "cluster list: $out"
+out=$("$EDGECD_BIN" cluster validate lab) || fail "cluster validate: $out"
+case $out in "Successful: discovery: "*) ;; *) fail "cluster validate printed: $out" ;; esac
+wait_for 30 "the app on the cluster added again is back in sync" app_field on-lab 'o["status"]["sync"]["status"]' Synced
+"$EDGECD_BIN" cluster rm in-cluster 2>"$work/rm.err" && fail "cluster rm removed the config's cluster"
+grep -q "site config" "$work/rm.err" || fail "cluster rm of the config's cluster: $(cat "$work/rm.err")"
+[ "$("$EDGECD_BIN" cluster rm lab)" = "cluster lab removed" ] || fail "cluster rm"
+"$EDGECD_BIN" cluster list -o json | python3 -c 'import json,sys; assert [c["name"] for c in json.load(sys.stdin)["items"]] == ["in-cluster"]' ||
+    fail "cluster list after rm"
 for f in "$work"/serve.log "$work"/serve.out "$work"/data/state.db*; do
     [ -f "$f" ] || continue
     grep -q "lab-Secret-Token-99" "$f" && fail "the added cluster's token is in $f"

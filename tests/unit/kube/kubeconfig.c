@@ -451,6 +451,44 @@ TEST(text_refuses_file_references)
     free(ca);
 }
 
+/* A kubeconfig with file references and a tokenFile, flattened on the
+ * CLI's side, reads back as the same connection with no file named. */
+TEST(flatten_inlines_every_file)
+{
+    struct kubeconfig kc, back;
+    struct buf flat = BUF_INIT;
+    char *text, *path;
+
+    free(put("flat/ca.crt", "CA FROM FILE\n"));
+    free(put("flat/client.crt", "CERT FROM FILE\n"));
+    free(put("flat/client.key", "KEY FROM FILE\n"));
+    free(put("flat/token", "file-token-7\n"));
+    text = xstrdup("current-context: c\n"
+                   "clusters: [{name: k, cluster: {server: 'https://10.1.1.1:6443', "
+                   "certificate-authority: ca.crt, tls-server-name: api.lan}}]\n"
+                   "contexts: [{name: c, context: {cluster: k, user: u, namespace: apps}}]\n"
+                   "users: [{name: u, user: {client-certificate: client.crt, client-key: "
+                   "client.key, tokenFile: token}}]\n");
+    path = put("flat/kubeconfig", text);
+    CHECK_OK(kubeconfig_load(&kc, path, NULL));
+    CHECK_OK(kubeconfig_flatten(&kc, "edge-7", &flat));
+    CHECK(strstr(buf_cstr(&flat), "ca.crt") == NULL && strstr(buf_cstr(&flat), dir) == NULL);
+    CHECK_OK(kubeconfig_from_text(&back, flat.ptr, flat.len, "flat", NULL));
+    CHECK_STR(back.context, "edge-7");
+    CHECK_STR(back.server, "https://10.1.1.1:6443");
+    CHECK_STR(back.ca_pem, "CA FROM FILE\n");
+    CHECK_STR(back.client_cert_pem, "CERT FROM FILE\n");
+    CHECK_STR(back.client_key_pem, "KEY FROM FILE\n");
+    CHECK_STR(back.token, "file-token-7");
+    CHECK_STR(back.tls_server_name, "api.lan");
+    CHECK_STR(back.namespace_, "apps");
+    kubeconfig_dispose(&back);
+    kubeconfig_dispose(&kc);
+    buf_dispose(&flat);
+    free(path);
+    free(text);
+}
+
 int main(void)
 {
     dir = test_tmpdir("kube-kubeconfig");
@@ -464,6 +502,7 @@ int main(void)
     RUN(basic_auth_and_refusals);
     RUN(in_cluster_service_account);
     RUN(text_refuses_file_references);
+    RUN(flatten_inlines_every_file);
     free(dir);
     return TEST_END();
 }
