@@ -48,10 +48,18 @@ struct app_cli {
 };
 
 /* The options every command that talks to the server takes: 1 if c was
- * one of them (and is now in o), else 0. */
+ * one of them (and is now in o), -1 for a bad -o (said on stderr), else
+ * 0. */
 static int app_cli_option(struct app_cli *o, int c)
 {
     switch (c) {
+    case 'o':
+        if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
+            fprintf(stderr, "edgecd: -o takes json or yaml\n");
+            return -1;
+        }
+        o->output = optarg;
+        return 1;
     case 's':
         o->server = optarg;
         return 1;
@@ -682,7 +690,7 @@ static int cmd_app_run(int argc, char **argv)
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
-        if (app_cli_option(&o, c))
+        if (c != 'o' && app_cli_option(&o, c))
             continue;
         switch (c) {
         case 'o':
@@ -875,22 +883,18 @@ static int cmd_appset_run(int argc, char **argv)
     json_t *doc = NULL, *set;
     char *path = NULL;
     size_t i;
-    int c;
+    int c, rc;
 
     o.server = app_default_server();
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
-        if (app_cli_option(&o, c))
-            continue;
-        switch (c) {
-        case 'o':
-            if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
-                fprintf(stderr, "edgecd: -o takes json or yaml\n");
+        if ((rc = app_cli_option(&o, c)) != 0) {
+            if (rc < 0)
                 return 2;
-            }
-            o.output = optarg;
-            break;
+            continue;
+        }
+        switch (c) {
         case 'h':
             printf("usage: edgecd appset %s\n%s\n", cli_cmd_appset.usage, cli_cmd_appset.help);
             return 0;
@@ -1027,16 +1031,12 @@ static int cmd_cluster_run(int argc, char **argv)
     o.output = "";
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:t:d:o:h", opts, NULL)) != -1) {
-        if (app_cli_option(&o, c))
-            continue;
-        switch (c) {
-        case 'o':
-            if (strcmp(optarg, "json") && strcmp(optarg, "yaml")) {
-                fprintf(stderr, "edgecd: -o takes json or yaml\n");
+        if ((rc = app_cli_option(&o, c)) != 0) {
+            if (rc < 0)
                 return 2;
-            }
-            o.output = optarg;
-            break;
+            continue;
+        }
+        switch (c) {
         case 'f':
             file = optarg;
             break;
