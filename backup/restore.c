@@ -1,7 +1,10 @@
 /*
  * Restore (see restore.h for the phases and the passes). The record is
  * the only state: it is rewritten whole at each phase change, so what
- * `restore describe` shows is what the last transition wrote.
+ * `restore describe` shows is what the last transition wrote. Its
+ * per-object results, which grow with the restore, are never held: each
+ * is appended to a temporary file as it comes, and every write of the
+ * record streams them from there as its last key.
  */
 #include "backup/restore.h"
 
