@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "backup/spill.h"
 #include "backup/tar.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -219,38 +220,139 @@ int archive_appliance_path_check(const char *path)
     }
 }
 
-/* ---- the entry list (what the manifest must match) ---- */
+/* ---- the entry list (what the manifest must match) ----
+ * One record per entry, in archive order: its SHA-256 (hex), size and
+ * path. A spill log (spill.h) keeps it, so with a folder it costs no
+ * memory whatever the number of entries; each use reads it from the
+ * start. */
 
+struct archive_list {
+    spill_log *log;
+    size_t n;
+};
+
+/* One record as read back. */
 struct archive_rec {
-    char *path;
-    uint64_t size;
     char sha[65];
+    uint64_t size;
+    char path[TAR_MAX_PATH + 1];
 };
 
-struct archive_recs {
-    struct archive_rec *v;
-    size_t n, cap;
-};
-
-static void archive_recs_add(struct archive_recs *l, const char *path, uint64_t size,
-                             const char *sha)
+static archive_list *archive_list_new(const char *dir, const char *what)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 256;
-        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-    }
-    l->v[l->n].path = xstrdup(path);
-    l->v[l->n].size = size;
-    memcpy(l->v[l->n].sha, sha, 65);
-    l->n++;
+    archive_list *l = xcalloc(1, sizeof(*l));
+    char *name = xasprintf("the entry list of %s", what);
+    l->log = spill_log_new(dir, name);
+    free(name);
+    return l;
 }
 
-static void archive_recs_dispose(struct archive_recs *l)
+static int archive_list_add(archive_list *l, const char *path, uint64_t size, const char *sha)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].path);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
+    unsigned char head[64 + 8 + 2];
+    size_t len = strlen(path);
+    int rc;
+
+    if (len > TAR_MAX_PATH)
+        return err_set(ERR_INVALID, "entry path of %zu bytes", len);
+    memcpy(head, sha, 64);
+    memcpy(head + 64, &size, 8);
+    head[72] = (unsigned char)(len >> 8);
+    head[73] = (unsigned char)len;
+    if ((rc = spill_log_append(l->log, head, sizeof(head))) < 0 ||
+        (rc = spill_log_append(l->log, path, len)) < 0)
+        return rc;
+    l->n++;
+    return 0;
+}
+
+/* The next record: 1, 0 at the end, negative on a read error. */
+static int archive_list_next(archive_list *l, struct archive_rec *out)
+{
+    unsigned char head[64 + 8 + 2];
+    size_t len;
+    int rc = spill_log_read(l->log, head, sizeof(head));
+    if (rc <= 0)
+        return rc;
+    memcpy(out->sha, head, 64);
+    out->sha[64] = '\0';
+    memcpy(&out->size, head + 64, 8);
+    len = (size_t)head[72] << 8 | head[73];
+    if ((rc = spill_log_read(l->log, out->path, len)) < 0)
+        return rc;
+    if (rc == 0 && len > 0)
+        return err_set(ERR_GENERIC, "the entry list ends inside a record");
+    out->path[len] = '\0';
+    return 1;
+}
+
+static void archive_list_rewind(archive_list *l)
+{
+    spill_log_rewind(l->log);
+}
+
+size_t archive_list_count(const archive_list *l)
+{
+    return l ? l->n : 0;
+}
+
+void archive_list_free(archive_list *l)
+{
+    if (!l)
+        return;
+    spill_log_free(l->log);
+    free(l);
+}
+
+/* The list as a verified manifest's compact "entries": "SHA256 PATH"
+ * strings (only for lists kept in memory: this holds them all). */
+static int archive_list_compact(archive_list *l, struct archive_rec *rec, json_t **out)
+{
+    json_t *a = json_array();
+    int rc;
+    *out = NULL;
+    archive_list_rewind(l);
+    while ((rc = archive_list_next(l, rec)) > 0) {
+        char *one = xasprintf("%s %s", rec->sha, rec->path);
+        json_array_append_new(a, json_string(one));
+        free(one);
+    }
+    if (rc < 0) {
+        json_decref(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+/* A list from compact "entries" (a manifest archive_verify returned in
+ * memory), for a second pass given no list. Sizes are not in it: a second
+ * pass compares paths and digests. */
+static int archive_list_from_compact(const json_t *entries, archive_list **out)
+{
+    archive_list *l = archive_list_new(NULL, "the verified manifest");
+    size_t i;
+    json_t *v;
+    int rc = 0;
+
+    *out = NULL;
+    json_array_foreach(entries, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) < 66 || s[64] != ' ') {
+            rc = err_set(ERR_INVALID, "the verified manifest's entry %zu is not \"SHA256 PATH\"",
+                         i + 1);
+            break;
+        }
+        if ((rc = archive_list_add(l, s + 65, 0, s)) < 0)
+            break;
+    }
+    if (rc < 0) {
+        archive_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
 }
 
 /* ---- writer ---- */
@@ -267,7 +369,7 @@ struct archive_writer {
     mbedtls_sha256_context file_sha;
     uint64_t file_size;
     struct buf hdr;
-    struct archive_recs recs;
+    archive_list *list;
     int64_t mtime;
     int failed;
 };
@@ -340,7 +442,7 @@ static int archive_entry_begin(archive_writer *w, const char *path, uint64_t len
     int rc;
     if (w->failed)
         return err_set(ERR_INVALID, "%s: an earlier write failed", w->what);
-    if (w->recs.n >= ARCHIVE_MAX_ENTRIES)
+    if (w->list->n >= ARCHIVE_MAX_ENTRIES)
         return err_set(ERR_TOOLARGE, "%s: more than %u entries", w->what, ARCHIVE_MAX_ENTRIES);
     buf_clear(&w->hdr);
     if ((rc = tar_file_header(&w->hdr, path, len, w->mtime)) < 0 ||
@@ -354,12 +456,9 @@ static int archive_entry_end(archive_writer *w, const char *path, uint64_t len, 
 {
     static const unsigned char zeros[TAR_BLOCK];
     int rc = archive_put(w, zeros, tar_padding(len));
-    if (rc < 0) {
+    if (rc < 0 || (rc = archive_list_add(w->list, path, len, sha)) < 0)
         w->failed = 1;
-        return rc;
-    }
-    archive_recs_add(&w->recs, path, len, sha);
-    return 0;
+    return rc;
 }
 
 static int archive_write_entry(archive_writer *w, const char *path, const void *data, size_t len)
@@ -390,6 +489,7 @@ static int archive_writer_make(archive_writer **out, int fd, archive_sink_fn sin
     w->sink_ctx = ctx;
     w->what = xstrdup(what);
     w->mtime = (int64_t)time(NULL);
+    w->list = archive_list_new(NULL, what);
     buf_init(&w->hdr);
     mbedtls_sha256_init(&w->file_sha);
     mbedtls_sha256_starts_ret(&w->file_sha, 0);
@@ -497,9 +597,14 @@ out:
     return rc;
 }
 
+void archive_writer_set_tmpdir(archive_writer *w, const char *dir)
+{
+    spill_log_set_dir(w->list->log, dir);
+}
+
 size_t archive_writer_count(const archive_writer *w)
 {
-    return w->recs.n;
+    return w->list->n;
 }
 
 /* One entry of the manifest's list as compact JSON text into b. */
@@ -523,8 +628,10 @@ int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_siz
     static const unsigned char zeros[TAR_BLOCK];
     static const char open_list[] = "\"entries\":[", close_list[] = "]}";
     struct buf head = BUF_INIT, one = BUF_INIT;
+    struct archive_rec *rec = xmalloc(sizeof(*rec));
     unsigned char digest[32];
     uint64_t total;
+    size_t i;
     int rc;
 
     json_object_del(manifest, "entries");
@@ -538,10 +645,13 @@ int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_siz
         buf_puts(&head, ",");
     buf_puts(&head, open_list);
     total = head.len + strlen(close_list);
-    for (size_t i = 0; i < w->recs.n; i++) {
-        archive_entry_json(&one, &w->recs.v[i]);
+    archive_list_rewind(w->list);
+    for (i = 0; (rc = archive_list_next(w->list, rec)) > 0; i++) {
+        archive_entry_json(&one, rec);
         total += one.len + (i > 0);
     }
+    if (rc < 0)
+        goto out;
     if (total > ARCHIVE_MAX_MANIFEST) {
         rc = err_set(ERR_TOOLARGE, "%s: the manifest is over %u bytes", w->what,
                      ARCHIVE_MAX_MANIFEST);
@@ -556,13 +666,14 @@ int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_siz
         (rc = archive_put(w, w->hdr.ptr, w->hdr.len)) < 0 ||
         (rc = archive_put(w, head.ptr, head.len)) < 0)
         goto out;
-    for (size_t i = 0; i < w->recs.n; i++) {
-        archive_entry_json(&one, &w->recs.v[i]);
+    archive_list_rewind(w->list);
+    for (i = 0; (rc = archive_list_next(w->list, rec)) > 0; i++) {
+        archive_entry_json(&one, rec);
         if ((i > 0 && (rc = archive_put(w, ",", 1)) < 0) ||
             (rc = archive_put(w, one.ptr, one.len)) < 0)
             goto out;
     }
-    if ((rc = archive_put(w, close_list, strlen(close_list))) < 0 ||
+    if (rc < 0 || (rc = archive_put(w, close_list, strlen(close_list))) < 0 ||
         (rc = archive_put(w, zeros, tar_padding((size_t)total))) < 0 ||
         (rc = archive_put(w, end, sizeof(end))) < 0 ||
         (rc = archive_deflate(w, NULL, 0, Z_FINISH)) < 0 ||
@@ -574,6 +685,7 @@ int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_siz
 out:
     buf_dispose(&head);
     buf_dispose(&one);
+    free(rec);
     if (rc < 0)
         w->failed = 1;
     return rc;
@@ -588,12 +700,41 @@ void archive_writer_free(archive_writer *w)
     crypt_writer_free(w->crypt);
     mbedtls_sha256_free(&w->file_sha);
     buf_dispose(&w->hdr);
-    archive_recs_dispose(&w->recs);
+    archive_list_free(w->list);
     free(w->what);
     free(w);
 }
 
 /* ---- reader ---- */
+
+/* The manifest's text, read in pieces (see archive_mscan_byte): what lies
+ * outside its top-level "entries" list is kept (with null in the list's
+ * place) and parsed at the end; the list's elements are taken one at a
+ * time and checked as they come. The first problem with an element is
+ * kept and reported after the checks of the text around the list, in the
+ * order a whole-text reading would find them. */
+#define ARCHIVE_MAX_MANIFEST_ITEM (64u << 10)
+
+struct archive_mscan {
+    struct buf head; /* the text outside the list, "null" in its place */
+    int started;     /* the opening '{' was seen */
+    int depth, in_str, esc;
+    size_t key_at; /* where in head the last string began */
+    int key;       /* 1: the "entries" key just ended, 2: its ':' too */
+    int found;     /* the list began */
+    int in_list;   /* inside it */
+    int no_list;   /* "entries" is not a list, or the text not an object */
+    int ldepth, lstr, lesc;
+    int es;          /* the element's state, ARCHIVE_ES_* */
+    int kind;        /* '{', '[', '"', or 's' for a scalar */
+    struct buf item; /* the element's text */
+    size_t items;    /* elements taken */
+    int fail_rc;     /* the first element's problem */
+    char *fail_msg;
+    uint64_t pos; /* bytes seen */
+};
+
+enum { ARCHIVE_ES_FIRST, ARCHIVE_ES_NEXT, ARCHIVE_ES_IN, ARCHIVE_ES_AFTER };
 
 struct archive_reader {
     int fd;
@@ -614,7 +755,16 @@ struct archive_reader {
     struct buf content;
     json_t *object;
     struct archive_path where;
-    struct archive_recs recs;
+    /* the entries as they come (a verifying pass), or the verified list
+     * they are checked against (a later pass; owned when made here) */
+    archive_list *list;
+    archive_list *expect_list;
+    int own_expect;
+    struct archive_rec *rec; /* scratch for one record of either */
+    int keep_compact;        /* no tmpdir: the manifest keeps compact "entries" */
+    struct archive_mscan ms;
+    mbedtls_sha256_context ms_sha;
+    int ms_sha_init;
     const json_t *expect;
     const char *expect_sha256;
     int appliance;
@@ -710,7 +860,23 @@ static int archive_reader_init(archive_reader *r, const struct archive_read_opti
     r->appliance = o->appliance;
     r->sink = o->sink;
     r->sink_ctx = o->sink_ctx;
+    r->keep_compact = !o->tmpdir;
+    r->rec = xmalloc(sizeof(*r->rec));
+    mbedtls_sha256_init(&r->ms_sha);
+    mbedtls_sha256_starts_ret(&r->ms_sha, 0);
+    r->ms_sha_init = 1;
     buf_init(&r->content);
+    if (!r->expect) {
+        r->list = archive_list_new(o->tmpdir, r->what);
+    } else if (o->expect_list) {
+        r->expect_list = o->expect_list;
+        archive_list_rewind(r->expect_list);
+    } else {
+        if ((rc = archive_list_from_compact(json_object_get(r->expect, "entries"),
+                                            &r->expect_list)) < 0)
+            return rc;
+        r->own_expect = 1;
+    }
     /* Peek at the magic, then hand the same bytes on (head_len is 0
      * while peeking, so the reads come from the file). */
     while (got < sizeof(r->head)) {
@@ -839,142 +1005,293 @@ static int archive_str_is(const char *s, const char *want)
     return s && strcmp(s, want) == 0;
 }
 
-/* Skip whitespace; the index of the next byte (n at the end). */
-static size_t archive_ws(const char *t, size_t i, size_t n)
+static int archive_is_ws(char c)
 {
-    while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
-        i++;
-    return i;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* The index just past the JSON string starting at t[i] ('"'), or 0 when
- * it does not end. */
-static size_t archive_str_end(const char *t, size_t i, size_t n)
-{
-    for (i++; i < n; i++) {
-        if (t[i] == '\\')
-            i++;
-        else if (t[i] == '"')
-            return i + 1;
-    }
-    return 0;
-}
-
-/* Where the manifest's top-level "entries" array lies in its text:
- * *start at its '[', *end just past its ']'. Only the array's bounds are
- * found here (strings and nesting respected); the whole text is still
- * checked by the parses that follow. 0, or ERR_INVALID. */
-static int archive_find_entries(const char *t, size_t n, size_t *start, size_t *end)
-{
-    size_t i = archive_ws(t, 0, n), k;
-    int depth = 0;
-
-    if (i >= n || t[i] != '{')
-        return ERR_INVALID;
-    for (; i < n; i++) {
-        char c = t[i];
-        if (c == '"') {
-            if (!(k = archive_str_end(t, i, n)))
-                return ERR_INVALID;
-            if (depth == 1 && k - i == 9 && memcmp(t + i, "\"entries\"", 9) == 0) {
-                size_t j = archive_ws(t, k, n);
-                if (j < n && t[j] == ':') {
-                    j = archive_ws(t, j + 1, n);
-                    if (j >= n || t[j] != '[')
-                        return ERR_INVALID;
-                    *start = j;
-                    for (int d = 0; j < n; j++) {
-                        if (t[j] == '"') {
-                            if (!(k = archive_str_end(t, j, n)))
-                                return ERR_INVALID;
-                            j = k - 1;
-                        } else if (t[j] == '[' || t[j] == '{') {
-                            d++;
-                        } else if ((t[j] == ']' || t[j] == '}') && --d == 0) {
-                            *end = j + 1;
-                            return 0;
-                        }
-                    }
-                    return ERR_INVALID;
-                }
-            }
-            i = k - 1;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return ERR_INVALID;
-}
-
-/* One entry of the manifest's list against what the archive held (the
- * first pass's records), then in its compact form "SHA256 PATH". */
-static int archive_manifest_entry(archive_reader *r, const json_t *e, size_t i, json_t *compact)
+/* One entry of the manifest's list against the list it must match: the
+ * entries this pass saw (a verifying pass), or the verified list (a
+ * later pass that parses the manifest again). */
+static int archive_manifest_entry(archive_reader *r, const json_t *e, size_t i)
 {
     const char *path = doc_get_str(e, "path"), *sha = doc_get_str(e, "sha256");
     json_t *size = json_object_get(e, "size");
-    char *one;
+    struct archive_rec *rec = r->rec;
+    int rc;
 
     if (!path || !sha || strlen(sha) != 64 || !json_is_integer(size))
         return err_set(ERR_INVALID, "%s: %s: entry %zu: needs path, size and sha256", r->what,
                        ARCHIVE_MANIFEST_PATH, i + 1);
-    if (!r->expect) {
-        const struct archive_rec *rec;
-        if (i >= r->recs.n)
-            return err_set(ERR_INVALID,
-                           "%s: the manifest lists more entries than the archive holds", r->what);
-        rec = &r->recs.v[i];
-        if (strcmp(path, rec->path) != 0)
-            return err_set(ERR_INVALID, "%s: entry %zu is \"%s\", the manifest says \"%s\"",
-                           r->what, i + 1, rec->path, path);
-        if ((uint64_t)json_integer_value(size) != rec->size)
-            return err_set(ERR_INVALID, "%s: entry \"%s\": %llu bytes, not the manifest's size",
-                           r->what, rec->path, (unsigned long long)rec->size);
-        if (strcmp(sha, rec->sha) != 0)
-            return err_set(ERR_INVALID, "%s: entry \"%s\": SHA-256 differs from the manifest",
-                           r->what, rec->path);
+    if (r->expect) {
+        /* The verifying pass compared this very list with the entries; it
+         * must not have changed between the passes. */
+        if ((rc = archive_list_next(r->expect_list, rec)) < 0)
+            return rc;
+        if (rc == 0 || strcmp(path, rec->path) != 0 || strcmp(sha, rec->sha) != 0)
+            return err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
+        return 0;
     }
-    one = xasprintf("%s %s", sha, path);
-    json_array_append_new(compact, json_string(one));
-    free(one);
+    if ((rc = archive_list_next(r->list, rec)) < 0)
+        return rc;
+    if (rc == 0)
+        return err_set(ERR_INVALID, "%s: the manifest lists more entries than the archive holds",
+                       r->what);
+    if (strcmp(path, rec->path) != 0)
+        return err_set(ERR_INVALID, "%s: entry %zu is \"%s\", the manifest says \"%s\"", r->what,
+                       i + 1, rec->path, path);
+    if ((uint64_t)json_integer_value(size) != rec->size)
+        return err_set(ERR_INVALID, "%s: entry \"%s\": %llu bytes, not the manifest's size",
+                       r->what, rec->path, (unsigned long long)rec->size);
+    if (strcmp(sha, rec->sha) != 0)
+        return err_set(ERR_INVALID, "%s: entry \"%s\": SHA-256 differs from the manifest", r->what,
+                       rec->path);
     return 0;
 }
 
-/* The manifest is read without ever holding its entry list as a tree (an
- * object per entry costs over a kilobyte; a backup may hold hundreds of
- * thousands): the text outside the list is parsed as one document, the
- * list one entry at a time, each checked and kept only as a compact
- * "SHA256 PATH" string in the manifest's "entries". */
+/* Keep the first problem of the list's elements for later; the scan
+ * goes on to find the list's end. */
+static void archive_mscan_fail(struct archive_mscan *m, int rc)
+{
+    if (m->fail_msg)
+        return;
+    m->fail_rc = rc;
+    m->fail_msg = xstrdup(err_last());
+    err_clear();
+}
+
+/* An element's text is complete: parse and check it. */
+static void archive_mscan_item(archive_reader *r, struct archive_mscan *m)
+{
+    json_error_t jerr;
+    json_t *e;
+    int rc;
+
+    m->es = ARCHIVE_ES_AFTER;
+    if (m->fail_msg)
+        return;
+    e = json_loadb(m->item.ptr, m->item.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(e))
+        rc = err_set(ERR_INVALID, "%s: %s: entry %zu: %s", r->what, ARCHIVE_MANIFEST_PATH,
+                     m->items + 1, e ? "not an object" : jerr.text);
+    else
+        rc = archive_manifest_entry(r, e, m->items);
+    json_decref(e);
+    if (rc < 0)
+        archive_mscan_fail(m, rc);
+    m->items++;
+}
+
+/* One byte inside the list. The list's end is found by brackets and
+ * strings alone (as a whole-text reading would), whatever its elements
+ * hold; the elements are cut at the commas between them. */
+static void archive_mscan_list_byte(archive_reader *r, struct archive_mscan *m, char c)
+{
+    int was_str = m->lstr, end = 0;
+
+    if (m->lstr) {
+        if (m->lesc)
+            m->lesc = 0;
+        else if (c == '\\')
+            m->lesc = 1;
+        else if (c == '"')
+            m->lstr = 0;
+    } else if (c == '"') {
+        m->lstr = 1;
+    } else if (c == '[' || c == '{') {
+        m->ldepth++;
+    } else if (c == ']' || c == '}') {
+        end = --m->ldepth == 0;
+    }
+    if (m->fail_msg)
+        goto out;
+    switch (m->es) {
+    case ARCHIVE_ES_FIRST:
+    case ARCHIVE_ES_NEXT:
+        if (archive_is_ws(c))
+            break;
+        if (end) {
+            if (m->es == ARCHIVE_ES_NEXT) {
+                err_set(ERR_INVALID, "%s: %s: entry %zu: a value is missing before ']'", r->what,
+                        ARCHIVE_MANIFEST_PATH, m->items + 1);
+                archive_mscan_fail(m, ERR_INVALID);
+            }
+            break;
+        }
+        buf_clear(&m->item);
+        buf_putc(&m->item, c);
+        m->kind = c == '{' || c == '[' || c == '"' ? c : 's';
+        m->es = ARCHIVE_ES_IN;
+        break;
+    case ARCHIVE_ES_IN:
+        if (m->kind == 's' && !was_str && (archive_is_ws(c) || c == ',' || end)) {
+            archive_mscan_item(r, m);
+            if (c == ',')
+                m->es = ARCHIVE_ES_NEXT;
+            break;
+        }
+        if (m->item.len >= ARCHIVE_MAX_MANIFEST_ITEM) {
+            err_set(ERR_TOOLARGE, "%s: %s: entry %zu: over %u bytes", r->what,
+                    ARCHIVE_MANIFEST_PATH, m->items + 1, ARCHIVE_MAX_MANIFEST_ITEM);
+            archive_mscan_fail(m, ERR_TOOLARGE);
+            break;
+        }
+        buf_putc(&m->item, c);
+        if ((m->kind == '"' && !m->lstr) ||
+            ((m->kind == '{' || m->kind == '[') && !m->lstr && m->ldepth == 1))
+            archive_mscan_item(r, m);
+        break;
+    case ARCHIVE_ES_AFTER:
+        if (archive_is_ws(c) || end)
+            break;
+        if (c == ',' && !was_str) {
+            m->es = ARCHIVE_ES_NEXT;
+            break;
+        }
+        err_set(ERR_INVALID, "%s: %s: entries: expected ',' at byte %llu", r->what,
+                ARCHIVE_MANIFEST_PATH, (unsigned long long)m->pos);
+        archive_mscan_fail(m, ERR_INVALID);
+        break;
+    }
+out:
+    if (end) {
+        m->in_list = 0;
+        m->depth--; /* the list's ']' closes what its '[' opened */
+    }
+}
+
+/* One byte of the manifest's text. */
+static void archive_mscan_byte(archive_reader *r, struct archive_mscan *m, char c)
+{
+    if (m->no_list)
+        return;
+    if (m->in_list) {
+        archive_mscan_list_byte(r, m, c);
+        m->pos++;
+        return;
+    }
+    m->pos++;
+    if (!m->started) {
+        if (!archive_is_ws(c) && c != '{') {
+            m->no_list = 1;
+            return;
+        }
+        m->started = c == '{';
+    }
+    if (m->in_str) {
+        buf_putc(&m->head, c);
+        if (m->esc) {
+            m->esc = 0;
+        } else if (c == '\\') {
+            m->esc = 1;
+        } else if (c == '"') {
+            m->in_str = 0;
+            if (m->depth == 1 && !m->found && m->head.len - m->key_at == 9 &&
+                memcmp(m->head.ptr + m->key_at, "\"entries\"", 9) == 0)
+                m->key = 1;
+        }
+        return;
+    }
+    if (m->key && archive_is_ws(c)) {
+        buf_putc(&m->head, c);
+        return;
+    }
+    if (m->key == 1 && c == ':') {
+        buf_putc(&m->head, c);
+        m->key = 2;
+        return;
+    }
+    if (m->key == 2) {
+        m->key = 0;
+        if (c != '[') {
+            m->no_list = 1;
+            return;
+        }
+        m->found = m->in_list = 1;
+        m->ldepth = 1;
+        m->depth++;
+        m->es = ARCHIVE_ES_FIRST;
+        buf_puts(&m->head, "null");
+        return;
+    }
+    m->key = 0;
+    buf_putc(&m->head, c);
+    if (c == '"') {
+        m->in_str = 1;
+        m->key_at = m->head.len - 1;
+    } else if (c == '{' || c == '[') {
+        m->depth++;
+    } else if (c == '}' || c == ']') {
+        m->depth--;
+    }
+}
+
+static void archive_mscan_dispose(struct archive_mscan *m)
+{
+    buf_dispose(&m->head);
+    buf_dispose(&m->item);
+    free(m->fail_msg);
+    memset(m, 0, sizeof(*m));
+}
+
+/* The manifest, read in ARCHIVE_IO pieces: hashed, and scanned unless
+ * a later pass compares it by digest. Never held whole: its entry list
+ * grows with the archive. */
+static int archive_read_manifest(archive_reader *r)
+{
+    uint64_t left = r->te.size;
+    unsigned char digest[32];
+    int rc = 0;
+
+    if (r->content.cap < ARCHIVE_IO) {
+        if (r->content.ptr)
+            memset(r->content.ptr, 0, r->content.cap); /* it held Secrets */
+        buf_dispose(&r->content);
+        r->content.ptr = xmalloc(ARCHIVE_IO);
+        r->content.cap = ARCHIVE_IO;
+    }
+    if (!r->expect_sha256)
+        archive_list_rewind(r->expect ? r->expect_list : r->list);
+    while (left > 0) {
+        size_t n = left < ARCHIVE_IO ? (size_t)left : ARCHIVE_IO;
+        if ((rc = tar_reader_read(&r->tar, r->content.ptr, n)) < 0)
+            return archive_named(r, rc);
+        mbedtls_sha256_update_ret(&r->ms_sha, (unsigned char *)r->content.ptr, n);
+        if (!r->expect_sha256)
+            for (size_t i = 0; i < n; i++)
+                archive_mscan_byte(r, &r->ms, r->content.ptr[i]);
+        left -= n;
+    }
+    mbedtls_sha256_finish_ret(&r->ms_sha, digest);
+    util_hex(r->manifest_sha256, digest, sizeof(digest));
+    return 0;
+}
+
+/* After the manifest's last byte: the text around the list parsed and
+ * checked, then what the elements' scan found, then the counts. */
 static int archive_check_manifest(archive_reader *r)
 {
     struct doc_limits lim = DOC_LIMITS_INIT;
-    const char *t = r->content.ptr, *kind;
-    size_t n = r->content.len, start = 0, end = 0, pos, i = 0;
-    struct buf head = BUF_INIT;
-    json_t *compact = NULL;
+    struct archive_mscan *m = &r->ms;
+    const char *kind;
+    size_t want;
     int rc;
 
-    util_sha256_hex(r->content.ptr, r->content.len, r->manifest_sha256);
     if (r->expect_sha256) {
         /* Every entry was compared with the verified list as it came; the
          * same text is the same manifest, without a second parse. */
         if (strcmp(r->manifest_sha256, r->expect_sha256) != 0 ||
-            r->index != json_array_size(json_object_get(r->expect, "entries")))
+            r->index != archive_list_count(r->expect_list))
             return err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
         r->manifest = json_incref((json_t *)r->expect);
         return 0;
     }
-    if (archive_find_entries(t, n, &start, &end) < 0)
+    if (m->no_list || !m->found || m->in_list)
         return err_set(ERR_INVALID, "%s: %s: not an edgecd backup manifest (no entries list)",
                        r->what, ARCHIVE_MANIFEST_PATH);
-    buf_put(&head, t, start);
-    buf_puts(&head, "null");
-    buf_put(&head, t + end, n - end);
     lim.max_bytes = ARCHIVE_MAX_MANIFEST;
-    rc = doc_parse_json(&r->manifest, head.ptr, head.len, ARCHIVE_MANIFEST_PATH, &lim);
-    buf_dispose(&head);
-    if (rc < 0)
+    if ((rc = doc_parse_json(&r->manifest, m->head.ptr, m->head.len, ARCHIVE_MANIFEST_PATH, &lim)) <
+        0)
         return err_prefix(rc, "%s", r->what);
     kind = doc_get_str(r->manifest, "kind");
     if (!json_is_object(r->manifest) || !kind || strcmp(kind, ARCHIVE_MANIFEST_KIND) != 0)
@@ -985,51 +1302,23 @@ static int archive_check_manifest(archive_reader *r)
         return err_set(ERR_INVALID, "%s: %s", r->what,
                        r->appliance ? "not an appliance backup (a cluster backup?)"
                                     : "an appliance backup, not a cluster backup");
-    compact = json_array();
-    for (pos = archive_ws(t, start + 1, end - 1);; i++) {
-        json_error_t jerr;
-        json_t *e;
-        if (pos >= end - 1)
-            break; /* the closing ']' */
-        if (i > 0) {
-            if (t[pos] != ',') {
-                rc = err_set(ERR_INVALID, "%s: %s: entries: expected ',' at byte %zu", r->what,
-                             ARCHIVE_MANIFEST_PATH, pos);
-                goto out;
-            }
-            pos = archive_ws(t, pos + 1, end - 1);
-        }
-        e = json_loadb(t + pos, end - 1 - pos, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-                       &jerr);
-        if (!json_is_object(e)) {
-            rc = err_set(ERR_INVALID, "%s: %s: entry %zu: %s", r->what, ARCHIVE_MANIFEST_PATH,
-                         i + 1, e ? "not an object" : jerr.text);
-            json_decref(e);
-            goto out;
-        }
-        rc = archive_manifest_entry(r, e, i, compact);
-        json_decref(e);
-        if (rc < 0)
-            goto out;
-        pos = archive_ws(t, pos + (size_t)jerr.position, end - 1);
+    if (m->fail_msg)
+        return err_set(m->fail_rc, "%s", m->fail_msg);
+    want = archive_list_count(r->expect ? r->expect_list : r->list);
+    if (m->items != want)
+        return r->expect
+                   ? err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what)
+                   : err_set(ERR_INVALID,
+                             "%s: the manifest lists %zu entries, the archive holds %zu", r->what,
+                             m->items, want);
+    json_object_del(r->manifest, "entries");
+    if (r->keep_compact) {
+        json_t *compact;
+        if ((rc = archive_list_compact(r->expect ? r->expect_list : r->list, r->rec, &compact)) < 0)
+            return rc;
+        json_object_set_new(r->manifest, "entries", compact);
     }
-    if (!r->expect && i != r->recs.n) {
-        rc = err_set(ERR_INVALID, "%s: the manifest lists %zu entries, the archive holds %zu",
-                     r->what, i, r->recs.n);
-        goto out;
-    }
-    /* The first pass compared this very list; it must not have changed
-     * between the passes. */
-    if (r->expect && !json_equal(compact, json_object_get(r->expect, "entries"))) {
-        rc = err_set(ERR_INVALID, "%s: the manifest changed since it was verified", r->what);
-        goto out;
-    }
-    json_object_set_new(r->manifest, "entries", compact);
-    compact = NULL;
-    rc = 0;
-out:
-    json_decref(compact);
-    return rc;
+    return 0;
 }
 
 /* The object's JSON must be the object its path names. */
@@ -1057,19 +1346,19 @@ static int archive_check_object(archive_reader *r)
     return 0;
 }
 
-/* Check the entry just read against the verified manifest (second pass),
- * or note it for the manifest check (first pass). */
+/* Check the entry just read against the verified list (a later pass),
+ * or note it for the manifest check (a verifying pass). */
 static int archive_entry_seen(archive_reader *r, const char *sha)
 {
+    int rc;
     if (r->expect) {
-        const char *want =
-            json_string_value(json_array_get(json_object_get(r->expect, "entries"), r->index));
-        if (!want || strlen(want) < 66 || memcmp(want, sha, 64) != 0 ||
-            strcmp(want + 65, r->te.path) != 0)
+        if ((rc = archive_list_next(r->expect_list, r->rec)) < 0)
+            return rc;
+        if (rc == 0 || strcmp(r->rec->sha, sha) != 0 || strcmp(r->rec->path, r->te.path) != 0)
             return err_set(ERR_INVALID, "%s: entry \"%s\" differs from the verified manifest",
                            r->what, r->te.path);
-    } else {
-        archive_recs_add(&r->recs, r->te.path, r->te.size, sha);
+    } else if ((rc = archive_list_add(r->list, r->te.path, r->te.size, sha)) < 0) {
+        return rc;
     }
     r->index++;
     return 0;
@@ -1154,6 +1443,14 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
         if (r->te.size > max)
             return err_set(ERR_TOOLARGE, "%s: entry \"%s\": %llu bytes, over the %zu-byte limit",
                            r->what, r->te.path, (unsigned long long)r->te.size, max);
+        if (strcmp(r->te.path, ARCHIVE_MANIFEST_PATH) == 0) {
+            if ((rc = archive_read_manifest(r)) < 0 || (rc = archive_check_manifest(r)) < 0 ||
+                (rc = archive_drain(r)) < 0)
+                return rc;
+            archive_mscan_dispose(&r->ms);
+            r->done = 1;
+            return 0;
+        }
         buf_clear(&r->content);
         if (r->content.cap < r->te.size + 1) {
             buf_dispose(&r->content);
@@ -1164,12 +1461,6 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e)
             return archive_named(r, rc);
         r->content.len = (size_t)r->te.size;
         r->content.ptr[r->content.len] = '\0';
-        if (strcmp(r->te.path, ARCHIVE_MANIFEST_PATH) == 0) {
-            if ((rc = archive_check_manifest(r)) < 0 || (rc = archive_drain(r)) < 0)
-                return rc;
-            r->done = 1;
-            return 0;
-        }
         util_sha256_hex(r->content.ptr, r->content.len, sha);
         if ((rc = archive_entry_seen(r, sha)) < 0)
             return rc;
@@ -1194,6 +1485,21 @@ const char *archive_manifest_entry_path(const json_t *entry)
 {
     const char *s = json_string_value(entry);
     return s && strlen(s) > 65 ? s + 65 : "";
+}
+
+archive_list *archive_reader_take_list(archive_reader *r)
+{
+    archive_list *l;
+    if (!r->done || !r->list)
+        return NULL;
+    l = r->list;
+    r->list = NULL;
+    return l;
+}
+
+size_t archive_reader_count(const archive_reader *r)
+{
+    return r->index;
 }
 
 const char *archive_reader_manifest_sha256(const archive_reader *r)
@@ -1229,7 +1535,13 @@ void archive_reader_close(archive_reader *r)
     buf_dispose(&r->content);
     json_decref(r->object);
     json_decref(r->manifest);
-    archive_recs_dispose(&r->recs);
+    archive_list_free(r->list);
+    if (r->own_expect)
+        archive_list_free(r->expect_list);
+    free(r->rec);
+    archive_mscan_dispose(&r->ms);
+    if (r->ms_sha_init)
+        mbedtls_sha256_free(&r->ms_sha);
     free(r->what);
     free(r);
 }

@@ -111,6 +111,11 @@ int archive_writer_add(archive_writer *w, const char *path, const void *data, si
  * ERR_NOTFOUND, ERR_IO. */
 int archive_writer_add_file(archive_writer *w, const char *path, const char *file);
 
+/* Keep the entry list (which the manifest needs at the end) in an
+ * unnamed file in dir once it outgrows memory, instead of in memory. Call
+ * it right after archive_writer_new; dir must exist. */
+void archive_writer_set_tmpdir(archive_writer *w, const char *dir);
+
 /* Entries added so far (metadata/version included). */
 size_t archive_writer_count(const archive_writer *w);
 
@@ -124,6 +129,15 @@ int archive_writer_finish(archive_writer *w, json_t *manifest, uint64_t *out_siz
 void archive_writer_free(archive_writer *w);
 
 /* ---- reading ---- */
+
+/* The verified entry list of an archive: each entry's path, size and
+ * SHA-256, in archive order (archive_reader_take_list), for later passes
+ * to check their entries against (archive_read_options.expect_list). In
+ * memory, or in an unnamed file when the reader had a tmpdir. Owned by
+ * the caller (archive_list_free); one reader uses it at a time. */
+typedef struct archive_list archive_list;
+size_t archive_list_count(const archive_list *l);
+void archive_list_free(archive_list *l);
 
 struct archive_read_options {
     const struct crypt_key *key; /* NULL: only a plain archive can open */
@@ -140,10 +154,18 @@ struct archive_read_options {
      * nothing before the reader reached the end. NULL: content skipped. */
     int (*sink)(void *ctx, const char *path, const void *p, size_t n, int last);
     void *sink_ctx;
+    /* An existing folder (the data directory's tmp/) where the entry list
+     * goes once it outgrows memory; the verified manifest then has no
+     * "entries" (archive_reader_take_list has them). NULL: in memory, and
+     * the manifest keeps them as compact strings. */
+    const char *tmpdir;
+    /* with expect: its entry list as archive_reader_take_list gave it
+     * (NULL: expect's compact "entries") */
+    archive_list *expect_list;
 };
 #define ARCHIVE_READ_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        NULL, 0, NULL, NULL, 0, NULL, NULL                                                         \
+        NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL                                             \
     }
 
 /* One object from the archive, valid until the next call. */
@@ -183,8 +205,15 @@ int archive_reader_next(archive_reader *r, struct archive_entry *e);
 const char *archive_reader_manifest_sha256(const archive_reader *r);
 
 /* The manifest, after archive_reader_next returned 0 (borrowed), its
- * entries compact as archive_verify returns them. */
+ * entries compact as archive_verify returns them (none with a tmpdir). */
 const json_t *archive_reader_manifest(const archive_reader *r);
+
+/* After archive_reader_next returned 0 on a verifying pass (no expect):
+ * the entry list it checked, now the caller's; else NULL. */
+archive_list *archive_reader_take_list(archive_reader *r);
+
+/* Entries read so far, metadata/version included, the manifest not. */
+size_t archive_reader_count(const archive_reader *r);
 
 /* 1 if the archive is encrypted. */
 int archive_reader_encrypted(const archive_reader *r);
@@ -194,7 +223,8 @@ void archive_reader_close(archive_reader *r);
 /* Walk the whole archive and check everything. *out_manifest (may be
  * NULL) is a new reference to the verified manifest, whose "entries" are
  * kept compact: one string "SHA256 PATH" per entry, in archive order
- * (metadata/version first), rather than the stored objects. */
+ * (metadata/version first), rather than the stored objects; with o->tmpdir
+ * it has no "entries" (and memory does not grow with them). */
 int archive_verify(const char *path, const struct archive_read_options *o, json_t **out_manifest);
 
 /* The path of one compact entry of a verified manifest ("" for anything

@@ -77,10 +77,12 @@ int backup_create(kube_client *kc, const struct backup_create_options *o, json_t
         goto out;
     begun = 1;
     shown = xasprintf("%s/%s/%s", o->location, o->name, archive_name);
-    if ((rc = tx.fd >= 0
-                  ? archive_writer_new(&w, tx.fd, shown, o->key)
-                  : archive_writer_new_sink(&w, location_tx_write, &tx, shown, o->key)) < 0 ||
-        (rc = collect_run(kc, o->spec, w, &res, o->progress, o->progress_ctx)) < 0)
+    if ((rc = tx.fd >= 0 ? archive_writer_new(&w, tx.fd, shown, o->key)
+                         : archive_writer_new_sink(&w, location_tx_write, &tx, shown, o->key)) < 0)
+        goto out;
+    if (o->tmpdir)
+        archive_writer_set_tmpdir(w, o->tmpdir);
+    if ((rc = collect_run(kc, o->spec, w, &res, o->progress, o->progress_ctx)) < 0)
         goto out;
     backup_time(start, t0);
     backup_time(end, time(NULL));

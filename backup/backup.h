@@ -43,6 +43,9 @@ struct backup_create_options {
     const char *schedule; /* the schedule that made it (label velero.io/schedule-name); NULL */
     collect_progress_fn progress; /* NULL: none; see collect.h */
     void *progress_ctx;
+    /* an existing folder for the archive's entry list once it outgrows
+     * memory (the data directory's tmp/); NULL: in memory */
+    const char *tmpdir;
 };
 
 /* Make the backup. *out_record (may be NULL) is a new reference to the

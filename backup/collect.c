@@ -2,8 +2,11 @@
  * One pass over the kinds discovery reports (see collect.h). Kinds are
  * taken in name order so two backups of the same cluster list their
  * entries alike. With orLabelSelectors each selector is one server-side
- * list and an object matching two of them is written once: the uids seen
- * for the current kind are remembered until the kind is done.
+ * list and an object matching two of them is written once: the list of
+ * selector i skips what selectors 0..i-1 match, asked of the object's
+ * labels, so nothing is remembered per object. (An object relabelled
+ * between two lists may be written twice, or missed, as a relabelled
+ * object may be by any backup that is not a snapshot.)
  */
 #include "backup/collect.h"
 
@@ -25,10 +28,13 @@ struct collect_ctx {
     const json_t *spec;
     archive_writer *w;
     const struct collect_kind *k;
-    int filter_ns;     /* listed across namespaces: filter each object here */
-    json_t *seen_uids; /* with several selectors: uid -> true */
-    size_t count;      /* objects of this kind written */
-    int write_failed;  /* the archive failed: stop everything */
+    int filter_ns; /* listed across namespaces: filter each object here */
+    /* with several selectors (orLabelSelectors), one list each: the
+     * selectors, and which one the current list is for */
+    const json_t *selectors;
+    size_t selector;
+    size_t count;     /* objects of this kind written */
+    int write_failed; /* the archive failed: stop everything */
     struct collect_result *res;
     struct buf text;
     size_t found, written; /* over all kinds, for progress */
@@ -47,7 +53,6 @@ static int collect_item(void *arg, json_t *obj)
     struct collect_ctx *c = arg;
     const char *name = doc_get_str(obj, "metadata.name");
     const char *ns = c->k->r->namespaced ? doc_get_str(obj, "metadata.namespace") : NULL;
-    const char *uid = doc_get_str(obj, "metadata.uid");
     char *classic = NULL, *preferred = NULL;
     int rc;
 
@@ -57,11 +62,12 @@ static int collect_item(void *arg, json_t *obj)
         return 0;
     if (c->filter_ns && !filter_namespace(c->spec, c->k->r->namespaced ? ns : name))
         return 0;
-    if (c->seen_uids && uid) {
-        if (json_object_get(c->seen_uids, uid))
+    /* An object an earlier selector of this kind matches was written
+     * with that selector's list. Asked of its labels rather than looked up
+     * among the uids written: no set that grows with the kind. */
+    for (size_t j = 0; j < c->selector; j++)
+        if (filter_selector_match(json_array_get(c->selectors, j), doc_get(obj, "metadata.labels")))
             return 0;
-        json_object_set_new(c->seen_uids, uid, json_true());
-    }
     c->found++;
     buf_clear(&c->text);
     doc_emit_json(&c->text, obj, 0);
@@ -100,6 +106,8 @@ static int collect_list(kube_client *kc, struct collect_ctx *c, const char *ns, 
         if (n && (rc = filter_selector_string(json_array_get(selectors, i), &sel)) < 0)
             return rc;
         lo.label_selector = sel;
+        c->selectors = selectors;
+        c->selector = i;
         rc = kube_client_list_each(kc, c->k->r, ns, &lo, collect_item, c);
         free(sel);
         if (rc < 0)
@@ -120,7 +128,6 @@ static int collect_kind(kube_client *kc, struct collect_ctx *c, struct collect_r
     else if (json_array_size(or) > 0)
         json_array_extend(selectors, (json_t *) or);
     c->count = 0;
-    c->seen_uids = json_array_size(selectors) > 1 ? json_object() : NULL;
     if (c->k->r->namespaced)
         nslist = filter_namespace_list(c->spec);
     if (nslist) {
@@ -146,8 +153,8 @@ static int collect_kind(kube_client *kc, struct collect_ctx *c, struct collect_r
         json_object_set_new(res->resources, c->k->qualified, json_integer((json_int_t)c->count));
         res->items += c->count;
     }
-    json_decref(c->seen_uids);
-    c->seen_uids = NULL;
+    c->selectors = NULL;
+    c->selector = 0;
     json_decref(nslist);
     json_decref(selectors);
     return rc;

@@ -126,9 +126,12 @@ static int download_decrypt(const struct backup_download_options *o, const char 
 
     ro.key = o->key;
     ro.allow_plain = 1;
+    ro.tmpdir = o->tmpdir;
     if ((rc = location_open_archive(&r, o->location, archive, NULL, &ro)) < 0 ||
         (rc = archive_writer_new(&w, fd, what, NULL)) < 0)
         goto out;
+    if (o->tmpdir)
+        archive_writer_set_tmpdir(w, o->tmpdir);
     while ((rc = archive_reader_next(r, &e)) > 0) {
         buf_clear(&text);
         doc_emit_json(&text, e.object, 0);
@@ -199,6 +202,7 @@ int backup_download(const struct backup_download_options *o, json_t **out_report
         ro.key = o->key;
         ro.allow_plain = !encrypted;
         ro.appliance = appliance;
+        ro.tmpdir = o->tmpdir;
         rc = archive_verify(tmp, &ro, &manifest);
         verified = "archive";
     }

@@ -23,6 +23,9 @@ struct backup_download_options {
     const struct crypt_key *key; /* NULL: the archive's bytes are checked against the record only */
     int decrypt;                 /* write the plain Velero-format tar.gz (needs key) */
     int force;                   /* replace an existing output */
+    /* an existing folder for the entry lists of the checks (the data
+     * directory's tmp/); NULL: in memory */
+    const char *tmpdir;
 };
 
 /* Download. *out_report (may be NULL): a new object {"file", "size",

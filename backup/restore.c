@@ -1,7 +1,10 @@
 /*
  * Restore (see restore.h for the phases and the passes). The record is
  * the only state: it is rewritten whole at each phase change, so what
- * `restore describe` shows is what the last transition wrote.
+ * `restore describe` shows is what the last transition wrote. Its
+ * per-object results, which grow with the restore, are never held: each
+ * is appended to a temporary file as it comes, and every write of the
+ * record streams them from there as its last key.
  */
 #include "backup/restore.h"
 
@@ -19,6 +22,7 @@
 #include "backup/filter.h"
 #include "backup/location.h"
 #include "backup/prepare.h"
+#include "backup/spill.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/fs.h"
@@ -29,6 +33,14 @@
 #define RESTORE_MAX_RECORD (256u << 20)
 #define RESTORE_CRD_WAIT_MS 60000
 #define RESTORE_FIELD_MANAGER "edgecd-restore"
+/* Messages about objects listed per restore in each of results.warnings
+ * and .errors; status counts them all, and each object's own result
+ * keeps its message. */
+#define RESTORE_MAX_MESSAGES 1000
+/* Where the record's per-object results begin (they are written last). */
+#define RESTORE_RESULTS_MARK "\n  \"results\": "
+/* The most read of a record before its results, to check an earlier run. */
+#define RESTORE_MAX_RECORD_HEAD (16u << 20)
 
 /* The spec's filter fields, as filter.h reads them. */
 static const char *const restore_filter_fields[] = {
@@ -114,19 +126,6 @@ static char *restore_record_path(const char *location, const char *name)
     return xasprintf("%s/%s/%s.json", location, RESTORE_DIR, name);
 }
 
-static int restore_record_write(const char *location, const json_t *rec)
-{
-    struct buf text = BUF_INIT;
-    char *path = restore_record_path(location, doc_get_str(rec, "metadata.name"));
-    int rc;
-    doc_emit_json(&text, rec, 1);
-    buf_putc(&text, '\n');
-    rc = fs_write_atomic(path, text.ptr, text.len, 0600);
-    buf_dispose(&text);
-    free(path);
-    return rc;
-}
-
 static int restore_record_read(const char *location, const char *name, json_t **out)
 {
     struct buf b = BUF_INIT;
@@ -142,6 +141,59 @@ static int restore_record_read(const char *location, const char *name, json_t **
         *out = NULL;
         rc = err_set(ERR_INVALID, "%s: not a restore record", path);
     }
+    buf_dispose(&b);
+    free(path);
+    return rc;
+}
+
+/* A record without its per-object results, which grow with the restore:
+ * all a new run needs of an earlier one (its phase). The results are
+ * the record's last key (restore_record_write), so the text before them,
+ * closed, is the rest of the record; a record laid out otherwise is read
+ * whole. */
+static int restore_record_read_head(const char *location, const char *name, json_t **out)
+{
+    struct buf b = BUF_INIT;
+    char *path = restore_record_path(location, name), piece[65536], *mark = NULL;
+    size_t ml = strlen(RESTORE_RESULTS_MARK);
+    int fd, rc = 0;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT ? err_set(ERR_NOTFOUND, "restore %s: not found in %s", name, location)
+                             : err_set(ERR_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    while (!mark && b.len < RESTORE_MAX_RECORD_HEAD) {
+        size_t from = b.len > ml ? b.len - ml : 0;
+        ssize_t k = read(fd, piece, sizeof(piece));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = err_set(ERR_IO, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (k == 0)
+            break;
+        buf_put(&b, piece, (size_t)k);
+        mark = memmem(b.ptr + from, b.len - from, RESTORE_RESULTS_MARK, ml);
+    }
+    if (mark) {
+        b.len = (size_t)(mark - b.ptr);
+        while (b.len > 0 && (b.ptr[b.len - 1] == ',' || b.ptr[b.len - 1] == ' '))
+            b.len--;
+        buf_puts(&b, "\n}");
+        if (doc_parse_json(out, b.ptr, b.len, path, NULL) == 0 && json_is_object(*out))
+            goto out;
+        json_decref(*out);
+        *out = NULL;
+        err_clear();
+    }
+    rc = restore_record_read(location, name, out);
+out:
+    if (fd >= 0)
+        close(fd);
     buf_dispose(&b);
     free(path);
     return rc;
@@ -248,53 +300,92 @@ int restore_get(const char *location, const char *name, json_t **out)
 
 /* ---- one run ---- */
 
+/* What the run knows of one uid (restore_run.uids): the objects it
+ * restores and the owners they name, keyed by the SHA-256 of the uid, so
+ * the index lives in a file and not in memory (spill.h). */
+enum {
+    RESTORE_UID_SELECTED = 1,   /* an object with this uid is restored */
+    RESTORE_UID_REFERENCED = 2, /* an ownerReference names it */
+    RESTORE_UID_DEFERRED = 4,   /* it waits for the last pass */
+};
+struct restore_uid {
+    unsigned char key[SPILL_KEY];
+    unsigned char flags;
+    unsigned char len; /* of now; 0 until the object is in the cluster */
+    char now[62];      /* its uid there */
+};
+
+static void restore_uid_merge(void *into, const void *from)
+{
+    ((struct restore_uid *)into)->flags |= ((const struct restore_uid *)from)->flags;
+}
+
+/* Messages grouped as Velero groups them. Those about objects (cluster
+ * and namespace groups) are kept up to RESTORE_MAX_MESSAGES; the
+ * restore's own (a few) always. */
+struct restore_msgs {
+    json_t *groups;
+    size_t n, kept;
+};
+
 struct restore_run {
     kube_client *kc;
     const struct restore_options *o;
-    json_t *spec; /* borrowed: o->spec */
-    json_t *rec;  /* the record */
+    const char *records; /* the folder of the record */
+    json_t *spec;        /* borrowed: o->spec */
+    json_t *rec;         /* the record, without its results */
     const char *policy;
     int dry_run;
     /* the index from the verifying pass */
-    json_t *selected;         /* old uid -> true */
+    spill_table *uids;        /* struct restore_uid */
+    size_t owner_refs;        /* ownerReferences of the restored objects */
+    archive_list *entries;    /* the verified entry list */
     json_t *crds;             /* [{group, kind, name}] of selected CRDs */
     json_t *apps;             /* edgecd.io/app label values of objects restored as they were */
     char manifest_sha256[65]; /* of the verified manifest's text */
     int ranks[PREPARE_RANK_REST + 1];
     size_t total;
     /* as the run goes */
-    json_t *owners;     /* old uid -> new uid */
-    json_t *deferred;   /* old uids of objects waiting for an owner later in the order */
+    size_t deferred;    /* objects waiting for an owner later in the order */
     int last_pass;      /* the pass over the deferred objects */
     json_t *namespaces; /* target namespaces known to exist */
-    json_t *items, *counts, *warnings, *errors;
+    spill_log *results; /* each object's result: its length, then compact JSON */
+    struct buf scratch;
+    json_t *counts;
+    struct restore_msgs warnings, errors;
+    char *io_error; /* the temporary files failed: the run stops */
     size_t done;
     int64_t progress_ms; /* when the record was last written InProgress */
 };
 
 /* Velero groups messages: the restore itself, cluster-scoped objects,
  * and per namespace. */
-static json_t *restore_groups(void)
+static void restore_msgs_init(struct restore_msgs *m)
 {
-    return json_pack("{s:[], s:[], s:{}}", "velero", "cluster", "namespaces");
+    m->groups = json_pack("{s:[], s:[], s:{}}", "velero", "cluster", "namespaces");
+    m->n = m->kept = 0;
 }
 
-static void restore_note(json_t *groups, const char *ns, const char *fmt, ...)
+static void restore_note(struct restore_msgs *m, const char *ns, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void restore_note(json_t *groups, const char *ns, const char *fmt, ...)
+static void restore_note(struct restore_msgs *m, const char *ns, const char *fmt, ...)
 {
     va_list ap;
     struct buf msg = BUF_INIT;
     json_t *list;
+    m->n++;
+    if ((!ns || ns[0]) && m->kept >= RESTORE_MAX_MESSAGES)
+        return;
+    m->kept++;
     va_start(ap, fmt);
     buf_vprintf(&msg, fmt, ap);
     va_end(ap);
     if (!ns) {
-        list = json_object_get(groups, "cluster");
+        list = json_object_get(m->groups, "cluster");
     } else if (!ns[0]) {
-        list = json_object_get(groups, "velero");
+        list = json_object_get(m->groups, "velero");
     } else {
-        json_t *by = json_object_get(groups, "namespaces");
+        json_t *by = json_object_get(m->groups, "namespaces");
         list = json_object_get(by, ns);
         if (!list)
             json_object_set_new(by, ns, list = json_array());
@@ -303,17 +394,31 @@ static void restore_note(json_t *groups, const char *ns, const char *fmt, ...)
     buf_dispose(&msg);
 }
 
-static size_t restore_group_count(const json_t *groups)
+/* The groups as the record shows them: the kept messages, and how many
+ * more there were. */
+static void restore_msgs_emit(const struct restore_msgs *m, const char *what, struct buf *out)
 {
-    size_t n = json_array_size(json_object_get(groups, "velero")) +
-               json_array_size(json_object_get(groups, "cluster"));
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)json_object_get(groups, "namespaces"), k, v)
-    {
-        n += json_array_size(v);
+    json_t *g = m->groups;
+    if (m->n > m->kept) {
+        char *more = xasprintf("%zu more %s not listed here; each object's result in "
+                               "results.items has its own message",
+                               m->n - m->kept, what);
+        g = json_deep_copy(m->groups);
+        json_array_append_new(json_object_get(g, "velero"), json_string(more));
+        free(more);
     }
-    return n;
+    doc_emit_json(out, g, 0);
+    if (g != m->groups)
+        json_decref(g);
+}
+
+/* The temporary files failed (a full disk): keep the first message; the
+ * passes stop at the next object. */
+static void restore_io_failed(struct restore_run *r)
+{
+    if (!r->io_error)
+        r->io_error = xstrdup(err_last());
+    err_clear();
 }
 
 static const char *restore_target_ns(const struct restore_run *r, const char *ns)
@@ -379,6 +484,41 @@ static int restore_selected(const struct restore_run *r, const struct archive_en
     return 1;
 }
 
+/* Note a uid in the index (the verifying pass). */
+static int restore_uid_add(struct restore_run *r, const char *uid, int flags)
+{
+    struct restore_uid u;
+    memset(&u, 0, sizeof(u));
+    util_sha256(uid, strlen(uid), u.key);
+    u.flags = (unsigned char)flags;
+    return spill_table_add(r->uids, &u);
+}
+
+/* What the index holds for uid: 1 with *u filled, 0 when nothing (u
+ * zeroed). A failed read stops the run (restore_io_failed) and reads as
+ * nothing. */
+static int restore_uid_get(struct restore_run *r, const char *uid, struct restore_uid *u)
+{
+    unsigned char key[SPILL_KEY];
+    int rc;
+    memset(u, 0, sizeof(*u));
+    if (!uid)
+        return 0;
+    util_sha256(uid, strlen(uid), key);
+    if ((rc = spill_table_find(r->uids, key, u)) < 0) {
+        restore_io_failed(r);
+        memset(u, 0, sizeof(*u));
+        return 0;
+    }
+    return rc;
+}
+
+static void restore_uid_put(struct restore_run *r, const struct restore_uid *u)
+{
+    if (spill_table_update(r->uids, u) < 0)
+        restore_io_failed(r);
+}
+
 /* The verifying pass: every byte checked, and the index built. Nothing
  * of the index is used unless the whole archive passed. */
 static int restore_verify(struct restore_run *r, const char *archive, json_t **out_manifest)
@@ -391,16 +531,26 @@ static int restore_verify(struct restore_run *r, const char *archive, json_t **o
     *out_manifest = NULL;
     ro.key = r->o->key;
     ro.allow_plain = r->o->allow_plain;
+    ro.tmpdir = r->o->tmpdir;
     if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, &ro)) < 0)
         goto out;
     while ((rc = archive_reader_next(ar, &e)) > 0) {
         const char *uid = doc_get_str(e.object, "metadata.uid");
+        const json_t *ref;
+        size_t i;
         if (!restore_selected(r, &e))
             continue;
         r->total++;
         r->ranks[prepare_rank(e.where.resource)] = 1;
-        if (uid)
-            json_object_set_new(r->selected, uid, json_true());
+        if (uid && (rc = restore_uid_add(r, uid, RESTORE_UID_SELECTED)) < 0)
+            goto out;
+        json_array_foreach(doc_get(e.object, "metadata.ownerReferences"), i, ref)
+        {
+            const char *owner = json_string_value(json_object_get(ref, "uid"));
+            if (owner && (rc = restore_uid_add(r, owner, RESTORE_UID_REFERENCED)) < 0)
+                goto out;
+            r->owner_refs += owner != NULL;
+        }
         {
             const char *app = doc_get_str(e.object, "metadata.labels." PREPARE_TRACKING_LABEL);
             const char *ns = e.where.namespace_;
@@ -414,28 +564,38 @@ static int restore_verify(struct restore_run *r, const char *archive, json_t **o
                                                      doc_get_str(e.object, "spec.names.kind"),
                                                      "name", e.where.name));
     }
-    if (rc == 0) {
+    if (rc == 0 && (rc = spill_table_seal(r->uids)) == 0) {
         *out_manifest = json_incref((json_t *)archive_reader_manifest(ar));
         memcpy(r->manifest_sha256, archive_reader_manifest_sha256(ar), 65);
+        r->entries = archive_reader_take_list(ar);
     }
 out:
     archive_reader_close(ar);
     return rc;
 }
 
+/* An object's result, appended to the results file (the record streams
+ * them from there). */
 static void restore_result(struct restore_run *r, const struct archive_entry *e, const char *to_ns,
                            const char *action, const char *message)
 {
     json_t *item = json_pack("{s:s, s:s?, s:s}", "resource", e->where.resource, "namespace",
                              e->where.namespace_, "name", e->where.name);
     json_int_t n = json_integer_value(json_object_get(r->counts, action));
+    uint32_t len;
     if (to_ns && e->where.namespace_ && strcmp(to_ns, e->where.namespace_) != 0)
         json_object_set_new(item, "targetNamespace", json_string(to_ns));
     json_object_set_new(item, "action", json_string(action));
     if (message)
         json_object_set_new(item, "message", json_string(message));
-    json_array_append_new(r->items, item);
     json_object_set_new(r->counts, action, json_integer(n + 1));
+    buf_clear(&r->scratch);
+    doc_emit_json(&r->scratch, item, 0);
+    json_decref(item);
+    len = (uint32_t)r->scratch.len;
+    if (spill_log_append(r->results, &len, sizeof(len)) < 0 ||
+        spill_log_append(r->results, r->scratch.ptr, r->scratch.len) < 0)
+        restore_io_failed(r);
 }
 
 /* The target namespace exists before anything is created in it (Velero
@@ -487,20 +647,62 @@ static int restore_differs(const json_t *want, const json_t *live)
 /* 1 if an owner of obj is restored later in Velero's order (a ConfigMap
  * owned by a custom resource): obj then waits for the last pass, so its
  * reference can name the owner's new uid instead of being dropped. */
-static int restore_waits_for_owner(const struct restore_run *r, const json_t *obj)
+static int restore_waits_for_owner(struct restore_run *r, const json_t *obj)
 {
     const json_t *ref;
     size_t i;
     json_array_foreach(doc_get(obj, "metadata.ownerReferences"), i, ref)
     {
-        const char *uid = json_string_value(json_object_get(ref, "uid"));
-        if (uid && json_object_get(r->selected, uid) && !json_object_get(r->owners, uid))
+        struct restore_uid u;
+        if (restore_uid_get(r, json_string_value(json_object_get(ref, "uid")), &u) &&
+            (u.flags & RESTORE_UID_SELECTED) && u.len == 0)
             return 1;
     }
     return 0;
 }
 
+/* old uid -> new uid of obj's owners already in the cluster, as
+ * prepare_object wants them (a new object, NULL without owners). */
+static json_t *restore_owners(struct restore_run *r, const json_t *obj)
+{
+    const json_t *ref;
+    json_t *owners = NULL;
+    size_t i;
+    json_array_foreach(doc_get(obj, "metadata.ownerReferences"), i, ref)
+    {
+        const char *uid = json_string_value(json_object_get(ref, "uid"));
+        struct restore_uid u;
+        if (!restore_uid_get(r, uid, &u) || u.len == 0)
+            continue;
+        if (!owners)
+            owners = json_object();
+        json_object_set_new(owners, uid, json_stringn(u.now, u.len));
+    }
+    return owners;
+}
+
+/* obj is in the cluster as live: note its new uid for the objects that
+ * name it as their owner. */
+static void restore_note_owner(struct restore_run *r, const char *uid, const char *now)
+{
+    struct restore_uid u;
+    size_t len = now ? strlen(now) : 0;
+    /* no object names an owner: nothing to look up */
+    if (!uid || !len || r->owner_refs == 0 || !restore_uid_get(r, uid, &u) ||
+        !(u.flags & RESTORE_UID_REFERENCED))
+        return;
+    if (len > sizeof(u.now)) {
+        /* not a uid a real API server gives; its dependents' references
+         * are dropped, with the warning that says so */
+        return;
+    }
+    memcpy(u.now, now, len);
+    u.len = (unsigned char)len;
+    restore_uid_put(r, &u);
+}
+
 static void restore_status(struct restore_run *r, const char *phase);
+static int restore_record_write(struct restore_run *r);
 
 /* Pass the counters on, and rewrite the InProgress record every few
  * seconds so `restore describe` shows how far it got (not per object:
@@ -513,7 +715,7 @@ static void restore_progress(struct restore_run *r)
         return;
     r->progress_ms = time_mono_ms();
     restore_status(r, "InProgress");
-    if (restore_record_write(r->o->records ? r->o->records : r->o->location, r->rec) < 0)
+    if (restore_record_write(r) < 0)
         err_clear(); /* the final write reports a broken location */
 }
 
@@ -530,13 +732,14 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
     const char *ctl_uid = json_string_value(json_object_get(ctl, "uid"));
     const char *group_ns = ns ? to_ns : NULL; /* where messages are grouped */
     struct prepare_options po;
-    json_t *obj = NULL, *dropped = NULL, *live = NULL;
+    json_t *obj = NULL, *dropped = NULL, *live = NULL, *owners = NULL;
     const char *name;
     int rc, is_ns = !strcmp(e->where.resource, "namespaces");
     char *msg = NULL;
+    struct restore_uid u;
 
     r->done++;
-    if (ctl_uid && json_object_get(r->selected, ctl_uid)) {
+    if (ctl_uid && restore_uid_get(r, ctl_uid, &u) && (u.flags & RESTORE_UID_SELECTED)) {
         msg = xasprintf("owned by %s %s, which recreates it",
                         json_string_value(json_object_get(ctl, "kind")),
                         json_string_value(json_object_get(ctl, "name")));
@@ -544,7 +747,11 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
         goto out;
     }
     if (!r->last_pass && uid && restore_waits_for_owner(r, e->object)) {
-        json_object_set_new(r->deferred, uid, json_true());
+        if (restore_uid_get(r, uid, &u) && !(u.flags & RESTORE_UID_DEFERRED)) {
+            u.flags |= RESTORE_UID_DEFERRED;
+            restore_uid_put(r, &u);
+            r->deferred++;
+        }
         r->done--;
         goto out;
     }
@@ -553,7 +760,7 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
     po.backup_name = json_string_value(json_object_get(r->spec, "backupName"));
     po.restore_status = json_is_object(json_object_get(r->spec, "restoreStatus"));
     po.preserve_nodeports = json_is_true(json_object_get(r->spec, "preserveNodePorts"));
-    po.owners = r->owners;
+    po.owners = owners = restore_owners(r, e->object);
     if (is_ns)
         to_ns = restore_target_ns(r, e->where.name);
     if ((ns || is_ns) && strcmp(to_ns, is_ns ? e->where.name : ns) != 0) {
@@ -564,7 +771,7 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
     name = doc_get_str(obj, "metadata.name");
     if (ns && (rc = restore_namespace(r, to_ns)) < 0) {
         restore_result(r, e, to_ns, "failed", err_last());
-        restore_note(r->errors, group_ns, "%s %s/%s: namespace %s: %s", kind, to_ns, name, to_ns,
+        restore_note(&r->errors, group_ns, "%s %s/%s: namespace %s: %s", kind, to_ns, name, to_ns,
                      err_last());
         err_clear();
         goto out;
@@ -575,7 +782,7 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
             restore_result(r, e, to_ns, "would-create", NULL);
         } else if (rc < 0) {
             restore_result(r, e, to_ns, "failed", err_last());
-            restore_note(r->errors, group_ns, "%s", err_last());
+            restore_note(&r->errors, group_ns, "%s", err_last());
         } else {
             restore_result(r, e, to_ns,
                            strcmp(r->policy, "update") == 0 ? "would-update" : "skipped-exists",
@@ -603,7 +810,7 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
                                differs ? "exists; the in-cluster version differs from the backup"
                                        : "exists");
                 if (differs)
-                    restore_note(r->warnings, group_ns,
+                    restore_note(&r->warnings, group_ns,
                                  "could not restore, %s \"%s\" already exists. Warning: the "
                                  "in-cluster version is different than the backed-up version",
                                  kind, name);
@@ -614,18 +821,17 @@ static void restore_item(struct restore_run *r, const struct archive_entry *e)
     }
     if (rc < 0) {
         restore_result(r, e, to_ns, "failed", err_last());
-        restore_note(r->errors, group_ns, "%s", err_last());
+        restore_note(&r->errors, group_ns, "%s", err_last());
         err_clear();
         goto out;
     }
-    if (uid && doc_get_str(live, "metadata.uid"))
-        json_object_set_new(r->owners, uid, json_string(doc_get_str(live, "metadata.uid")));
+    restore_note_owner(r, uid, doc_get_str(live, "metadata.uid"));
     if (dropped) {
         size_t i;
         json_t *d;
         json_array_foreach(dropped, i, d)
         {
-            restore_note(r->warnings, group_ns,
+            restore_note(&r->warnings, group_ns,
                          "%s %s: ownerReference to %s dropped: that owner is not restored", kind,
                          name, json_string_value(d));
         }
@@ -635,6 +841,7 @@ out:
     json_decref(obj);
     json_decref(dropped);
     json_decref(live);
+    json_decref(owners);
     restore_progress(r);
 }
 
@@ -660,7 +867,7 @@ static void restore_wait_crds(struct restore_run *r)
             nanosleep(&ts, NULL);
         }
         if (rc < 0) {
-            restore_note(r->errors, "",
+            restore_note(&r->errors, "",
                          "CustomResourceDefinition %s: kind %s not served after %d s: %s",
                          doc_get_str(c, "name"), kind, RESTORE_CRD_WAIT_MS / 1000, err_last());
             err_clear();
@@ -668,8 +875,34 @@ static void restore_wait_crds(struct restore_run *r)
     }
 }
 
+/* One pass over the archive, checked again against the verified list,
+ * restoring what take() picks: the objects of one rank of Velero's
+ * order, or the deferred ones. */
+static int restore_pass(struct restore_run *r, const char *archive,
+                        const struct archive_read_options *ro, int rank)
+{
+    archive_reader *ar = NULL;
+    struct archive_entry e;
+    int rc;
+
+    if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, ro)) < 0)
+        return rc;
+    while (!r->io_error && (rc = archive_reader_next(ar, &e)) > 0) {
+        struct restore_uid u;
+        if (rank >= 0 ? prepare_rank(e.where.resource) == rank && restore_selected(r, &e)
+                      : !e.where.version &&
+                            restore_uid_get(r, doc_get_str(e.object, "metadata.uid"), &u) &&
+                            (u.flags & RESTORE_UID_DEFERRED))
+            restore_item(r, &e);
+    }
+    archive_reader_close(ar);
+    if (r->io_error)
+        rc = err_set(ERR_IO, "%s", r->io_error);
+    return rc < 0 ? rc : 0;
+}
+
 /* One pass per rank of Velero's order that occurs, each over the whole
- * archive, checked again against the verified manifest. */
+ * archive, then one over the objects that waited for an owner. */
 static int restore_run_passes(struct restore_run *r, const char *archive, const json_t *manifest)
 {
     struct archive_read_options ro = ARCHIVE_READ_OPTIONS_INIT;
@@ -678,40 +911,20 @@ static int restore_run_passes(struct restore_run *r, const char *archive, const 
     ro.key = r->o->key;
     ro.allow_plain = r->o->allow_plain;
     ro.expect = manifest;
+    ro.expect_list = r->entries;
     ro.expect_sha256 = r->manifest_sha256;
     for (int rank = 0; rank <= PREPARE_RANK_REST; rank++) {
-        archive_reader *ar = NULL;
-        struct archive_entry e;
         if (!r->ranks[rank])
             continue;
-        if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, &ro)) < 0)
-            return rc;
-        while ((rc = archive_reader_next(ar, &e)) > 0) {
-            if (prepare_rank(e.where.resource) == rank && restore_selected(r, &e))
-                restore_item(r, &e);
-        }
-        archive_reader_close(ar);
-        if (rc < 0)
+        if ((rc = restore_pass(r, archive, &ro, rank)) < 0)
             return rc;
         if (rank == 0)
             restore_wait_crds(r);
     }
-    if (json_object_size(r->deferred) == 0)
+    if (r->deferred == 0)
         return 0;
     r->last_pass = 1;
-    {
-        archive_reader *ar = NULL;
-        struct archive_entry e;
-        if ((rc = location_open_archive(&ar, r->o->location, archive, NULL, &ro)) < 0)
-            return rc;
-        while ((rc = archive_reader_next(ar, &e)) > 0) {
-            const char *uid = doc_get_str(e.object, "metadata.uid");
-            if (!e.where.version && uid && json_object_get(r->deferred, uid))
-                restore_item(r, &e);
-        }
-        archive_reader_close(ar);
-    }
-    return rc < 0 ? rc : 0;
+    return restore_pass(r, archive, &ro, -1);
 }
 
 /* Hold back (on) or release the automated sync of the apps whose
@@ -748,11 +961,77 @@ static void restore_status(struct restore_run *r, const char *phase)
                         json_pack("{s:I, s:I}", "totalItems", (json_int_t)r->total, "itemsRestored",
                                   (json_int_t)r->done));
     json_object_set(st, "counts", r->counts);
-    json_object_set_new(st, "warnings", json_integer((json_int_t)restore_group_count(r->warnings)));
-    json_object_set_new(st, "errors", json_integer((json_int_t)restore_group_count(r->errors)));
-    json_object_set_new(r->rec, "results",
-                        json_pack("{s:O, s:O, s:O}", "items", r->items, "warnings", r->warnings,
-                                  "errors", r->errors));
+    json_object_set_new(st, "warnings", json_integer((json_int_t)r->warnings.n));
+    json_object_set_new(st, "errors", json_integer((json_int_t)r->errors.n));
+}
+
+/* Send what is in b to the file once it passes 64 KiB (or at the end). */
+static int restore_record_flush(struct fs_atomic *a, struct buf *b, int all)
+{
+    int rc = 0;
+    if (b->len >= 65536 || (all && b->len)) {
+        rc = fs_atomic_write(a, b->ptr, b->len);
+        buf_clear(b);
+    }
+    return rc;
+}
+
+/* The record, written atomically: r->rec, then its results, the last key
+ * (restore_record_read_head counts on it), with each object's result
+ * streamed from the results file, one per line. */
+static int restore_record_write(struct restore_run *r)
+{
+    struct fs_atomic a;
+    struct buf b = BUF_INIT;
+    char *path = restore_record_path(r->records, r->o->name), *item = NULL;
+    uint32_t len;
+    size_t i = 0, item_cap = 0;
+    int rc;
+
+    if ((rc = fs_atomic_begin(&a, path, 0600)) < 0)
+        goto out;
+    doc_emit_json(&b, r->rec, 1);
+    while (b.len > 0 && b.ptr[b.len - 1] != '}')
+        b.len--;
+    if (b.len < 2) {
+        rc = err_set(ERR_GENERIC, "restore %s: the record is not an object", r->o->name);
+        goto out;
+    }
+    b.len--; /* its closing brace: the results go before it */
+    while (b.len > 0 && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == ' '))
+        b.len--;
+    buf_puts(&b, "," RESTORE_RESULTS_MARK "{\n    \"items\": [");
+    spill_log_rewind(r->results);
+    while ((rc = spill_log_read(r->results, &len, sizeof(len))) > 0) {
+        if (len > item_cap)
+            item = xrealloc(item, item_cap = len);
+        if ((rc = spill_log_read(r->results, item, len)) <= 0) {
+            if (rc == 0)
+                rc = err_set(ERR_GENERIC, "restore %s: a result cut short", r->o->name);
+            break;
+        }
+        buf_puts(&b, i++ ? ",\n      " : "\n      ");
+        buf_put(&b, item, len);
+        if ((rc = restore_record_flush(&a, &b, 0)) < 0)
+            break;
+    }
+    if (rc < 0)
+        goto out;
+    buf_puts(&b, i ? "\n    ],\n    \"warnings\": " : "],\n    \"warnings\": ");
+    restore_msgs_emit(&r->warnings, "warnings", &b);
+    buf_puts(&b, ",\n    \"errors\": ");
+    restore_msgs_emit(&r->errors, "errors", &b);
+    buf_puts(&b, "\n  }\n}\n");
+    if ((rc = restore_record_flush(&a, &b, 1)) < 0)
+        goto out;
+    rc = fs_atomic_commit(&a);
+out:
+    if (rc < 0 && a.path)
+        fs_atomic_abort(&a);
+    buf_dispose(&b);
+    free(item);
+    free(path);
+    return rc;
 }
 
 int restore_create(kube_client *kc, const struct restore_options *o, json_t **out_record)
@@ -781,7 +1060,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
                        o->name, o->location);
     if ((rc = restore_lock(records, 1, &lock_fd)) < 0)
         return rc;
-    rc = restore_record_read(records, o->name, &old);
+    rc = restore_record_read_head(records, o->name, &old);
     if (rc == 0) {
         phase = doc_get_str(old, "status.phase");
         if (phase && strcmp(phase, "InProgress") != 0 && strcmp(phase, "Failed") != 0 &&
@@ -796,22 +1075,23 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     err_clear();
     r.policy = json_string_value(json_object_get(o->spec, "existingResourcePolicy"));
     r.dry_run = json_is_true(json_object_get(o->spec, "dryRun"));
-    r.selected = json_object();
+    r.records = records;
+    r.uids = spill_table_new(o->tmpdir, sizeof(struct restore_uid), restore_uid_merge,
+                             "the restore's index of objects");
+    r.results = spill_log_new(o->tmpdir, "the restore's results");
+    buf_init(&r.scratch);
     r.crds = json_array();
     r.apps = json_object();
-    r.owners = json_object();
-    r.deferred = json_object();
     r.namespaces = json_object();
-    r.items = json_array();
     r.counts = json_object();
-    r.warnings = restore_groups();
-    r.errors = restore_groups();
+    restore_msgs_init(&r.warnings);
+    restore_msgs_init(&r.errors);
     time_rfc3339(now);
     r.rec = json_pack("{s:s, s:s, s:{s:s}, s:O, s:{s:s, s:s}}", "apiVersion", "velero.io/v1",
                       "kind", "Restore", "metadata", "name", o->name, "spec", o->spec, "status",
                       "phase", "New", "startTimestamp", now);
     if (resumed)
-        restore_note(r.warnings, "", "an earlier run of this restore was interrupted; run again");
+        restore_note(&r.warnings, "", "an earlier run of this restore was interrupted; run again");
 
     /* New -> FailedValidation | InProgress: nothing touches the cluster
      * before this has passed. */
@@ -829,7 +1109,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
         {
             int keep = rc;
             char *msg = xstrdup(err_last());
-            if (restore_record_write(records, r.rec) < 0)
+            if (restore_record_write(&r) < 0)
                 err_clear();
             rc = err_set(keep, "%s", msg);
             free(msg);
@@ -837,7 +1117,7 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
         goto out;
     }
     restore_status(&r, "InProgress");
-    if ((rc = restore_record_write(records, r.rec)) < 0)
+    if ((rc = restore_record_write(&r)) < 0)
         goto out;
     r.progress_ms = time_mono_ms();
 
@@ -846,17 +1126,17 @@ int restore_create(kube_client *kc, const struct restore_options *o, json_t **ou
     if (rc == 0)
         rc = restore_run_passes(&r, archive, manifest);
     if (restore_hold(&r, 0) < 0 && rc == 0)
-        restore_note(r.warnings, "", "%s", err_last());
+        restore_note(&r.warnings, "", "%s", err_last());
     if (rc < 0) {
-        restore_note(r.errors, "", "%s", err_last());
+        restore_note(&r.errors, "", "%s", err_last());
         restore_status(&r, "Failed");
     } else {
-        restore_status(&r, restore_group_count(r.errors) ? "PartiallyFailed" : "Completed");
+        restore_status(&r, r.errors.n ? "PartiallyFailed" : "Completed");
     }
     {
         int keep = rc;
         char *msg = rc < 0 ? xstrdup(err_last()) : NULL;
-        rc = restore_record_write(records, r.rec);
+        rc = restore_record_write(&r);
         if (keep < 0) {
             rc = err_set(keep, "%s", msg);
             free(msg);
@@ -874,15 +1154,16 @@ out:
     json_decref(manifest);
     free(archive);
     json_decref(r.rec);
-    json_decref(r.selected);
+    spill_table_free(r.uids);
+    archive_list_free(r.entries);
+    spill_log_free(r.results);
+    buf_dispose(&r.scratch);
+    free(r.io_error);
     json_decref(r.crds);
     json_decref(r.apps);
-    json_decref(r.owners);
-    json_decref(r.deferred);
     json_decref(r.namespaces);
-    json_decref(r.items);
     json_decref(r.counts);
-    json_decref(r.warnings);
-    json_decref(r.errors);
+    json_decref(r.warnings.groups);
+    json_decref(r.errors.groups);
     return rc;
 }

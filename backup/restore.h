@@ -20,9 +20,15 @@
  * a first pass checks every chunk, entry and the manifest and indexes what
  * will be restored (the selected objects' uids, which ranks of Velero's
  * order occur, the CRDs); then one pass per rank present, with the
- * verified manifest as `expect`, creates the objects of that rank in
- * archive order. Memory: the index (about 60 bytes per selected object)
- * and the per-object results, never the objects.
+ * verified manifest and entry list as `expect`, creates the objects of
+ * that rank in archive order. Memory does not grow with the archive when tmpdir is
+ * set: the index (selected objects and the owners they name, by the
+ * SHA-256 of their uid, with the restored owner's new uid: 96 bytes each),
+ * the verified entry list and the per-object results go to unnamed files
+ * there (spill.h) once they outgrow a few hundred KiB; what stays in
+ * memory grows with the namespaces, apps and CRDs restored, and with at
+ * most 1,000 messages about objects in each of warnings and errors (all
+ * are counted). Never the objects.
  *
  * Running again is safe: objects that exist are left alone (or updated
  * with existingResourcePolicy: update) and reported, so a restore cut
@@ -87,11 +93,16 @@ struct restore_options {
      * every RESTORE_PROGRESS_MS as well. */
     collect_progress_fn progress;
     void *progress_ctx;
+    /* an existing folder for the run's temporary files (the data
+     * directory's tmp/); NULL: everything in memory */
+    const char *tmpdir;
 };
 
 /* Run a restore. *out_record (may be NULL) is a new reference to the
- * record as last written. Returns 0 when the restore ran to its end, a
- * PartiallyFailed one included (the record says what failed);
+ * record as last written, without its results (each object's result,
+ * which grow with the restore: restore_get reads the whole record).
+ * Returns 0 when the restore ran to its end, a PartiallyFailed one
+ * included (the record says what failed);
  * ERR_INVALID/ERR_AUTH/ERR_NOTFOUND when validation failed (the record
  * says FailedValidation, the cluster was not touched); ERR_CONFLICT for a
  * name already restored or a restore running in the location; ERR_IO. */

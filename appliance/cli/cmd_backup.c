@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "backup/archive.h"
@@ -391,6 +392,21 @@ char *backup_cli_resolve(const char *config, const char *data, const char *locat
     return out;
 }
 
+char *backup_cli_tmpdir(const char *data)
+{
+    struct stat st;
+    char *dir;
+    if (!data || stat(data, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    dir = xasprintf("%s/tmp", data);
+    if (fs_mkdir_p(dir, 0700) < 0) {
+        err_clear();
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
 void backup_cli_location_dispose(struct backup_cli *o)
 {
     free(o->location_buf);
@@ -615,7 +631,7 @@ static int backup_create_cmd(int argc, char **argv)
     kube_client *kc = NULL;
     store *st = NULL;
     json_t *rec = NULL;
-    char *cname = NULL, *cserver = NULL, size[32];
+    char *cname = NULL, *cserver = NULL, *tmpdir = NULL, size[32];
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
@@ -648,6 +664,7 @@ static int backup_create_cmd(int argc, char **argv)
     co.edgecd_version = EDGECD_VERSION;
     co.progress = backup_track_progress;
     co.progress_ctx = &track;
+    co.tmpdir = tmpdir = backup_cli_tmpdir(o.data);
     backup_track_begin(&track, backup_cli_store(&o, &st), "Backup", co.name, o.location);
     rc = backup_create(kc, &co, &rec);
     backup_track_end(&track, rc < 0 ? "Failed" : doc_get_str(rec, "status.phase"),
@@ -679,6 +696,7 @@ out:
     crypt_key_dispose(&key);
     free(cname);
     free(cserver);
+    free(tmpdir);
     backup_cli_dispose(&o);
     return rc;
 }
@@ -914,6 +932,7 @@ static int backup_download_cmd(int argc, char **argv)
     struct backup_download_options d;
     struct crypt_key key;
     json_t *report = NULL;
+    char *tmpdir = NULL;
     int rc, done, have_key = 0;
 
     memset(&key, 0, sizeof(key));
@@ -938,6 +957,7 @@ static int backup_download_cmd(int argc, char **argv)
     d.key = have_key ? &key : NULL;
     d.decrypt = o.decrypt;
     d.force = o.force;
+    d.tmpdir = tmpdir = backup_cli_tmpdir(o.data);
     if (backup_download(&d, &report) < 0) {
         rc = cli_fail();
         goto out;
@@ -953,6 +973,7 @@ static int backup_download_cmd(int argc, char **argv)
 out:
     json_decref(report);
     crypt_key_dispose(&key);
+    free(tmpdir);
     backup_cli_dispose(&o);
     return rc;
 }
@@ -970,7 +991,7 @@ static int backup_verify_cmd(int argc, char **argv)
     struct archive_entry e;
     json_t *rec = NULL;
     const json_t *manifest;
-    char *archive = NULL;
+    char *archive = NULL, *tmpdir = NULL;
     size_t objects = 0;
     int rc, done, have_key = 0;
 
@@ -997,6 +1018,7 @@ static int backup_verify_cmd(int argc, char **argv)
     }
     ro.key = have_key ? &key : NULL;
     ro.allow_plain = backup_cli_plain(&o);
+    ro.tmpdir = tmpdir = backup_cli_tmpdir(o.data);
     /* A self-backup in the location: the appliance layout. */
     ro.appliance = doc_get_str(rec, "kind") && !strcmp(doc_get_str(rec, "kind"), SELF_RECORD_KIND);
     if ((o.file ? archive_reader_open(&r, archive, NULL, &ro)
@@ -1017,13 +1039,14 @@ static int backup_verify_cmd(int argc, char **argv)
     manifest = archive_reader_manifest(r);
     printf("%s: verified: %s, %zu entries, %zu %s, phase %s\n", archive,
            archive_reader_encrypted(r) ? "encrypted, every chunk authenticated" : "not encrypted",
-           json_array_size(json_object_get(manifest, "entries")) + 1, objects,
-           ro.appliance ? "appliance files" : "objects", doc_get_str(manifest, "phase"));
+           archive_reader_count(r) + 1, objects, ro.appliance ? "appliance files" : "objects",
+           doc_get_str(manifest, "phase"));
     rc = 0;
 out:
     json_decref(rec);
     archive_reader_close(r);
     free(archive);
+    free(tmpdir);
     crypt_key_dispose(&key);
     backup_cli_dispose(&o);
     return rc;

@@ -85,6 +85,13 @@ int backup_cli_location(struct backup_cli *o);
  * registers): serve calls it with backup_serial_lock held. */
 char *backup_cli_resolve(const char *config, const char *data, const char *location);
 
+/* The data directory's tmp/ (made 0700 when missing), where backups,
+ * restores, checks and downloads keep what would grow with the number
+ * of objects (backup/spill.h): a new string, or NULL when data is not a
+ * folder (or tmp/ cannot be made there), and then they keep it in
+ * memory. */
+char *backup_cli_tmpdir(const char *data);
+
 /* Free what backup_cli_location made. */
 void backup_cli_location_dispose(struct backup_cli *o);
 

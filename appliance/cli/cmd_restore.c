@@ -293,7 +293,7 @@ static int restore_create_cmd(int argc, char **argv)
     struct backup_track track;
     struct crypt_key key;
     kube_client *kc = NULL;
-    char *db = NULL;
+    char *db = NULL, *tmpdir = NULL;
     json_t *rec = NULL;
     char *cname = NULL, *cserver = NULL;
     const char *phase;
@@ -336,6 +336,7 @@ static int restore_create_cmd(int argc, char **argv)
     }
     ro.progress = backup_track_progress;
     ro.progress_ctx = &track;
+    ro.tmpdir = tmpdir = backup_cli_tmpdir(o.data);
     backup_track_begin(&track, hold.st, "Restore", ro.name, o.location);
     rc = restore_create(kc, &ro, &rec);
     backup_track_end(&track,
@@ -345,10 +346,19 @@ static int restore_create_cmd(int argc, char **argv)
         rc = cli_fail();
         goto out;
     }
-    if (!strcmp(o.output, "json"))
-        backup_cli_print_json(rec);
-    else
+    if (!strcmp(o.output, "json")) {
+        /* the record with each object's result, which restore_create
+         * leaves out of rec */
+        json_t *full = NULL;
+        if (restore_get(o.records, ro.name, &full) < 0) {
+            rc = cli_fail();
+            goto out;
+        }
+        backup_cli_print_json(full);
+        json_decref(full);
+    } else {
         restore_cli_summary(rec);
+    }
     phase = doc_get_str(rec, "status.phase");
     rc = phase && !strcmp(phase, "Completed") ? 0 : 1;
 out:
@@ -359,6 +369,7 @@ out:
     crypt_key_dispose(&key);
     free(cname);
     free(cserver);
+    free(tmpdir);
     restore_cli_dispose(&o);
     return rc;
 }

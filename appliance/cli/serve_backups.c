@@ -10,6 +10,7 @@
  */
 #include "cli/serve_backups.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 struct serve_backups {
     store *st;
     char *config_path, *data_dir, *default_location;
+    char *tmp_dir; /* DATA/tmp: downloads, and what backups spill (NULL: none) */
     schedule_runner *runner;
     int64_t start;
     long minute_seconds; /* 60 unless the test clock is on */
@@ -117,6 +119,7 @@ static int serve_backups_run(void *ctx, const char *schedule, const json_t *spec
     co.schedule = schedule;
     co.progress = backup_track_progress;
     co.progress_ctx = &track;
+    co.tmpdir = b->tmp_dir;
     backup_track_begin(&track, b->st, "Backup", name, o.location);
     rc = backup_create(kc, &co, out_record);
     backup_track_end(&track,
@@ -174,6 +177,7 @@ static void serve_backups_restore(struct serve_backups *b, const json_t *job)
     ro.hold_ctx = &hold;
     ro.progress = backup_track_progress;
     ro.progress_ctx = &track;
+    ro.tmpdir = b->tmp_dir;
     rc = restore_create(kc, &ro, &rec);
 out:
     if (rc < 0)
@@ -636,6 +640,7 @@ static int serve_backups_download(struct serve_backups *b, const char *name, con
     d.output = file;
     d.key = have_key ? &key : NULL;
     d.force = 1;
+    d.tmpdir = dir;
     serve_backups_lock(where, 1);
     rc = backup_download(&d, out);
     serve_backups_lock(where, 0);
@@ -682,6 +687,29 @@ int serve_backups_api(void *ctx, const char *kind, const char *verb, const char 
     return err_set(ERR_INVALID, "%s: no %s", kind, verb);
 }
 
+/* What a crash left in DATA/tmp: the copy of a download being sent
+ * (download-*, and .download-*.tmp-* while it is written), and a spill file caught in the instant
+ * between its creation and its unlinking, where O_TMPFILE is missing (.spill-*, backup/spill.c).
+ * serve owns DATA, and nothing of its own runs yet; another process's spill files have no name to
+ * remove. */
+static void serve_backups_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (str_has_prefix(de->d_name, "download-") || str_has_prefix(de->d_name, ".download-") ||
+            str_has_prefix(de->d_name, ".spill-")) {
+            char *p = xasprintf("%s/%s", dir, de->d_name);
+            if (unlink(p) == 0)
+                log_info("removed %s, left by an earlier run", p);
+            free(p);
+        }
+    }
+    closedir(d);
+}
+
 int serve_backups_start(struct serve_backups **out, store *st, const char *config_path,
                         const char *data_dir)
 {
@@ -695,6 +723,8 @@ int serve_backups_start(struct serve_backups **out, store *st, const char *confi
     b->config_path = xstrdup(config_path);
     b->data_dir = xstrdup(data_dir);
     b->default_location = xasprintf("%s/backups", data_dir);
+    if ((b->tmp_dir = backup_cli_tmpdir(data_dir)) != NULL)
+        serve_backups_sweep(b->tmp_dir);
     b->start = (int64_t)time(NULL);
     b->minute_seconds = 60;
     b->queue = json_array();
@@ -749,5 +779,6 @@ void serve_backups_stop(struct serve_backups *b)
     free(b->config_path);
     free(b->data_dir);
     free(b->default_location);
+    free(b->tmp_dir);
     free(b);
 }

@@ -26,49 +26,86 @@ static int fs_fsync_dir_of(const char *path)
     return rc;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int fs_atomic_begin(struct fs_atomic *a, const char *path, mode_t mode)
 {
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    const char *p = data;
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        rc = err_set(ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto out;
+    a->path = xstrdup(path);
+    a->tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    a->mode = mode;
+    a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (a->fd < 0) {
+        int rc = err_set(ERR_IO, "%s: %s", a->tmp, strerror(errno));
+        free(a->path);
+        free(a->tmp);
+        a->path = a->tmp = NULL;
+        return rc;
     }
+    return 0;
+}
+
+int fs_atomic_write(struct fs_atomic *a, const void *data, size_t len)
+{
+    const char *p = data;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = write(a->fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            rc = err_set(ERR_IO, "%s: writing: %s", tmp, strerror(errno));
-            goto out;
-        }
+        if (n <= 0)
+            return err_set(ERR_IO, "%s: writing: %s", a->tmp,
+                           n < 0 ? strerror(errno) : "no progress");
         p += n;
         len -= (size_t)n;
     }
-    if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-        rc = err_set(ERR_IO, "%s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+void fs_atomic_abort(struct fs_atomic *a)
+{
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+    if (a->tmp)
+        unlink(a->tmp);
+    free(a->tmp);
+    free(a->path);
+    a->tmp = a->path = NULL;
+}
+
+int fs_atomic_commit(struct fs_atomic *a)
+{
+    int rc = 0;
+    if (fchmod(a->fd, a->mode) != 0 || fsync(a->fd) != 0) {
+        rc = err_set(ERR_IO, "%s: %s", a->tmp, strerror(errno));
         goto out;
     }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = err_set(ERR_IO, "%s: closing: %s", tmp, strerror(errno));
+    rc = close(a->fd);
+    a->fd = -1;
+    if (rc != 0) {
+        rc = err_set(ERR_IO, "%s: closing: %s", a->tmp, strerror(errno));
         goto out;
     }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = err_set(ERR_IO, "%s: renaming into place: %s", path, strerror(errno));
+    if (rename(a->tmp, a->path) != 0) {
+        rc = err_set(ERR_IO, "%s: renaming into place: %s", a->path, strerror(errno));
         goto out;
     }
-    rc = fs_fsync_dir_of(path);
+    free(a->tmp);
+    a->tmp = NULL; /* in place: nothing to remove */
+    rc = fs_fsync_dir_of(a->path);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
+    fs_atomic_abort(a);
     return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    struct fs_atomic a;
+    int rc = fs_atomic_begin(&a, path, mode);
+    if (rc < 0)
+        return rc;
+    if ((rc = fs_atomic_write(&a, data, len)) < 0) {
+        fs_atomic_abort(&a);
+        return rc;
+    }
+    return fs_atomic_commit(&a);
 }
 
 int fs_read_file(const char *path, size_t max, struct buf *out)

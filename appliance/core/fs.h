@@ -15,6 +15,21 @@
  * 0 or ERR_IO. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The same, written in pieces (a file too large to hold): begin creates
+ * PATH.tmp.PID, write appends, commit syncs it and renames it over path
+ * (then syncs the directory), abort removes it. commit and abort both
+ * end the write (the struct is then unused); abort may be called after
+ * either. 0 or ERR_IO. */
+struct fs_atomic {
+    int fd;
+    char *path, *tmp;
+    mode_t mode;
+};
+int fs_atomic_begin(struct fs_atomic *a, const char *path, mode_t mode);
+int fs_atomic_write(struct fs_atomic *a, const void *data, size_t len);
+int fs_atomic_commit(struct fs_atomic *a);
+void fs_atomic_abort(struct fs_atomic *a);
+
 /* Read a whole file into out (appended). ERR_NOTFOUND if absent,
  * ERR_TOOLARGE if over max bytes, ERR_IO otherwise. */
 int fs_read_file(const char *path, size_t max, struct buf *out);

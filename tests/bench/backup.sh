@@ -9,12 +9,17 @@
 # objects per second of each, and the peak resident memory of each
 # process (GNU time's maximum resident set size). edgecd's extra memory
 # is its peak for N objects minus its peak for a backup of one namespace
-# of 10 objects: the goal is under 32 MB whatever N.
-# usage: tests/bench/backup.sh [BUILD_DIR] [OBJECTS]
+# of 10 objects: the goal is under 32 MB whatever N. To show that it does
+# not grow with N, edgecd's backup and restore run again on LARGE objects
+# (default 4 x N; 0 skips it) in a kubesim of their own, and the extra
+# memory of both sizes is printed side by side (with the data directory's
+# tmp/, where the per-object bookkeeping goes, checked empty after each).
+# usage: tests/bench/backup.sh [BUILD_DIR] [OBJECTS] [LARGE]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 n=${2:-10000}
+large=${3:-$((4 * n))}
 ns_count=10
 bin=$PWD/$build/appliance/edgecd
 sim_bin=$PWD/$build/tests/kubesim/kubesim
@@ -50,7 +55,8 @@ timed() { # OUT_PREFIX CMD...
 start_sim "$work/sim"
 kc() { "$kubectl" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache" "$@"; }
 # the objects: half ConfigMaps, half Secrets, ~500 bytes of data each
-python3 - "$n" "$ns_count" >"$work/objects.yaml" <<'PY'
+objects() { # N
+    python3 - "$1" "$ns_count" <<'PY'
 import sys, base64
 n, nss = int(sys.argv[1]), int(sys.argv[2])
 for ns in range(nss):
@@ -63,8 +69,22 @@ for i in range(n):
     else:
         print("---\napiVersion: v1\nkind: Secret\nmetadata: {name: s-%d, namespace: %s}\ntype: Opaque\ndata: {payload: \"%s\"}" % (i, ns, base64.b64encode(payload[:360].encode()).decode()))
 PY
+}
+count() { kc get configmaps,secrets -A -o name | grep -c -E '/(cm|s)-[0-9]+$' || true; }
+# delete the bench namespaces and wait until their objects are gone
+delete_all() {
+    kc delete namespace $(seq -f 'bench-%g' 0 $((ns_count - 1))) --wait=false >/dev/null
+    for _ in $(seq 600); do
+        left=$(count)
+        [ "$left" = 0 ] && break
+        sleep 0.2
+    done
+    [ "$left" = 0 ] || fail "$left objects still there after deleting the namespaces"
+}
+no_temp() { [ -z "$(ls -A "$work/data/tmp" 2>/dev/null)" ] || fail "$1 left $(ls -A "$work/data/tmp")"; }
+objects "$n" >"$work/objects.yaml"
 kc create -f "$work/objects.yaml" >/dev/null
-got=$(kc get configmaps,secrets -A -o name | grep -c -E '/(cm|s)-[0-9]+$' || true)
+got=$(count)
 [ "$got" = "$n" ] || fail "created $got of $n objects"
 mkdir -p "$work/data" "$work/loc"
 
@@ -79,8 +99,21 @@ timed small "$bin" backup create small --include-namespaces small --location "$w
     --kubeconfig "$work/sim/kubeconfig"
 base_rss=$rss
 
-timed ebackup "$bin" backup create bench --include-namespaces 'bench-*' --include-resources configmaps,secrets \
-    --location "$work/loc" --data "$work/data" --kubeconfig "$work/sim/kubeconfig"
+# edgecd's backup NAME of the bench namespaces of kubesim SIM, and its
+# restore RESTORE; each leaves nothing in DATA/tmp
+ebackup() { # OUT_PREFIX NAME SIM
+    timed "$1" "$bin" backup create "$2" --include-namespaces 'bench-*' --include-resources configmaps,secrets \
+        --location "$work/loc" --data "$work/data" --kubeconfig "$work/$3/kubeconfig"
+    no_temp "backup create $2"
+}
+erestore() { # OUT_PREFIX RESTORE NAME SIM N
+    timed "$1" "$bin" restore create "$2" --from-backup "$3" --location "$work/loc" --data "$work/data" \
+        --kubeconfig "$work/$4/kubeconfig"
+    no_temp "restore create $2"
+    got=$(count)
+    [ "$got" = "$5" ] || fail "restore $2 brought back $got of $5 objects"
+}
+ebackup ebackup bench sim
 e_backup=$wall e_backup_rss=$rss
 archive_kb=$(du -sk "$work/loc/bench" | cut -f1)
 timed kget "$kubectl" --kubeconfig "$work/sim/kubeconfig" --cache-dir "$work/cache" get configmaps,secrets -A -o json
@@ -89,18 +122,9 @@ cp "$work/kget.out" "$work/dump.json"
 dump_kb=$(($(stat -c %s "$work/dump.json") / 1024))
 
 # restore into the same cluster after deleting the namespaces
-kc delete namespace $(seq -f 'bench-%g' 0 $((ns_count - 1))) --wait=false >/dev/null
-for _ in $(seq 300); do
-    left=$(kc get configmaps,secrets -A -o name | grep -c -E '/(cm|s)-[0-9]+$' || true)
-    [ "$left" = 0 ] && break
-    sleep 0.2
-done
-[ "$left" = 0 ] || fail "$left objects still there after deleting the namespaces"
-timed erestore "$bin" restore create r1 --from-backup bench --location "$work/loc" --data "$work/data" \
-    --kubeconfig "$work/sim/kubeconfig"
+delete_all
+erestore erestore r1 bench sim "$n"
 e_restore=$wall e_restore_rss=$rss
-got=$(kc get configmaps,secrets -A -o name | grep -c -E '/(cm|s)-[0-9]+$' || true)
-[ "$got" = "$n" ] || fail "restore brought back $got of $n objects"
 
 # kubectl: create the dump into a fresh kubesim (namespaces first)
 start_sim "$work/sim2"
@@ -134,3 +158,27 @@ printf '%-40s %10dMB %10dMB %8.2f\n' "  peak RSS" "$((e_restore_rss / 1024))" "$
 printf '%-40s %10dMB\n' "edgecd peak RSS, 10-object backup" "$((base_rss / 1024))"
 printf '%-40s %10dMB %10dMB %8s\n' "extra memory backup / restore (goal < 32 MB)" \
     "$(((e_backup_rss - base_rss) / 1024))" "$(((e_restore_rss - base_rss) / 1024))" ""
+[ "$large" -gt 0 ] || exit 0
+
+# The same backup and restore of edgecd on LARGE objects, in a kubesim of
+# their own (kubectl is not run again): does the extra memory grow?
+start_sim "$work/sim3"
+kc() { "$kubectl" --kubeconfig "$work/sim3/kubeconfig" --cache-dir "$work/cache3" "$@"; }
+objects "$large" >"$work/objects-large.yaml"
+kc create -f "$work/objects-large.yaml" >/dev/null
+rm -f "$work/objects-large.yaml"
+got=$(count)
+[ "$got" = "$large" ] || fail "created $got of $large objects"
+ebackup lbackup large sim3
+l_backup=$wall l_backup_rss=$rss
+delete_all
+erestore lrestore r2 large sim3 "$large"
+l_restore=$wall l_restore_rss=$rss
+
+mb() { echo $((($1 - base_rss) / 1024)); }
+printf '\nedgecd alone at two sizes: extra memory over the 10-object backup (goal < 32 MB whatever the size)\n'
+printf '%-10s %14s %14s %14s %14s\n' "objects" "backup extra" "restore extra" "backup obj/s" "restore obj/s"
+printf '%-10d %12dMB %12dMB %14.0f %14.0f\n' "$n" "$(mb "$e_backup_rss")" "$(mb "$e_restore_rss")" \
+    "$(ops "$e_backup")" "$(ops "$e_restore")"
+printf '%-10d %12dMB %12dMB %14.0f %14.0f\n' "$large" "$(mb "$l_backup_rss")" "$(mb "$l_restore_rss")" \
+    "$(echo "$large / $l_backup" | bc -l)" "$(echo "$large / $l_restore" | bc -l)"

@@ -10,6 +10,7 @@
 #ifndef EDGECD_TESTS_TEST_H
 #define EDGECD_TESTS_TEST_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,27 @@ static inline char *test_tmpdir(const char *name)
     }
     free(cmd);
     return dir;
+}
+
+/* Names in dir, "." and ".." aside (a folder whose temporary files must
+ * have none, or be gone). */
+static inline int test_dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Open file descriptors of this process (an unnamed temporary file lives
+ * as long as one is open). */
+static inline int test_open_fds(void)
+{
+    return test_dir_entries("/proc/self/fd");
 }
 
 #endif

@@ -12,7 +12,8 @@
 #     without stopping the others;
 #   - a backup that runs is visible InProgress with its counters through
 #     `backup describe`, and one killed mid-way reads Failed, and after a
-#     restart of serve its row is marked Failed for good.
+#     restart of serve its row is marked Failed for good, and what a
+#     crash left in DATA/tmp is gone.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -196,7 +197,13 @@ ed backup describe killed | grep -q 'Phase: *Failed' || fail "a killed backup do
 ed backup list | grep -q '^killed ' && fail "a killed backup is listed"
 kill "${pids[-1]}" # serve, the last started
 wait "${pids[-1]}" 2>/dev/null || true
+# what a crash leaves in DATA/tmp (a download's copy, a temporary file's
+# brief name) is removed when serve starts; anything else stays
+mkdir -p "$data/tmp"
+touch "$data/tmp/download-AbC123" "$data/tmp/.download-x.tmp-AbC123" "$data/tmp/.spill-AbC123" \
+    "$data/tmp/notes.txt"
 EDGECD_SCHEDULE_MINUTE_SECONDS=2 e2e_start_serve
+[ "$(ls -A "$data/tmp")" = notes.txt ] || fail "DATA/tmp after serve started: $(ls -A "$data/tmp")"
 marked() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute("select phase, message from backup_runs where name=?",("killed",)).fetchone(); sys.exit(0 if r and r[0]=="Failed" and "stopped while it ran" in r[1] else 1)' "$data/state.db"; }
 marked || fail "serve did not mark the killed run Failed at start"
 echo "ok: a killed run is marked Failed at start"

@@ -8,8 +8,10 @@
 # ownerReferences pointing at the restored owner. Then namespace mappings
 # (tracking removed from the copies), existingResourcePolicy none vs update,
 # a dry run, tampered/cut/traversal/foreign/unencrypted archives refused
-# with not one request sent to the cluster, and kill -9 midway followed by
-# a second run that finishes.
+# with not one request sent to the cluster, kill -9 midway followed by a
+# second run that finishes, `-o json` with every object's result, more
+# warnings than a record lists (all counted), and nothing left in the data
+# directory's tmp/ after any of them.
 set -euo pipefail
 
 : "${EDGECD_KUBESIM:?}" "${EDGECD_KUBECTL:?}" "${EDGECD_TEST_TMP:?}" "${EDGECD_BIN:?}"
@@ -245,6 +247,9 @@ kc get cm,secret,widget -n shop -o name | sort | diff - "$work/cluster.before" >
 rs describe t1 --location "$loc" >"$work/d.out"
 grep -q '^Phase: *FailedValidation' "$work/d.out" || fail "describe t1: $(cat "$work/d.out")"
 grep -q '^Validation error: .*fails authentication' "$work/d.out" || fail "describe t1: $(cat "$work/d.out")"
+# what a restore keeps in the data directory's tmp/ while it runs has no name, and is gone after
+no_temp() { [ -z "$(ls -A "$data/tmp")" ] || fail "$1: left in $data/tmp: $(ls -A "$data/tmp")"; }
+no_temp "the refused restores"
 
 echo "== backup, namespace and CRD deleted, restore: the same objects"
 kc delete ns shop --wait=true >/dev/null
@@ -330,6 +335,16 @@ grep -q 'dry run, nothing changed' "$work/r4.out" || fail "r4: $(cat "$work/r4.o
 rs describe r4 >"$work/d.out"
 grep -qE '^  would-create +configmaps shop/web$' "$work/d.out" || fail "r4: $(cat "$work/d.out")"
 grep -qE '^  skipped-exists +secrets shop/db$' "$work/d.out" || fail "r4: $(cat "$work/d.out")"
+# -o json prints the whole record, each object's result included
+restore r4j --from-backup b1 --key-file "$KEY" --include-namespaces shop --dry-run -o json |
+    python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["status"]["phase"] == "Completed", r["status"]
+acts = {(i["resource"], i["name"]): i["action"] for i in r["results"]["items"]}
+assert acts[("configmaps", "web")] == "would-create", acts
+assert r["status"]["counts"]["would-create"] == sum(a == "would-create" for a in acts.values())
+' || fail "r4j -o json"
 
 echo "== namespace mapping: copies in the new namespace, tracking removed"
 restore r5 --from-backup b1 --key-file "$KEY" --include-namespaces shop --namespace-mappings shop:shop-copy >"$work/r5.out" ||
@@ -375,6 +390,7 @@ admin -X DELETE "$url/kubesim/admin/faults" >/dev/null
 made=$(kc get cm -n lab --no-headers | grep -c '^bulk-' || true)
 [ "$made" -ge 20 ] && [ "$made" -lt 150 ] || fail "kill -9 came at $made of 150 objects"
 rs list | grep -qE '^r6 +lab1 +Interrupted ' || fail "list after kill: $(rs list)"
+no_temp "kill -9"
 restore r6 --from-backup lab1 --key-file "$KEY" >"$work/r6.out" || fail "r6 again: $(cat "$work/r6.out")"
 [ "$(kc get cm -n lab --no-headers | grep -c '^bulk-')" = 150 ] || fail "not every ConfigMap after the second run"
 rs describe r6 -o json | python3 -c '
@@ -385,7 +401,31 @@ assert r["status"]["phase"] == "Completed", r["status"]
 assert c.get("skipped-exists", 0) >= 20 and c.get("created", 0) > 0, c
 bulk = [i for i in r["results"]["items"] if i["name"].startswith("bulk-")]
 assert len(bulk) == 150, len(bulk)
+assert any("interrupted" in w for w in r["results"]["warnings"]["velero"]), r["results"]["warnings"]
 ' || fail "r6 record: $(rs describe r6)"
+no_temp "the restores"
 [ "$(kc get cm bulk-007 -n lab -o jsonpath='{.data.i}')" = 7 ] || fail "bulk-007"
+
+echo "== more warnings than a record lists: every one counted, the first 1,000 listed"
+for i in $(seq 1005); do
+    printf -- '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: w-%04d\n  namespace: warn\ndata: {v: a}\n' "$i"
+done | { printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: warn}\n'; cat; } >"$work/warn.yaml"
+kc apply --server-side -f "$work/warn.yaml" >/dev/null
+bk create warn1 --include-namespaces warn --key-file "$KEY" --kubeconfig "$work/sim/kubeconfig" >/dev/null
+sed 's/{v: a}/{v: b}/' "$work/warn.yaml" | kc apply --server-side -f - >/dev/null
+restore r9 --from-backup warn1 --key-file "$KEY" >"$work/r9.out" || fail "r9: $(cat "$work/r9.out")"
+grep -q '(warnings 1005, errors 0)' "$work/r9.out" || fail "r9: $(cat "$work/r9.out")"
+rs describe r9 -o json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+w = r["results"]["warnings"]
+listed = w["velero"] + w["cluster"] + [m for v in w["namespaces"].values() for m in v]
+assert r["status"]["warnings"] == 1005, r["status"]
+assert len(listed) == 1001, len(listed)
+assert w["velero"] == ["5 more warnings not listed here; each object'"'"'s result in results.items has its own message"], w["velero"]
+items = [i for i in r["results"]["items"] if i["name"].startswith("w-")]
+assert len(items) == 1005 and all(i["action"] == "skipped-exists" and "differs" in i["message"] for i in items)
+' || fail "r9 record"
+no_temp "the last restore"
 
 echo "restore: all checks passed"

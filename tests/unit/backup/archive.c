@@ -19,6 +19,8 @@
 #include "test.h"
 
 static char *dir;
+/* craft_verify reads with this tmpdir (NULL: the list in memory). */
+static const char *craft_tmpdir;
 
 static const char *const cm_a = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
                                 "\"name\":\"a\",\"namespace\":\"shop\"},\"data\":{\"k\":\"v\"}}";
@@ -283,6 +285,7 @@ static int craft_verify(struct craft *c, const char *extra, size_t extra_len)
     deflate(&z, Z_FINISH);
     memcpy(out + z.total_out, extra, extra_len);
     o.allow_plain = 1;
+    o.tmpdir = craft_tmpdir;
     rc = archive_verify_mem(out, z.total_out + extra_len, &o, NULL);
     deflateEnd(&z);
     free(out);
@@ -441,6 +444,214 @@ TEST(writer_refuses_bad_entries)
     free(path);
 }
 
+/* ConfigMap i, as crafted archives and the big one hold it. */
+static char *cm_json(int i)
+{
+    return xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                     "\"cm-%d\",\"namespace\":\"shop\"},\"data\":{\"k\":\"v%d\"}}",
+                     i, i);
+}
+
+static char *cm_path(int i)
+{
+    char *name = xasprintf("cm-%d", i);
+    char *p = archive_object_path("configmaps", NULL, "shop", name);
+    free(name);
+    return p;
+}
+
+/* Enough entries that the entry list leaves memory (SPILL_MEM). */
+#define MANY 6000
+
+/* A big archive written and read with a temporary folder: the same
+ * verdict and list as in memory, no "entries" in the manifest, every
+ * later pass checked against the list from the file, and nothing left in
+ * the folder or open afterwards. */
+TEST(spilled_list_many_entries)
+{
+    char *path = xasprintf("%s/many.tar.gz", dir), *tmp = xasprintf("%s/tmp", dir);
+    struct archive_read_options o = ARCHIVE_READ_OPTIONS_INIT;
+    archive_writer *w = NULL;
+    archive_reader *r = NULL;
+    archive_list *list = NULL;
+    struct archive_entry e;
+    json_t *manifest = json_pack("{s:s}", "kind", ARCHIVE_MANIFEST_KIND), *m = NULL;
+    uint64_t size;
+    char sha[65], msha[65];
+    int fd, rc, n = 0, fds = test_open_fds();
+
+    CHECK_OK(fs_mkdir_p(tmp, 0700));
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK_OK(archive_writer_new(&w, fd, path, NULL));
+    archive_writer_set_tmpdir(w, tmp);
+    for (int i = 0; i < MANY; i++) {
+        char *p = cm_path(i), *j = cm_json(i);
+        rc = archive_writer_add(w, p, j, strlen(j));
+        free(p);
+        free(j);
+        CHECK_OK(rc);
+    }
+    CHECK_OK(archive_writer_finish(w, manifest, &size, sha));
+    archive_writer_free(w);
+    close(fd);
+
+    /* in memory, as before */
+    o.allow_plain = 1;
+    CHECK_OK(archive_verify(path, &o, &m));
+    CHECK(json_array_size(json_object_get(m, "entries")) == MANY + 1);
+    json_decref(m);
+    m = NULL;
+
+    /* with the folder */
+    o.tmpdir = tmp;
+    CHECK_OK(archive_reader_open(&r, path, NULL, &o));
+    while ((rc = archive_reader_next(r, &e)) > 0)
+        n++;
+    CHECK_OK(rc);
+    CHECK(n == MANY);
+    /* the archive, and the list's unnamed file */
+    CHECK(test_open_fds() == fds + 2);
+    CHECK(archive_reader_count(r) == MANY + 1);
+    CHECK(json_object_get(archive_reader_manifest(r), "entries") == NULL);
+    CHECK_STR(doc_get_str(archive_reader_manifest(r), "kind"), ARCHIVE_MANIFEST_KIND);
+    m = json_incref((json_t *)archive_reader_manifest(r));
+    memcpy(msha, archive_reader_manifest_sha256(r), sizeof(msha));
+    list = archive_reader_take_list(r);
+    CHECK(archive_reader_take_list(r) == NULL);
+    archive_reader_close(r);
+    r = NULL;
+    CHECK(archive_list_count(list) == MANY + 1);
+
+    /* later passes against the list: by digest, and parsing the
+     * manifest again */
+    o.expect = m;
+    o.expect_list = list;
+    for (int by_digest = 1; by_digest >= 0; by_digest--) {
+        o.expect_sha256 = by_digest ? msha : NULL;
+        n = 0;
+        CHECK_OK(archive_reader_open(&r, path, NULL, &o));
+        while ((rc = archive_reader_next(r, &e)) > 0) {
+            if (n == MANY - 1)
+                CHECK_STR(doc_get_str(e.object, "metadata.name"), "cm-5999");
+            n++;
+        }
+        CHECK_OK(rc);
+        CHECK(n == MANY);
+        archive_reader_close(r);
+        r = NULL;
+    }
+    /* another archive against this list: its first object differs */
+    {
+        char *other = xasprintf("%s/other.tar.gz", dir);
+        CHECK_OK(write_archive(other, NULL));
+        o.expect_sha256 = msha;
+        CHECK_OK(archive_reader_open(&r, other, NULL, &o));
+        CHECK_ERR(archive_reader_next(r, &e), ERR_INVALID);
+        CHECK_CONTAINS(err_last(), "differs from the verified manifest");
+        err_clear();
+        archive_reader_close(r);
+        free(other);
+    }
+    archive_list_free(list);
+    json_decref(m);
+    json_decref(manifest);
+    CHECK(test_dir_entries(tmp) == 0);
+    CHECK(test_open_fds() == fds);
+    free(tmp);
+    free(path);
+}
+
+/* A crafted archive of many objects (the list on disk), damaged one way
+ * near its end (at object MANY - 10). */
+enum { DAMAGE_NONE, DAMAGE_MISSING, DAMAGE_EXTRA, DAMAGE_TWICE, DAMAGE_CONTENT, DAMAGE_ORDER };
+
+/* List an entry in the manifest without storing it. */
+static void craft_list(struct craft *c, const char *path, const char *content)
+{
+    char sha[65];
+    util_sha256_hex(content, strlen(content), sha);
+    json_array_append_new(c->entries, json_pack("{s:s, s:I, s:s}", "path", path, "size",
+                                                (json_int_t)strlen(content), "sha256", sha));
+}
+
+static int craft_many(int how)
+{
+    struct craft c;
+    craft_init(&c);
+    craft_add(&c, "metadata/version", "1.1.0", 1);
+    for (int i = 0; i < MANY; i++) {
+        char *p = cm_path(i), *j = cm_json(i);
+        if (i != MANY - 10 || how == DAMAGE_NONE) {
+            craft_add(&c, p, j, 1);
+        } else if (how == DAMAGE_MISSING) {
+            craft_list(&c, p, j);
+        } else if (how == DAMAGE_EXTRA) {
+            craft_add(&c, p, j, 0);
+        } else if (how == DAMAGE_TWICE) {
+            craft_add(&c, p, j, 1);
+            craft_add(&c, p, j, 0);
+        } else if (how == DAMAGE_CONTENT) {
+            char *changed = xstrdup(j);
+            changed[strstr(j, "\"k\":\"v") - j + 5] = 'w'; /* the same length */
+            craft_list(&c, p, j);
+            craft_add(&c, p, changed, 0);
+            free(changed);
+        } else if (how == DAMAGE_ORDER) {
+            char *p2 = cm_path(i + 1), *j2 = cm_json(i + 1);
+            craft_add(&c, p2, j2, 0);
+            craft_add(&c, p, j, 0);
+            craft_list(&c, p, j);
+            craft_list(&c, p2, j2);
+            i++;
+            free(p2);
+            free(j2);
+        }
+        free(p);
+        free(j);
+    }
+    craft_manifest(&c);
+    return craft_verify(&c, "", 0);
+}
+
+/* The refusals hold when the list is in a file: an entry missing, one
+ * the manifest does not list, one stored twice, one whose bytes changed,
+ * two swapped; the folder is empty and nothing open after each. */
+TEST(spilled_refusals)
+{
+    static const struct {
+        int how;
+        const char *err;
+    } cases[] = {
+        {DAMAGE_MISSING, "entry 5992 is \"resources/configmaps/namespaces/shop/cm-5991.json\", "
+                         "the manifest says \"resources/configmaps/namespaces/shop/cm-5990.json\""},
+        {DAMAGE_EXTRA, "entry 5992 is \"resources/configmaps/namespaces/shop/cm-5990.json\", "
+                       "the manifest says \"resources/configmaps/namespaces/shop/cm-5991.json\""},
+        {DAMAGE_TWICE, "entry 5993 is \"resources/configmaps/namespaces/shop/cm-5990.json\", "
+                       "the manifest says \"resources/configmaps/namespaces/shop/cm-5991.json\""},
+        {DAMAGE_CONTENT, "entry \"resources/configmaps/namespaces/shop/cm-5990.json\": SHA-256 "
+                         "differs from the manifest"},
+        {DAMAGE_ORDER, "entry 5992 is \"resources/configmaps/namespaces/shop/cm-5991.json\", "
+                       "the manifest says \"resources/configmaps/namespaces/shop/cm-5990.json\""},
+    };
+    char *tmp = xasprintf("%s/tmp-refusals", dir);
+    int fds = test_open_fds();
+
+    CHECK_OK(fs_mkdir_p(tmp, 0700));
+    craft_tmpdir = tmp;
+    CHECK_OK(craft_many(DAMAGE_NONE));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = craft_many(cases[i].how);
+        if (rc != ERR_INVALID)
+            TEST_FAIL_("case %zu: %d (%s)", i, rc, err_last());
+        CHECK_CONTAINS(err_last(), cases[i].err);
+        err_clear();
+        CHECK(test_dir_entries(tmp) == 0);
+    }
+    craft_tmpdir = NULL;
+    CHECK(test_open_fds() == fds);
+    free(tmp);
+}
+
 int main(void)
 {
     dir = test_tmpdir("backup-archive");
@@ -450,6 +661,8 @@ int main(void)
     RUN(hostile_archives);
     RUN(foreign_files);
     RUN(writer_refuses_bad_entries);
+    RUN(spilled_list_many_entries);
+    RUN(spilled_refusals);
     free(dir);
     return TEST_END();
 }

@@ -53,12 +53,42 @@ TEST(read_limits_and_missing)
     free(missing);
 }
 
+/* Written in pieces: nothing at the path until commit, the old content
+ * kept by abort, no temporary file left either way. */
+TEST(atomic_in_pieces)
+{
+    char *path = xasprintf("%s/pieces", dir), *tmp = NULL;
+    struct fs_atomic a;
+    struct buf b = BUF_INIT;
+    CHECK_OK(fs_atomic_begin(&a, path, 0600));
+    tmp = xstrdup(a.tmp);
+    CHECK_OK(fs_atomic_write(&a, "first ", 6));
+    CHECK_OK(fs_atomic_write(&a, "second", 6));
+    CHECK(!fs_exists(path));
+    CHECK_OK(fs_atomic_commit(&a));
+    CHECK_OK(fs_read_file(path, 100, &b));
+    CHECK_STR(buf_cstr(&b), "first second");
+    CHECK(!fs_exists(tmp));
+    CHECK_OK(fs_atomic_begin(&a, path, 0600));
+    CHECK_OK(fs_atomic_write(&a, "never", 5));
+    fs_atomic_abort(&a);
+    fs_atomic_abort(&a); /* twice is fine */
+    buf_clear(&b);
+    CHECK_OK(fs_read_file(path, 100, &b));
+    CHECK_STR(buf_cstr(&b), "first second");
+    CHECK(!fs_exists(tmp));
+    buf_dispose(&b);
+    free(tmp);
+    free(path);
+}
+
 int main(void)
 {
     dir = test_tmpdir("core-fs");
     RUN(atomic_write_replaces_with_mode);
     RUN(atomic_write_leaves_no_temp_on_failure);
     RUN(read_limits_and_missing);
+    RUN(atomic_in_pieces);
     free(dir);
     return TEST_END();
 }
