@@ -461,6 +461,34 @@ int backup_cli_key(const struct backup_cli *o, int create, struct crypt_key *key
     return rc;
 }
 
+/* The connection of o->cluster when it was added through the API (the
+ * data directory's store, its kubeconfig sealed with the data
+ * directory's key): 0, ERR_NOTFOUND (err_last cleared) when the store has
+ * no such cluster, or the error opening it. */
+static int backup_cli_stored_cluster(const struct backup_cli *o, struct kubeconfig *kc)
+{
+    struct store_cluster *v = NULL;
+    store *st = NULL;
+    size_t n = 0, i;
+    int rc = ERR_NOTFOUND;
+
+    if (!backup_cli_store(o, &st))
+        return ERR_NOTFOUND;
+    if (store_cluster_list(st, &v, &n) < 0) {
+        err_clear();
+        n = 0;
+    }
+    for (i = 0; i < n; i++)
+        if (!strcmp(v[i].name, o->cluster))
+            break;
+    if (i < n && (rc = kubeconfig_open_sealed(kc, o->data, v[i].name, v[i].kubeconfig_sealed,
+                                              v[i].context)) < 0)
+        err_prefix(rc, "cluster %s", v[i].name);
+    store_clusters_free(v, n);
+    store_close(st);
+    return rc;
+}
+
 int backup_cli_client(const struct backup_cli *o, kube_client **out, char **out_name,
                       char **out_server)
 {
@@ -488,19 +516,24 @@ int backup_cli_client(const struct backup_cli *o, kube_client **out, char **out_
             if (o->cluster ? !strcmp(cfg.clusters[i].name, o->cluster)
                            : (cfg.n_clusters == 1 || !strcmp(cfg.clusters[i].name, "in-cluster")))
                 cc = &cfg.clusters[i];
-        if (!cc) {
+        if (!cc && o->cluster && (rc = backup_cli_stored_cluster(o, &kc)) != ERR_NOTFOUND) {
+            if (rc < 0)
+                goto out;
+            *out_name = xstrdup(o->cluster);
+        } else if (!cc) {
             rc = err_set(ERR_NOTFOUND, "%s: %s", cfg_path,
-                         o->cluster ? "no cluster of that name"
+                         o->cluster ? "no cluster of that name (in it or added through the API)"
                                     : "several clusters: pick one with --cluster");
             goto out;
+        } else {
+            rc = cc->kubeconfig ? kubeconfig_load(&kc, cc->kubeconfig, cc->context)
+                                : kubeconfig_in_cluster(&kc, NULL);
+            if (rc < 0) {
+                err_prefix(rc, "cluster %s", cc->name);
+                goto out;
+            }
+            *out_name = xstrdup(cc->name);
         }
-        rc = cc->kubeconfig ? kubeconfig_load(&kc, cc->kubeconfig, cc->context)
-                            : kubeconfig_in_cluster(&kc, NULL);
-        if (rc < 0) {
-            err_prefix(rc, "cluster %s", cc->name);
-            goto out;
-        }
-        *out_name = xstrdup(cc->name);
     }
     *out_server = xstrdup(kc.server);
     rc = kube_client_new(out, &kc);

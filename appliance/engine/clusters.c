@@ -26,13 +26,6 @@
 #include "kube/kubeconfig.h"
 #include "engine/internal.h"
 
-/* The additional data a stored kubeconfig is sealed with: the sealed
- * text of one cluster does not open as another's. */
-static char *clusters_ad(const char *name)
-{
-    return xasprintf("cluster:%s", name);
-}
-
 static struct engine_cluster *clusters_new(const char *name, const char *server)
 {
     struct engine_cluster *ec = xcalloc(1, sizeof(*ec));
@@ -127,28 +120,13 @@ void engine_cluster_release(struct engine_cluster *ec)
  * data directory's key. */
 static int clusters_kubeconfig(engine *e, const struct engine_cluster *ec, struct kubeconfig *out)
 {
-    unsigned char key[SEAL_KEY_LEN];
-    char *plain = NULL, *ad;
     int rc;
 
-    memset(out, 0, sizeof(*out));
     if (ec->cfg)
         rc = ec->cfg->kubeconfig ? kubeconfig_load(out, ec->cfg->kubeconfig, ec->cfg->context)
                                  : kubeconfig_in_cluster(out, NULL);
-    else {
-        ad = clusters_ad(ec->name);
-        if ((rc = seal_key_load(key, e->data_dir)) == 0 &&
-            (rc = seal_open(&plain, key, ec->sealed, ad)) == 0)
-            rc = kubeconfig_from_text(out, plain, strlen(plain), "kubeconfig", ec->context);
-        else if (rc == ERR_INVALID)
-            err_prefix(rc, "stored kubeconfig");
-        mbedtls_platform_zeroize(key, sizeof(key));
-        if (plain) {
-            mbedtls_platform_zeroize(plain, strlen(plain));
-            free(plain);
-        }
-        free(ad);
-    }
+    else
+        rc = kubeconfig_open_sealed(out, e->data_dir, ec->name, ec->sealed, ec->context);
     return rc < 0 ? err_prefix(rc, "cluster %s", ec->name) : 0;
 }
 
@@ -256,7 +234,7 @@ int engine_cluster_add(engine *e, const char *name, const char *kubeconfig, cons
         rc = err_set(ERR_INVALID, "kubeconfig: server %s: only https:// API servers", kc.server);
         goto out;
     }
-    ad = clusters_ad(name);
+    ad = kubeconfig_sealed_ad(name);
     rc = seal_key_load(key, e->data_dir);
     if (rc == 0)
         rc = seal_value(&row.kubeconfig_sealed, key, kubeconfig, ad);

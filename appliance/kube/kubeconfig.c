@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "core/seal.h"
 #include "core/util.h"
 #include "doc/doc.h"
 
@@ -464,6 +465,34 @@ int kubeconfig_flatten(const struct kubeconfig *kc, const char *name, struct buf
         mbedtls_platform_zeroize(token.ptr, token.len);
     buf_dispose(&token);
     return 0;
+}
+
+char *kubeconfig_sealed_ad(const char *name)
+{
+    return xasprintf("cluster:%s", name);
+}
+
+int kubeconfig_open_sealed(struct kubeconfig *out, const char *data_dir, const char *name,
+                           const char *sealed, const char *context)
+{
+    unsigned char key[SEAL_KEY_LEN];
+    char *plain = NULL, *ad = kubeconfig_sealed_ad(name);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = seal_key_load(key, data_dir)) == 0) {
+        if ((rc = seal_open(&plain, key, sealed, ad)) == 0)
+            rc = kubeconfig_from_text(out, plain, strlen(plain), "kubeconfig", context);
+        else if (rc == ERR_INVALID)
+            rc = err_set(ERR_INVALID, "stored kubeconfig of cluster %s cannot be decrypted", name);
+    }
+    mbedtls_platform_zeroize(key, sizeof(key));
+    if (plain) {
+        mbedtls_platform_zeroize(plain, strlen(plain));
+        free(plain);
+    }
+    free(ad);
+    return rc;
 }
 
 int kubeconfig_in_cluster(struct kubeconfig *out, const char *sa_dir)

@@ -56,6 +56,19 @@ int kubeconfig_from_text(struct kubeconfig *out, const char *text, size_t len, c
  * ERR_NOTFOUND/ERR_IO when the tokenFile cannot be read. */
 int kubeconfig_flatten(const struct kubeconfig *kc, const char *name, struct buf *out);
 
+/* The additional data a cluster's stored kubeconfig is sealed with
+ * (core/seal.h): "cluster:" + name, so one cluster's sealed text does not
+ * open as another's. New string. */
+char *kubeconfig_sealed_ad(const char *name);
+
+/* Open the kubeconfig stored sealed for cluster name (the store's
+ * clusters table) with data_dir's key, and parse it as
+ * kubeconfig_from_text does. ERR_INVALID for a wrong key or a changed
+ * byte ("stored kubeconfig of cluster NAME cannot be decrypted"). The
+ * plain text is wiped before this returns. */
+int kubeconfig_open_sealed(struct kubeconfig *out, const char *data_dir, const char *name,
+                           const char *sealed, const char *context);
+
 /* The default folder of the in-cluster service account. */
 #define KUBECONFIG_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 

@@ -20,7 +20,7 @@
 #      app created through the API deploys to it and not to the first, a
 #      bad or file-reading kubeconfig is refused, the config's cluster
 #      cannot be removed, the added one can, and the app then says its
-#      cluster is gone
+#      cluster is gone; `backup create --cluster` backs the added one up
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 command -v lighttpd >/dev/null || fail "lighttpd is not installed (tests/tools/install-packages.sh)"
@@ -236,6 +236,13 @@ expect "$out" 200 "create an app on the added cluster"
 lab_synced() { [ "$($LAB_KUBECTL get configmap site -n labns -o jsonpath='{.data.v}' 2>/dev/null)" = 1 ]; }
 wait_for 30 "the app deploys to the added cluster" lab_synced
 $KUBECTL get namespace labns >/dev/null 2>&1 && fail "the app on the added cluster deployed to the first one"
+# a backup of the added cluster by its name, as of the config's
+out=$("$EDGECD_BIN" backup create lab-backup --data "$work/data" --config "$work/site.yaml" --cluster lab \
+    --include-namespaces labns 2>&1) || fail "backup of the added cluster: $out"
+out=$("$EDGECD_BIN" backup describe lab-backup --data "$work/data" -o json)
+check_json "$out" '[o["status"]["cluster"]["name"], o["status"]["cluster"]["server"], o["status"]["phase"]]' \
+    "[\"lab\", \"$lab_server\", \"Completed\"]"
+check_json "$out" 'o["status"]["counts"]["resources"]["configmaps"]' 1
 expect "$(api DELETE /api/v1/clusters/in-cluster)" 409 "remove the config's cluster"
 expect "$(api DELETE /api/v1/clusters/lab)" 200 "remove the added cluster"
 expect "$(api DELETE /api/v1/clusters/lab)" 404 "remove it again"
