@@ -184,6 +184,47 @@ TEST(refusals_change_nothing)
     free(text);
 }
 
+/* A stored cluster whose kubeconfig does not open with the data
+ * directory's key (the key file replaced) is refused with a clear error,
+ * not garbage; a site config later naming the same cluster wins. */
+TEST(wrong_key_refused_and_config_wins)
+{
+    engine *e = NULL;
+    struct config both;
+    char *key_path = xasprintf("%s/keys/secret.key", dir), *site = xasprintf("%s/both.yaml", dir);
+    char *yaml, *saved = read_text(key_path), *message = NULL;
+    static const char other_key[32] = "another key of thirty-two bytes";
+    json_t *items;
+
+    CHECK_OK(fs_write_atomic(key_path, other_key, sizeof(other_key), 0600));
+    CHECK_OK(engine_new(&e, st, &cfg, dir));
+    CHECK_ERR(put_configmap(e, "lab", "x"), ERR_INVALID);
+    CHECK_CONTAINS(err_last(), "stored kubeconfig of cluster lab cannot be decrypted");
+    CHECK_ERR(engine_cluster_validate(e, "lab", &message), ERR_INVALID);
+    engine_free(e);
+    CHECK_OK(fs_write_atomic(key_path, saved, 32, 0600));
+
+    yaml = xasprintf("apiVersion: edgecd.io/v1alpha1\nkind: SiteConfig\n"
+                     "clusters: [{kubeconfig: '%s'}, {name: lab, server: 'https://lab.site', "
+                     "kubeconfig: '%s'}]\n",
+                     site_sim.kubeconfig, site_sim.kubeconfig);
+    CHECK_OK(fs_write_atomic(site, yaml, strlen(yaml), 0600));
+    CHECK_OK(config_load(&both, site));
+    CHECK_OK(engine_new(&e, st, &both, dir));
+    items = engine_clusters_json(e);
+    CHECK(json_array_size(items) == 2);
+    CHECK_STR(item_field(items, "lab", "origin"), "config");
+    CHECK_STR(item_field(items, "lab", "server"), "https://lab.site");
+    json_decref(items);
+    engine_free(e);
+    config_dispose(&both);
+    free(message);
+    free(yaml);
+    free(site);
+    free(saved);
+    free(key_path);
+}
+
 struct user {
     engine *e;
     int stop;
@@ -279,6 +320,7 @@ int main(void)
     }
     RUN(added_cluster_is_used_by_name_and_server);
     RUN(refusals_change_nothing);
+    RUN(wrong_key_refused_and_config_wins);
     RUN(removed_while_held_stays_usable_to_its_holder);
     store_close(st);
     config_dispose(&cfg);
